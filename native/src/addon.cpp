@@ -1,0 +1,15 @@
+// Registration only: each binding module adds its functions to the exports.
+#include <napi.h>
+
+#include "binding/gpu_buffer.h"
+#include "binding/info_binding.h"
+#include "binding/kernels_binding.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  rlvr::binding::InitInfo(env, exports);
+  rlvr::binding::InitKernels(env, exports);
+  rlvr::binding::GpuBuffer::Init(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(rlvr_native, Init)

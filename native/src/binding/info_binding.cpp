@@ -1,0 +1,70 @@
+#include "binding/info_binding.h"
+
+#include "binding/errors.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/kernels.h"
+
+#ifndef RLVR_CUDA_COMPILER_VERSION
+#define RLVR_CUDA_COMPILER_VERSION ""
+#endif
+
+namespace rlvr::binding {
+namespace {
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cudaCompiled", cuda::compiled());
+  o.Set("cudaCompilerVersion", RLVR_CUDA_COMPILER_VERSION);
+  o.Set("cudaArchs", cuda::compiled() ? RLVR_CUDA_ARCHS : "");
+  o.Set("cudaRuntimeVersion", cuda::runtime_version());
+  o.Set("cxxCompiler", RLVR_CXX_COMPILER);
+  o.Set("buildType", RLVR_BUILD_TYPE);
+  o.Set("napiVersion", NAPI_VERSION);
+  o.Set("cpuThreads", cpu::num_threads());
+  return o;
+}
+
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    int count = cuda::device_count();
+    Napi::Array arr = Napi::Array::New(env, count);
+    for (int i = 0; i < count; ++i) {
+      cuda::DeviceInfo d;
+      check(cuda::device_info(i, &d));
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("index", i);
+      o.Set("name", d.name);
+      o.Set("totalMemory", static_cast<double>(d.total_mem));
+      o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
+      o.Set("multiprocessors", d.sm_count);
+      arr.Set(i, o);
+    }
+    return arr;
+  });
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  o.Set("avx2", static_cast<bool>(__builtin_cpu_supports("avx2")));
+  o.Set("fma", static_cast<bool>(__builtin_cpu_supports("fma")));
+  o.Set("avx512f", static_cast<bool>(__builtin_cpu_supports("avx512f")));
+  o.Set("avx512bw", static_cast<bool>(__builtin_cpu_supports("avx512bw")));
+  o.Set("avx512bf16", static_cast<bool>(__builtin_cpu_supports("avx512bf16")));
+#endif
+  return o;
+}
+
+}  // namespace
+
+void InitInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
+}
+
+}  // namespace rlvr::binding

@@ -1,0 +1,27 @@
+// Row-level building blocks of the fused log-prob / entropy kernels: a single
+// streaming (online) pass computing max, sum e^(z-m) and sum e^(z-m)(z-m),
+// and the backward over one row. Defined in row_softmax.cpp with
+// target_clones, so each picks AVX-512 / AVX2 / baseline at load time.
+#pragma once
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace rlvr::cpu {
+
+struct RowResult {
+  float lse = 0.f;      // logsumexp(z)
+  float entropy = 0.f;  // lse - sum softmax(z) * z
+  float z_target = 0.f; // z[target]
+  bool bad = false;     // NaN / +inf present, or every entry -inf
+};
+
+// z = logits[row] * inv_temp. `row` points at the row's first element.
+RowResult row_forward(const void* row, DType dtype, int64_t v, int32_t target, float inv_temp);
+
+// Writes dz_j = inv_temp * (g_logp * (onehot_j - p_j) - g_entropy * p_j * (log p_j + H))
+// into `out` (may alias `row`), p_j = exp(z_j - lse).
+void row_backward(const void* row, void* out, DType dtype, int64_t v, int32_t target, float inv_temp,
+                  float lse, float entropy, float g_logp, float g_entropy);
+
+}  // namespace rlvr::cpu

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The rlvr command line: registration only; each command lives in commands/.
+import { Command } from "commander";
+
+import { doctorCommand } from "./commands/doctor.js";
+
+export function buildProgram(): Command {
+  const program = new Command("rlvr")
+    .description("Reinforcement learning with verifiable rewards (1-shot RLVR) for language models")
+    .version("0.1.0")
+    .showHelpAfterError();
+  program.addCommand(doctorCommand());
+  return program;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      const err = e as Error & { code?: string };
+      console.error(`rlvr: ${err.message}`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,54 @@
+import { Command } from "commander";
+import os from "node:os";
+
+import { buildInfo, cpuFeatures, devices, loadAddon } from "@rlvr/native";
+
+export interface DoctorReport {
+  node: string;
+  platform: string;
+  cpu: { model: string; cores: number; features: Record<string, boolean> };
+  build: ReturnType<typeof buildInfo>;
+  cuda: { compiled: boolean; devices: ReturnType<typeof devices>; note: string };
+}
+
+/** Collects what rlvr can use on this machine. */
+export function doctorReport(): DoctorReport {
+  loadAddon();
+  const build = buildInfo();
+  const gpus = devices();
+  const note = !build.cudaCompiled
+    ? "CUDA kernels were not compiled (nvcc not found at build time, or RLVR_CUDA=off); CPU kernels are used"
+    : gpus.length === 0
+      ? "CUDA kernels are compiled, but no CUDA device or driver was found; CPU kernels are used"
+      : `CUDA kernels ready on ${gpus.length} device(s)`;
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: { model: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, features: cpuFeatures() },
+    build,
+    cuda: { compiled: build.cudaCompiled, devices: gpus, note },
+  };
+}
+
+function formatReport(r: DoctorReport): string {
+  const feats = Object.entries(r.cpu.features).filter(([, v]) => v).map(([k]) => k).join(" ") || "baseline";
+  const lines = [
+    `node        ${r.node} (${r.platform})`,
+    `cpu         ${r.cpu.model}, ${r.cpu.cores} cores, kernel threads ${r.build.cpuThreads}, SIMD: ${feats}`,
+    `addon       ${r.build.cxxCompiler}, ${r.build.buildType}, N-API ${r.build.napiVersion}`,
+    `cuda        ${r.build.cudaCompiled ? `compiled (nvcc ${r.build.cudaCompilerVersion}, archs ${r.build.cudaArchs}, runtime ${r.build.cudaRuntimeVersion})` : "not compiled"}`,
+    ...r.cuda.devices.map((d) => `gpu ${d.index}       ${d.name}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, sm ${d.computeCapability}, ${d.multiprocessors} SMs`),
+    `status      ${r.cuda.note}`,
+  ];
+  return lines.join("\n");
+}
+
+export function doctorCommand(): Command {
+  return new Command("doctor")
+    .description("show build info, CPU features, whether CUDA was compiled, and the GPUs found")
+    .option("--json", "print the report as JSON")
+    .action((opts: { json?: boolean }) => {
+      const r = doctorReport();
+      console.log(opts.json ? JSON.stringify(r, null, 2) : formatReport(r));
+    });
+}

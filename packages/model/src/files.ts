@@ -1,0 +1,77 @@
+// Small file helpers: JSON reading with clear errors, and durable atomic writes.
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { ModelFileError } from "./errors.js";
+
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and parses a JSON file; missing, unreadable or invalid JSON → ModelFileError. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFileError(path, code === "ENOENT" ? "file not found" : `cannot read: ${String(e)}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new ModelFileError(path, `invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** A unique sibling path for temporary output ("<dir>/.<name>.tmp-<random>"). */
+export function tempSibling(path: string, tag = "tmp"): string {
+  return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** fsyncs a directory so a rename inside it is durable (best effort where unsupported). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Some platforms/filesystems cannot fsync directories; the rename is still atomic.
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Writes a file atomically: the writer fills a temp file, which is fsynced and renamed
+ * over `path`. Readers see either the old file or the complete new one.
+ */
+export async function writeFileAtomic(
+  path: string,
+  write: (fh: import("node:fs/promises").FileHandle) => Promise<void>,
+): Promise<void> {
+  const tmp = tempSibling(path);
+  const fh = await open(tmp, "wx");
+  try {
+    await write(fh);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dirname(path));
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify(value, null, 2) + "\n", "utf8");
+  await writeFileAtomic(path, async (fh) => {
+    await fh.write(bytes, 0, bytes.length, 0);
+  });
+}

@@ -1,0 +1,83 @@
+/** The one typed description of the native addon's exports (native/src/binding). */
+
+export type DType = "f32" | "f16" | "bf16" | "i32" | "u8";
+export type Device = "cpu" | `cuda:${number}`;
+
+export interface GpuBufferHandle {
+  readonly bytes: number;
+  readonly device: number;
+  copyFromHost(src: ArrayBufferView): void;
+  copyToHost(dst: ArrayBufferView): void;
+  free(): void;
+}
+
+/** What the binding reads from a tensor argument. */
+export interface TensorDescriptor {
+  dtype: DType;
+  shape: readonly number[];
+  device: Device;
+  data?: ArrayBufferView;
+  buffer?: GpuBufferHandle;
+}
+
+export interface BuildInfo {
+  cudaCompiled: boolean;
+  cudaCompilerVersion: string;
+  cudaArchs: string;
+  cudaRuntimeVersion: string;
+  cxxCompiler: string;
+  buildType: string;
+  napiVersion: number;
+  cpuThreads: number;
+}
+
+export interface DeviceInfo {
+  index: number;
+  name: string;
+  totalMemory: number;
+  computeCapability: string;
+  multiprocessors: number;
+}
+
+export interface NativePolicyLossStats {
+  total: number;
+  pgLoss: number;
+  klLoss: number;
+  entropy: number;
+  clipFrac: number;
+  dualClipFrac: number;
+  ppoKl: number;
+  weightSum: number;
+}
+
+type T = TensorDescriptor;
+
+export interface Addon {
+  buildInfo(): BuildInfo;
+  devices(): DeviceInfo[];
+  cpuFeatures(): Record<string, boolean>;
+  GpuBuffer: new (device: number, bytes: number) => GpuBufferHandle;
+  logprobForward(o: { logits: T; targets: T; temperature: number; logp: T; entropy: T; lse: T }): void;
+  logprobBackward(o: {
+    logits: T; targets: T; temperature: number; lse: T; entropy: T;
+    dlogp?: T | undefined; dentropy?: T | undefined; dlogits: T;
+  }): void;
+  grpoAdvantage(o: {
+    scores: T; groupSize: number; normStd: boolean; eps: number; advantages: T;
+    mask?: T | undefined; tokenAdvantages?: T | undefined;
+  }): void;
+  ppoClipLoss(o: {
+    logp: T; oldLogp: T; advantages: T; clipLow: number; clipHigh: number; dualClip: number;
+    loss: T; dlogp: T; clipped?: T | undefined; dualClipped?: T | undefined;
+  }): void;
+  klPenalty(o: { logp: T; refLogp: T; klType: string; kl: T; dlogp?: T | undefined }): void;
+  aggregationWeights(o: { mask: T; mode: string; weights: T }): void;
+  gae(o: {
+    rewards: T; values: T; mask: T; gamma: number; lambda: number; whiten: boolean; advantages: T; returns: T;
+  }): void;
+  policyLoss(o: {
+    logits: T; targets: T; temperature: number; oldLogp?: T | undefined; refLogp?: T | undefined;
+    advantages?: T | undefined; weights: T; pgCoef: number; klCoef: number; entropyCoeff: number;
+    clipLow: number; clipHigh: number; dualClip: number; klType: string; logp: T; entropy: T; dlogits?: T | undefined;
+  }): NativePolicyLossStats;
+}

@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./tensor.js";
+export * from "./kernels.js";
+export * from "./info.js";
+export { loadAddon } from "./load.js";
+export type { BuildInfo, DeviceInfo, DType, Device, TensorDescriptor } from "./addonTypes.js";

@@ -1,0 +1,23 @@
+import type { BuildInfo, DeviceInfo } from "./addonTypes.js";
+import { callNative } from "./errors.js";
+import { loadAddon } from "./load.js";
+
+/** How the addon was built (CUDA compiled or not, compiler, CPU threads). */
+export function buildInfo(): BuildInfo {
+  return loadAddon().buildInfo();
+}
+
+/** CUDA devices visible to this process; empty without CUDA or a driver. */
+export function devices(): DeviceInfo[] {
+  return callNative(() => loadAddon().devices());
+}
+
+/** x86 SIMD features the CPU kernels can use (picked at load time). */
+export function cpuFeatures(): Record<string, boolean> {
+  return loadAddon().cpuFeatures();
+}
+
+/** True when CUDA kernels were compiled and at least one device is present. */
+export function cudaAvailable(): boolean {
+  return buildInfo().cudaCompiled && devices().length > 0;
+}

@@ -1,0 +1,81 @@
+// `pnpm bench`: verifications per second on typical MATH answers with the worker pool on
+// 2 cores, and the worst-case latency on the pathological cases. Writes
+// bench/results/verifier-<date>.json at the repository root and prints a summary.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CASES, responseOf } from "../cases/index.js";
+import { loadEvalGolds, sharedDir } from "../datasets.js";
+import { VerifierPool, type Pair } from "../pool.js";
+
+const WORKERS = 2;
+const ROUNDS = 10_000;
+const TIMEOUT_MS = 5_000;
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
+    dir = parent;
+  }
+  return dir;
+}
+
+/** MATH-500 golds as right answers and as another problem's (wrong) answers; the case table when shared/ is absent. */
+function typicalPairs(): { pairs: Pair[]; source: string } {
+  const shared = sharedDir();
+  const golds = shared ? loadEvalGolds(shared).filter((g) => g.source === "eval/math500").map((g) => g.gold) : [];
+  const source = golds.length > 0 ? "eval/math500 golds" : "case table (shared/ not found)";
+  const base = golds.length > 0 ? golds : Object.entries(CASES).filter(([k]) => k !== "pathological").flatMap(([, cs]) => cs.map((c) => c.gold));
+  const pairs: Pair[] = [];
+  for (let i = 0; pairs.length < ROUNDS; i++) {
+    const gold = base[i % base.length]!;
+    const answer = i % 2 === 0 ? gold : base[(i * 7 + 3) % base.length]!;
+    pairs.push({ response: `<think>reasoning...</think>So the final answer is $\\boxed{${answer}}$.`, gold });
+  }
+  return { pairs, source };
+}
+
+async function main(): Promise<void> {
+  const pool = new VerifierPool({ size: WORKERS, timeoutMs: TIMEOUT_MS });
+  try {
+    const { pairs, source } = typicalPairs();
+    await pool.verifyBatch(pairs.slice(0, 500)); // warm-up: workers loaded and JIT-compiled
+    const start = performance.now();
+    const results = await pool.verifyBatch(pairs);
+    const seconds = (performance.now() - start) / 1000;
+    const perSecond = pairs.length / seconds;
+    const correct = results.filter((r) => r.correct).length;
+
+    const latencies = await Promise.all(
+      CASES.pathological!.map(async (c) => {
+        const t0 = performance.now();
+        const r = await pool.verify(responseOf(c), c.gold);
+        return { case: c.why, ms: Math.round(performance.now() - t0), reason: r.reason, correct: r.correct };
+      }),
+    );
+    const worst = latencies.reduce((a, b) => (b.ms > a.ms ? b : a));
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpu: cpus()[0]?.model ?? "unknown",
+      workers: WORKERS,
+      throughput: { source, verifications: pairs.length, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(perSecond), correct, target: 2_000 },
+      pathological: { cases: latencies.length, limitMs: TIMEOUT_MS, worstMs: worst.ms, worstCase: worst.case, allWithinLimit: latencies.every((l) => l.ms <= TIMEOUT_MS + 1_000), latencies },
+    };
+    const dir = join(repoRoot(), "bench", "results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `verifier-${report.date.slice(0, 10)}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`verifier bench (${WORKERS} workers, node ${process.version})`);
+    console.log(`  throughput: ${report.throughput.perSecond} verifications/s on ${pairs.length} ${source} (target ≥ 2000/s)`);
+    console.log(`  pathological: worst ${worst.ms} ms (${worst.case}) over ${latencies.length} cases, limit ${TIMEOUT_MS} ms (target: none above 6000 ms)`);
+    console.log(`  written to ${file}`);
+  } finally {
+    await pool.close();
+  }
+}
+
+await main();

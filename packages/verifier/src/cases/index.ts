@@ -1,0 +1,33 @@
+// The verifier's case table: every case says why its verdict is right.
+import { extraction } from "./extraction.js";
+import { latexCleanup } from "./latex.js";
+import { matrices } from "./matrices.js";
+import { multilingual } from "./multilingual.js";
+import { numberFormats } from "./numbers.js";
+import { pathological } from "./pathological.js";
+import { numericPrecision } from "./precision.js";
+import { relations } from "./relations.js";
+import { sets } from "./sets.js";
+import { symbolic } from "./symbolic.js";
+import { textAnswers } from "./text.js";
+import type { Case } from "./types.js";
+
+export type { Case } from "./types.js";
+
+export const CASES: Record<string, Case[]> = {
+  extraction,
+  sets,
+  relations,
+  numberFormats,
+  latexCleanup,
+  symbolic,
+  textAnswers,
+  matrices,
+  numericPrecision,
+  multilingual,
+  pathological,
+};
+
+export function responseOf(c: Case): string {
+  return c.raw ? c.response : `The answer is $\\boxed{${c.response}}$.`;
+}

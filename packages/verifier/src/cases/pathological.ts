@@ -1,0 +1,35 @@
+import { raw, type Case } from "./types.js";
+
+const tower = (n: number) => "2^{".repeat(n) + "2" + "}".repeat(n);
+
+export const pathological: Case[] = [
+  raw(`\\boxed{${tower(6)}}`, "5", false, "a power tower is screened out, not computed"),
+  raw(`\\boxed{${tower(40)}}`, "5", false, "a deep tower"),
+  raw("\\boxed{9^{9^{9^{9}}}}", "9", false, "a tower of nines"),
+  raw("\\boxed{10^{10^{10}}}", "10", false, "a googolplex-like power"),
+  raw("\\boxed{(10^{9})!}", "1", false, "a huge factorial"),
+  raw("\\boxed{100000!}", "1", false, "a factorial beyond the limit"),
+  raw("\\boxed{\\frac{1}{10^{10^{6}}}}", "0", false, "a huge denominator"),
+  raw(`\\boxed{${"(".repeat(500)}1${")".repeat(500)}}`, "1", false, "deep nesting is refused"),
+  raw(`\\boxed{${"\\sqrt{".repeat(200)}2${"}".repeat(200)}}`, "2", false, "deeply nested roots"),
+  raw(`\\boxed{${"\\frac{1}{".repeat(100)}2${"}".repeat(100)}}`, "2", false, "deeply nested fractions"),
+  raw(`\\boxed{${"9".repeat(100_000)}}`, "9", false, "a number with 100k digits"),
+  raw(`\\boxed{${"x+".repeat(5000)}x}`, "x", false, "a very long sum"),
+  raw(`${"\\boxed{".repeat(10_000)}`, "1", false, "thousands of unclosed boxes"),
+  raw(`${"{".repeat(100_000)}\\boxed{1}`, "1", true, "unbalanced braces before a good box"),
+  raw("\\boxed{\\sum_{i=1}^{10^{12}} i}", "1", false, "a sum the engine would loop on"),
+  raw("\\boxed{\\int_0^1 x\\,dx}", "\\frac12", false, "integrals are not answers"),
+  raw("\\boxed{require('child_process').execSync('echo hi')}", "1", false, "code is never evaluated"),
+  raw("\\boxed{\\frac{1}{0}}", "1", false, "division by zero"),
+  raw("\\boxed{0^0}", "1", true, "0^0 is 1 in exact arithmetic (the engine's convention too)"),
+  raw("\\boxed{\\frac{}{}}", "1", false, "empty fraction"),
+  raw("\\boxed{\\\\\\\\}", "1", false, "backslashes only"),
+  raw("\\boxed{\\undefinedcommand{3}}", "3", false, "an unknown command"),
+  raw(`\\boxed{${"1,".repeat(3000)}1}`, "1", false, "a huge list"),
+  raw("\\boxed{2^{99999}}", "2^{99999}", true, "a big but allowed power, same spelling"),
+  raw("\\boxed{2^{99999}}", "2^{99998}", false, "big powers differ"),
+  raw(`\\boxed{${"a".repeat(50_000)}}`, "a", false, "a huge word"),
+  raw("\\boxed{\u0000\u0001\uffff}", "1", false, "control characters"),
+  raw("\\boxed{10^{10000}-10^{10000}}", "0", true, "huge but allowed exact arithmetic"),
+  raw(`${"x".repeat(1_000_000)} \\boxed{3}`, "3", true, "a megabyte of text before the answer"),
+];

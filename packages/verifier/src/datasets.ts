@@ -1,0 +1,82 @@
+// Gold answers of the evaluation sets in ../shared/datasets (never copied into the repo).
+// Field names differ per benchmark, so each is mapped explicitly.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parquetReadObjects } from "hyparquet";
+import { extractAnswer } from "./extract.js";
+
+export interface GoldItem {
+  source: string;
+  index: number;
+  gold: string;
+}
+
+/** RLVR_SHARED_DIR, else `shared/` beside the repository root; null when absent. */
+export function sharedDir(): string | null {
+  const fromEnv = process.env.RLVR_SHARED_DIR;
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+  const shared = resolve(dir, "..", "shared");
+  return existsSync(shared) ? shared : null;
+}
+
+type Row = Record<string, unknown>;
+
+function stripMath(s: string): string {
+  return s.trim().replace(/^\$+|\$+$/g, "").trim();
+}
+
+/** How each benchmark stores its gold answer. */
+const GOLD_FIELDS: Record<string, (row: Row) => string | null> = {
+  aime24: (r) => String(r.answer),
+  aime25: (r) => String(r.answer),
+  amc23: (r) => String(r.answer), // a number (27.0 is stored as 27)
+  math500: (r) => String(r.answer),
+  // Minerva keeps only the solution; its answer is the last \boxed{}.
+  minerva_math: (r) => extractAnswer(String(r.solution)),
+  olympiadbench: (r) => (Array.isArray(r.final_answer) ? r.final_answer.map((a) => stripMath(String(a))).join(", ") : null),
+};
+
+export function loadEvalGolds(shared: string): GoldItem[] {
+  const root = join(shared, "datasets", "eval");
+  if (!existsSync(root)) return [];
+  const items: GoldItem[] = [];
+  for (const bench of readdirSync(root).sort()) {
+    const file = join(root, bench, "test.jsonl");
+    if (!existsSync(file)) continue;
+    const field = GOLD_FIELDS[bench];
+    if (!field) throw new Error(`no gold field mapping for benchmark ${bench}: add one to GOLD_FIELDS`);
+    const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
+    lines.forEach((line, index) => {
+      const gold = field(JSON.parse(line) as Row);
+      if (gold !== null) items.push({ source: `eval/${bench}`, index, gold });
+    });
+  }
+  return items;
+}
+
+/** The verl-style parquet sets: the gold is reward_model.ground_truth. */
+export async function loadParquetGolds(shared: string): Promise<GoldItem[]> {
+  const root = join(shared, "datasets", "one-shot-rlvr");
+  const items: GoldItem[] = [];
+  for (const sub of ["train", "test"]) {
+    const dir = join(root, sub);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).filter((f) => f.endsWith(".parquet")).sort()) {
+      const buf = readFileSync(join(dir, name));
+      const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+      const rows = (await parquetReadObjects({ file, columns: ["reward_model"] })) as Row[];
+      rows.forEach((row, index) => {
+        const rm = row.reward_model as { ground_truth?: unknown } | undefined;
+        if (rm && typeof rm.ground_truth === "string") items.push({ source: `${sub}/${name}`, index, gold: rm.ground_truth });
+      });
+    }
+  }
+  return items;
+}

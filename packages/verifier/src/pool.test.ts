@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { CASES, responseOf } from "./cases/index.js";
+import { closeSharedPool, reward, verify, VerifierPool } from "./index.js";
+
+describe("worker pool", () => {
+  const pool = new VerifierPool({ size: 2, timeoutMs: 5_000 });
+  afterAll(async () => {
+    await pool.close();
+    await closeSharedPool();
+  });
+
+  it("answers pathological inputs within their limit (≤ 6 s each)", async () => {
+    const cases = CASES.pathological!;
+    const timed = await Promise.all(
+      cases.map(async (c) => {
+        const start = performance.now();
+        const result = await pool.verify(responseOf(c), c.gold);
+        return { why: c.why, expected: c.correct, got: result.correct, reason: result.reason, ms: performance.now() - start };
+      }),
+    );
+    for (const t of timed) {
+      expect({ why: t.why, verdict: t.got }).toEqual({ why: t.why, verdict: t.expected });
+      expect(t.ms).toBeLessThan(6_000);
+    }
+  });
+
+  it("kills an overrunning verification, reports timeout and keeps serving", async () => {
+    const slow = await pool.verify("\\boxed{\\frac{\\sqrt6-\\sqrt2}{4}}", "\\sin\\frac{\\pi}{12}", { timeoutMs: 1 });
+    expect(slow).toMatchObject({ correct: false, reason: "timeout" });
+    const next = await pool.verify("\\boxed{\\frac12}", "0.5");
+    expect(next.correct).toBe(true);
+  });
+
+  it("verifies a batch in input order", async () => {
+    const pairs = Array.from({ length: 200 }, (_, i) => ({ response: `\\boxed{${i}}`, gold: String(i % 2 === 0 ? i : i + 1) }));
+    const results = await pool.verifyBatch(pairs);
+    expect(results.map((r) => r.correct)).toEqual(pairs.map((_, i) => i % 2 === 0));
+  });
+
+  it("gives up cleanly when workers cannot start (heap too small for the engine)", async () => {
+    const tiny = new VerifierPool({ size: 1, maxHeapMb: 8, timeoutMs: 5_000 });
+    try {
+      const results = await Promise.all([tiny.verify("\\boxed{1}", "1"), tiny.verify("\\boxed{2}", "2")]);
+      for (const r of results) expect(r.reason).toBe("worker-error");
+      await expect(tiny.verify("\\boxed{1}", "1")).rejects.toThrow(/failed to start/);
+    } finally {
+      await tiny.close();
+    }
+  });
+
+  it("verify() and reward() use the shared pool with the paper's values", async () => {
+    expect((await verify("\\boxed{12.8}", "\\frac{64}{5}")).correct).toBe(true);
+    expect(await reward("\\boxed{12.8}", "\\frac{64}{5}")).toBe(1);
+    expect(await reward("\\boxed{13}", "\\frac{64}{5}")).toBe(0);
+    expect(await reward("no box", "5", { formatReward: 0.1 })).toBe(0);
+    expect(await reward("\\boxed{4}", "5", { formatReward: 0.1 })).toBe(0.1);
+  });
+
+  it("rejects work after close", async () => {
+    const p = new VerifierPool({ size: 1 });
+    await p.close();
+    await expect(p.verify("\\boxed{1}", "1")).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,200 @@
+// A pool of worker threads that verifies many pairs concurrently. Each verification has a
+// hard wall-clock limit: a worker that overruns is terminated and replaced, and the
+// verification counts as incorrect with reason "timeout". A worker that dies (out of
+// memory, crash) is replaced the same way. Idle workers do not keep the process alive.
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { TaskMessage, WorkerMessage } from "./protocol.js";
+import { normalizeAnswer } from "./normalize.js";
+import type { VerifyOptions, VerifyResult } from "./verify.js";
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+const MAX_FAILED_STARTS = 3;
+
+export interface PoolOptions {
+  /** Worker threads (default: min(2, available cores)). */
+  size?: number;
+  /** Default hard limit per verification, ms (default 5000); VerifyOptions.timeoutMs overrides it. */
+  timeoutMs?: number;
+  /** Heap limit of each worker, MiB (default 512): a hostile input can exhaust only that. */
+  maxHeapMb?: number;
+}
+
+export interface Pair {
+  response: string;
+  gold: string;
+}
+
+interface Task extends TaskMessage {
+  resolve: (r: VerifyResult) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  task: Task | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Running from TypeScript sources (vitest), the worker must still be JavaScript: it is
+ * taken from the package's dist/, which `pnpm build` produces (turbo builds before test).
+ */
+export function workerFile(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts") ? new URL("../dist/worker.js", here) : new URL("./worker.js", here);
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) {
+    throw new Error(`verifier worker not found at ${file}: run \`pnpm --filter @rlvr/verifier build\` first`);
+  }
+  return file;
+}
+
+function failure(task: TaskMessage, reason: VerifyResult["reason"]): VerifyResult {
+  let goldParsed = "";
+  try {
+    goldParsed = normalizeAnswer(task.gold);
+  } catch {
+    // the gold is only echoed back; a failure here must not mask the real reason
+  }
+  return { correct: false, extracted: null, goldParsed, reason };
+}
+
+export class VerifierPool {
+  readonly size: number;
+  private readonly timeoutMs: number;
+  private readonly maxHeapMb: number;
+  private readonly file: string;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 0;
+  private closed = false;
+  /** Workers that died before they were ready, in a row; past the limit the pool gives up. */
+  private failedStarts = 0;
+  private startError: string | null = null;
+
+  constructor(options: PoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxHeapMb = options.maxHeapMb ?? 512;
+    this.file = workerFile();
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  verify(response: string, gold: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+    if (this.closed) return Promise.reject(new Error("VerifierPool is closed"));
+    if (this.startError) return Promise.reject(new Error(this.startError));
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, response: String(response ?? ""), gold: String(gold ?? ""), options, resolve });
+      this.dispatch();
+    });
+  }
+
+  verifyBatch(pairs: readonly Pair[], options: VerifyOptions = {}): Promise<VerifyResult[]> {
+    return Promise.all(pairs.map((p) => this.verify(p.response, p.gold, options)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.resolve(failure(task, "worker-error"));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.task?.resolve(failure(slot.task, "worker-error"));
+        slot.task = null;
+        slot.worker.removeAllListeners("exit");
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.file, {
+      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
+    });
+    const slot: Slot = { worker, ready: false, task: null, timer: null };
+    worker.unref();
+    worker.on("message", (msg: WorkerMessage) => this.onMessage(slot, msg));
+    worker.on("error", (err) => {
+      if (!slot.ready) this.startError = `verifier worker failed to start: ${err.message}`;
+      this.replace(slot, "worker-error");
+    });
+    worker.on("exit", () => this.replace(slot, "worker-error"));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, msg: WorkerMessage): void {
+    if ("ready" in msg) {
+      slot.ready = true;
+      this.failedStarts = 0;
+      this.startError = null;
+    } else if (slot.task && msg.id === slot.task.id) {
+      const task = slot.task;
+      this.settle(slot);
+      task.resolve("result" in msg ? msg.result : failure(task, "worker-error"));
+    }
+    this.dispatch();
+  }
+
+  private settle(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.task = null;
+    slot.worker.unref();
+  }
+
+  /** Ends a slot's worker (overrun or death) and puts a fresh one in its place. */
+  private replace(slot: Slot, reason: VerifyResult["reason"]): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return; // already replaced
+    const task = slot.task;
+    this.settle(slot);
+    this.slots.splice(index, 1);
+    slot.worker.removeAllListeners("exit");
+    slot.worker.on("error", () => {}); // late errors of a worker being terminated
+    void slot.worker.terminate();
+    task?.resolve(failure(task, reason));
+    if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
+      // Respawning would loop forever (a heap too small for the engine, a broken install).
+      this.startError ??= "verifier worker failed to start";
+      this.startError += ` (${this.failedStarts} times in a row; giving up)`;
+      for (const queued of this.queue.splice(0)) queued.resolve(failure(queued, "worker-error"));
+      return;
+    }
+    if (!slot.ready) this.startError = null;
+    if (!this.closed) {
+      this.slots.push(this.spawn());
+      this.dispatch();
+    }
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.task) continue;
+      const task = this.queue.shift()!;
+      slot.task = task;
+      slot.worker.ref();
+      const limit = task.options.timeoutMs ?? this.timeoutMs;
+      slot.timer = setTimeout(() => this.replace(slot, "timeout"), limit);
+      const { resolve: _resolve, ...message } = task;
+      slot.worker.postMessage(message);
+    }
+  }
+}
+
+let shared: VerifierPool | null = null;
+
+/** The process-wide pool behind verify() and reward(); created on first use. */
+export function sharedPool(): VerifierPool {
+  shared ??= new VerifierPool();
+  return shared;
+}
+
+export async function closeSharedPool(): Promise<void> {
+  const pool = shared;
+  shared = null;
+  await pool?.close();
+}
