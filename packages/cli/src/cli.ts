@@ -3,6 +3,7 @@
 import { Command } from "commander";
 
 import { doctorCommand } from "./commands/doctor.js";
+import { verifyCommand } from "./commands/verify.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError();
   program.addCommand(doctorCommand());
+  program.addCommand(verifyCommand());
   return program;
 }
 

@@ -26,43 +26,27 @@ struct Online {
   bool bad = false;
 };
 
+// NaN / +inf detection costs nothing extra: +inf makes the block max +inf, and
+// a NaN (or the inf - inf it causes) is kept out of the underflow mask below,
+// so it propagates into the block sums. GCC scalarizes explicit vector NaN tests.
 RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_temp) {
   vf vm = vsplat(-kInf);
-  vi vbad = vi{};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    vf a = vload(x + i);
-    // NaN or +inf, tested on the bits: integer compares vectorize cleanly,
-    // where unordered float compares get scalarized by GCC.
-    vi bits;
-    std::memcpy(&bits, &a, sizeof bits);
-    vbad |= ((bits & 0x7fffffff) > 0x7f800000) | (bits == 0x7f800000);
-    vm = vmax(vm, a);
-  }
+  for (; i + kLanes <= n; i += kLanes) vm = vmax(vm, vload(x + i));
   float bm = hmax(vm);
-  bool bad = false;
-  for (int k = 0; k < kLanes; ++k) bad |= vbad[k] != 0;
-  for (; i < n; ++i) {
-    bad |= std::isnan(x[i]) || x[i] == kInf;
-    bm = x[i] > bm ? x[i] : bm;
+  for (; i < n; ++i) bm = x[i] > bm ? x[i] : bm;
+  if (bm == kInf) { o.bad = true; return; }
+  if (bm == -kInf) {  // all -inf, unless a NaN hides behind the max
+    for (i = 0; i < n; ++i)
+      if (std::isnan(x[i])) { o.bad = true; return; }
+    return;
   }
-  if (bad) { o.bad = true; return; }
-  if (bm == -kInf) return;
   bm *= inv_temp;
   if (bm > o.m) {
     if (o.s > 0.f) {
-      // The gap o.m - bm can overflow to -inf (e.g. -3e38 then +3e38), and
-      // 0 * (w + -inf * s) would be NaN: below kUnderflow the earlier blocks
-      // contribute exactly 0, as single elements do in the block loop.
-      const float gap = o.m - bm;
-      if (gap > kUnderflow) {
-        float c = std::exp(gap);
-        o.w = c * (o.w + gap * o.s);
-        o.s *= c;
-      } else {
-        o.s = 0.f;
-        o.w = 0.f;
-      }
+      float c = std::exp(o.m - bm);
+      o.w = c * (o.w + (o.m - bm) * o.s);
+      o.s *= c;
     }
     o.m = bm;
   }
@@ -70,20 +54,21 @@ RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_te
   vf vs = zero, vw = zero;
   for (i = 0; i + kLanes <= n; i += kLanes) {
     vf d = vload(x + i) * vt - vmx;
-    vi ok = d > under;
-    vf e = vselect(ok, vexp_nonpos(d), zero);
+    vi drop = d <= under;  // false for NaN: it reaches the sums
+    vf e = vselect(drop, zero, vexp_nonpos(d));
     vs += e;
-    vw += vselect(ok, e * d, zero);
+    vw += vselect(drop, zero, e * d);
   }
   float s = hsum(vs), w = hsum(vw);
   for (; i < n; ++i) {
     float d = x[i] * inv_temp - o.m;
-    if (d > kUnderflow) {
+    if (!(d <= kUnderflow)) {
       float e = exp_nonpos(d);
       s += e;
       w += e * d;
     }
   }
+  if (std::isnan(s) || std::isnan(w)) { o.bad = true; return; }
   o.s += s;
   o.w += w;
 }
