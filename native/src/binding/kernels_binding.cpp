@@ -4,6 +4,8 @@
 // the CPU or CUDA implementation of the kernel interface.
 #include "binding/kernels_binding.h"
 
+#include <vector>
+
 #include "binding/errors.h"
 #include "binding/tensor_arg.h"
 #include "kernels/kernels.h"
@@ -332,6 +334,42 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// sampleTokens({ logits, temperature, topP, topK, uniforms, tokens })
+Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Object o = options(info);
+    TensorArg logits = tensor_arg(o, "logits");
+    expect_float_dtype(logits);
+    if (logits.shape.size() != 2 || logits.shape[1] == 0)
+      fail(Code::Shape, "logits", "expected shape [b, v] with v >= 1, got " + logits.shape_str());
+    const int64_t b = logits.shape[0];
+    TensorArg uniforms = tensor_arg(o, "uniforms"), tokens = tensor_arg(o, "tokens");
+    require_f32_vector(uniforms, b, logits);
+    expect_dtype(tokens, DType::I32);
+    expect_shape(tokens, {b});
+    expect_same_device(logits, tokens);
+    {
+      std::vector<char> scratch;
+      const float* u = static_cast<const float*>(host_view(uniforms, scratch));
+      for (int64_t i = 0; i < b; ++i)
+        if (!(u[i] >= 0.f && u[i] < 1.f)) fail(Code::Value, "uniforms", "values must lie in [0, 1), got " + std::to_string(u[i]) + " at index " + std::to_string(i));
+    }
+    double temp = number_arg(o, "temperature", 1.0), top_p = number_arg(o, "topP", 1.0), top_k = number_arg(o, "topK", 0);
+    if (!(temp >= 0)) fail(Code::Value, "temperature", "must be >= 0 (0 = greedy), got " + std::to_string(temp));
+    if (!(top_p > 0 && top_p <= 1)) fail(Code::Value, "topP", "must be in (0, 1], got " + std::to_string(top_p));
+    if (top_k < 0 || top_k != static_cast<int64_t>(top_k)) fail(Code::Value, "topK", "must be a non-negative integer (0 = off), got " + std::to_string(top_k));
+    SampleArgs a;
+    a.logits = logits.data; a.logits_dtype = logits.dtype; a.b = b; a.v = logits.shape[1];
+    a.temperature = static_cast<float>(temp); a.top_p = static_cast<float>(top_p); a.top_k = static_cast<int64_t>(top_k);
+    a.uniforms = static_cast<const float*>(uniforms.data); a.tokens = static_cast<int32_t*>(tokens.data);
+    int64_t bad = -1;
+    a.bad_row = &bad;
+    check(run(logits.on_cuda(), sample_cpu, sample_cuda, a, logits.device));
+    report_bad_row(bad);
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void InitKernels(Napi::Env env, Napi::Object exports) {
@@ -343,6 +381,7 @@ void InitKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("aggregationWeights", Napi::Function::New(env, AggregationWeights, "aggregationWeights"));
   exports.Set("gae", Napi::Function::New(env, Gae, "gae"));
   exports.Set("policyLoss", Napi::Function::New(env, PolicyLoss, "policyLoss"));
+  exports.Set("sampleTokens", Napi::Function::New(env, SampleTokens, "sampleTokens"));
 }
 
 }  // namespace rlvr::binding

@@ -183,6 +183,26 @@ struct PolicyLossArgs {
   int64_t* bad_row = nullptr;        // host
 };
 
+// (i) Token sampling from next-token logits [b, v] (one row per sequence).
+// temperature 0 = greedy (argmax, lowest index on ties); otherwise
+// z = logits / temperature, restricted to the top_k largest (top_k <= 0: all),
+// then to the smallest set of highest-probability tokens whose mass reaches
+// top_p of the remaining mass (top_p >= 1: all). The token is the first whose
+// cumulative (fp64) mass exceeds uniforms[row] * total, scanning in vocabulary
+// order when nothing is truncated, else in descending probability (ties by
+// lower index), so a given uniform always picks the same token.
+struct SampleArgs {
+  const void* logits = nullptr;  // [b, v]
+  DType logits_dtype = DType::F32;
+  int64_t b = 0, v = 0;
+  float temperature = 1.0f;
+  float top_p = 1.0f;
+  int64_t top_k = 0;
+  const float* uniforms = nullptr;  // [b] in [0, 1), host or device like logits
+  int32_t* tokens = nullptr;        // [b] out
+  int64_t* bad_row = nullptr;       // host: first row with NaN/+inf or all -inf, else -1
+};
+
 // CPU implementations (the reference).
 Status logprob_fwd_cpu(const LogprobFwdArgs& a);
 Status logprob_bwd_cpu(const LogprobBwdArgs& a);
@@ -192,6 +212,7 @@ Status kl_penalty_cpu(const KlArgs& a);
 Status agg_weights_cpu(const AggWeightsArgs& a);
 Status gae_cpu(const GaeArgs& a);
 Status policy_loss_cpu(const PolicyLossArgs& a);
+Status sample_cpu(const SampleArgs& a);
 
 // CUDA implementations (cuda/*.cu). When rlvr is built without CUDA they are
 // provided by native/src/kernels/cuda_stub.cpp and return Code::Device.
@@ -203,6 +224,7 @@ Status kl_penalty_cuda(const KlArgs& a);
 Status agg_weights_cuda(const AggWeightsArgs& a);
 Status gae_cuda(const GaeArgs& a);
 Status policy_loss_cuda(const PolicyLossArgs& a);
+Status sample_cuda(const SampleArgs& a);
 
 }  // namespace kernels
 

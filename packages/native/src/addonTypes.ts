@@ -80,4 +80,5 @@ export interface Addon {
     advantages?: T | undefined; weights: T; pgCoef: number; klCoef: number; entropyCoeff: number;
     clipLow: number; clipHigh: number; dualClip: number; klType: string; logp: T; entropy: T; dlogits?: T | undefined;
   }): NativePolicyLossStats;
+  sampleTokens(o: { logits: T; temperature: number; topP: number; topK: number; uniforms: T; tokens: T }): void;
 }

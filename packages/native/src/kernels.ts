@@ -5,7 +5,7 @@
  * (ShapeError, DTypeError, IndexRangeError, ValueError, DeviceError).
  */
 import type { NativePolicyLossStats } from "./addonTypes.js";
-import { ValueError, callNative } from "./errors.js";
+import { ShapeError, callNative } from "./errors.js";
 import { loadAddon } from "./load.js";
 import { Tensor } from "./tensor.js";
 
@@ -132,7 +132,7 @@ export function aggregationWeights(mask: Tensor, mode: AggMode = "token-mean"): 
 /** sum(w · x) in float64 (host side). */
 export function aggregate(values: Tensor, weights: Tensor): number {
   const x = values.toArray(), w = weights.toArray();
-  if (x.length !== w.length) throw new ValueError(`values (${x.length}) and weights (${w.length}) differ in length`, "ERR_RLVR_SHAPE", "weights");
+  if (x.length !== w.length) throw new ShapeError(`weights: values (${x.length}) and weights (${w.length}) differ in length`, "ERR_RLVR_SHAPE", "weights");
   let s = 0;
   for (let i = 0; i < x.length; i++) s += (x[i] as number) * (w[i] as number);
   return s;
@@ -200,4 +200,26 @@ export function policyLoss(
     }),
   );
   return dlogits ? { stats, logp, entropy, dlogits } : { stats, logp, entropy };
+}
+
+export interface SampleOptions {
+  /** 0 = greedy */
+  temperature?: number;
+  /** nucleus mass in (0, 1]; 1 = off */
+  topP?: number;
+  /** keep the k most likely tokens; 0 = off */
+  topK?: number;
+}
+
+/**
+ * (i) Samples one token per row of next-token logits [b, v], given one
+ * uniform in [0, 1) per row (the caller owns the RNG, so runs are seeded and
+ * resumable). Deterministic: the same logits and uniforms give the same tokens.
+ */
+export function sampleTokens(logits: Tensor, uniforms: Tensor, opts: SampleOptions = {}): Tensor {
+  const tokens = out(logits, [rows(logits)], "i32");
+  callNative(() =>
+    loadAddon().sampleTokens({ logits, uniforms, tokens, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0 }),
+  );
+  return tokens;
 }

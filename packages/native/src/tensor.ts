@@ -60,7 +60,7 @@ export class Tensor implements TensorDescriptor {
   static from(data: HostArray, shape: readonly number[] = [data.length], dtype?: DType): Tensor {
     const dt = dtype ?? inferDType(data);
     if (!(data instanceof hostCtor[dt])) {
-      throw new DTypeError(`a ${dt} tensor needs a ${hostCtor[dt].name}, got ${data.constructor.name}`, "ERR_RLVR_DTYPE", "data");
+      throw new DTypeError(`data: a ${dt} tensor needs a ${hostCtor[dt].name}, got ${data.constructor.name}`, "ERR_RLVR_DTYPE", "data");
     }
     if (numelOf(shape) !== data.length) {
       throw new ShapeError(`shape [${shape.join(", ")}] holds ${numelOf(shape)} elements but data has ${data.length}`, "ERR_RLVR_SHAPE", "shape");
@@ -105,7 +105,7 @@ export class Tensor implements TensorDescriptor {
   /** Same storage, new shape with the same number of elements. */
   reshape(shape: readonly number[]): Tensor {
     if (numelOf(shape) !== this.numel) {
-      throw new ShapeError(`cannot reshape [${this.shape.join(", ")}] to [${shape.join(", ")}]`, "ERR_RLVR_SHAPE", "shape");
+      throw new ShapeError(`shape: cannot reshape [${this.shape.join(", ")}] to [${shape.join(", ")}]`, "ERR_RLVR_SHAPE", "shape");
     }
     return new Tensor(this.dtype, shape, this.device, this.data, this.buffer);
   }

@@ -139,14 +139,15 @@ export function checkForward(
   x: ArrayLike<number>, n: number, v: number, targets: ArrayLike<number>, temperature: number,
   out: { logp: Tensor; entropy: Tensor; lse: Tensor },
   scale = 1,
+  abs = 0,
 ): void {
   const ref = tokenLogprobsRef(x, n, v, targets, temperature);
   const lp = out.logp.toArray(), en = out.entropy.toArray(), ls = out.lse.toArray();
   for (let i = 0; i < n; i++) {
     const b = rowBudget(x, i * v, v, targets[i] as number, temperature, { lse: ref.lse[i]!, entropy: ref.entropy[i]! });
-    expectClose(ls[i]!, ref.lse[i]!, scale * b.lse, `lse[${i}]`);
-    expectClose(lp[i]!, ref.logp[i]!, scale * b.logp, `logp[${i}]`);
-    expectClose(en[i]!, ref.entropy[i]!, scale * b.entropy, `entropy[${i}]`);
+    expectClose(ls[i]!, ref.lse[i]!, scale * b.lse + abs, `lse[${i}]`);
+    expectClose(lp[i]!, ref.logp[i]!, scale * b.logp + abs, `logp[${i}]`);
+    expectClose(en[i]!, ref.entropy[i]!, scale * b.entropy + abs * (1 + ref.entropy[i]!), `entropy[${i}]`);
   }
 }
 
@@ -171,11 +172,11 @@ export function halfRounding(dtype: HalfOrF32): { rel: number; abs: number } {
 export function checkBackward(
   x: ArrayLike<number>, n: number, v: number, targets: ArrayLike<number>, temperature: number,
   gl: ArrayLike<number> | null, gh: ArrayLike<number> | null, dlogits: ArrayLike<number>,
-  opts: { dtype?: HalfOrF32; dglErr?: ArrayLike<number>; dghErr?: ArrayLike<number>; scale?: number } = {},
+  opts: { dtype?: HalfOrF32; dglErr?: ArrayLike<number>; dghErr?: ArrayLike<number>; scale?: number; abs?: number } = {},
 ): void {
   const ref = tokenLogprobsRef(x, n, v, targets, temperature);
   const hr = halfRounding(opts.dtype ?? "f32");
-  const scale = opts.scale ?? 1;
+  const scale = opts.scale ?? 1, abs = opts.abs ?? 0;
   for (let i = 0; i < n; i++) {
     const b = rowBudget(x, i * v, v, targets[i] as number, temperature, { lse: ref.lse[i]!, entropy: ref.entropy[i]! });
     const lse = ref.lse[i]!, H = ref.entropy[i]!;
@@ -187,9 +188,10 @@ export function checkBackward(
       const p = z === -Infinity ? 0 : Math.exp(d);
       const onehot = j === targets[i] ? 1 : 0;
       const expected = (g1 * (onehot - p) - (p === 0 ? 0 : g2 * p * (d + H))) / temperature;
-      const dd = b.lse + 4 * U * (Math.abs(z === -Infinity ? 0 : z) + Math.abs(lse));
+      // `abs` widens the lse / H errors of another implementation (absolute, e.g. approximate log2)
+      const dd = b.lse + abs + 4 * U * (Math.abs(z === -Infinity ? 0 : z) + Math.abs(lse));
       const ad = p === 0 ? 0 : Math.abs(d);
-      let tol = (p * (dd + 8 * U) * (Math.abs(g1) + Math.abs(g2) * (ad + H)) + p * Math.abs(g2) * (dd + b.entropy)) / temperature;
+      let tol = (p * (dd + 8 * U) * (Math.abs(g1) + Math.abs(g2) * (ad + H)) + p * Math.abs(g2) * (dd + b.entropy + abs * (1 + H))) / temperature;
       tol += (p * e1 + p * e2 * (ad + H) + onehot * e1) / temperature;
       if (onehot) tol += (4 * U * Math.abs(g1)) / temperature;
       tol = 2 * scale * tol + 1e-36 * (1 + Math.abs(g1) + Math.abs(g2) * 100);

@@ -44,9 +44,18 @@ RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_te
   bm *= inv_temp;
   if (bm > o.m) {
     if (o.s > 0.f) {
-      float c = std::exp(o.m - bm);
-      o.w = c * (o.w + (o.m - bm) * o.s);
-      o.s *= c;
+      // The gap o.m - bm can overflow to -inf (e.g. -3e38 then +3e38), and
+      // 0 * (w + -inf * s) would be NaN: below kUnderflow the earlier blocks
+      // contribute exactly 0, as single elements do in the block loop.
+      const float gap = o.m - bm;
+      if (gap > kUnderflow) {
+        float c = std::exp(gap);
+        o.w = c * (o.w + gap * o.s);
+        o.s *= c;
+      } else {
+        o.s = 0.f;
+        o.w = 0.f;
+      }
     }
     o.m = bm;
   }

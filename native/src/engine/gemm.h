@@ -1,0 +1,41 @@
+// Deterministic, cache-blocked, vectorized fp32 GEMM for the CPU engine.
+//
+//   C[i, j] (= | +=) sum_{p=0}^{K-1} A(i, p) * B[p * ldb + j]  (+ bias[j])
+//   A(i, p) = A[i * a_rs + p * a_cs]   (row-major A: a_rs = lda, a_cs = 1;
+//                                        transposed A: a_rs = 1, a_cs = lda)
+//
+// Reduction order contract (what decode-vs-score bitwise equality rests on):
+// every output element is produced by ONE accumulator lane that starts at 0
+// and adds A(i,p)*B(p,j) for p = 0, 1, ..., K-1 in that order, with no K
+// blocking and no split-K. The result is then (optionally) added to bias[j]
+// and then (optionally) added to C. Tiling over M and N, the number of rows
+// in a micro-tile, thread partitioning and panel packing only decide WHICH
+// lane computes an element, never the sequence of floating-point operations,
+// so C[i, :] depends only on A(i, :), B and K: not on M, not on the other
+// rows, not on the thread count. (All micro-kernel variants share one source
+// expression, so GCC contracts a*b+c to FMA identically in each; the SIMD
+// width is picked once per process by target_clones.)
+#pragma once
+#include <cstdint>
+
+namespace rlvr::engine {
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t ldb,
+           float* C, int64_t ldc, bool accumulate, const float* bias = nullptr);
+
+// y[M, N] = x[M, K] @ W[N, K]^T (+ bias), given Wt = W^T as [K, N] row-major.
+inline void linear_fwd(int64_t M, int64_t N, int64_t K, const float* x, const float* Wt, const float* bias, float* y,
+                       bool accumulate = false) {
+  sgemm(M, N, K, x, K, 1, Wt, N, y, N, accumulate, bias);
+}
+// dx[M, K] (+)= dy[M, N] @ W[N, K]
+inline void linear_bwd_input(int64_t M, int64_t N, int64_t K, const float* dy, const float* W, float* dx,
+                             bool accumulate) {
+  sgemm(M, K, N, dy, N, 1, W, K, dx, K, accumulate);
+}
+// dW[N, K] += dy[M, N]^T @ x[M, K]
+inline void linear_bwd_weight(int64_t M, int64_t N, int64_t K, const float* dy, const float* x, float* dW) {
+  sgemm(N, K, M, dy, 1, N, x, K, dW, K, true);
+}
+
+}  // namespace rlvr::engine

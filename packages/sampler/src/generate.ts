@@ -1,0 +1,134 @@
+import { Tensor, ValueError, sampleTokens, tokenLogprobs } from "@rlvr/native";
+
+import { counterUniform } from "./rng.js";
+import type { StepModel } from "./stepModel.js";
+
+export type FinishReason = "eos" | "stop" | "length" | "context";
+
+export interface GenerateOptions {
+  /** samples per prompt (rows are prompt-major: prompt p, sample k is row p·n + k) */
+  n?: number;
+  /** 0 = greedy */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxNewTokens: number;
+  eosIds?: readonly number[];
+  /** stop strings, matched on the decoded response text (needs `decode`) */
+  stop?: readonly string[];
+  seed?: number;
+  /**
+   * temperature of the returned log-probs; defaults to the sampling temperature
+   * (1 for greedy), matching the trainer's τ so that old log-probs need no recompute
+   */
+  logprobTemperature?: number;
+  /** token ids -> text, for `text` and stop strings */
+  decode?: (ids: Int32Array) => string;
+  /** rows per model session (bounds KV-cache memory) */
+  maxBatch?: number;
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface Sample {
+  promptIndex: number;
+  sampleIndex: number;
+  tokens: Int32Array;
+  /** log p(token) at logprobTemperature, from the same fused kernel the trainer uses */
+  logprobs: Float32Array;
+  text?: string;
+  finishReason: FinishReason;
+}
+
+function checkOptions(o: GenerateOptions, vocab: number): void {
+  const bad = (field: string, msg: string) => {
+    throw new ValueError(`${field}: ${msg}`, "ERR_RLVR_VALUE", field);
+  };
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) bad("maxNewTokens", `must be a positive integer, got ${o.maxNewTokens}`);
+  if (o.n !== undefined && (!Number.isInteger(o.n) || o.n < 1)) bad("n", `must be a positive integer, got ${o.n}`);
+  if (o.maxBatch !== undefined && (!Number.isInteger(o.maxBatch) || o.maxBatch < 1)) bad("maxBatch", `must be a positive integer, got ${o.maxBatch}`);
+  for (const id of o.eosIds ?? []) if (!Number.isInteger(id) || id < 0 || id >= vocab) bad("eosIds", `id ${id} is outside the vocabulary [0, ${vocab})`);
+  if (o.stop?.length && !o.decode) bad("stop", "stop strings need a decode function");
+  if (o.stop?.some((s) => s.length === 0)) bad("stop", "stop strings must be non-empty");
+}
+
+/**
+ * Batched generation. Each sample's randomness is counterUniform(seed, row, step),
+ * so results do not depend on maxBatch or on which other rows are still running.
+ */
+export function generate(model: StepModel, prompts: readonly Int32Array[], opts: GenerateOptions): Sample[] {
+  checkOptions(opts, model.vocabSize);
+  const n = opts.n ?? 1;
+  const temperature = opts.temperature ?? 1;
+  const lpTemp = opts.logprobTemperature ?? (temperature > 0 ? temperature : 1);
+  const eos = new Set(opts.eosIds ?? []);
+  const seed = opts.seed ?? 0;
+  const total = prompts.length * n;
+  const maxBatch = opts.maxBatch ?? 64;
+  const out: Sample[] = [];
+  for (let start = 0; start < total; start += maxBatch) {
+    const rows = Array.from({ length: Math.min(maxBatch, total - start) }, (_, i) => start + i);
+    out.push(...generateChunk(model, prompts, rows, n, { ...opts, temperature }, lpTemp, eos, seed));
+    opts.onProgress?.(start + rows.length, total);
+  }
+  return out;
+}
+
+function generateChunk(
+  model: StepModel, prompts: readonly Int32Array[], rows: number[], n: number,
+  opts: GenerateOptions & { temperature: number }, lpTemp: number, eos: Set<number>, seed: number,
+): Sample[] {
+  const chunkPrompts = rows.map((r) => prompts[Math.floor(r / n)]!);
+  for (const [i, p] of chunkPrompts.entries()) {
+    if (p.length + 1 > model.maxSequenceLength) {
+      throw new ValueError(`prompts: prompt ${Math.floor(rows[i]! / n)} has ${p.length} tokens; the model's context is ${model.maxSequenceLength}`, "ERR_RLVR_VALUE", "prompts");
+    }
+  }
+  const toks: number[][] = rows.map(() => []);
+  const lps: number[][] = rows.map(() => []);
+  const finish: (FinishReason | undefined)[] = rows.map(() => undefined);
+  const texts: (string | undefined)[] = rows.map(() => undefined);
+  let active = rows.map((_, i) => i);
+  let logits = model.begin(chunkPrompts);
+  try {
+    for (let t = 0; active.length > 0; t++) {
+      const u = Float32Array.from(active, (i) => counterUniform(seed, rows[i]!, t));
+      const next = sampleTokens(logits, Tensor.from(u), opts).toArray() as Int32Array;
+      const logp = tokenLogprobs(logits, Tensor.from(next), { temperature: lpTemp }).logp.toArray() as Float32Array;
+      const still: number[] = [];
+      active.forEach((i, k) => {
+        const tok = next[k]!;
+        toks[i]!.push(tok);
+        lps[i]!.push(logp[k]!);
+        finish[i] = finishReason(tok, i);
+        if (!finish[i]) still.push(i);
+      });
+      active = still;
+      if (active.length === 0) break;
+      logits = model.step(Int32Array.from(active), Int32Array.from(active, (i) => toks[i]!.at(-1)!));
+    }
+  } finally {
+    model.end();
+  }
+
+  function finishReason(tok: number, i: number): FinishReason | undefined {
+    if (eos.has(tok)) return "eos";
+    if (opts.stop?.length) {
+      const text = opts.decode!(Int32Array.from(toks[i]!));
+      const at = Math.min(...opts.stop.map((s) => (text.includes(s) ? text.indexOf(s) : Infinity)));
+      if (at !== Infinity) {
+        texts[i] = text.slice(0, at);
+        return "stop";
+      }
+    }
+    if (toks[i]!.length >= opts.maxNewTokens) return "length";
+    if (chunkPrompts[i]!.length + toks[i]!.length >= model.maxSequenceLength) return "context";
+    return undefined;
+  }
+
+  return rows.map((r, i) => {
+    const tokens = Int32Array.from(toks[i]!);
+    const s: Sample = { promptIndex: Math.floor(r / n), sampleIndex: r % n, tokens, logprobs: Float32Array.from(lps[i]!), finishReason: finish[i]! };
+    if (opts.decode) s.text = texts[i] ?? opts.decode(tokens);
+    return s;
+  });
+}

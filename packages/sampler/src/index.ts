@@ -1,0 +1,3 @@
+export * from "./generate.js";
+export * from "./rng.js";
+export type { StepModel } from "./stepModel.js";

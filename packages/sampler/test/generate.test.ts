@@ -1,0 +1,114 @@
+import { Tensor, ValueError } from "@rlvr/native";
+import { describe, expect, it } from "vitest";
+
+import { type StepModel, counterUniform, generate } from "../src/index.js";
+
+/** A bigram "model": next-token logits depend only on the last token. */
+function bigram(v: number, seed = 1, maxSequenceLength = 64): StepModel & { calls: number[] } {
+  let s = seed;
+  const table = Float32Array.from({ length: v * v }, () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 6);
+  let last: number[] = [];
+  const rowsOf = (tokens: number[]) => {
+    const out = new Float32Array(tokens.length * v);
+    tokens.forEach((t, i) => out.set(table.subarray(t * v, (t + 1) * v), i * v));
+    return Tensor.from(out, [tokens.length, v]);
+  };
+  return {
+    vocabSize: v, maxSequenceLength, calls: [],
+    begin(prompts) { last = prompts.map((p) => p[p.length - 1]!); this.calls.push(prompts.length); return rowsOf(last); },
+    step(rows, tokens) { rows.forEach((r, k) => (last[r] = tokens[k]!)); this.calls.push(rows.length); return rowsOf(Array.from(rows, (r) => last[r]!)); },
+    end() {},
+  };
+}
+
+const decode = (ids: Int32Array) => Array.from(ids, (i) => String.fromCharCode(97 + (i % 26))).join("");
+const prompts = [Int32Array.from([1, 2]), Int32Array.from([3]), Int32Array.from([4, 5, 6])];
+
+describe("generate", () => {
+  it("is reproducible and independent of the batch size", () => {
+    const a = generate(bigram(11), prompts, { n: 4, maxNewTokens: 12, seed: 7, temperature: 0.8 });
+    const b = generate(bigram(11), prompts, { n: 4, maxNewTokens: 12, seed: 7, temperature: 0.8, maxBatch: 5 });
+    expect(a.map((x) => Array.from(x.tokens))).toEqual(b.map((x) => Array.from(x.tokens)));
+    const c = generate(bigram(11), prompts, { n: 4, maxNewTokens: 12, seed: 8, temperature: 0.8 });
+    expect(c.map((x) => Array.from(x.tokens))).not.toEqual(a.map((x) => Array.from(x.tokens)));
+  });
+
+  it("orders samples prompt-major and gives different samples per prompt", () => {
+    const r = generate(bigram(11), prompts, { n: 3, maxNewTokens: 10, seed: 1 });
+    expect(r.map((x) => [x.promptIndex, x.sampleIndex])).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]]);
+    expect(new Set(r.slice(0, 3).map((x) => Array.from(x.tokens).join())).size).toBeGreaterThan(1);
+  });
+
+  it("returns log-probs of the sampled tokens at the sampling temperature", () => {
+    const v = 7, m = bigram(v, 3);
+    const r = generate(m, [Int32Array.from([2])], { maxNewTokens: 6, seed: 3, temperature: 0.6 });
+    // recompute with a fresh model in float64: log softmax(table[prev] / 0.6)[tok]
+    const ref = bigram(v, 3);
+    let prev = 2;
+    r[0]!.tokens.forEach((tok, k) => {
+      const z = Array.from(ref.begin([Int32Array.from([prev])]).toArray(), (x) => (x as number) / 0.6);
+      const mx = Math.max(...z), lse = mx + Math.log(z.reduce((s, x) => s + Math.exp(x - mx), 0));
+      // fp32 kernel vs float64: |error| <~ 1e-6 for logits of magnitude <= 5
+      expect(Math.abs(r[0]!.logprobs[k]! - (z[tok]! - lse))).toBeLessThan(2e-6);
+      prev = tok;
+    });
+  });
+
+  it("greedy follows the argmax chain", () => {
+    const v = 9, m = bigram(v, 5), ref = bigram(v, 5);
+    const r = generate(m, [Int32Array.from([0])], { maxNewTokens: 8, temperature: 0 });
+    let prev = 0;
+    for (const tok of r[0]!.tokens) {
+      const z = Array.from(ref.begin([Int32Array.from([prev])]).toArray());
+      expect(tok).toBe(z.indexOf(Math.max(...(z as number[]))));
+      prev = tok;
+    }
+  });
+
+  it("stops at EOS, stop strings, max tokens and the context limit", () => {
+    const m = bigram(5, 9);
+    const greedy = generate(m, [Int32Array.from([0])], { maxNewTokens: 20, temperature: 0 })[0]!;
+    const eosTok = greedy.tokens[3]!;
+    const firstEos = Array.from(greedy.tokens).indexOf(eosTok);
+    const e = generate(bigram(5, 9), [Int32Array.from([0])], { maxNewTokens: 20, temperature: 0, eosIds: [eosTok] })[0]!;
+    expect(e.finishReason).toBe("eos");
+    expect(e.tokens.length).toBe(firstEos + 1);
+
+    const text = decode(greedy.tokens);
+    const stop = text.slice(4, 6);
+    const s = generate(bigram(5, 9), [Int32Array.from([0])], { maxNewTokens: 20, temperature: 0, stop: [stop], decode })[0]!;
+    expect(s.finishReason).toBe("stop");
+    expect(s.text).toBe(text.slice(0, text.indexOf(stop)));
+
+    const l = generate(bigram(5, 9), [Int32Array.from([0])], { maxNewTokens: 4 })[0]!;
+    expect([l.finishReason, l.tokens.length]).toEqual(["length", 4]);
+
+    const c = generate(bigram(5, 9, 6), [Int32Array.from([0, 1, 2])], { maxNewTokens: 50 })[0]!;
+    expect([c.finishReason, c.tokens.length]).toEqual(["context", 3]);
+  });
+
+  it("only steps the rows still running", () => {
+    const m = bigram(5, 9);
+    generate(m, [Int32Array.from([0]), Int32Array.from([1])], { n: 2, maxNewTokens: 3 });
+    expect(m.calls).toEqual([4, 4, 4]);
+  });
+
+  it("rejects bad options with the field named", () => {
+    const m = bigram(5);
+    expect(() => generate(m, prompts, { maxNewTokens: 0 })).toThrow(ValueError);
+    expect(() => generate(m, prompts, { maxNewTokens: 3, eosIds: [5] })).toThrow(/eosIds/);
+    expect(() => generate(m, prompts, { maxNewTokens: 3, stop: ["x"] })).toThrow(/decode/);
+    expect(() => generate(bigram(5, 1, 3), [Int32Array.from([1, 2, 3])], { maxNewTokens: 3 })).toThrow(/context/);
+  });
+
+  it("counter uniforms are in [0, 1) and vary with every coordinate", () => {
+    const us = new Set<number>();
+    for (let r = 0; r < 50; r++) for (let t = 0; t < 50; t++) {
+      const u = counterUniform(1, r, t);
+      expect(u >= 0 && u < 1).toBe(true);
+      us.add(u);
+    }
+    expect(us.size).toBeGreaterThan(2490);
+    expect(counterUniform(2, 0, 0)).not.toBe(counterUniform(1, 0, 0));
+  });
+});
