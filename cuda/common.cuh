@@ -253,7 +253,8 @@ struct OnlineStats {
     const float mn = max_nan(m, mx * c);
     if (mn != m) {  // a new max; NaN / +inf poison m for good
       if (s > 0.f) {
-        const float d = m - mn, a = ex2(d);
+        // clamp: m - mn can overflow to -inf (maxima of opposite huge sign); 2^-256 is 0 anyway
+        const float d = fmaxf(m - mn, -256.f), a = ex2(d);
         w = a * fmaf(d, s, w);
         s *= a;
       }
@@ -277,15 +278,19 @@ struct OnlineStats {
     if (M == -INFINITY) return;
     if (!isfinite(M)) { m = M; s = w = __int_as_float(0x7fffffff); return; }
     float s1 = 0.f, w1 = 0.f, s2 = 0.f, w2 = 0.f;
-    if (m != -INFINITY) { const float d = m - M, a = ex2(d); s1 = a * s; w1 = a * fmaf(d, s, w); }
-    if (o.m != -INFINITY) { const float d = o.m - M, a = ex2(d); s2 = a * o.s; w2 = a * fmaf(d, o.s, o.w); }
+    if (m != -INFINITY) { const float d = fmaxf(m - M, -256.f), a = ex2(d); s1 = a * s; w1 = a * fmaf(d, s, w); }
+    if (o.m != -INFINITY) { const float d = fmaxf(o.m - M, -256.f), a = ex2(d); s2 = a * o.s; w2 = a * fmaf(d, o.s, o.w); }
     m = M; s = s1 + s2; w = w1 + w2;
   }
 
   __device__ __forceinline__ bool valid() const { return isfinite(m) && s > 0.f; }
   // Natural-log results for a row with valid(); c = log2(e) / T.
   __device__ __forceinline__ float log2_sum() const { return m + __log2f(s); }     // lse / ln2
-  __device__ __forceinline__ float entropy() const { return kLn2 * (__log2f(s) - w / s); }
+  // clamped to >= 0 like the CPU: rounding can push a near-zero entropy below 0
+  __device__ __forceinline__ float entropy() const {
+    const float h = kLn2 * (__log2f(s) - w / s);
+    return h < 0.f ? 0.f : h;
+  }
 };
 
 __device__ __forceinline__ OnlineStats shfl_xor(const OnlineStats& a, int off) {

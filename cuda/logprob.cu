@@ -24,7 +24,8 @@ template <class T>
 __device__ __forceinline__ float target_logp(const T* row, int64_t v, int32_t target, float c,
                                              const OnlineStats& st) {
   if (target < 0 || target >= v) return __int_as_float(0x7fffffff);
-  return kLn2 * (fmaf(Elem<T>::load(row + target), c, -st.m) - __log2f(st.s));
+  const float lp = kLn2 * (fmaf(Elem<T>::load(row + target), c, -st.m) - __log2f(st.s));
+  return lp > 0.f ? 0.f : lp;  // clamped like the CPU; NaN (a bad row) passes through
 }
 
 // Writes dz_j = (g (1[j = target] - p_j) - h p_j (log p_j + H)) / T, with

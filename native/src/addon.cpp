@@ -1,6 +1,7 @@
 // Registration only: each binding module adds its functions to the exports.
 #include <napi.h>
 
+#include "binding/engine_binding.h"
 #include "binding/gpu_buffer.h"
 #include "binding/info_binding.h"
 #include "binding/kernels_binding.h"
@@ -9,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rlvr::binding::InitInfo(env, exports);
   rlvr::binding::InitKernels(env, exports);
   rlvr::binding::GpuBuffer::Init(env, exports);
+  rlvr::binding::EngineWrap::Init(env, exports);
   return exports;
 }
 

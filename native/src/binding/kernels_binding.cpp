@@ -104,7 +104,7 @@ Napi::Value LogprobBackward(const Napi::CallbackInfo& info) {
     check_finite(lse);
     check_finite(ent);
     for (auto* t : {&dlogp, &dent})
-      if (t->data) { require_f32_vector(*t, n, logits); check_finite(*t); }
+      if (t->present) { require_f32_vector(*t, n, logits); check_finite(*t); }
     expect_dtype(dlogits, logits.dtype);
     expect_shape(dlogits, logits.shape);
     expect_same_device(logits, dlogits);
@@ -142,8 +142,8 @@ Napi::Value GrpoAdvantage(const Napi::CallbackInfo& info) {
     require_f32_vector(adv, b, scores);
     TensorArg mask = optional_tensor_arg(o, "mask"), tok = optional_tensor_arg(o, "tokenAdvantages");
     GrpoAdvantageArgs a;
-    if (mask.data || tok.data) {
-      if (!mask.data || !tok.data) fail(Code::Value, mask.data ? "tokenAdvantages" : "mask", "mask and tokenAdvantages go together");
+    if (mask.present || tok.present) {
+      if (!mask.present || !tok.present) fail(Code::Value, mask.present ? "tokenAdvantages" : "mask", "mask and tokenAdvantages go together");
       if (mask.shape.size() != 2 || mask.shape[0] != b) fail(Code::Shape, "mask", "expected shape [" + std::to_string(b) + ", t], got " + mask.shape_str());
       expect_same_device(scores, mask);
       check_mask(mask);
@@ -182,7 +182,7 @@ Napi::Value PpoClipLoss(const Napi::CallbackInfo& info) {
     check_clip(lo, hi, dual);
     TensorArg clipped = optional_tensor_arg(o, "clipped"), dclipped = optional_tensor_arg(o, "dualClipped");
     for (auto* t : {&clipped, &dclipped})
-      if (t->data) {
+      if (t->present) {
         expect_dtype(*t, DType::U8);
         expect_shape(*t, {n});
         expect_same_device(logp, *t);
@@ -208,7 +208,7 @@ Napi::Value KlPenalty(const Napi::CallbackInfo& info) {
     const int64_t n = logp.shape[0];
     TensorArg ref = tensor_arg(o, "refLogp"), kl = tensor_arg(o, "kl"), dlogp = optional_tensor_arg(o, "dlogp");
     for (auto* t : {&ref, &kl}) require_f32_vector(*t, n, logp);
-    if (dlogp.data) require_f32_vector(dlogp, n, logp);
+    if (dlogp.present) require_f32_vector(dlogp, n, logp);
     check_finite(logp);
     check_finite(ref);
     KlArgs a;
@@ -287,7 +287,7 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
     check_finite(weights);
     TensorArg old = optional_tensor_arg(o, "oldLogp"), ref = optional_tensor_arg(o, "refLogp"), adv = optional_tensor_arg(o, "advantages");
     auto need = [&](TensorArg& t, bool required, const char* why) {
-      if (!t.data) {
+      if (!t.present) {
         if (required) fail(Code::Value, t.name, std::string("is required when ") + why);
         return;
       }
@@ -300,7 +300,7 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
     TensorArg logp = tensor_arg(o, "logp"), entropy = tensor_arg(o, "entropy"), dlogits = optional_tensor_arg(o, "dlogits");
     require_f32_vector(logp, n, logits);
     require_f32_vector(entropy, n, logits);
-    if (dlogits.data) {
+    if (dlogits.present) {
       expect_dtype(dlogits, logits.dtype);
       expect_shape(dlogits, logits.shape);
       expect_same_device(logits, dlogits);

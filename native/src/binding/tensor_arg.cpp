@@ -58,6 +58,7 @@ TensorArg tensor_arg(const Napi::Object& obj, const char* key) {
   Napi::Object t = v.As<Napi::Object>();
   TensorArg a;
   a.name = key;
+  a.present = true;
   Napi::Value dt = t.Get("dtype");
   if (!dt.IsString()) fail(Code::DType, key, "tensor has no dtype string");
   a.dtype = parse_dtype(dt.As<Napi::String>().Utf8Value(), key);

@@ -17,7 +17,8 @@ struct TensorArg {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   int device = -1;  // -1 = cpu, else CUDA ordinal
-  void* data = nullptr;
+  void* data = nullptr;  // may be null for an empty tensor: test `present`, not `data`
+  bool present = false;  // false for an omitted optional argument
   int64_t numel() const;
   bool on_cuda() const { return device >= 0; }
   std::string shape_str() const;

@@ -150,11 +150,8 @@ describe("policyLoss structure", () => {
     expect(out.dlogits!.shape).toEqual([0, 16]);
   });
 
-  // KNOWN BUG (binding, native/src/binding/kernels_binding.cpp): presence of an optional tensor is
-  // tested with `t.data != nullptr`, and a zero-length typed array has a null data pointer, so an
-  // empty oldLogp / advantages (N = 0) is reported as missing: "oldLogp: is required when pgCoef != 0".
-  // `it.fails` keeps the correct expectation; remove `.fails` once the binding tracks presence.
-  it.fails("N = 0 with pgCoef != 0 and empty oldLogp / advantages given: zero stats (fails: empty tensor read as absent)", () => {
+  // A zero-length typed array has a null data pointer: presence must not be read from it.
+  it("N = 0 with pgCoef != 0 and empty oldLogp / advantages given: zero stats", () => {
     const out = policyLoss(Tensor.zeros([0, 16]), Tensor.zeros([0], "i32"), { weights: f32([]), oldLogp: f32([]), advantages: f32([]) });
     expect(out.stats.total).toBe(0);
     expect(out.dlogits!.shape).toEqual([0, 16]);

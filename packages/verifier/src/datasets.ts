@@ -32,16 +32,47 @@ function stripMath(s: string): string {
   return s.trim().replace(/^\$+|\$+$/g, "").trim();
 }
 
-/** How each benchmark stores its gold answer. */
-const GOLD_FIELDS: Record<string, (row: Row) => string | null> = {
-  aime24: (r) => String(r.answer),
-  aime25: (r) => String(r.answer),
-  amc23: (r) => String(r.answer), // a number (27.0 is stored as 27)
-  math500: (r) => String(r.answer),
+/**
+ * Where each benchmark of datasets/eval/<name>/test.jsonl keeps its fields. The single
+ * mapping for the whole workspace: @rlvr/data's eval loader reads it too.
+ */
+export interface EvalFields {
+  /** The field holding the problem statement. */
+  problem: string;
+  /** The field holding the gold answer. */
+  answer: string;
+  /**
+   * How the gold is read from that field: `value` as-is (numbers are printed, 27.0 as 27);
+   * `boxed-solution` the last \boxed{} of a worked solution; `list` the list's items,
+   * stripped of `$`, joined with ", ".
+   */
+  answerKind: "value" | "boxed-solution" | "list";
+  /** The field holding a stable id, when the benchmark has one (else the line number is the id). */
+  id?: string;
+}
+
+export const EVAL_FIELDS: Readonly<Record<string, EvalFields>> = {
+  aime24: { problem: "problem", answer: "answer", answerKind: "value", id: "id" },
+  aime25: { problem: "problem", answer: "answer", answerKind: "value" },
+  amc23: { problem: "problem", answer: "answer", answerKind: "value", id: "id" }, // a number: 27.0 is stored as 27
+  math500: { problem: "problem", answer: "answer", answerKind: "value", id: "unique_id" },
   // Minerva keeps only the solution; its answer is the last \boxed{}.
-  minerva_math: (r) => extractAnswer(String(r.solution)),
-  olympiadbench: (r) => (Array.isArray(r.final_answer) ? r.final_answer.map((a) => stripMath(String(a))).join(", ") : null),
+  minerva_math: { problem: "problem", answer: "solution", answerKind: "boxed-solution", id: "idx" },
+  olympiadbench: { problem: "question", answer: "final_answer", answerKind: "list", id: "id" },
 };
+
+/** The gold answer of one benchmark row; null when the row's answer field cannot give one. */
+export function evalGold(fields: EvalFields, row: Row): string | null {
+  const value = row[fields.answer];
+  switch (fields.answerKind) {
+    case "value":
+      return value === undefined || value === null ? null : String(value);
+    case "boxed-solution":
+      return typeof value === "string" ? extractAnswer(value) : null;
+    case "list":
+      return Array.isArray(value) ? value.map((a) => stripMath(String(a))).join(", ") : null;
+  }
+}
 
 export function loadEvalGolds(shared: string): GoldItem[] {
   const root = join(shared, "datasets", "eval");
@@ -50,11 +81,11 @@ export function loadEvalGolds(shared: string): GoldItem[] {
   for (const bench of readdirSync(root).sort()) {
     const file = join(root, bench, "test.jsonl");
     if (!existsSync(file)) continue;
-    const field = GOLD_FIELDS[bench];
-    if (!field) throw new Error(`no gold field mapping for benchmark ${bench}: add one to GOLD_FIELDS`);
+    const fields = EVAL_FIELDS[bench];
+    if (!fields) throw new Error(`no field mapping for benchmark ${bench}: add one to EVAL_FIELDS`);
     const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
     lines.forEach((line, index) => {
-      const gold = field(JSON.parse(line) as Row);
+      const gold = evalGold(fields, JSON.parse(line) as Row);
       if (gold !== null) items.push({ source: `eval/${bench}`, index, gold });
     });
   }

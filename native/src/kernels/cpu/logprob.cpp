@@ -31,7 +31,7 @@ Status logprob_fwd_cpu(const LogprobFwdArgs& a) {
       }
       a.lse[i] = r.lse;
       a.entropy[i] = r.entropy;
-      a.logp[i] = r.z_target - r.lse;
+      a.logp[i] = r.logp;
     }
   });
   if (a.bad_row) *a.bad_row = bad.load() == a.n ? -1 : bad.load();

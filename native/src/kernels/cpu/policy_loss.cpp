@@ -28,7 +28,7 @@ Status policy_loss_cpu(const PolicyLossArgs& a) {
         while (i < cur && !bad.compare_exchange_weak(cur, i)) {}
         continue;
       }
-      const float logp = r.z_target - r.lse, w = a.weights[i];
+      const float logp = r.logp, w = a.weights[i];
       a.logp[i] = logp;
       a.entropy[i] = r.entropy;
       float g_logp = 0.f, term = 0.f;

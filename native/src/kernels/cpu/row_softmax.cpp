@@ -1,5 +1,6 @@
 #include "kernels/cpu/row_softmax.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,37 +106,32 @@ RLVR_INLINE void backward_block(const float* x, float* out, int64_t n, float inv
   }
 }
 
-RLVR_CLONES RowResult forward_f32(const float* row, int64_t v, int32_t target, float inv_temp) {
-  Online o;
-  for (int64_t b = 0; b < v && !o.bad; b += kBlock) online_block(o, row + b, std::min(kBlock, v - b), inv_temp);
+// lse and entropy from the online state; z_target (already scaled) is filled by the caller.
+RowResult finish(const Online& o) {
   RowResult r;
-  r.bad = o.bad || o.s <= 0.f;
+  r.bad = o.bad || !(o.s > 0.f);
   if (r.bad) return r;
-  float log_s = std::log(o.s);
+  const float log_s = std::log(o.s);
   r.lse = o.m + log_s;
-  r.entropy = log_s - o.w / o.s;
-  r.z_target = row[target] * inv_temp;
+  r.entropy = std::max(log_s - o.w / o.s, 0.f);
   return r;
 }
 
-RLVR_CLONES RowResult forward_half(const void* row, DType dtype, int64_t v, int32_t target, float inv_temp) {
+RLVR_CLONES Online forward_f32(const float* row, int64_t v, float inv_temp) {
+  Online o;
+  for (int64_t b = 0; b < v && !o.bad; b += kBlock) online_block(o, row + b, std::min(kBlock, v - b), inv_temp);
+  return o;
+}
+
+RLVR_CLONES Online forward_half(const void* row, DType dtype, int64_t v, float inv_temp) {
   alignas(64) float buf[kBlock];
   Online o;
   for (int64_t b = 0; b < v && !o.bad; b += kBlock) {
-    int64_t n = std::min(kBlock, v - b);
+    const int64_t n = std::min(kBlock, v - b);
     load_f32(row, dtype, b, n, buf);
     online_block(o, buf, n, inv_temp);
   }
-  RowResult r;
-  r.bad = o.bad || o.s <= 0.f;
-  if (r.bad) return r;
-  float log_s = std::log(o.s);
-  r.lse = o.m + log_s;
-  r.entropy = log_s - o.w / o.s;
-  float zt;
-  load_f32(row, dtype, target, 1, &zt);
-  r.z_target = zt * inv_temp;
-  return r;
+  return o;
 }
 
 RLVR_CLONES void backward_f32(const float* row, float* out, int64_t v, float inv_temp, float lse, float entropy,
@@ -158,8 +154,15 @@ RLVR_CLONES void backward_half(const void* row, void* out, DType dtype, int64_t 
 }  // namespace
 
 RowResult row_forward(const void* row, DType dtype, int64_t v, int32_t target, float inv_temp) {
-  if (dtype == DType::F32) return forward_f32(static_cast<const float*>(row), v, target, inv_temp);
-  return forward_half(row, dtype, v, target, inv_temp);
+  RowResult r = finish(dtype == DType::F32 ? forward_f32(static_cast<const float*>(row), v, inv_temp)
+                                           : forward_half(row, dtype, v, inv_temp));
+  if (!r.bad) {
+    float zt;
+    load_f32(row, dtype, target, 1, &zt);
+    r.z_target = zt * inv_temp;
+    r.logp = std::min(r.z_target - r.lse, 0.f);
+  }
+  return r;
 }
 
 void row_backward(const void* row, void* out, DType dtype, int64_t v, int32_t target, float inv_temp, float lse,

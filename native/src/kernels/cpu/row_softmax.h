@@ -11,8 +11,9 @@ namespace rlvr::cpu {
 
 struct RowResult {
   float lse = 0.f;      // logsumexp(z)
-  float entropy = 0.f;  // lse - sum softmax(z) * z
+  float entropy = 0.f;  // lse - sum softmax(z) * z, clamped to >= 0
   float z_target = 0.f; // z[target]
+  float logp = 0.f;     // z[target] - lse, clamped to <= 0 (rounding of the fused z - m can cross 0)
   bool bad = false;     // NaN / +inf present, or every entry -inf
 };
 

@@ -1,0 +1,424 @@
+// Binding of the CPU engine. Methods take one options object of tensor
+// descriptors (cpu only) and numbers, validate everything, call the engine
+// and return fresh typed arrays (never [tokens x vocab] logits, except the
+// size-capped test-only logits()).
+#include "binding/engine_binding.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "binding/errors.h"
+#include "binding/tensor_arg.h"
+
+namespace rlvr::binding {
+namespace {
+
+constexpr int64_t kMaxDebugLogits = int64_t{1} << 24;
+
+Napi::Object options(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "options", "expected an options object");
+  return info[0].As<Napi::Object>();
+}
+
+int64_t int_field(const Napi::Object& o, const char* key, int64_t min) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) fail(Code::Value, key, "expected an integer");
+  double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x) || x != std::floor(x) || x < static_cast<double>(min) || x > 1e12)
+    fail(Code::Value, key, "expected an integer >= " + std::to_string(min) + ", got " + std::to_string(x));
+  return static_cast<int64_t>(x);
+}
+
+bool bool_field(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) fail(Code::Value, key, "expected a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+TensorArg cpu_tensor(const Napi::Object& o, const char* key, bool optional = false) {
+  TensorArg t = optional ? optional_tensor_arg(o, key) : tensor_arg(o, key);
+  if (t.data && t.on_cuda()) fail(Code::Device, key, "the CPU engine takes cpu tensors");
+  return t;
+}
+
+// inputIds [b, t] i32 with ids in range, attentionMask [b, t] 0/1.
+engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, TensorArg& mask) {
+  ids = cpu_tensor(o, "inputIds");
+  expect_dtype(ids, DType::I32);
+  if (ids.shape.size() != 2 || ids.shape[0] < 1 || ids.shape[1] < 1)
+    fail(Code::Shape, "inputIds", "expected shape [b, t] with b, t >= 1, got " + ids.shape_str());
+  check_token_ids(ids, vocab);
+  mask = cpu_tensor(o, "attentionMask");
+  expect_dtype(mask, DType::F32);
+  expect_shape(mask, ids.shape);
+  check_mask(mask);
+  engine::Batch b;
+  b.b = ids.shape[0];
+  b.t = ids.shape[1];
+  b.ids = static_cast<const int32_t*>(ids.data);
+  b.mask = static_cast<const float*>(mask.data);
+  return b;
+}
+
+TensorArg targets_arg(const Napi::Object& o, const TensorArg& ids, int64_t vocab) {
+  TensorArg t = cpu_tensor(o, "targets");
+  expect_dtype(t, DType::I32);
+  expect_shape(t, ids.shape);
+  check_token_ids(t, vocab);
+  return t;
+}
+
+// f32 [b, t], finite; zero wherever the attention mask is 0 when `masked`.
+TensorArg row_values(const Napi::Object& o, const char* key, const TensorArg& ids, const TensorArg& mask, bool optional,
+                     bool zero_on_padding) {
+  TensorArg t = cpu_tensor(o, key, optional);
+  if (!t.data) return t;
+  expect_dtype(t, DType::F32);
+  expect_shape(t, ids.shape);
+  check_finite(t);
+  if (zero_on_padding) {
+    const float* v = static_cast<const float*>(t.data);
+    const float* m = static_cast<const float*>(mask.data);
+    for (int64_t i = 0, n = t.numel(); i < n; ++i)
+      if (v[i] != 0.f && m[i] == 0.f)
+        fail(Code::Value, key, "is non-zero at index " + std::to_string(i) + " where attentionMask is 0 (padding)");
+  }
+  return t;
+}
+
+double temperature_arg(const Napi::Object& o) {
+  double t = number_arg(o, "temperature", 1.0);
+  if (!(t > 0)) fail(Code::Value, "temperature", "must be > 0, got " + std::to_string(t));
+  return t;
+}
+
+kernels::KlType parse_kl(const std::string& s) {
+  if (s == "kl" || s == "k1") return kernels::KlType::K1;
+  if (s == "abs") return kernels::KlType::Abs;
+  if (s == "mse" || s == "k2") return kernels::KlType::Mse;
+  if (s == "low_var_kl" || s == "k3") return kernels::KlType::LowVarKl;
+  fail(Code::Value, "klType", "unknown KL type \"" + s + "\" (expected kl, abs, mse or low_var_kl)");
+}
+
+Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
+  return Napi::Float32Array::New(env, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function fn = DefineClass(env, "Engine",
+                                  {InstanceMethod("paramInfo", &EngineWrap::ParamInfo),
+                                   InstanceMethod("setParam", &EngineWrap::SetParam),
+                                   InstanceMethod("getParam", &EngineWrap::GetParam),
+                                   InstanceMethod("getGrad", &EngineWrap::GetGrad),
+                                   InstanceMethod("zeroGrad", &EngineWrap::ZeroGrad),
+                                   InstanceMethod("gradNorm", &EngineWrap::GradNorm),
+                                   InstanceMethod("score", &EngineWrap::Score),
+                                   InstanceMethod("logits", &EngineWrap::Logits),
+                                   InstanceMethod("forwardBackward", &EngineWrap::ForwardBackward),
+                                   InstanceMethod("optimizerStep", &EngineWrap::OptimizerStep),
+                                   InstanceMethod("prefill", &EngineWrap::Prefill),
+                                   InstanceMethod("step", &EngineWrap::Step),
+                                   InstanceMethod("resetCache", &EngineWrap::ResetCache),
+                                   InstanceMethod("numParameters", &EngineWrap::NumParameters)});
+  exports.Set("Engine", fn);
+}
+
+// new Engine({ vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
+//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq })
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+  try {
+    if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "config", "expected a config object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    engine::Config c;
+    c.vocab = int_field(o, "vocabSize", 1);
+    c.hidden = int_field(o, "hiddenSize", 1);
+    c.inter = int_field(o, "intermediateSize", 1);
+    c.layers = int_field(o, "numLayers", 1);
+    c.heads = int_field(o, "numHeads", 1);
+    c.kv_heads = int_field(o, "numKvHeads", 1);
+    c.head_dim = int_field(o, "headDim", 2);
+    double eps = number_arg(o, "rmsNormEps", -1);
+    if (!(eps > 0)) fail(Code::Value, "rmsNormEps", "must be > 0");
+    c.rms_eps = static_cast<float>(eps);
+    c.qkv_bias = bool_field(o, "attentionBias");
+    c.tied = bool_field(o, "tieWordEmbeddings");
+    Napi::Value f = o.Get("invFreq");
+    if (!f.IsTypedArray()) fail(Code::Value, "invFreq", "expected a Float32Array or Float64Array");
+    Napi::TypedArray ta = f.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() == napi_float32_array) {
+      Napi::Float32Array a = f.As<Napi::Float32Array>();
+      c.inv_freq.assign(a.Data(), a.Data() + a.ElementLength());
+    } else if (ta.TypedArrayType() == napi_float64_array) {
+      Napi::Float64Array a = f.As<Napi::Float64Array>();
+      for (size_t i = 0; i < a.ElementLength(); ++i) c.inv_freq.push_back(static_cast<float>(a[i]));
+    } else {
+      fail(Code::DType, "invFreq", "expected a Float32Array or Float64Array");
+    }
+    std::string err = engine::validate_config(c);
+    if (!err.empty()) {
+      auto colon = err.find(':');
+      fail(err.rfind("invFreq", 0) == 0 ? Code::Shape : Code::Value, err.substr(0, colon), err.substr(colon + 2));
+    }
+    model_ = std::make_unique<engine::Model>(std::move(c));
+  } catch (const ArgError& e) {
+    throw to_js_error(info.Env(), e);
+  } catch (const std::bad_alloc&) {
+    throw to_js_error(info.Env(), {Code::Internal, "", "out of memory allocating the model"});
+  }
+}
+
+engine::Model& EngineWrap::model() {
+  if (!model_) fail(Code::Internal, "", "engine is not initialized");
+  return *model_;
+}
+
+Napi::Value EngineWrap::ParamInfo(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const auto& ps = model().params();
+    Napi::Array out = Napi::Array::New(env, ps.size());
+    for (size_t i = 0; i < ps.size(); ++i) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("name", ps[i].name);
+      Napi::Array sh = Napi::Array::New(env, ps[i].shape.size());
+      for (size_t j = 0; j < ps[i].shape.size(); ++j) sh.Set(static_cast<uint32_t>(j), static_cast<double>(ps[i].shape[j]));
+      e.Set("shape", sh);
+      out.Set(static_cast<uint32_t>(i), e);
+    }
+    return out;
+  });
+}
+
+static int param_index(engine::Model& m, const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) fail(Code::Value, "name", "expected a parameter name");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int i = m.find_param(name);
+  if (i < 0) fail(Code::Value, "name", "no parameter named \"" + name + "\"");
+  return i;
+}
+
+// setParam(name, Float32Array)
+Napi::Value EngineWrap::SetParam(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    int i = param_index(m, info);
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(Code::DType, "data", "expected a Float32Array");
+    Napi::Float32Array a = info[1].As<Napi::Float32Array>();
+    const auto& p = m.params()[i];
+    if (static_cast<int64_t>(a.ElementLength()) != p.numel)
+      fail(Code::Shape, "data", "\"" + p.name + "\" has " + std::to_string(p.numel) + " elements, got " +
+                                    std::to_string(a.ElementLength()));
+    const float* src = a.Data();
+    for (int64_t k = 0; k < p.numel; ++k)
+      if (!std::isfinite(src[k]))
+        fail(Code::Value, "data", "\"" + p.name + "\" has a non-finite value at index " + std::to_string(k));
+    std::copy(src, src + p.numel, m.param(i));
+    m.params_changed();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value EngineWrap::GetParam(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    int i = param_index(m, info);
+    const auto& p = m.params()[i];
+    Napi::Float32Array out = new_f32(info.Env(), p.numel);
+    std::copy(m.param(i), m.param(i) + p.numel, out.Data());
+    return out;
+  });
+}
+
+Napi::Value EngineWrap::GetGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    int i = param_index(m, info);
+    const auto& p = m.params()[i];
+    Napi::Float32Array out = new_f32(info.Env(), p.numel);
+    std::copy(m.grad(i), m.grad(i) + p.numel, out.Data());
+    return out;
+  });
+}
+
+Napi::Value EngineWrap::ZeroGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    model().zero_grad();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value EngineWrap::GradNorm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return Napi::Number::New(info.Env(), model().grad_norm()); });
+}
+
+Napi::Value EngineWrap::NumParameters(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(model().num_parameters()));
+  });
+}
+
+// score({ inputIds, attentionMask, targets, scoreMask?, temperature }) -> { logp, entropy }
+Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    TensorArg tg = targets_arg(o, ids, m.config().vocab);
+    TensorArg sm = cpu_tensor(o, "scoreMask", true);
+    if (sm.data) {
+      expect_dtype(sm, DType::F32);
+      expect_shape(sm, ids.shape);
+      check_mask(sm);
+      sm = row_values(o, "scoreMask", ids, mask, true, true);
+    }
+    float temp = static_cast<float>(temperature_arg(o));
+    const int64_t n = b.b * b.t;
+    Napi::Env env = info.Env();
+    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
+    check(m.score(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp, lp.Data(),
+                  en.Data()));
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("logp", lp);
+    r.Set("entropy", en);
+    return r;
+  });
+}
+
+// logits({ inputIds, attentionMask }) -> Float32Array [b*t*v]; tests only, capped at 2^24 values.
+Napi::Value EngineWrap::Logits(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    const int64_t total = b.b * b.t * m.config().vocab;
+    if (total > kMaxDebugLogits)
+      fail(Code::Shape, "inputIds", "full logits are for tests only; b*t*vocab = " + std::to_string(total) +
+                                        " exceeds " + std::to_string(kMaxDebugLogits));
+    Napi::Float32Array out = new_f32(info.Env(), total);
+    check(m.logits(b, out.Data()));
+    return out;
+  });
+}
+
+// forwardBackward({ inputIds, attentionMask, targets, weights, oldLogp?, refLogp?, advantages?,
+//   temperature, pgCoef, klCoef, entropyCoeff, clipLow, clipHigh, dualClip, klType })
+//   -> { total, pgLoss, klLoss, entropy, clipFrac, dualClipFrac, ppoKl, weightSum, logp, entropy_ }
+Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    TensorArg tg = targets_arg(o, ids, m.config().vocab);
+    engine::LossOptions lo;
+    lo.temperature = static_cast<float>(temperature_arg(o));
+    double pg = number_arg(o, "pgCoef", 1.0), klc = number_arg(o, "klCoef", 0.0), ent = number_arg(o, "entropyCoeff", 0.0);
+    double clo = number_arg(o, "clipLow", 0.2), chi = number_arg(o, "clipHigh", 0.2), dual = number_arg(o, "dualClip", 0);
+    if (!(clo >= 0 && clo < 1)) fail(Code::Value, "clipLow", "must be in [0, 1), got " + std::to_string(clo));
+    if (!(chi >= 0)) fail(Code::Value, "clipHigh", "must be >= 0, got " + std::to_string(chi));
+    if (dual != 0 && !(dual > 1)) fail(Code::Value, "dualClip", "must be 0 (off) or > 1, got " + std::to_string(dual));
+    lo.pg_coef = static_cast<float>(pg); lo.kl_coef = static_cast<float>(klc); lo.entropy_coeff = static_cast<float>(ent);
+    lo.clip_low = static_cast<float>(clo); lo.clip_high = static_cast<float>(chi); lo.dual_clip = static_cast<float>(dual);
+    lo.kl_type = parse_kl(string_arg(o, "klType", "low_var_kl"));
+    TensorArg w = row_values(o, "weights", ids, mask, false, true);
+    TensorArg old = row_values(o, "oldLogp", ids, mask, true, false);
+    TensorArg adv = row_values(o, "advantages", ids, mask, true, false);
+    TensorArg ref = row_values(o, "refLogp", ids, mask, true, false);
+    if (pg != 0 && !old.data) fail(Code::Value, "oldLogp", "is required when pgCoef != 0");
+    if (pg != 0 && !adv.data) fail(Code::Value, "advantages", "is required when pgCoef != 0");
+    if (klc != 0 && !ref.data) fail(Code::Value, "refLogp", "is required when klCoef != 0");
+    const int64_t n = b.b * b.t;
+    Napi::Env env = info.Env();
+    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
+    kernels::PolicyLossStats st;
+    check(m.forward_backward(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(old.data),
+                             static_cast<const float*>(ref.data), static_cast<const float*>(adv.data),
+                             static_cast<const float*>(w.data), lo, lp.Data(), en.Data(), &st));
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("total", st.total);
+    r.Set("pgLoss", st.pg_loss);
+    r.Set("klLoss", st.kl_loss);
+    r.Set("entropy", st.entropy);
+    r.Set("clipFrac", st.clipfrac);
+    r.Set("dualClipFrac", st.dual_clipfrac);
+    r.Set("ppoKl", st.ppo_kl);
+    r.Set("weightSum", st.weight_sum);
+    r.Set("tokenLogp", lp);
+    r.Set("tokenEntropy", en);
+    return r;
+  });
+}
+
+// optimizerStep({ lr, beta1, beta2, eps, weightDecay, maxGradNorm }) -> { gradNorm, skipped, step }
+Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    engine::AdamWOptions a;
+    double lr = number_arg(o, "lr", -1), b1 = number_arg(o, "beta1", 0.9), b2 = number_arg(o, "beta2", 0.999),
+           eps = number_arg(o, "eps", 1e-8), wd = number_arg(o, "weightDecay", 0.01),
+           mg = number_arg(o, "maxGradNorm", 1.0);
+    if (!(lr >= 0)) fail(Code::Value, "lr", "is required and must be >= 0");
+    if (!(b1 >= 0 && b1 < 1)) fail(Code::Value, "beta1", "must be in [0, 1), got " + std::to_string(b1));
+    if (!(b2 >= 0 && b2 < 1)) fail(Code::Value, "beta2", "must be in [0, 1), got " + std::to_string(b2));
+    if (!(eps > 0)) fail(Code::Value, "eps", "must be > 0, got " + std::to_string(eps));
+    if (!(wd >= 0)) fail(Code::Value, "weightDecay", "must be >= 0, got " + std::to_string(wd));
+    a.lr = static_cast<float>(lr); a.beta1 = static_cast<float>(b1); a.beta2 = static_cast<float>(b2);
+    a.eps = static_cast<float>(eps); a.weight_decay = static_cast<float>(wd); a.max_grad_norm = static_cast<float>(mg);
+    engine::StepResult s = m.optimizer_step(a);
+    Napi::Object r = Napi::Object::New(info.Env());
+    r.Set("gradNorm", s.grad_norm);
+    r.Set("skipped", s.skipped);
+    r.Set("step", static_cast<double>(s.step));
+    return r;
+  });
+}
+
+// prefill({ inputIds, attentionMask, capacity }) -> Float32Array [b * v]
+Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    int64_t cap = int_field(o, "capacity", 1);
+    if (cap < b.t) fail(Code::Range, "capacity", "must be >= the prompt length " + std::to_string(b.t));
+    if (static_cast<double>(cap) * b.b * m.config().kv_heads * m.config().head_dim * m.config().layers * 8 > 6.4e10)
+      fail(Code::Range, "capacity", "the KV cache would exceed 64 GB");
+    Napi::Float32Array out = new_f32(info.Env(), b.b * m.config().vocab);
+    check(m.prefill(b, cap, out.Data()));
+    return out;
+  });
+}
+
+// step({ tokens }) -> Float32Array [b * v]
+Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    if (m.cache_rows() == 0) fail(Code::Value, "tokens", "no active decode: call prefill first");
+    TensorArg tk = cpu_tensor(o, "tokens");
+    expect_dtype(tk, DType::I32);
+    expect_shape(tk, {m.cache_rows()});
+    check_token_ids(tk, m.config().vocab);
+    Napi::Float32Array out = new_f32(info.Env(), m.cache_rows() * m.config().vocab);
+    check(m.step(static_cast<const int32_t*>(tk.data), out.Data()));
+    return out;
+  });
+}
+
+Napi::Value EngineWrap::ResetCache(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    model().reset_cache();
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace rlvr::binding

@@ -1,0 +1,39 @@
+// Engine: the CPU model engine (native/src/engine) as a JavaScript class.
+// Every argument is validated here (shapes, dtypes, token ids in [0, vocab),
+// masks in {0, 1}, finite values, option ranges); failures become typed
+// errors naming the argument, never aborts.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "engine/model.h"
+
+namespace rlvr::binding {
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value ParamInfo(const Napi::CallbackInfo& info);
+  Napi::Value SetParam(const Napi::CallbackInfo& info);
+  Napi::Value GetParam(const Napi::CallbackInfo& info);
+  Napi::Value GetGrad(const Napi::CallbackInfo& info);
+  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
+  Napi::Value GradNorm(const Napi::CallbackInfo& info);
+  Napi::Value Score(const Napi::CallbackInfo& info);
+  Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value ForwardBackward(const Napi::CallbackInfo& info);
+  Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
+  Napi::Value Prefill(const Napi::CallbackInfo& info);
+  Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value ResetCache(const Napi::CallbackInfo& info);
+  Napi::Value NumParameters(const Napi::CallbackInfo& info);
+
+  engine::Model& model();
+  std::unique_ptr<engine::Model> model_;
+};
+
+}  // namespace rlvr::binding

@@ -1,0 +1,68 @@
+// The six evaluation benchmarks (spec section 7) in one common shape.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { EVAL_FIELDS, evalGold, type EvalFields } from "@rlvr/verifier/datasets";
+import { DataError, jsonlLines, parseJsonLine } from "./files.js";
+import { requireSharedPath } from "./shared.js";
+
+export { EVAL_FIELDS, type EvalFields };
+
+/** The paper's six benchmarks, in its order. */
+export const EVAL_BENCHMARKS = ["math500", "aime24", "amc23", "minerva_math", "olympiadbench", "aime25"] as const;
+export type EvalBenchmark = (typeof EVAL_BENCHMARKS)[number];
+
+/** How each benchmark is decoded (spec section 7): greedy pass@1, or avg@8 at temperature 0.6. */
+export const EVAL_PROTOCOL: Readonly<Record<EvalBenchmark, { temperature: number; topP: number; samples: number }>> = {
+  math500: { temperature: 0, topP: 1, samples: 1 },
+  minerva_math: { temperature: 0, topP: 1, samples: 1 },
+  olympiadbench: { temperature: 0, topP: 1, samples: 1 },
+  aime24: { temperature: 0.6, topP: 1, samples: 8 },
+  aime25: { temperature: 0.6, topP: 1, samples: 8 },
+  amc23: { temperature: 0.6, topP: 1, samples: 8 },
+};
+
+export interface EvalExample {
+  /** The benchmark's own id when it has one (as a string), else the 0-based line number. */
+  id: string;
+  problem: string;
+  /** The gold answer, read per EVAL_FIELDS. */
+  answer: string;
+  /** The benchmark name, e.g. "math500". */
+  source: string;
+}
+
+/**
+ * Reads a benchmark's test.jsonl into EvalExamples. `name` picks the field mapping; `file`
+ * defaults to <shared>/datasets/eval/<name>/test.jsonl. Errors name the file, the line and
+ * the missing field.
+ */
+export function loadEvalBenchmark(name: string, file?: string): EvalExample[] {
+  const fields = EVAL_FIELDS[name];
+  if (!fields) throw new DataError(`unknown benchmark "${name}": known are ${Object.keys(EVAL_FIELDS).join(", ")}`);
+  const path = file ?? requireSharedPath("datasets", "eval", name, "test.jsonl");
+  if (!existsSync(path)) throw new DataError(`${path}: benchmark file not found`);
+  return jsonlLines(readFileSync(path, "utf8")).map(({ line, text }, i) => {
+    const row = parseJsonLine(path, line, text);
+    if (typeof row !== "object" || row === null || Array.isArray(row)) throw new DataError(`${path}:${line}: expected a JSON object`);
+    const obj = row as Record<string, unknown>;
+    const problem = obj[fields.problem];
+    if (typeof problem !== "string" || problem.trim() === "") {
+      throw new DataError(`${path}:${line}: missing field "${fields.problem}" (the ${name} problem statement)`);
+    }
+    const answer = evalGold(fields, obj);
+    if (answer === null || answer === "") {
+      const why = obj[fields.answer] === undefined ? "missing field" : `no ${fields.answerKind} answer in field`;
+      throw new DataError(`${path}:${line}: ${why} "${fields.answer}" (the ${name} gold answer)`);
+    }
+    const rawId = fields.id === undefined ? undefined : obj[fields.id];
+    const id = rawId === undefined || rawId === null ? String(i) : String(rawId);
+    return { id, problem, answer, source: name };
+  });
+}
+
+/** Loads several benchmarks from a folder laid out as <dir>/<name>/test.jsonl (default: the shared one). */
+export function loadEvalSuite(names: readonly string[] = EVAL_BENCHMARKS, dir?: string): Record<string, EvalExample[]> {
+  const out: Record<string, EvalExample[]> = {};
+  for (const name of names) out[name] = loadEvalBenchmark(name, dir === undefined ? undefined : join(dir, name, "test.jsonl"));
+  return out;
+}
