@@ -238,23 +238,24 @@ __device__ __forceinline__ void for_row(const T* in, T* out, int64_t v, Body&& b
 
 // ---- online softmax statistics ----------------------------------------------
 
-// In base-2 units of the scaled logits y = x * log2(e) / T:
-//   m = max y,  s = sum 2^(y-m),  w = sum 2^(y-m) (y-m).
-// Then lse = ln2 (m + log2 s) and entropy = ln2 (log2 s - w / s).
+// Over the scaled logits y = x / T (rounded exactly as the CPU does, so both
+// overflow at the same point): m = max y in natural units, and in base 2
+//   s = sum 2^d,  w = sum 2^d d,  d = (y - m) log2(e).
+// Then lse = m + ln2 log2 s and entropy = ln2 (log2 s - w / s).
 struct OnlineStats {
   float m = -INFINITY, s = 0.f, w = 0.f;
 
-  // Adds a chunk of raw logits x[0..N) scaled by c = log2(e) / T.
+  // Adds a chunk of raw logits x[0..N); it = 1 / T.
   template <int N>
-  __device__ __forceinline__ void add(const float* x, float c) {
+  __device__ __forceinline__ void add(const float* x, float it) {
     float mx = x[0];
 #pragma unroll
     for (int k = 1; k < N; ++k) mx = max_nan(mx, x[k]);
-    const float mn = max_nan(m, mx * c);
+    const float mn = max_nan(m, mx * it);
     if (mn != m) {  // a new max; NaN / +inf poison m for good
       if (s > 0.f) {
         // clamp: m - mn can overflow to -inf (maxima of opposite huge sign); 2^-256 is 0 anyway
-        const float d = fmaxf(m - mn, -256.f), a = ex2(d);
+        const float d = fmaxf((m - mn) * kLog2e, -256.f), a = ex2(d);
         w = a * fmaf(d, s, w);
         s *= a;
       }
@@ -263,9 +264,9 @@ struct OnlineStats {
     if (m == -INFINITY) return;  // everything so far is -inf
 #pragma unroll
     for (int k = 0; k < N; ++k) {
-      // fma keeps y - m accurate to one rounding even for |x| ~ 1e4; the clamp
-      // maps -inf to a finite exponent so that e * d is 0, not NaN.
-      const float d = fmaxf(fmaf(x[k], c, -m), -256.f);
+      // y - m is exact when y is near m (Sterbenz); the clamp maps -inf (and
+      // an overflowed difference) to a finite exponent so that e * d is 0, not NaN.
+      const float d = fmaxf((x[k] * it - m) * kLog2e, -256.f);
       const float e = ex2(d);
       s += e;
       w = fmaf(e, d, w);
@@ -278,14 +279,14 @@ struct OnlineStats {
     if (M == -INFINITY) return;
     if (!isfinite(M)) { m = M; s = w = __int_as_float(0x7fffffff); return; }
     float s1 = 0.f, w1 = 0.f, s2 = 0.f, w2 = 0.f;
-    if (m != -INFINITY) { const float d = fmaxf(m - M, -256.f), a = ex2(d); s1 = a * s; w1 = a * fmaf(d, s, w); }
-    if (o.m != -INFINITY) { const float d = fmaxf(o.m - M, -256.f), a = ex2(d); s2 = a * o.s; w2 = a * fmaf(d, o.s, o.w); }
+    if (m != -INFINITY) { const float d = fmaxf((m - M) * kLog2e, -256.f), a = ex2(d); s1 = a * s; w1 = a * fmaf(d, s, w); }
+    if (o.m != -INFINITY) { const float d = fmaxf((o.m - M) * kLog2e, -256.f), a = ex2(d); s2 = a * o.s; w2 = a * fmaf(d, o.s, o.w); }
     m = M; s = s1 + s2; w = w1 + w2;
   }
 
   __device__ __forceinline__ bool valid() const { return isfinite(m) && s > 0.f; }
-  // Natural-log results for a row with valid(); c = log2(e) / T.
-  __device__ __forceinline__ float log2_sum() const { return m + __log2f(s); }     // lse / ln2
+  // Natural-log results for a row with valid().
+  __device__ __forceinline__ float lse() const { return m + kLn2 * __log2f(s); }
   // clamped to >= 0 like the CPU: rounding can push a near-zero entropy below 0
   __device__ __forceinline__ float entropy() const {
     const float h = kLn2 * (__log2f(s) - w / s);

@@ -12,32 +12,32 @@ constexpr int kUnroll = 4;  // 16-byte loads in flight per thread
 constexpr unsigned kMaxRowBlocks = 1u << 30;
 
 template <class T>
-__device__ __forceinline__ OnlineStats row_stats(const T* row, int64_t v, float c) {
+__device__ __forceinline__ OnlineStats row_stats(const T* row, int64_t v, float it) {
   OnlineStats st;
   for_row<T, kUnroll>(row, static_cast<T*>(nullptr), v,
-                      [&](float* x, auto n, int64_t) { st.add<decltype(n)::value>(x, c); });
+                      [&](float* x, auto n, int64_t) { st.add<decltype(n)::value>(x, it); });
   return block_merge(st);
 }
 
 // log p(target) in natural units from merged stats; NaN for an out-of-range target.
 template <class T>
-__device__ __forceinline__ float target_logp(const T* row, int64_t v, int32_t target, float c,
+__device__ __forceinline__ float target_logp(const T* row, int64_t v, int32_t target, float it,
                                              const OnlineStats& st) {
   if (target < 0 || target >= v) return __int_as_float(0x7fffffff);
-  const float lp = kLn2 * (fmaf(Elem<T>::load(row + target), c, -st.m) - __log2f(st.s));
+  const float lp = (Elem<T>::load(row + target) * it - st.m) - kLn2 * __log2f(st.s);
   return lp > 0.f ? 0.f : lp;  // clamped like the CPU; NaN (a bad row) passes through
 }
 
 // Writes dz_j = (g (1[j = target] - p_j) - h p_j (log p_j + H)) / T, with
-// p_j = 2^(x_j c - l2) and l2 = lse / ln2, into out (which may alias row).
+// p_j = 2^d, d = (x_j / T - lse) log2(e), into out (which may alias row).
 template <class T>
-__device__ __forceinline__ void row_grad(const T* row, T* out, int64_t v, int32_t target, float c,
-                                         float l2, float inv_t, float g, float h, float H) {
+__device__ __forceinline__ void row_grad(const T* row, T* out, int64_t v, int32_t target, float lse,
+                                         float inv_t, float g, float h, float H) {
   const float a = -(g + h * H) * inv_t, b = -h * kLn2 * inv_t, gt = g * inv_t;
   for_row<T, kUnroll>(row, out, v, [&](float* x, auto n, int64_t j0) {
 #pragma unroll
     for (int k = 0; k < decltype(n)::value; ++k) {
-      const float d = fmaxf(fmaf(x[k], c, -l2), -256.f);  // -inf logit -> p = 0, finite d
+      const float d = fmaxf((x[k] * inv_t - lse) * kLog2e, -256.f);  // -inf logit -> p = 0, finite d
       const float p = ex2(d);
       x[k] = fmaf(p, fmaf(b, d, a), j0 + k == target ? gt : 0.f);
     }
@@ -45,29 +45,28 @@ __device__ __forceinline__ void row_grad(const T* row, T* out, int64_t v, int32_
 }
 
 template <class T>
-__global__ void __launch_bounds__(kRowThreadsMax, 3) logprob_fwd_kernel(LogprobFwdArgs a, float c, unsigned long long* bad) {
+__global__ void __launch_bounds__(kRowThreadsMax, 3) logprob_fwd_kernel(LogprobFwdArgs a, float it, unsigned long long* bad) {
   const T* logits = static_cast<const T*>(a.logits);
   for (int64_t r = blockIdx.x; r < a.n; r += gridDim.x) {
     const T* row = logits + r * a.v;
-    const OnlineStats st = row_stats(row, a.v, c);
+    const OnlineStats st = row_stats(row, a.v, it);
     if (threadIdx.x == 0) {
       if (!st.valid()) flag_bad_row(bad, r);
-      a.logp[r] = target_logp(row, a.v, a.targets[r], c, st);
+      a.logp[r] = target_logp(row, a.v, a.targets[r], it, st);
       if (a.entropy) a.entropy[r] = st.entropy();
-      if (a.lse) a.lse[r] = kLn2 * st.log2_sum();
+      if (a.lse) a.lse[r] = st.lse();
     }
   }
 }
 
 template <class T>
-__global__ void __launch_bounds__(kRowThreadsMax, 3) logprob_bwd_kernel(LogprobBwdArgs a, float c) {
+__global__ void __launch_bounds__(kRowThreadsMax, 3) logprob_bwd_kernel(LogprobBwdArgs a, float inv_t) {
   const T* logits = static_cast<const T*>(a.logits);
   T* dlogits = static_cast<T*>(a.dlogits);
-  const float inv_t = 1.f / a.temperature;
   for (int64_t r = blockIdx.x; r < a.n; r += gridDim.x) {
     const float g = a.dlogp ? a.dlogp[r] : 0.f, h = a.dentropy ? a.dentropy[r] : 0.f;
     const float H = h != 0.f ? a.entropy[r] : 0.f;
-    row_grad(logits + r * a.v, dlogits + r * a.v, a.v, a.targets[r], c, a.lse[r] * kLog2e, inv_t, g, h, H);
+    row_grad(logits + r * a.v, dlogits + r * a.v, a.v, a.targets[r], a.lse[r], inv_t, g, h, H);
   }
 }
 
@@ -98,17 +97,17 @@ __device__ __forceinline__ TokenTerms token_terms(const PolicyLossArgs& a, int64
 }
 
 template <class T>
-__global__ void __launch_bounds__(kRowThreadsMax, 2) policy_loss_kernel(PolicyLossArgs a, float c, unsigned long long* bad) {
+__global__ void __launch_bounds__(kRowThreadsMax, 2) policy_loss_kernel(PolicyLossArgs a, float it, unsigned long long* bad) {
   const T* logits = static_cast<const T*>(a.logits);
   T* dlogits = static_cast<T*>(a.dlogits);
   const float inv_t = 1.f / a.temperature;
   for (int64_t r = blockIdx.x; r < a.n; r += gridDim.x) {
     const T* row = logits + r * a.v;
     const int32_t target = a.targets[r];
-    const OnlineStats st = row_stats(row, a.v, c);
+    const OnlineStats st = row_stats(row, a.v, it);
     // Every thread holds the merged stats, so each computes the row scalars
     // itself instead of broadcasting them through shared memory.
-    const float lp = target_logp(row, a.v, target, c, st), H = st.entropy();
+    const float lp = target_logp(row, a.v, target, it, st), H = st.entropy();
     const TokenTerms t = token_terms(a, r, lp);
     if (threadIdx.x == 0) {
       if (!st.valid()) flag_bad_row(bad, r);
@@ -118,7 +117,7 @@ __global__ void __launch_bounds__(kRowThreadsMax, 2) policy_loss_kernel(PolicyLo
     if (dlogits) {
       const float h = -t.w * a.entropy_coeff;  // d total / d H
       __syncthreads();  // in place: every thread has read row[target] before it is overwritten
-      row_grad(row, dlogits + r * a.v, a.v, target, c, st.log2_sum(), inv_t, t.dlogp, h, H);
+      row_grad(row, dlogits + r * a.v, a.v, target, st.lse(), inv_t, t.dlogp, h, H);
     }
   }
 }
@@ -180,10 +179,10 @@ Status logprob_fwd_cuda(const LogprobFwdArgs& a) {
   unsigned long long* flag = nullptr;
   if (a.bad_row)
     if (Status s = init_bad_row(scratch, &flag); !s.ok()) return s;
-  const float c = kLog2e / a.temperature;
+  const float it = 1.f / a.temperature;  // the CPU's inv_temp, rounded the same way
   Status s = dispatch_logits(a.logits_dtype, [&](auto tag) {
     using T = decltype(tag);
-    logprob_fwd_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, c, flag);
+    logprob_fwd_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, it, flag);
     return launched("logprob_fwd_kernel");
   });
   if (!s.ok() || !a.bad_row) return s;
@@ -195,10 +194,10 @@ Status logprob_bwd_cuda(const LogprobBwdArgs& a) {
   if (a.n == 0) return Status::Ok();
   if (!a.dlogits || !a.lse) return Status::Error(Code::Value, "dlogits", "null dlogits or lse");
   if (a.dentropy && !a.entropy) return Status::Error(Code::Value, "entropy", "dentropy needs the saved entropy");
-  const float c = kLog2e / a.temperature;
+  const float inv_t = 1.f / a.temperature;
   return dispatch_logits(a.logits_dtype, [&](auto tag) {
     using T = decltype(tag);
-    logprob_bwd_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, c);
+    logprob_bwd_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, inv_t);
     return launched("logprob_bwd_kernel");
   });
 }
@@ -227,10 +226,10 @@ Status policy_loss_cuda(const PolicyLossArgs& a) {
     }
   }
 
-  const float c = kLog2e / a.temperature;
+  const float it = 1.f / a.temperature;  // the CPU's inv_temp, rounded the same way
   Status s = dispatch_logits(a.logits_dtype, [&](auto tag) {
     using T = decltype(tag);
-    policy_loss_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, c, flag);
+    policy_loss_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, it, flag);
     return launched("policy_loss_kernel");
   });
   if (!s.ok()) return s;

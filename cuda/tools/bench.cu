@@ -4,6 +4,7 @@
 //   usage: rlvr_cuda_bench [N=4096] [V=151936] [reps=20]
 #include <cuda_bf16.h>
 
+#include <cmath>
 #include <string>
 
 #include "cuda/tools/harness.h"
@@ -155,7 +156,47 @@ int main(int argc, char** argv) {
     out += entry("policy_loss(grad)", x.name, pl, 3 * x.bytes, copy_gbs, n, false);
     out += entry("policy_loss(grad+stats+bad_row)", x.name, pl_sync, 3 * x.bytes, copy_gbs, n, k == 1);
   }
-  out += "  ]\n}\n";
+  out += "  ],\n";
+
+  // (i) token sampling: b = 256 rows of bf16 logits, T = 0.6; ms per call (one
+  // call samples the whole batch). With bad_row the call synchronizes; the
+  // truncated path (top_p < 1) synchronizes in any case to size its buffers.
+  {
+    const int64_t sb = 256, sv = 151936;
+    DevBuf<float> sf(sb * sv), su(sb);
+    DevBuf<__nv_bfloat16> sl(sb * sv);
+    DevBuf<int32_t> stok(sb);
+    fill_kernel<<<4096, 256>>>(sf.p, sb * sv, 777);
+    f32_to_bf16_kernel<<<4096, 256>>>(sf.p, sl.p, sb * sv);
+    HCHECK(cudaGetLastError());
+    {
+      std::vector<float> h(sb);
+      for (int64_t i = 0; i < sb; ++i) h[i] = static_cast<float>((i * 0.6180339887) - std::floor(i * 0.6180339887));
+      su.put(h);
+    }
+    HCHECK(cudaDeviceSynchronize());
+    out += "  \"sampling\": [\n";
+    const float top_ps[] = {1.f, 0.9f};
+    for (int k = 0; k < 2; ++k) {
+      SampleArgs sa;
+      sa.logits = sl.p; sa.logits_dtype = DType::BF16; sa.b = sb; sa.v = sv; sa.temperature = 0.6f;
+      sa.top_p = top_ps[k]; sa.top_k = 0; sa.uniforms = su.p; sa.tokens = stok.p;
+      int64_t bad = -2;
+      sa.bad_row = &bad;
+      const double ms_sync = time_ms(reps, [&] { SCHECK(sample_cuda(sa)); });
+      if (bad != -1) std::fprintf(stderr, "sample: unexpected bad row %lld\n", (long long)bad);
+      sa.bad_row = nullptr;
+      const double ms = time_ms(reps, [&] { SCHECK(sample_cuda(sa)); });
+      std::snprintf(buf, sizeof buf,
+                    "    {\"kernel\": \"sample\", \"dtype\": \"bf16\", \"b\": %lld, \"v\": %lld, \"temperature\": 0.6, "
+                    "\"top_p\": %.2f, \"top_k\": 0, \"ms\": %.4f, \"ms_with_bad_row\": %.4f, \"gb_per_s\": %.1f}%s\n",
+                    (long long)sb, (long long)sv, top_ps[k], ms, ms_sync, double(sb * sv) * 2 / (ms * 1e6),
+                    k == 1 ? "" : ",");
+      out += buf;
+    }
+    out += "  ]\n}\n";
+  }
+
   std::fputs(out.c_str(), stdout);
   return 0;
 }

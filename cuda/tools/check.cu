@@ -456,6 +456,155 @@ void check_gae(int64_t b, int64_t t, float gamma, float lambda, bool whiten, uin
   compare(std::string("gae.returns") + k, dret.get(), ret, tol);
 }
 
+// ---- (i) token sampling ----------------------------------------------------------------
+
+// Where the CPU's choice for one row sits: the cumulative boundaries around the
+// target u * total and around the top-p need (both relative to their masses),
+// recomputed here in the CPU's order (sequential fp64 over p = expf(z/T - max/T)).
+struct SampleRef {
+  int32_t token = -1;
+  double target_gap = 1;  // min |target - boundary| / total
+  double need_gap = 1;    // min |need - boundary| / mass (top-p only)
+};
+SampleRef sample_ref(const float* z, int64_t v, const SampleArgs& a, float u) {
+  SampleRef s;
+  float m = -kInf;
+  int64_t arg = -1;
+  for (int64_t j = 0; j < v; ++j)
+    if (z[j] > m) { m = z[j]; arg = j; }
+  if (arg < 0 || a.temperature == 0.f) { s.token = static_cast<int32_t>(arg); return s; }
+  const float inv_t = 1.f / a.temperature, mt = m * inv_t;
+  const bool top_k = a.top_k > 0 && a.top_k < v, top_p = a.top_p < 1.f;
+  std::vector<std::pair<float, int32_t>> c;  // (p, id)
+  for (int64_t j = 0; j < v; ++j) {
+    volatile float x = z[j] * inv_t;  // no contraction, as on the CPU
+    const float p = std::exp(x - mt);
+    if (p > 0.f) c.push_back({p, static_cast<int32_t>(j)});
+  }
+  size_t keep = c.size();
+  if (top_k || top_p) {
+    std::sort(c.begin(), c.end(), [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+    if (top_k && static_cast<int64_t>(c.size()) > a.top_k) c.resize(a.top_k);
+    keep = c.size();
+    if (top_p) {
+      double mass = 0;
+      for (const auto& e : c) mass += e.first;
+      const double need = static_cast<double>(a.top_p) * mass;
+      double cum = 0;
+      for (size_t i = 0; i < c.size(); ++i) {
+        const double prev = cum;
+        cum += c[i].first;
+        if (cum >= need) {
+          keep = i + 1;
+          s.need_gap = std::min(std::fabs(need - prev), std::fabs(cum - need)) / mass;
+          break;
+        }
+      }
+    }
+  }
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += c[i].first;
+  const double target = static_cast<double>(u) * total;
+  double cum = 0;
+  s.token = c[keep - 1].second;
+  for (size_t i = 0; i < keep; ++i) {
+    const double prev = cum;
+    cum += c[i].first;
+    if (cum > target) {
+      s.token = c[i].second;
+      s.target_gap = std::min(std::fabs(target - prev), std::fabs(cum - target)) / total;
+      break;
+    }
+  }
+  return s;
+}
+
+// Random N(0, 3) logits; odd rows get ~5% -inf entries; every 4th row has a few
+// duplicated maxima (ties); uniforms include 0 and values near 1.
+void check_sample(DType d, int64_t b, int64_t v, float temp, float top_p, int64_t top_k, uint64_t seed) {
+  Rng rng(seed);
+  Logits L(d, b, v);
+  std::vector<float> u(b);
+  for (int64_t r = 0; r < b; ++r) {
+    for (int64_t j = 0; j < v; ++j) {
+      float x = 3.f * rng.normal();
+      if (r % 2 == 1 && j > 0 && rng.uniform() < 0.05f) x = -kInf;
+      L.set(r * v + j, x);
+    }
+    if (r % 4 == 2 && v > 3) {  // ties at the max
+      float mx = -kInf;
+      for (int64_t j = 0; j < v; ++j) mx = std::max(mx, L.get(r * v + j));
+      L.set(r * v + rng.below(v), mx);
+      L.set(r * v + rng.below(v), mx);
+    }
+    u[r] = r % 9 == 4 ? 0.f : r % 9 == 7 ? 0.99999994f : rng.uniform();
+  }
+  std::vector<int32_t> want(b, -7);
+  int64_t bad_cpu = -2, bad_gpu = -2;
+  SampleArgs a;
+  a.logits = L.bytes.data(); a.logits_dtype = d; a.b = b; a.v = v; a.temperature = temp; a.top_p = top_p;
+  a.top_k = top_k; a.uniforms = u.data(); a.tokens = want.data(); a.bad_row = &bad_cpu;
+  SCHECK(sample_cpu(a));
+  DevBuf<uint8_t> dl(L.bytes);
+  DevBuf<float> du(u);
+  DevBuf<int32_t> dt(b);
+  SampleArgs g = a;
+  g.logits = dl.p; g.uniforms = du.p; g.tokens = dt.p; g.bad_row = &bad_gpu;
+  SCHECK(sample_cuda(g));
+  const std::vector<int32_t> got = dt.get();
+  size_t bad = 0, first = 0, skipped = 0;
+  std::vector<float> z(v);
+  for (int64_t r = 0; r < b; ++r) {
+    if (got[r] == want[r]) continue;
+    for (int64_t j = 0; j < v; ++j) z[j] = L.get(r * v + j);
+    const SampleRef s = sample_ref(z.data(), v, a, u[r]);
+    if (s.target_gap < 1e-5 || s.need_gap < 1e-5) { ++skipped; continue; }  // within rounding of a boundary
+    if (bad++ == 0) first = r;
+  }
+  char k[160];
+  std::snprintf(k, sizeof k, "sample[%s b=%lld v=%lld T=%.2g top_p=%.2g top_k=%lld]", dname(d), (long long)b,
+                (long long)v, temp, top_p, (long long)top_k);
+  char buf[256];
+  int n = std::snprintf(buf, sizeof buf, "rows=%lld mismatches=%zu skipped(near boundary)=%zu bad_row got %lld want %lld",
+                        (long long)b, bad, skipped, (long long)bad_gpu, (long long)bad_cpu);
+  if (bad) std::snprintf(buf + n, sizeof buf - n, " first at row %zu: got %d want %d", first, got[first], want[first]);
+  verdict(k, bad == 0 && bad_gpu == bad_cpu, buf);
+}
+
+void check_sample_bad_rows() {
+  const int64_t b = 9, v = 1000;
+  for (const DType d : {DType::F32, DType::BF16})
+    for (const float temp : {0.f, 1.f})
+      for (const float top_p : {1.f, 0.9f}) {
+        Rng rng(77);
+        Logits L(d, b, v);
+        std::vector<float> u(b);
+        for (int64_t i = 0; i < b * v; ++i) L.set(i, 3.f * rng.normal());
+        for (auto& x : u) x = rng.uniform();
+        for (int64_t j = 0; j < v; ++j) L.set(6 * v + j, -kInf);           // all -inf
+        L.set(2 * v + 500, kInf);                                          // +inf
+        L.set(4 * v + 3, std::numeric_limits<float>::quiet_NaN());         // NaN
+        std::vector<int32_t> want(b);
+        int64_t bad_cpu = -2, bad_gpu = -2;
+        SampleArgs a;
+        a.logits = L.bytes.data(); a.logits_dtype = d; a.b = b; a.v = v; a.temperature = temp; a.top_p = top_p;
+        a.uniforms = u.data(); a.tokens = want.data(); a.bad_row = &bad_cpu;
+        SCHECK(sample_cpu(a));
+        DevBuf<uint8_t> dl(L.bytes);
+        DevBuf<float> du(u);
+        DevBuf<int32_t> dt(b);
+        SampleArgs g = a;
+        g.logits = dl.p; g.uniforms = du.p; g.tokens = dt.p; g.bad_row = &bad_gpu;
+        SCHECK(sample_cuda(g));
+        const std::vector<int32_t> got = dt.get();
+        char k[128];
+        std::snprintf(k, sizeof k, "sample.bad_row[%s T=%.2g top_p=%.2g]", dname(d), temp, top_p);
+        verdict(k, bad_gpu == 2 && bad_cpu == 2 && got[2] == 0 && got[4] == 0 && got[6] == 0 && got == want,
+                "got " + std::to_string(bad_gpu) + " want 2 (cpu " + std::to_string(bad_cpu) + "), tokens " +
+                    (got == want ? "equal" : "differ"));
+      }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -495,6 +644,20 @@ int main(int argc, char** argv) {
       check_gae(b, t, 1.f, 1.f, true, b * 7 + t);
       check_gae(b, t, 0.99f, 0.95f, b % 2 == 1, b * 7 + t + 1);
     }
+  // (i) sampling
+  check_sample_bad_rows();
+  seed = 5000;
+  for (const DType d : {DType::F32, DType::BF16})
+    for (const int64_t b : {1, 7, 64})
+      for (const int64_t v : {1, 5, 1000, 151936}) {
+        if ((quick && v > 32000) || (tiny && (v > 1000 || b > 33))) continue;
+        for (const float temp : {0.f, 0.6f, 1.f})
+          for (const float top_p : {1.f, 0.9f, 0.3f})
+            for (const int64_t top_k : {0, 1, 50}) {
+              if (temp == 0.f && (top_p != 1.f || top_k != 0)) continue;  // greedy ignores them
+              check_sample(d, b, v, temp, top_p, top_k, ++seed);
+            }
+      }
   std::printf("# %d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;
 }

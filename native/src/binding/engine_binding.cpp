@@ -122,7 +122,8 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("prefill", &EngineWrap::Prefill),
                                    InstanceMethod("step", &EngineWrap::Step),
                                    InstanceMethod("resetCache", &EngineWrap::ResetCache),
-                                   InstanceMethod("numParameters", &EngineWrap::NumParameters)});
+                                   InstanceMethod("numParameters", &EngineWrap::NumParameters),
+                                   InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows)});
   exports.Set("Engine", fn);
 }
 
@@ -411,6 +412,18 @@ Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
     Napi::Float32Array out = new_f32(info.Env(), m.cache_rows() * m.config().vocab);
     check(m.step(static_cast<const int32_t*>(tk.data), out.Data()));
     return out;
+  });
+}
+
+// setLmChunkRows(n): rows per LM-head chunk, 0 = automatic (tests use small values).
+Napi::Value EngineWrap::SetLmChunkRows(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    if (info.Length() < 1 || !info[0].IsNumber()) fail(Code::Value, "rows", "expected a non-negative integer");
+    double r = info[0].As<Napi::Number>().DoubleValue();
+    if (!(r >= 0) || r != std::floor(r) || r > 1e9) fail(Code::Value, "rows", "expected a non-negative integer");
+    m.set_lm_chunk_rows(static_cast<int64_t>(r));
+    return info.Env().Undefined();
   });
 }
 

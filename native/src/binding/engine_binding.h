@@ -31,6 +31,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Step(const Napi::CallbackInfo& info);
   Napi::Value ResetCache(const Napi::CallbackInfo& info);
   Napi::Value NumParameters(const Napi::CallbackInfo& info);
+  Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
 
   engine::Model& model();
   std::unique_ptr<engine::Model> model_;

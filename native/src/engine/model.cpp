@@ -386,8 +386,7 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
   parallel_for(n * I, 4096, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) a.h[i] = silu(a.g[i]) * a.u[i];
   });
-  if (x_out != x_in) std::memcpy(x_out, a.x2.data(), sizeof(float) * n * H);
-  else std::memcpy(x_out, a.x2.data(), sizeof(float) * n * H);
+  std::memcpy(x_out, a.x2.data(), sizeof(float) * n * H);
   linear_fwd(n, H, I, a.h.data(), wt(p.iwd), nullptr, x_out, true);
 }
 
@@ -510,6 +509,10 @@ Status bad_logits(int64_t row) {
 }
 }  // namespace
 
+int64_t Model::lm_chunk() const {
+  return lm_chunk_override_ > 0 ? lm_chunk_override_ : lm_chunk_rows(cfg_.vocab);
+}
+
 void Model::body_forward(const Batch& x, std::vector<float>& xf) {
   const int64_t n = x.b * x.t, H = cfg_.hidden;
   std::vector<int32_t> pos = positions(x);
@@ -531,7 +534,7 @@ void Model::body_forward(const Batch& x, std::vector<float>& xf) {
 
 Status Model::lm_head_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets,
                               float temperature, float* logp, float* entropy) {
-  const int64_t H = cfg_.hidden, V = cfg_.vocab, chunk = lm_chunk_rows(V);
+  const int64_t H = cfg_.hidden, V = cfg_.vocab, chunk = lm_chunk();
   std::vector<float> xc, logits, lp, en, lse;
   std::vector<int32_t> tg;
   for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
@@ -606,7 +609,7 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
     if (weights[r] != 0.f) rows.push_back(r);
   }
   std::vector<float> dxf(static_cast<size_t>(n * H), 0.f);
-  const int64_t chunk = lm_chunk_rows(V);
+  const int64_t chunk = lm_chunk();
   std::vector<float> xc, logits, lp, en, ol, rl, ad, w, dxc;
   std::vector<int32_t> tg;
   kernels::PolicyLossStats total;

@@ -90,7 +90,9 @@ class Model {
   // Accumulates d(total)/d(params) into the gradients; total = sum_i w_i * term_i
   // (see kernels.h (h)). Inputs are [b*t]; old_logp / advantages may be null
   // when pg_coef == 0, ref_logp when kl_coef == 0. logp/entropy (optional
-  // outputs) are written for rows with weight != 0, 0 elsewhere.
+  // outputs) are written for rows with weight != 0, 0 elsewhere. If the model
+  // produces a non-finite logits row, all gradients are zeroed (this call's
+  // partial LM-head gradients would be meaningless) and a Value error returned.
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
@@ -105,6 +107,9 @@ class Model {
   Status prefill(const Batch& x, int64_t capacity, float* out);
   Status step(const int32_t* tokens, float* out);
   void reset_cache();
+  // Rows per LM-head chunk (0 = automatic, ~32 MB of logits); tests set it small to
+  // exercise the chunking.
+  void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }
   int64_t cache_len() const { return cache_len_; }
   int64_t cache_rows() const { return cache_b_; }
 
@@ -132,6 +137,8 @@ class Model {
   std::vector<float> data_, grad_, adam_m_, adam_v_;
   std::vector<std::vector<float>> wt_;
   int64_t adam_step_ = 0;
+  int64_t lm_chunk_override_ = 0;
+  int64_t lm_chunk() const;
   int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
   std::vector<int> layer_base_;  // index of each layer's first parameter
 

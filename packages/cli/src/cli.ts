@@ -3,7 +3,11 @@
 import { Command } from "commander";
 
 import { doctorCommand } from "./commands/doctor.js";
+import { generateCommand } from "./commands/generate.js";
+import { scoreCommand } from "./commands/score.js";
 import { verifyCommand } from "./commands/verify.js";
+import { selectCommand } from "./commands/select.js";
+import { reportCommand } from "./commands/report.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -11,7 +15,11 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError();
   program.addCommand(doctorCommand());
+  program.addCommand(generateCommand());
+  program.addCommand(scoreCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(selectCommand());
+  program.addCommand(reportCommand());
   return program;
 }
 

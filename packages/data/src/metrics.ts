@@ -140,14 +140,14 @@ export class AccuracyHistory {
   }
 
   /** The JSON text, 4-space indented like the authors' file. */
-  toJSON(): string {
+  toText(): string {
     const body = [...this.#history].map(([k, v]) => `    ${JSON.stringify(k)}: [${v.map((x) => `\n        ${formatAccuracy(x)}`).join(",")}\n    ]`);
     return `{\n${body.join(",\n")}\n}\n`;
   }
 
   /** Writes the file atomically. */
   write(path: string): void {
-    writeFileAtomic(path, this.toJSON());
+    writeFileAtomic(path, this.toText());
   }
 }
 

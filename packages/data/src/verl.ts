@@ -12,7 +12,8 @@ export interface ChatMessage {
 export interface VerlExtraInfo {
   /** The example's index in its source pool (dsr_sub: 0..1208); selection keys on it. */
   index: number;
-  split: string;
+  /** "train" or "test"; some sets (math500.parquet) leave it out. */
+  split?: string;
   [key: string]: unknown;
 }
 
@@ -71,10 +72,12 @@ export function toVerlRow(value: unknown, where: string): VerlRow {
   const { index: rawIndex, split, ...rest } = ei as Obj;
   const index = typeof rawIndex === "bigint" ? Number(rawIndex) : rawIndex;
   if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) fail("extra_info.index", rawIndex, "a non-negative integer");
-  if (typeof split !== "string") fail("extra_info.split", split, "a string");
+  if (split !== undefined && split !== null && typeof split !== "string") fail("extra_info.split", split, "a string");
+  // Null fields are dropped: parquet stores a field one row lacks as null.
   const extra: Obj = {};
-  for (const [k, v] of Object.entries(rest)) extra[k] = typeof v === "bigint" ? Number(v) : v;
-  return { data_source, prompt: messages, ability, reward_model, extra_info: { index: index as number, split: split as string, ...extra } };
+  if (typeof split === "string") extra.split = split;
+  for (const [k, v] of Object.entries(rest)) if (v !== null && v !== undefined) extra[k] = typeof v === "bigint" ? Number(v) : v;
+  return { data_source, prompt: messages, ability, reward_model, extra_info: { index: index as number, ...extra } };
 }
 
 function arrayBufferOf(buf: Buffer): ArrayBuffer {
@@ -177,7 +180,7 @@ export function verlParquetBuffer(rows: readonly VerlRow[]): ArrayBuffer {
       {
         name: "extra_info",
         data: rows.map((r) => {
-          const out: Obj = { index: BigInt(r.extra_info.index), split: r.extra_info.split };
+          const out: Obj = { index: BigInt(r.extra_info.index), split: r.extra_info.split ?? null };
           for (const k of extraKeys) out[k] = extraValue(k, r.extra_info[k]);
           return out;
         }),

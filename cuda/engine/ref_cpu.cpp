@@ -1,0 +1,329 @@
+// CPU reference of the engine ops (cuda/engine/ops.h): single-threaded
+// transcriptions of native/src/engine/model.cpp's per-op math (same formulas,
+// same accumulation types and loop orders), so that the CUDA ops can be
+// checked without linking the engine (which is being optimized separately).
+// Only the GEMM differs in that it accumulates in fp64: it is the ground
+// truth the checker measures fp32 / bf16 GEMM errors against.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cuda/engine/ops.h"
+
+namespace rlvr::engine::ops {
+
+namespace {
+inline float bf16_bits_to_f32(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint16_t f32_to_bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+inline double load(const void* p, DType d, int64_t i) {
+  return d == DType::BF16 ? bf16_bits_to_f32(static_cast<const uint16_t*>(p)[i]) : static_cast<const float*>(p)[i];
+}
+}  // namespace
+
+Status gemm_cpu(const GemmArgs& g) {
+  if (g.dtype != DType::F32 && g.dtype != DType::BF16) return Status::Error(Code::DType, "gemm", "f32 or bf16 inputs");
+  for (int64_t i = 0; i < g.m; ++i)
+    for (int64_t j = 0; j < g.n; ++j) {
+      double s = 0;
+      for (int64_t p = 0; p < g.k; ++p) {
+        const double av = load(g.a, g.dtype, g.trans_a ? p * g.lda + i : i * g.lda + p);
+        const double bv = load(g.b, g.dtype, g.trans_b ? j * g.ldb + p : p * g.ldb + j);
+        s += av * bv;
+      }
+      float r = static_cast<float>(s);
+      if (g.bias) r += g.bias[j];
+      float& c = g.c[i * g.ldc + j];
+      c = g.accumulate ? c + r : r;
+    }
+  return Status::Ok();
+}
+
+Status cast_bf16_cpu(const float* x, void* y, int64_t count) {
+  uint16_t* o = static_cast<uint16_t*>(y);
+  for (int64_t i = 0; i < count; ++i) o[i] = f32_to_bf16_bits(x[i]);
+  return Status::Ok();
+}
+
+Status bias_bwd_cpu(const float* dy, float* db, int64_t n, int64_t d) {
+  for (int64_t c = 0; c < d; ++c) {
+    double s = 0;
+    for (int64_t r = 0; r < n; ++r) s += dy[r * d + c];
+    db[c] += static_cast<float>(s);
+  }
+  return Status::Ok();
+}
+
+Status rmsnorm_fwd_cpu(const RmsNormFwdArgs& a) {
+  for (int64_t r = 0; r < a.n; ++r) {
+    const float* xr = a.x + r * a.h;
+    double ss = 0;
+    for (int64_t i = 0; i < a.h; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float var = static_cast<float>(ss / static_cast<double>(a.h));
+    const float iv = 1.0f / std::sqrt(var + a.eps);
+    if (a.inv) a.inv[r] = iv;
+    float* yr = a.y + r * a.h;
+    for (int64_t i = 0; i < a.h; ++i) yr[i] = a.w[i] * (xr[i] * iv);
+  }
+  return Status::Ok();
+}
+
+Status rmsnorm_bwd_cpu(const RmsNormBwdArgs& a) {
+  const int64_t n = a.n, h = a.h;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = a.x + r * h;
+    const float* gr = a.dy + r * h;
+    const float iv = a.inv[r];
+    double dot = 0;
+    for (int64_t i = 0; i < h; ++i) dot += static_cast<double>(gr[i] * a.w[i]) * (xr[i] * iv);
+    const float mean = static_cast<float>(dot / static_cast<double>(h));
+    float* dr = a.dx + r * h;
+    for (int64_t i = 0; i < h; ++i) {
+      const float xhat = xr[i] * iv;
+      const float g = iv * (gr[i] * a.w[i] - xhat * mean);
+      dr[i] = a.accumulate ? dr[i] + g : g;
+    }
+  }
+  for (int64_t c = 0; c < h; ++c) {
+    double s = 0;
+    for (int64_t r = 0; r < n; ++r) s += static_cast<double>(a.dy[r * h + c]) * (a.x[r * h + c] * a.inv[r]);
+    a.dw[c] += static_cast<float>(s);
+  }
+  return Status::Ok();
+}
+
+Status positions_cpu(const float* mask, int64_t b, int64_t t, int32_t* pos) {
+  for (int64_t s = 0; s < b; ++s) {
+    int32_t c = 0;
+    for (int64_t i = 0; i < t; ++i) {
+      c += mask[s * t + i] != 0.f ? 1 : 0;
+      pos[s * t + i] = mask[s * t + i] != 0.f ? c - 1 : 1;
+    }
+  }
+  return Status::Ok();
+}
+
+Status rope_table_cpu(const int32_t* pos, int64_t n, const float* inv_freq, int64_t hd, float* cs) {
+  const int64_t half = hd / 2;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < half; ++i) {
+      const float ang = static_cast<float>(pos[r]) * inv_freq[i];
+      cs[r * hd + i] = static_cast<float>(std::cos(static_cast<double>(ang)));
+      cs[r * hd + half + i] = static_cast<float>(std::sin(static_cast<double>(ang)));
+    }
+  return Status::Ok();
+}
+
+Status rope_apply_cpu(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
+  const int64_t half = hd / 2;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* c = cs + r * hd;
+    const float* s = c + half;
+    for (int64_t hh = 0; hh < heads; ++hh) {
+      float* v = x + (r * heads + hh) * hd;
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        if (!inverse) {
+          v[i] = a * c[i] - b * s[i];
+          v[i + half] = b * c[i] + a * s[i];
+        } else {
+          v[i] = a * c[i] + b * s[i];
+          v[i + half] = b * c[i] - a * s[i];
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+// model.cpp's dot(): 16 strided partial sums, then a scalar tail.
+inline float dot16(const float* a, const float* b, int64_t n) {
+  float part[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) part[j] += a[i + j] * b[i + j];
+  float s = 0.f;
+  for (int j = 0; j < 16; ++j) s += part[j];
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// model.cpp's attend_one, plus the log-sum-exp (for the CUDA backward's recompute).
+bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
+                int64_t slot, int64_t hd, float scale, float* p, float* out, float* lse) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) { p[j] = 0.f; continue; }
+    const float s = dot16(q, kbase + j * kv_stride, hd) * scale;
+    p[j] = s;
+    mx = s > mx ? s : mx;
+  }
+  for (int64_t d = 0; d < hd; ++d) out[d] = 0.f;
+  if (mx == -std::numeric_limits<float>::infinity()) {
+    if (lse) *lse = std::numeric_limits<float>::infinity();
+    return false;
+  }
+  float sum = 0.f;
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) continue;
+    const float e = std::exp(p[j] - mx);
+    p[j] = e;
+    sum += e;
+  }
+  if (lse) *lse = mx + std::log(sum);
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) continue;
+    const float pj = p[j] * inv;
+    p[j] = pj;
+    const float* vr = vbase + j * kv_stride;
+    for (int64_t d = 0; d < hd; ++d) out[d] += pj * vr[d];
+  }
+  return true;
+}
+inline float default_scale(float s, int64_t hd) { return s != 0.f ? s : 1.0f / std::sqrt(static_cast<float>(hd)); }
+}  // namespace
+
+Status attention_fwd_cpu(const AttnFwdArgs& a) {
+  const int64_t hd = a.head_dim, Q = a.heads * hd, KV = a.kv_heads * hd, group = a.heads / a.kv_heads;
+  const float scale = default_scale(a.scale, hd);
+  std::vector<float> p(static_cast<size_t>(a.slot0 + a.tq));
+  for (int64_t r = 0; r < a.b * a.tq; ++r)
+    for (int64_t hh = 0; hh < a.heads; ++hh) {
+      const int64_t s = r / a.tq, slot = a.slot0 + r % a.tq, kvh = hh / group;
+      attend_one(a.q + r * Q + hh * hd, a.k + s * a.seq_stride * KV + kvh * hd, a.v + s * a.seq_stride * KV + kvh * hd,
+                 KV, a.mask + s * a.mask_stride, slot, hd, scale, p.data(), a.out + r * Q + hh * hd,
+                 a.lse ? a.lse + r * a.heads + hh : nullptr);
+    }
+  return Status::Ok();
+}
+
+// model.cpp's layer_backward attention part (dq/dk/dv zeroed first, then accumulated).
+Status attention_bwd_cpu(const AttnBwdArgs& a) {
+  const int64_t hd = a.head_dim, NH = a.heads, NKV = a.kv_heads, Q = NH * hd, KV = NKV * hd, group = NH / NKV,
+                tlen = a.t;
+  const float scale = default_scale(a.scale, hd);
+  std::fill(a.dq, a.dq + a.b * tlen * Q, 0.f);
+  std::fill(a.dk, a.dk + a.b * tlen * KV, 0.f);
+  std::fill(a.dv, a.dv + a.b * tlen * KV, 0.f);
+  std::vector<float> pb(static_cast<size_t>(tlen)), dp(static_cast<size_t>(tlen)), tmp(static_cast<size_t>(hd));
+  for (int64_t i = 0; i < a.b * NKV; ++i) {
+    const int64_t b = i / NKV, kvh = i % NKV;
+    const float* kb = a.k + b * tlen * KV + kvh * hd;
+    const float* vb = a.v + b * tlen * KV + kvh * hd;
+    float* dkb = a.dk + b * tlen * KV + kvh * hd;
+    float* dvb = a.dv + b * tlen * KV + kvh * hd;
+    const float* mask = a.mask + b * tlen;
+    for (int64_t hh = kvh * group; hh < (kvh + 1) * group; ++hh) {
+      for (int64_t t = 0; t < tlen; ++t) {
+        const int64_t r = b * tlen + t;
+        const float* qr = a.q + r * Q + hh * hd;
+        const float* dor = a.dout + r * Q + hh * hd;
+        if (!attend_one(qr, kb, vb, KV, mask, t, hd, scale, pb.data(), tmp.data(), nullptr)) continue;
+        double D = 0;
+        for (int64_t j = 0; j <= t; ++j) {
+          if (mask[j] == 0.f) continue;
+          dp[j] = dot16(dor, vb + j * KV, hd);
+          D += static_cast<double>(pb[j]) * dp[j];
+        }
+        const float Df = static_cast<float>(D);
+        float* dqr = a.dq + r * Q + hh * hd;
+        for (int64_t j = 0; j <= t; ++j) {
+          if (mask[j] == 0.f) continue;
+          const float pj = pb[j];
+          const float ds = pj * (dp[j] - Df) * scale;
+          const float* kr = kb + j * KV;
+          float* dkr = dkb + j * KV;
+          float* dvr = dvb + j * KV;
+          for (int64_t d = 0; d < hd; ++d) {
+            dqr[d] += ds * kr[d];
+            dkr[d] += ds * qr[d];
+            dvr[d] += pj * dor[d];
+          }
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status kv_append_cpu(const float* k, const float* v, int64_t n, int64_t kv_dim, const int64_t* rows, float* cache_k,
+                     float* cache_v) {
+  for (int64_t r = 0; r < n; ++r) {
+    std::memcpy(cache_k + rows[r] * kv_dim, k + r * kv_dim, sizeof(float) * kv_dim);
+    std::memcpy(cache_v + rows[r] * kv_dim, v + r * kv_dim, sizeof(float) * kv_dim);
+  }
+  return Status::Ok();
+}
+
+Status swiglu_fwd_cpu(const float* g, const float* u, float* h, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  return Status::Ok();
+}
+
+Status swiglu_bwd_cpu(const float* gp, const float* u, const float* dh, float* dg, float* du, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    const float g = gp[i], sg = 1.0f / (1.0f + std::exp(-g)), si = g * sg;
+    const float d = dh[i];
+    du[i] = d * si;
+    dg[i] = d * u[i] * (sg * (1.0f + g * (1.0f - sg)));
+  }
+  return Status::Ok();
+}
+
+Status embed_fwd_cpu(const float* table, const int32_t* ids, int64_t n, int64_t h, float* x) {
+  for (int64_t r = 0; r < n; ++r) std::memcpy(x + r * h, table + static_cast<int64_t>(ids[r]) * h, sizeof(float) * h);
+  return Status::Ok();
+}
+
+Status embed_bwd_cpu(const int32_t* ids, const float* dx, int64_t n, int64_t h, float* dtable) {
+  for (int64_t r = 0; r < n; ++r) {
+    float* d = dtable + static_cast<int64_t>(ids[r]) * h;
+    const float* g = dx + r * h;
+    for (int64_t c = 0; c < h; ++c) d[c] += g[c];
+  }
+  return Status::Ok();
+}
+
+Status grad_norm_cpu(const float* g, int64_t count, double* norm) {
+  double s = 0;
+  for (int64_t i = 0; i < count; ++i) s += static_cast<double>(g[i]) * g[i];
+  *norm = std::sqrt(s);
+  return Status::Ok();
+}
+
+Status adamw_cpu(const AdamWArgs& o) {
+  const double bc1 = 1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(o.step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(o.step));
+  const float step_size = static_cast<float>(o.lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float decay = 1.0f - o.lr * o.weight_decay;
+  for (int64_t i = 0; i < o.count; ++i) {
+    const float g = o.grad[i] * o.clip;
+    float p = o.param[i] * decay;
+    const float m = o.beta1 * o.m[i] + (1.0f - o.beta1) * g;
+    const float v = o.beta2 * o.v[i] + (1.0f - o.beta2) * g * g;
+    o.m[i] = m;
+    o.v[i] = v;
+    const float denom = std::sqrt(v) / bc2_sqrt + o.eps;
+    p -= step_size * (m / denom);
+    o.param[i] = p;
+    if (o.zero_grad) o.grad[i] = 0.f;
+  }
+  return Status::Ok();
+}
+
+}  // namespace rlvr::engine::ops

@@ -1,0 +1,72 @@
+import { Command, InvalidArgumentError } from "commander";
+
+import { Engine } from "@rlvr/engine";
+import { loadModelDir } from "@rlvr/model";
+import { engineStepModel, generate } from "@rlvr/sampler";
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+const num = (lo: number, hi: number) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
+  return n;
+};
+
+interface GenerateCliOptions {
+  model: string;
+  prompt: string;
+  n: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxTokens: number;
+  seed: number;
+  chat: boolean;
+  system?: string;
+  stop?: string[];
+  json?: boolean;
+}
+
+export function generateCommand(): Command {
+  return new Command("generate")
+    .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
+    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
+    .option("-n, --n <n>", "samples", int(1), 1)
+    .option("--temperature <t>", "0 = greedy", num(0, 100), 0.6)
+    .option("--top-p <p>", "nucleus mass", num(Number.MIN_VALUE, 1), 1)
+    .option("--top-k <k>", "0 = off", int(0), 0)
+    .option("--max-tokens <m>", "new tokens per sample", int(1), 256)
+    .option("--seed <s>", "sampling seed", int(0), 0)
+    .option("--system <text>", "system message for the chat template")
+    .option("--stop <text...>", "stop strings")
+    .option("--no-chat", "use the prompt as raw text instead of the chat template")
+    .option("--json", "print one JSON object per sample (tokens, logprobs, finish reason)")
+    .action(async (o: GenerateCliOptions) => {
+      const dir = await loadModelDir(o.model);
+      const engine = Engine.fromWeights(dir.config, dir.weights!);
+      const tok = dir.tokenizer;
+      const ids =
+        o.chat && tok.chatTemplate
+          ? tok.encodeChat([...(o.system ? [{ role: "system", content: o.system }] : []), { role: "user", content: o.prompt }], { addGenerationPrompt: true, maxLength: dir.config.maxPositionEmbeddings })
+          : tok.encode(o.prompt);
+      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxTokens }), [Int32Array.from(ids)], {
+        n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxTokens, seed: o.seed,
+        eosIds: dir.eosTokenIds, ...(o.stop ? { stop: o.stop } : {}),
+        decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),
+        onProgress: (done, total) => process.stderr.isTTY && process.stderr.write(`\rgenerated ${done}/${total}`),
+      });
+      if (process.stderr.isTTY) process.stderr.write("\n");
+      for (const s of samples) {
+        if (o.json) {
+          console.log(JSON.stringify({ sample: s.sampleIndex, text: s.text, finish_reason: s.finishReason, tokens: Array.from(s.tokens), logprobs: Array.from(s.logprobs) }));
+        } else {
+          if (o.n > 1) console.log(`--- sample ${s.sampleIndex} (${s.finishReason}, ${s.tokens.length} tokens)`);
+          console.log(s.text);
+        }
+      }
+    });
+}

@@ -1,0 +1,49 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const cli = join(root, "packages/cli/dist/cli.js");
+const built = ["packages/cli/dist/commands/report.js", "packages/report/dist/index.js"].every((p) => existsSync(join(root, p)));
+const dir = mkdtempSync(join(tmpdir(), "rlvr-cli-report-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!built)("rlvr report (built CLI, end to end)", () => {
+  it("writes report.html and the PNGs", async () => {
+    const lines = [1, 2, 3].map((step) =>
+      JSON.stringify({
+        step,
+        epoch: step,
+        time: step * 10,
+        reward_mean: step / 4,
+        train_acc: step / 4,
+        entropy: 0.5,
+        response_length_mean: 400 + step,
+        kl: 0,
+        clip_frac: 0,
+        pg_loss: 0,
+        grad_norm: 1,
+        lr: 1e-6,
+        tokens_per_s: 1000,
+        phase_s: { rollout: 5, reward: 1, old_logp: 1, ref_logp: 1, update: 2 },
+      }),
+    );
+    writeFileSync(join(dir, "metrics.jsonl"), `${lines.join("\n")}\n`);
+    const out = await run(process.execPath, [cli, "report", dir, "--png"]);
+    expect(out.stdout.split("\n")[0]).toBe(join(dir, "report.html"));
+    expect(out.stderr).toContain("report of 3 steps, 4 charts");
+    expect(readFileSync(join(dir, "report.html"), "utf8").match(/<svg[\s>]/g)?.length).toBe(4);
+    expect(existsSync(join(dir, "charts", "entropy.png"))).toBe(true);
+  });
+});
+
+if (!built) {
+  describe("rlvr report (built CLI)", () => {
+    it.skip("skipped: build first (pnpm build) to run the end-to-end test of dist/cli.js", () => {});
+  });
+}

@@ -1,0 +1,62 @@
+export { sharedDir, sharedPath, requireSharedPath } from "./shared.js";
+export { DataError, writeFileAtomic, jsonlLines } from "./files.js";
+export {
+  toVerlRow,
+  readVerlParquet,
+  readVerlJsonl,
+  readVerlDataset,
+  verlParquetBuffer,
+  writeVerlParquet,
+  writeVerlJsonl,
+  writeVerlDataset,
+  type ChatMessage,
+  type VerlExtraInfo,
+  type VerlRow,
+} from "./verl.js";
+export {
+  EVAL_BENCHMARKS,
+  EVAL_FIELDS,
+  EVAL_PROTOCOL,
+  loadEvalBenchmark,
+  loadEvalSuite,
+  type EvalBenchmark,
+  type EvalExample,
+  type EvalFields,
+} from "./eval.js";
+export { buildKShotSet, findByIndex, type KShotOptions } from "./kshot.js";
+export {
+  historicalVarianceScores,
+  randomRanking,
+  selectExamples,
+  populationStd,
+  seededRandom,
+  parseAccuracyHistory,
+  readAccuracyHistory,
+  topLevelKeys,
+  type HistoryInput,
+  type RankedExample,
+  type SelectionMethod,
+} from "./selection.js";
+export { wrongAnswerFor, withWrongLabel, applyWrongLabels } from "./wrongLabels.js";
+export {
+  StepMetricsSchema,
+  PhaseSecondsSchema,
+  parseStepMetrics,
+  parseMetricsJsonl,
+  readMetrics,
+  appendMetrics,
+  AccuracyHistory,
+  type StepMetrics,
+  type PhaseSeconds,
+} from "./metrics.js";
+export {
+  PAPER_REFLECTION_WORDS,
+  DEFAULT_REFLECTION_WORDS,
+  reflectionMatchers,
+  countReflectionWords,
+  reflectionStats,
+  responseLengthStats,
+  type ReflectionOptions,
+  type ReflectionStats,
+  type LengthStats,
+} from "./reflection.js";

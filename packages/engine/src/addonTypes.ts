@@ -1,0 +1,69 @@
+/** Type declarations of the addon's Engine class (native/src/binding/engine_binding.cpp). */
+import type { TensorDescriptor } from "@rlvr/native";
+
+type T = TensorDescriptor;
+
+export interface NativeEngineConfig {
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  attentionBias: boolean;
+  tieWordEmbeddings: boolean;
+  invFreq: Float32Array | Float64Array;
+}
+
+export interface NativeBatch {
+  inputIds: T;
+  attentionMask: T;
+}
+
+export interface NativeForwardBackwardResult {
+  total: number;
+  pgLoss: number;
+  klLoss: number;
+  entropy: number;
+  clipFrac: number;
+  dualClipFrac: number;
+  ppoKl: number;
+  weightSum: number;
+  tokenLogp: Float32Array;
+  tokenEntropy: Float32Array;
+}
+
+export interface NativeEngine {
+  paramInfo(): { name: string; shape: number[] }[];
+  setParam(name: string, data: Float32Array): void;
+  getParam(name: string): Float32Array;
+  getGrad(name: string): Float32Array;
+  zeroGrad(): void;
+  gradNorm(): number;
+  numParameters(): number;
+  score(o: NativeBatch & { targets: T; scoreMask?: T | undefined; temperature: number }): {
+    logp: Float32Array;
+    entropy: Float32Array;
+  };
+  logits(o: NativeBatch): Float32Array;
+  forwardBackward(
+    o: NativeBatch & {
+      targets: T; weights: T; oldLogp?: T | undefined; refLogp?: T | undefined; advantages?: T | undefined;
+      temperature: number; pgCoef: number; klCoef: number; entropyCoeff: number;
+      clipLow: number; clipHigh: number; dualClip: number; klType: string;
+    },
+  ): NativeForwardBackwardResult;
+  optimizerStep(o: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number;
+  }): { gradNorm: number; skipped: boolean; step: number };
+  prefill(o: NativeBatch & { capacity: number }): Float32Array;
+  step(o: { tokens: T }): Float32Array;
+  resetCache(): void;
+  setLmChunkRows(rows: number): void;
+}
+
+export interface EngineAddon {
+  Engine: new (config: NativeEngineConfig) => NativeEngine;
+}

@@ -1,0 +1,219 @@
+// CPU engine throughput vs PyTorch on the same shapes, in the same run.
+//
+//   pnpm --filter @rlvr/engine bench            (or `pnpm bench` at the root)
+//   node dist/bench/engineBench.js [--only tiny|qwen0.5b] [--no-torch] [--no-write]
+//
+// For each shape (a tiny d=256 model and a Qwen2.5-0.5B-shaped one, random
+// weights, fp32) it measures
+//   train:  tokens/s of forwardBackward (the fused policy loss at the LM head)
+//           + optimizerStep (grad-norm clip + AdamW), steady state after one
+//           warm-up step;
+//   decode: greedy KV-cache decode tokens/s (B rows x S steps after a prefill),
+// for rlvr and for PyTorch CPU (bench/torch_engine.py: the model of
+// fixtures/make_golden.py, F.linear + matmul attention + torch.optim.AdamW),
+// both on RLVR_NUM_THREADS (default 2) threads, and writes
+// bench/results/engine-cpu-<date>.json at the repository root with the
+// tokens/s, the ratios rlvr / torch, and a human summary. Progress goes to stderr.
+//
+// PyTorch runs under Debian's /usr/bin/python3 (RLVR_TORCH_PYTHON overrides).
+// Debian's python3-torch calls the generic libblas.so.3; when OpenBLAS
+// (libopenblas0-pthread) is installed its libblas is put first on the peer's
+// LD_LIBRARY_PATH, because the reference BLAS (~2.5 GFLOP/s) would make any
+// ratio meaningless. The JSON records which BLAS the peer loaded.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { expectedTensorShapes, parseModelConfig, type TensorData } from "@rlvr/model";
+
+import { Engine } from "../engine.js";
+
+interface Shape {
+  name: string;
+  hf: Record<string, unknown>;
+  train: { batch: number; seq: number; steps: number };
+  decode: { batch: number; prompt: number; steps: number };
+}
+
+const qwen2 = (o: Record<string, unknown>) => ({
+  architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_act: "silu", rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0, rope_scaling: null, max_position_embeddings: 32768, tie_word_embeddings: true,
+  use_sliding_window: false, torch_dtype: "float32", ...o,
+});
+
+const SHAPES: Shape[] = [
+  {
+    name: "tiny",
+    hf: qwen2({ vocab_size: 8192, hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4,
+      num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64 }),
+    train: { batch: 4, seq: 256, steps: 3 },
+    decode: { batch: 8, prompt: 32, steps: 64 },
+  },
+  {
+    name: "qwen0.5b",
+    hf: qwen2({ vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
+      num_attention_heads: 14, num_key_value_heads: 2, head_dim: 64 }),
+    train: { batch: 1, seq: 128, steps: 2 },
+    decode: { batch: 4, prompt: 16, steps: 16 },
+  },
+];
+
+const args = process.argv.slice(2);
+const flag = (f: string) => args.includes(f);
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const threads = Number(process.env.RLVR_NUM_THREADS ?? 2);
+process.env.RLVR_NUM_THREADS = String(threads);
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
+    dir = parent;
+  }
+  return dir;
+}
+
+const now = () => performance.now() / 1000;
+
+function argmaxRows(logits: Float32Array, rows: number, v: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let b = 0; b < rows; b++) {
+    let best = 0;
+    const o = b * v;
+    for (let j = 1; j < v; j++) if (logits[o + j]! > logits[o + best]!) best = j;
+    out[b] = best;
+  }
+  return out;
+}
+
+interface Side { train: { tokensPerS: number; stepS: number[] }; decode: { tokensPerS: number; prefillS: number; decodeS: number } }
+
+function runRlvr(s: Shape): Side & { parameters: number } {
+  const config = parseModelConfig(s.hf);
+  let seed = 1;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+  const t0 = now();
+  let weights: Map<string, TensorData> | undefined = new Map();
+  for (const [name, shape] of expectedTensorShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = name.endsWith("norm.weight") ? 1 : rand();
+    weights.set(name, { shape, data });
+  }
+  const e = Engine.fromWeights(config, weights);
+  weights = undefined;
+  log(`rlvr ${s.name}: ${(e.numParameters / 1e6).toFixed(1)}M parameters (${(now() - t0).toFixed(1)} s)`);
+  const V = config.vocabSize;
+  const { batch: B, seq: T, steps } = s.train;
+  const n = B * T;
+  const inputIds = Int32Array.from({ length: n }, (_, i) => (i * 7919) % V);
+  const targets = Int32Array.from({ length: n }, (_, i) => (i * 104729) % V);
+  const x = {
+    batch: B, length: T, inputIds, attentionMask: new Float32Array(n).fill(1), targets,
+    weights: new Float32Array(n).fill(1 / n), oldLogp: new Float32Array(n), advantages: new Float32Array(n).fill(1),
+  };
+  const stepS: number[] = [];
+  for (let k = 0; k <= steps; k++) {
+    const t = now();
+    e.forwardBackward(x);
+    e.optimizerStep({ lr: 1e-5, maxGradNorm: 1 });
+    stepS.push(now() - t);
+    log(`rlvr ${s.name}: train step ${k}${k === 0 ? " (warm-up)" : ""}: ${stepS[k]!.toFixed(2)} s`);
+  }
+  const steady = stepS.slice(1);
+  const train = { tokensPerS: (n * steady.length) / steady.reduce((a, b) => a + b, 0), stepS };
+
+  const { batch: Bd, prompt: P, steps: S } = s.decode;
+  const prompt = {
+    batch: Bd, length: P, inputIds: Int32Array.from({ length: Bd * P }, (_, i) => (i * 7919) % V),
+    attentionMask: new Float32Array(Bd * P).fill(1), capacity: P + S,
+  };
+  const runDecode = () => {
+    let t = now();
+    let logits = e.decode.prefill(prompt);
+    const prefillS = now() - t;
+    t = now();
+    for (let k = 0; k < S; k++) logits = e.decode.step(argmaxRows(logits, Bd, V));
+    return { prefillS, decodeS: now() - t };
+  };
+  if (e.numParameters < 5e7) runDecode(); // warm-up (cheap models only; the peer does the same)
+  const d = runDecode();
+  log(`rlvr ${s.name}: prefill ${d.prefillS.toFixed(2)} s; decode ${S} steps x ${Bd} rows: ${d.decodeS.toFixed(2)} s`);
+  return { parameters: e.numParameters, train, decode: { tokensPerS: (Bd * S) / d.decodeS, ...d } };
+}
+
+interface TorchOut {
+  torch: string; threads: number; blas: string[]; parameters: number;
+  train: { step_s: number[]; tokens_per_s: number };
+  decode: { tokens_per_s: number; prefill_s: number; decode_s: number };
+}
+
+function runTorch(s: Shape): (Side & { info: Omit<TorchOut, "train" | "decode"> }) | { error: string } {
+  const py = process.env.RLVR_TORCH_PYTHON ?? "/usr/bin/python3";
+  const script = join(repoRoot(), "packages", "engine", "bench", "torch_engine.py");
+  const openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+  if (existsSync(join(openblas, "libblas.so.3")))
+    env.LD_LIBRARY_PATH = [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  const r = spawnSync(
+    py,
+    [script, "--config", JSON.stringify(s.hf), "--threads", String(threads),
+      "--train-batch", String(s.train.batch), "--train-seq", String(s.train.seq), "--train-steps", String(s.train.steps),
+      "--decode-batch", String(s.decode.batch), "--prompt", String(s.decode.prompt), "--decode-steps", String(s.decode.steps)],
+    { env, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 24 },
+  );
+  if (r.status !== 0) return { error: `${py} torch_engine.py exited ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ""}` };
+  const o = JSON.parse(r.stdout.trim().split("\n").pop()!) as TorchOut;
+  const { train, decode, ...info } = o;
+  return {
+    info,
+    train: { tokensPerS: train.tokens_per_s, stepS: train.step_s },
+    decode: { tokensPerS: decode.tokens_per_s, prefillS: decode.prefill_s, decodeS: decode.decode_s },
+  };
+}
+
+const TARGETS = { train: 1.0, decode: 1.5 };
+const t0 = now();
+const results: Record<string, unknown>[] = [];
+const lines: string[] = [];
+for (const s of SHAPES) {
+  if (only && s.name !== only) continue;
+  log(`${s.name}: torch peer...`);
+  const torch = flag("--no-torch") ? { error: "skipped (--no-torch)" } : runTorch(s);
+  if ("error" in torch) log(`${s.name}: torch: ${torch.error}`);
+  log(`${s.name}: rlvr...`);
+  const rlvr = runRlvr(s);
+  const ratio = "error" in torch ? null : {
+    train: rlvr.train.tokensPerS / torch.train.tokensPerS,
+    decode: rlvr.decode.tokensPerS / torch.decode.tokensPerS,
+  };
+  results.push({
+    shape: s.name, config: s.hf, parameters: rlvr.parameters, train: s.train, decode: s.decode,
+    rlvr: { train: rlvr.train, decode: rlvr.decode },
+    torch: "error" in torch ? torch : { ...torch.info, train: torch.train, decode: torch.decode },
+    ratio,
+  });
+  const f = (v: number) => v.toFixed(v < 100 ? 1 : 0);
+  const tr = "error" in torch ? "n/a" : f(torch.train.tokensPerS), td = "error" in torch ? "n/a" : f(torch.decode.tokensPerS);
+  const rr = (v: number | undefined, t: number) => (v === undefined ? "n/a" : `${v.toFixed(2)}x${v >= t ? "" : " (below target)"}`);
+  lines.push(
+    `${s.name.padEnd(9)} train  (${s.train.batch}x${s.train.seq} tokens/step): rlvr ${f(rlvr.train.tokensPerS)} tok/s, torch ${tr} tok/s, ratio ${rr(ratio?.train, TARGETS.train)}`,
+    `${s.name.padEnd(9)} decode (batch ${s.decode.batch}, ${s.decode.steps} steps):      rlvr ${f(rlvr.decode.tokensPerS)} tok/s, torch ${td} tok/s, ratio ${rr(ratio?.decode, TARGETS.decode)}`,
+  );
+}
+const summary = [`engine CPU bench, ${threads} threads, ${cpus()[0]?.model ?? "cpu"} (targets: train >= ${TARGETS.train}x, decode >= ${TARGETS.decode}x PyTorch)`, ...lines];
+const report = {
+  date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads, targets: TARGETS,
+  seconds: Number((now() - t0).toFixed(1)), results, summary,
+};
+console.log(summary.join("\n"));
+if (!flag("--no-write")) {
+  const dir = join(repoRoot(), "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `engine-cpu-${report.date.slice(0, 10)}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${file} (${report.seconds} s)`);
+}

@@ -1,0 +1,265 @@
+// @rlvr/engine: a typed front for the native CPU model engine.
+import {
+  expectedTensorShapes,
+  checkTensorShapes,
+  loadModelDir,
+  ropeInvFreq,
+  type ModelConfig,
+  type TensorData,
+} from "@rlvr/model";
+import { ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
+
+import type { EngineAddon, NativeEngine } from "./addonTypes.js";
+
+/** B sequences x T positions; row r = b*T + t. attentionMask is 1 for real tokens, 0 for padding (left or right). */
+export interface BatchInput {
+  batch: number;
+  length: number;
+  inputIds: Int32Array;
+  attentionMask: Float32Array;
+}
+
+export interface ScoreInput extends BatchInput {
+  /** targets[b, t]: the token whose log-prob is read at (b, t) (the caller shifts: ids[b, t + 1]). */
+  targets: Int32Array;
+  /** Rows to score (default: attentionMask); other rows get logp = entropy = 0. */
+  scoreMask?: Float32Array;
+  /** Logits are divided by this before the log-softmax (default 1). */
+  temperature?: number;
+}
+
+/** The fused policy objective (see native/src/kernels/kernels.h (h)): total = sum w * (pg + klCoef*kl - entropyCoeff*H). */
+export interface LossOptions {
+  temperature?: number;
+  pgCoef?: number;
+  klCoef?: number;
+  /** Positive rewards higher entropy (the objective subtracts entropyCoeff * H). */
+  entropyCoeff?: number;
+  clipLow?: number;
+  clipHigh?: number;
+  /** 0 = off, else > 1. */
+  dualClip?: number;
+  klType?: "kl" | "abs" | "mse" | "low_var_kl";
+}
+
+export interface ForwardBackwardInput extends ScoreInput, LossOptions {
+  /** Aggregation weights with the response mask folded in (e.g. from aggregationWeights); 0 on padding. */
+  weights: Float32Array;
+  oldLogp?: Float32Array;
+  refLogp?: Float32Array;
+  advantages?: Float32Array;
+}
+
+export interface ForwardBackwardResult {
+  total: number;
+  pgLoss: number;
+  klLoss: number;
+  entropy: number;
+  clipFrac: number;
+  dualClipFrac: number;
+  ppoKl: number;
+  weightSum: number;
+  /** Per-token log-prob / entropy for rows with weight != 0 (0 elsewhere). */
+  tokenLogp: Float32Array;
+  tokenEntropy: Float32Array;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** Global gradient-norm clip; <= 0 disables. Default 1. */
+  maxGradNorm?: number;
+}
+
+export interface StepResult {
+  /** Global L2 gradient norm before clipping. */
+  gradNorm: number;
+  /** True when the norm was not finite: no update was made (gradients are zeroed anyway). */
+  skipped: boolean;
+  /** AdamW steps taken so far. */
+  step: number;
+}
+
+function addon(): EngineAddon {
+  return loadAddon() as unknown as EngineAddon;
+}
+
+function bt(x: BatchInput, data: Float32Array | Int32Array, name: string): Tensor {
+  if (data.length !== x.batch * x.length) {
+    throw new ShapeError(`${name}: expected ${x.batch}x${x.length} = ${x.batch * x.length} values, got ${data.length}`, "ERR_RLVR_SHAPE", name);
+  }
+  return Tensor.from(data, [x.batch, x.length]);
+}
+
+function batchArgs(x: BatchInput) {
+  return { inputIds: bt(x, x.inputIds, "inputIds"), attentionMask: bt(x, x.attentionMask, "attentionMask") };
+}
+
+/**
+ * The CPU engine: fp32 parameters, gradients and AdamW state live in native
+ * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
+ */
+export class Engine {
+  readonly config: ModelConfig;
+  private readonly native: NativeEngine;
+  private readonly names: string[];
+
+  private constructor(config: ModelConfig, native: NativeEngine) {
+    this.config = config;
+    this.native = native;
+    this.names = native.paramInfo().map((p) => p.name);
+  }
+
+  /** An engine with the given weights (HF names, f32), checked against config by @rlvr/model. */
+  static fromWeights(config: ModelConfig, tensors: ReadonlyMap<string, TensorData>): Engine {
+    checkTensorShapes("weights", new Map([...tensors].map(([n, t]) => [n, t.shape])), config);
+    const native = callNative(
+      () =>
+        new (addon().Engine)({
+          vocabSize: config.vocabSize,
+          hiddenSize: config.hiddenSize,
+          intermediateSize: config.intermediateSize,
+          numLayers: config.numLayers,
+          numHeads: config.numHeads,
+          numKvHeads: config.numKvHeads,
+          headDim: config.headDim,
+          rmsNormEps: config.rmsNormEps,
+          attentionBias: config.attentionBias,
+          tieWordEmbeddings: config.tieWordEmbeddings,
+          invFreq: ropeInvFreq(config),
+        }),
+    );
+    for (const name of expectedTensorShapes(config).keys()) {
+      const t = tensors.get(name)!;
+      callNative(() => native.setParam(name, t.data));
+    }
+    return new Engine(config, native);
+  }
+
+  /** Loads a Hugging Face model directory (config.json + safetensors) through @rlvr/model. */
+  static async fromModelDir(dir: string): Promise<Engine> {
+    const m = await loadModelDir(dir);
+    return Engine.fromWeights(m.config, m.weights!);
+  }
+
+  get numParameters(): number {
+    return this.native.numParameters();
+  }
+
+  /** HF parameter names in the engine's order (lm_head.weight is absent when tied). */
+  parameterNames(): string[] {
+    return [...this.names];
+  }
+
+  /** Per-token log-prob and entropy of `targets` at `temperature` (no gradient). */
+  score(x: ScoreInput): { logp: Float32Array; entropy: Float32Array } {
+    return callNative(() =>
+      this.native.score({
+        ...batchArgs(x),
+        targets: bt(x, x.targets, "targets"),
+        scoreMask: x.scoreMask ? bt(x, x.scoreMask, "scoreMask") : undefined,
+        temperature: x.temperature ?? 1,
+      }),
+    );
+  }
+
+  /** Full logits [B*T*V] at temperature 1 (tests and debugging only; capped at 2^24 values). */
+  logitsForTesting(x: BatchInput): Float32Array {
+    return callNative(() => this.native.logits(batchArgs(x)));
+  }
+
+  /**
+   * Forward + backward of the policy objective; gradients ACCUMULATE (call it once per
+   * micro-batch, with weights scaled for the whole mini-batch, then optimizerStep).
+   */
+  forwardBackward(x: ForwardBackwardInput): ForwardBackwardResult {
+    const opt = (d: Float32Array | undefined, n: string) => (d ? bt(x, d, n) : undefined);
+    return callNative(() =>
+      this.native.forwardBackward({
+        ...batchArgs(x),
+        targets: bt(x, x.targets, "targets"),
+        weights: bt(x, x.weights, "weights"),
+        oldLogp: opt(x.oldLogp, "oldLogp"),
+        refLogp: opt(x.refLogp, "refLogp"),
+        advantages: opt(x.advantages, "advantages"),
+        temperature: x.temperature ?? 1,
+        pgCoef: x.pgCoef ?? 1,
+        klCoef: x.klCoef ?? 0,
+        entropyCoeff: x.entropyCoeff ?? 0,
+        clipLow: x.clipLow ?? 0.2,
+        clipHigh: x.clipHigh ?? 0.2,
+        dualClip: x.dualClip ?? 0,
+        klType: x.klType ?? "low_var_kl",
+      }),
+    );
+  }
+
+  /** Clip the global grad norm, AdamW (decoupled decay, bias correction), zero the gradients. */
+  optimizerStep(o: AdamWOptions): StepResult {
+    return callNative(() =>
+      this.native.optimizerStep({
+        lr: o.lr,
+        beta1: o.beta1 ?? 0.9,
+        beta2: o.beta2 ?? 0.999,
+        eps: o.eps ?? 1e-8,
+        weightDecay: o.weightDecay ?? 0.01,
+        maxGradNorm: o.maxGradNorm ?? 1,
+      }),
+    );
+  }
+
+  /** Rows per LM-head chunk (0 = automatic, ~32 MB of logits). Mostly for tests. */
+  setLmChunkRows(rows: number): void {
+    callNative(() => this.native.setLmChunkRows(rows));
+  }
+
+  zeroGrad(): void {
+    this.native.zeroGrad();
+  }
+
+  /** Global L2 norm of the accumulated gradients. */
+  gradNorm(): number {
+    return this.native.gradNorm();
+  }
+
+  /** A copy of one parameter's accumulated gradient. */
+  gradient(name: string): Float32Array {
+    return callNative(() => this.native.getGrad(name));
+  }
+
+  /** A copy of one parameter. */
+  parameter(name: string): Float32Array {
+    return callNative(() => this.native.getParam(name));
+  }
+
+  /** Overwrites one parameter (f32, finite). */
+  setParameter(name: string, data: Float32Array): void {
+    callNative(() => this.native.setParam(name, data));
+  }
+
+  /** Every parameter by HF name, as @rlvr/model's saveCheckpoint takes them. */
+  exportWeights(): Map<string, TensorData> {
+    const shapes = expectedTensorShapes(this.config);
+    const out = new Map<string, TensorData>();
+    for (const [name, shape] of shapes) out.set(name, { shape, data: this.native.getParam(name) });
+    return out;
+  }
+
+  /** KV-cache decoding for the sampler. */
+  readonly decode = {
+    /**
+     * Runs the prompts and keeps their K/V (room for `capacity` positions per row, prompt
+     * included). Returns the next-token logits [B*V] at each row's last real token.
+     */
+    prefill: (x: BatchInput & { capacity: number }): Float32Array =>
+      callNative(() => this.native.prefill({ ...batchArgs(x), capacity: x.capacity })),
+    /** Appends one token per row; returns the next-token logits [B*V]. */
+    step: (tokens: Int32Array): Float32Array =>
+      callNative(() => this.native.step({ tokens: Tensor.from(tokens) })),
+    /** Frees the cache. */
+    reset: (): void => this.native.resetCache(),
+  };
+}

@@ -1,0 +1,2 @@
+export * from "./engine.js";
+export type { NativeEngine, NativeEngineConfig } from "./addonTypes.js";

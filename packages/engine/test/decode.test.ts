@@ -1,0 +1,95 @@
+/**
+ * KV-cache decoding vs full-sequence scoring: bitwise equality on CPU.
+ * Greedy-decodes a padded batch (left- and right-padded prompts), then checks that
+ * every decode logits row equals the corresponding row of a full forward over
+ * [prompt, generated tokens], and that the log-prob of each generated token
+ * computed from the decode logits (the fused logprob kernel) equals score()'s,
+ * bit for bit. See native/src/engine/model.cpp for why this holds.
+ */
+import { describe, expect, it } from "vitest";
+
+import { Tensor, tokenLogprobs } from "@rlvr/native";
+
+import { paddedBatch, tinyEngine } from "./helpers.js";
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+function argmax(a: Float32Array, off: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (a[off + j]! > a[off + best]!) best = j;
+  return best;
+}
+
+const CASES = [
+  { name: "qwen2 tied, head_dim 12 (scalar dot), vocab 75", cfg: { vocab_size: 75, hidden_size: 48, head_dim: 12, intermediate_size: 40 } },
+  {
+    name: "llama untied, llama3 rope, head_dim 16, vocab 140",
+    cfg: {
+      architectures: ["LlamaForCausalLM"], model_type: "llama", use_sliding_window: undefined, vocab_size: 140,
+      hidden_size: 32, head_dim: 16, num_attention_heads: 4, num_key_value_heads: 1, intermediate_size: 72,
+      tie_word_embeddings: false,
+      rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
+    },
+  },
+];
+
+describe("decode == score, bitwise", () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const e = tinyEngine(c.cfg, 11);
+      const V = e.config.vocabSize;
+      const B = 4, T = 9, S = 30, L = T + S;
+      const p = paddedBatch(V, B, T, 5);
+      const decodeLogits: Float32Array[] = [];
+      const gen: Int32Array[] = [];
+      let logits = e.decode.prefill({ ...p, capacity: L });
+      for (let s = 0; s < S; s++) {
+        decodeLogits.push(logits);
+        const tok = Int32Array.from({ length: B }, (_, b) => argmax(logits, b * V, V));
+        gen.push(tok);
+        if (s < S - 1) logits = e.decode.step(tok);
+      }
+      // full sequences: prompt (with its padding) then the S - 1 fed tokens (the last one is only a target)
+      const inputIds = new Int32Array(B * L), attentionMask = new Float32Array(B * L), targets = new Int32Array(B * L);
+      const scoreMask = new Float32Array(B * L);
+      const slotOf: number[][] = [];
+      for (let b = 0; b < B; b++) {
+        let last = -1;
+        for (let t = 0; t < T; t++) {
+          inputIds[b * L + t] = p.inputIds[b * T + t]!;
+          attentionMask[b * L + t] = p.attentionMask[b * T + t]!;
+          if (p.attentionMask[b * T + t]) last = t;
+        }
+        const slots = [last];
+        for (let s = 0; s < S - 1; s++) {
+          inputIds[b * L + T + s] = gen[s]![b]!;
+          attentionMask[b * L + T + s] = 1;
+          slots.push(T + s);
+        }
+        slotOf.push(slots);
+        for (let s = 0; s < S; s++) {
+          targets[b * L + slots[s]!] = gen[s]![b]!;
+          scoreMask[b * L + slots[s]!] = 1;
+        }
+      }
+      const full = { batch: B, length: L, inputIds, attentionMask, targets };
+      const all = e.logitsForTesting(full);
+      e.setLmChunkRows(7);
+      const tau = 0.6;
+      const scored = e.score({ ...full, scoreMask, temperature: tau });
+      let compared = 0;
+      for (let s = 0; s < S; s++) {
+        const dl = decodeLogits[s]!;
+        const lp = tokenLogprobs(Tensor.from(dl, [B, V]), Tensor.from(gen[s]!), { temperature: tau }).logp.toArray() as Float32Array;
+        for (let b = 0; b < B; b++) {
+          const r = b * L + slotOf[b]![s]!;
+          expect(bits(dl.subarray(b * V, (b + 1) * V))).toEqual(bits(all.subarray(r * V, (r + 1) * V)));
+          expect(Object.is(lp[b], scored.logp[r]), `b=${b} s=${s}: ${lp[b]} vs ${scored.logp[r]}`).toBe(true);
+          compared++;
+        }
+      }
+      expect(compared).toBe(B * S);
+      e.decode.reset();
+    });
+  }
+});

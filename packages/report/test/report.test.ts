@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { StepMetrics } from "@rlvr/data";
+import { renderReport } from "../src/index.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function runDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "rlvr-report-"));
+  dirs.push(d);
+  return d;
+}
+
+/** A plausible 1-shot run: accuracy saturates, test accuracy keeps rising, entropy falls. */
+export function syntheticMetrics(steps: number): StepMetrics[] {
+  return Array.from({ length: steps }, (_, i) => {
+    const step = i + 1;
+    const acc = Math.min(1, 0.1 + step / 60);
+    const m: StepMetrics = {
+      step,
+      epoch: step,
+      time: step * 31.25,
+      reward_mean: acc,
+      train_acc: acc,
+      entropy: 0.9 * Math.exp(-step / 80) + 0.1,
+      response_length_mean: 500 + 3 * step,
+      kl: 0.0005 * step,
+      clip_frac: 0.002,
+      pg_loss: -0.01,
+      grad_norm: 0.25,
+      lr: 1e-6,
+      tokens_per_s: 4200,
+      phase_s: { rollout: 20, reward: 0.5, old_logp: 3, ref_logp: 3, update: 4.75 },
+      reflection: { rethink: step % 7, recheck: Math.floor(step / 10), recalculate: 0 },
+    };
+    if (step % 20 === 0) m.test = { math500: 0.36 + step / 500, aime24: 0.05 + step / 4000 };
+    return m;
+  });
+}
+
+function writeMetrics(dir: string, metrics: StepMetrics[]): void {
+  writeFileSync(join(dir, "metrics.jsonl"), metrics.map((m) => JSON.stringify(m)).join("\n") + "\n");
+}
+
+describe("renderReport", () => {
+  it("writes a self-contained report.html with one SVG per chart and the data's extent", async () => {
+    const dir = runDir();
+    writeMetrics(dir, syntheticMetrics(200));
+    writeFileSync(join(dir, "eval.json"), JSON.stringify({ step: 200, benchmarks: { math500: 0.736, aime24: { accuracy: 0.1667, n: 240 } } }));
+    const result = await renderReport(dir, { png: true });
+    expect(result.steps).toBe(200);
+    expect(result.charts).toEqual(["reward", "train_acc", "entropy", "response_length", "test_acc", "reflection"]);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(6);
+    // No fetched resource: only the SVG namespace URIs may mention http.
+    const withoutNs = html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, "");
+    expect(withoutNs).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script|<link/);
+    // Extent: the step axis reaches 200, the length axis 1100 tokens; the summary says the same.
+    expect(html).toContain(">200<");
+    expect(html).toMatch(/<th>response_length_mean<\/th><td>503<\/td><td>1100<\/td><td>1100<\/td>/);
+    expect(html).toContain("<th>math500</th><td>73.6%</td>");
+    expect(html).toContain("<th>average</th><td>45.1%</td>");
+    for (const bench of ["math500", "aime24"]) expect(html).toContain(`>${bench}<`);
+    expect(html).toContain(">total<");
+    expect(html).not.toContain(">recalculate<"); // never occurs: no flat line
+    expect(readdirSync(join(dir, "charts")).sort()).toEqual(result.charts.map((c) => `${c}.png`).sort());
+    const png = readFileSync(join(dir, "charts", "train_acc.png"));
+    expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("notes the charts without data instead of drawing empty ones", async () => {
+    const dir = runDir();
+    writeMetrics(
+      dir,
+      syntheticMetrics(3).map(({ reflection: _r, test: _t, ...m }) => m),
+    );
+    const result = await renderReport(dir);
+    expect(result.charts).toEqual(["reward", "train_acc", "entropy", "response_length"]);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(4);
+    expect(html.match(/no data in metrics\.jsonl/g)?.length).toBe(2);
+    expect(existsSync(join(dir, "charts"))).toBe(false);
+  });
+
+  it("fails with the file and line of a bad record, and on a bad eval.json", async () => {
+    const dir = runDir();
+    await expect(renderReport(join(dir, "missing"))).rejects.toThrow(/run folder not found/);
+    await expect(renderReport(dir)).rejects.toThrow(/metrics file not found/);
+    writeFileSync(join(dir, "metrics.jsonl"), `${JSON.stringify(syntheticMetrics(1)[0])}\n{"step": 2}\n`);
+    await expect(renderReport(dir)).rejects.toThrow(/metrics.jsonl:2: missing field "epoch"/);
+    writeMetrics(dir, syntheticMetrics(2));
+    writeFileSync(join(dir, "eval.json"), JSON.stringify({ benchmarks: { math500: 73.6 } }));
+    await expect(renderReport(dir)).rejects.toThrow(/eval.json: field "benchmarks.math500"/);
+  });
+});
