@@ -1,0 +1,511 @@
+// Causal GQA attention with a key padding mask (see ops.h), fp32 SIMT,
+// flash-attention style: scores are never materialized beyond one 32-key tile,
+// softmax is online in fp32, and the backward recomputes probabilities from
+// the forward's log-sum-exp.
+//
+// Forward (and prefill): a block = 4 warps = 16 queries of one head; K/V
+// tiles of 32 keys in shared memory. For scores a lane owns a key (dot
+// products over head_dim from shared memory, 4 queries at once); for P.V a
+// lane owns head_dim / 32 output dims and p is broadcast with shuffles.
+// Decode (tq == 1): a block per (sequence, head), warps split the keys
+// (lane-per-dim dot products, warp reductions), partial softmax states merged
+// at the end.
+// Backward: two deterministic kernels, no atomics:
+//   dq:    blocks over query tiles (as the forward), loop over key tiles;
+//   dk/dv: blocks over 16-key tiles of one kv head, loop over the group's
+//          query heads and the query tiles at or after the keys;
+// with Drow = sum_d dout * out precomputed per (row, head).
+// head_dim is padded (with zeros) to D = 32, 64, 128 or 256.
+#include "cuda/common.cuh"
+#include "cuda/engine/ops.h"
+
+namespace rlvr::engine::ops {
+namespace {
+
+using namespace rlvr::cudak;
+
+constexpr int kWarps = 4, kThreads = kWarps * 32, kQPerWarp = 4, kQTile = kWarps * kQPerWarp, kKTile = 32;
+
+__device__ __forceinline__ float warp_max(float x) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, off));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
+  return x;
+}
+
+struct Geo {  // derived sizes shared by the kernels
+  int64_t qd, kvd, group;
+  float scale;
+};
+
+template <int D>
+constexpr size_t fwd_smem() { return sizeof(float) * (kQTile * D + kKTile * (D + 1) + kKTile * D); }
+template <int D>
+constexpr size_t dq_smem() { return sizeof(float) * (2 * kQTile * D + 2 * kKTile * (D + 1)); }
+template <int D>
+constexpr size_t dkv_smem() { return sizeof(float) * (2 * kQTile * D + 2 * kKTile * (D + 1) + 2 * kKTile); }
+
+// ---- forward ----------------------------------------------------------------
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) attn_fwd_kernel(AttnFwdArgs a, Geo g) {
+  constexpr int DPL = D / 32;
+  extern __shared__ float sm[];
+  float* Qs = sm;                     // [16][D]
+  float* Ks = Qs + kQTile * D;        // [32][D+1]
+  float* Vs = Ks + kKTile * (D + 1);  // [32][D]
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / g.group, hd = a.head_dim;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kQTile;
+  const int64_t qend = (i0 + kQTile < a.tq ? i0 + kQTile : a.tq);
+  const int64_t max_slot = a.slot0 + qend - 1;
+  for (int e = tid; e < kQTile * D; e += kThreads) {
+    const int qi = e / D, d = e % D;
+    const int64_t row = i0 + qi;
+    Qs[e] = (row < a.tq && d < hd) ? a.q[(s * a.tq + row) * g.qd + h * hd + d] : 0.f;
+  }
+  const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* mrow = a.mask + s * a.mask_stride;
+  int64_t slot[kQPerWarp];
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) slot[u] = a.slot0 + i0 + warp * kQPerWarp + u;
+  float m[kQPerWarp], l[kQPerWarp], o[kQPerWarp][DPL];
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    m[u] = -INFINITY; l[u] = 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) o[u][i] = 0.f;
+  }
+  for (int64_t j0 = 0; j0 <= max_slot; j0 += kKTile) {
+    __syncthreads();  // the previous tile is consumed (and Qs written, the first time)
+    for (int e = tid; e < kKTile * D; e += kThreads) {
+      const int kj = e / D, d = e % D;
+      const int64_t j = j0 + kj;
+      const bool in = j <= max_slot && d < hd;
+      Ks[kj * (D + 1) + d] = in ? kb[j * g.kvd + d] : 0.f;
+      Vs[kj * D + d] = in ? vb[j * g.kvd + d] : 0.f;
+    }
+    __syncthreads();
+    const int64_t j = j0 + lane;
+    const bool mk = j <= max_slot && mrow[j] != 0.f;
+    float sc[kQPerWarp] = {};
+    const float* kr = Ks + lane * (D + 1);
+    const float* qw = Qs + warp * kQPerWarp * D;
+#pragma unroll 4
+    for (int d = 0; d < D; ++d) {
+      const float kd = kr[d];
+#pragma unroll
+      for (int u = 0; u < kQPerWarp; ++u) sc[u] = fmaf(qw[u * D + d], kd, sc[u]);
+    }
+    float p[kQPerWarp];
+#pragma unroll
+    for (int u = 0; u < kQPerWarp; ++u) {
+      const float x = (mk && j <= slot[u]) ? sc[u] * g.scale : -INFINITY;
+      const float mn = fmaxf(m[u], warp_max(x));
+      float alpha = 1.f;
+      p[u] = 0.f;
+      if (mn != -INFINITY) {
+        p[u] = expf(x - mn);  // x = -inf -> 0
+        alpha = expf(m[u] - mn);  // m = -inf -> 0
+      }
+      l[u] = l[u] * alpha + warp_sum(p[u]);
+      m[u] = mn;
+#pragma unroll
+      for (int i = 0; i < DPL; ++i) o[u][i] *= alpha;
+    }
+    const int jn = static_cast<int>((max_slot - j0 + 1) < kKTile ? (max_slot - j0 + 1) : kKTile);
+    for (int jj = 0; jj < jn; ++jj) {
+      float vd[DPL];
+#pragma unroll
+      for (int i = 0; i < DPL; ++i) vd[i] = Vs[jj * D + lane + 32 * i];
+#pragma unroll
+      for (int u = 0; u < kQPerWarp; ++u) {
+        const float pj = __shfl_sync(0xffffffffu, p[u], jj);
+#pragma unroll
+        for (int i = 0; i < DPL; ++i) o[u][i] = fmaf(pj, vd[i], o[u][i]);
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    const int64_t row = i0 + warp * kQPerWarp + u;
+    if (row >= a.tq) continue;
+    const int64_t r = s * a.tq + row;
+    const float inv = l[u] > 0.f ? 1.f / l[u] : 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) {
+      const int d = lane + 32 * i;
+      if (d < hd) a.out[r * g.qd + h * hd + d] = o[u][i] * inv;
+    }
+    if (a.lse && lane == 0) a.lse[r * a.heads + h] = l[u] > 0.f ? m[u] + logf(l[u]) : INFINITY;
+  }
+}
+
+// ---- decode: one query per (sequence, head) -------------------------------------
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) attn_decode_kernel(AttnFwdArgs a, Geo g) {
+  constexpr int DPL = D / 32;
+  __shared__ float sm_m[kWarps], sm_l[kWarps], sm_o[kWarps][D];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t s = blockIdx.x / a.heads, h = blockIdx.x % a.heads, kvh = h / g.group, hd = a.head_dim;
+  const int64_t slot = a.slot0;  // tq == 1
+  float q[DPL];
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) {
+    const int d = lane + 32 * i;
+    q[i] = d < hd ? a.q[s * g.qd + h * hd + d] : 0.f;
+  }
+  const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* mrow = a.mask + s * a.mask_stride;
+  float m = -INFINITY, l = 0.f, o[DPL];
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) o[i] = 0.f;
+  for (int64_t j = warp; j <= slot; j += kWarps) {
+    if (mrow[j] == 0.f) continue;  // warp-uniform
+    float kd[DPL], vd[DPL];
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) {
+      const int d = lane + 32 * i;
+      kd[i] = d < hd ? kb[j * g.kvd + d] : 0.f;
+      vd[i] = d < hd ? vb[j * g.kvd + d] : 0.f;
+    }
+    float part = 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) part = fmaf(q[i], kd[i], part);
+    const float x = warp_sum(part) * g.scale;
+    const float mn = fmaxf(m, x);
+    const float alpha = expf(m - mn), p = expf(x - mn);
+    l = l * alpha + p;
+    m = mn;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) o[i] = fmaf(p, vd[i], o[i] * alpha);
+  }
+  if (lane == 0) { sm_m[warp] = m; sm_l[warp] = l; }
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) sm_o[warp][lane + 32 * i] = o[i];
+  __syncthreads();
+  if (warp != 0) return;
+  float M = -INFINITY;
+  for (int w = 0; w < kWarps; ++w) M = fmaxf(M, sm_m[w]);
+  float L = 0.f, out[DPL] = {};
+  if (M != -INFINITY)
+    for (int w = 0; w < kWarps; ++w) {
+      if (sm_m[w] == -INFINITY) continue;
+      const float c = expf(sm_m[w] - M);
+      L += c * sm_l[w];
+#pragma unroll
+      for (int i = 0; i < DPL; ++i) out[i] = fmaf(c, sm_o[w][lane + 32 * i], out[i]);
+    }
+  const float inv = L > 0.f ? 1.f / L : 0.f;
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) {
+    const int d = lane + 32 * i;
+    if (d < hd) a.out[s * g.qd + h * hd + d] = out[i] * inv;
+  }
+  if (a.lse && lane == 0) a.lse[s * a.heads + h] = L > 0.f ? M + logf(L) : INFINITY;
+}
+
+// ---- backward ---------------------------------------------------------------------
+
+// drow[r, h] = sum_d dout * out, one warp per (row, head).
+__global__ void attn_drow_kernel(AttnBwdArgs a, Geo g, float* drow) {
+  const int64_t total = a.b * a.t * a.heads;
+  const int lane = threadIdx.x % 32;
+  for (int64_t w = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; w < total;
+       w += static_cast<int64_t>(gridDim.x) * blockDim.x / 32) {
+    const int64_t r = w / a.heads, h = w % a.heads;
+    const float* o = a.out + r * g.qd + h * a.head_dim;
+    const float* d = a.dout + r * g.qd + h * a.head_dim;
+    float s = 0.f;
+    for (int64_t i = lane; i < a.head_dim; i += 32) s = fmaf(o[i], d[i], s);
+    s = warp_sum(s);
+    if (lane == 0) drow[w] = s;
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) attn_dq_kernel(AttnBwdArgs a, Geo g, const float* drow) {
+  constexpr int DPL = D / 32;
+  extern __shared__ float sm[];
+  float* Qs = sm;                      // [16][D]
+  float* Gs = Qs + kQTile * D;         // [16][D] dout
+  float* Ks = Gs + kQTile * D;         // [32][D+1]
+  float* Vs = Ks + kKTile * (D + 1);   // [32][D+1]
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / g.group, hd = a.head_dim, t = a.t;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) * kQTile;
+  const int64_t qend = (i0 + kQTile < t ? i0 + kQTile : t);
+  for (int e = tid; e < kQTile * D; e += kThreads) {
+    const int qi = e / D, d = e % D;
+    const int64_t row = i0 + qi;
+    const bool in = row < t && d < hd;
+    Qs[e] = in ? a.q[(s * t + row) * g.qd + h * hd + d] : 0.f;
+    Gs[e] = in ? a.dout[(s * t + row) * g.qd + h * hd + d] : 0.f;
+  }
+  const float* kb = a.k + s * t * g.kvd + kvh * hd;
+  const float* vb = a.v + s * t * g.kvd + kvh * hd;
+  const float* mrow = a.mask + s * t;
+  int64_t qrow[kQPerWarp];
+  float lse[kQPerWarp], dr[kQPerWarp], dq[kQPerWarp][DPL];
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    qrow[u] = i0 + warp * kQPerWarp + u;
+    const bool in = qrow[u] < t;
+    lse[u] = in ? a.lse[(s * t + qrow[u]) * a.heads + h] : INFINITY;
+    dr[u] = in ? drow[(s * t + qrow[u]) * a.heads + h] : 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) dq[u][i] = 0.f;
+  }
+  const int64_t max_slot = qend - 1;
+  for (int64_t j0 = 0; j0 <= max_slot; j0 += kKTile) {
+    __syncthreads();
+    for (int e = tid; e < kKTile * D; e += kThreads) {
+      const int kj = e / D, d = e % D;
+      const int64_t j = j0 + kj;
+      const bool in = j <= max_slot && d < hd;
+      Ks[kj * (D + 1) + d] = in ? kb[j * g.kvd + d] : 0.f;
+      Vs[kj * (D + 1) + d] = in ? vb[j * g.kvd + d] : 0.f;
+    }
+    __syncthreads();
+    const int64_t j = j0 + lane;
+    const bool mk = j <= max_slot && mrow[j] != 0.f;
+    float sc[kQPerWarp] = {}, dp[kQPerWarp] = {};
+    const float* kr = Ks + lane * (D + 1);
+    const float* vr = Vs + lane * (D + 1);
+    const float* qw = Qs + warp * kQPerWarp * D;
+    const float* gw = Gs + warp * kQPerWarp * D;
+#pragma unroll 4
+    for (int d = 0; d < D; ++d) {
+      const float kd = kr[d], vd = vr[d];
+#pragma unroll
+      for (int u = 0; u < kQPerWarp; ++u) {
+        sc[u] = fmaf(qw[u * D + d], kd, sc[u]);
+        dp[u] = fmaf(gw[u * D + d], vd, dp[u]);
+      }
+    }
+    float ds[kQPerWarp];
+#pragma unroll
+    for (int u = 0; u < kQPerWarp; ++u) {
+      const bool vis = mk && j <= qrow[u] && qrow[u] < t;
+      const float p = vis ? expf(sc[u] * g.scale - lse[u]) : 0.f;
+      ds[u] = p * (dp[u] - dr[u]) * g.scale;
+    }
+    const int jn = static_cast<int>((max_slot - j0 + 1) < kKTile ? (max_slot - j0 + 1) : kKTile);
+    for (int jj = 0; jj < jn; ++jj) {
+      float kd[DPL];
+#pragma unroll
+      for (int i = 0; i < DPL; ++i) kd[i] = Ks[jj * (D + 1) + lane + 32 * i];
+#pragma unroll
+      for (int u = 0; u < kQPerWarp; ++u) {
+        const float x = __shfl_sync(0xffffffffu, ds[u], jj);
+#pragma unroll
+        for (int i = 0; i < DPL; ++i) dq[u][i] = fmaf(x, kd[i], dq[u][i]);
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    if (qrow[u] >= t) continue;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) {
+      const int d = lane + 32 * i;
+      if (d < hd) a.dq[(s * t + qrow[u]) * g.qd + h * hd + d] = dq[u][i];
+    }
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) attn_dkv_kernel(AttnBwdArgs a, Geo g, const float* drow) {
+  constexpr int DPL = D / 32;
+  extern __shared__ float sm[];
+  float* Ks = sm;                      // [16][D]  this block's keys
+  float* Vs = Ks + kQTile * D;         // [16][D]
+  float* Qs = Vs + kQTile * D;         // [32][D+1] a query tile
+  float* Gs = Qs + kKTile * (D + 1);   // [32][D+1] its dout
+  float* Ls = Gs + kKTile * (D + 1);   // [32] lse
+  float* Rs = Ls + kKTile;             // [32] drow
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kQTile;  // 16 keys per block
+  for (int e = tid; e < kQTile * D; e += kThreads) {
+    const int kj = e / D, d = e % D;
+    const int64_t j = k0 + kj;
+    const bool in = j < t && d < hd;
+    Ks[e] = in ? a.k[(s * t + j) * g.kvd + kvh * hd + d] : 0.f;
+    Vs[e] = in ? a.v[(s * t + j) * g.kvd + kvh * hd + d] : 0.f;
+  }
+  int64_t key[kQPerWarp];
+  bool kvis[kQPerWarp];
+  float dk[kQPerWarp][DPL], dv[kQPerWarp][DPL];
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    key[u] = k0 + warp * kQPerWarp + u;
+    kvis[u] = key[u] < t && a.mask[s * t + key[u]] != 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) dk[u][i] = dv[u][i] = 0.f;
+  }
+  const float* kw = Ks + warp * kQPerWarp * D;
+  const float* vw = Vs + warp * kQPerWarp * D;
+  for (int64_t h = kvh * g.group; h < (kvh + 1) * g.group; ++h) {
+    for (int64_t i0 = (k0 / kKTile) * kKTile; i0 < t; i0 += kKTile) {
+      __syncthreads();  // previous query tile consumed (and K/V written, the first time)
+      for (int e = tid; e < kKTile * D; e += kThreads) {
+        const int qi = e / D, d = e % D;
+        const int64_t row = i0 + qi;
+        const bool in = row < t && d < hd;
+        Qs[qi * (D + 1) + d] = in ? a.q[(s * t + row) * g.qd + h * hd + d] : 0.f;
+        Gs[qi * (D + 1) + d] = in ? a.dout[(s * t + row) * g.qd + h * hd + d] : 0.f;
+      }
+      if (tid < kKTile) {
+        const int64_t row = i0 + tid;
+        Ls[tid] = row < t ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+        Rs[tid] = row < t ? drow[(s * t + row) * a.heads + h] : 0.f;
+      }
+      __syncthreads();
+      const int64_t qi = i0 + lane;
+      const float* qr = Qs + lane * (D + 1);
+      const float* gr = Gs + lane * (D + 1);
+      float sc[kQPerWarp] = {}, dp[kQPerWarp] = {};
+#pragma unroll 4
+      for (int d = 0; d < D; ++d) {
+        const float qd = qr[d], gd = gr[d];
+#pragma unroll
+        for (int u = 0; u < kQPerWarp; ++u) {
+          sc[u] = fmaf(qd, kw[u * D + d], sc[u]);
+          dp[u] = fmaf(gd, vw[u * D + d], dp[u]);
+        }
+      }
+      const float lse = Ls[lane], dr = Rs[lane];
+      float p[kQPerWarp], ds[kQPerWarp];
+#pragma unroll
+      for (int u = 0; u < kQPerWarp; ++u) {
+        const bool vis = kvis[u] && qi < t && key[u] <= qi;
+        p[u] = vis ? expf(sc[u] * g.scale - lse) : 0.f;
+        ds[u] = p[u] * (dp[u] - dr) * g.scale;
+      }
+      const int qn = static_cast<int>((t - i0) < kKTile ? (t - i0) : kKTile);
+      for (int jj = 0; jj < qn; ++jj) {
+        float qd[DPL], gd[DPL];
+#pragma unroll
+        for (int i = 0; i < DPL; ++i) {
+          qd[i] = Qs[jj * (D + 1) + lane + 32 * i];
+          gd[i] = Gs[jj * (D + 1) + lane + 32 * i];
+        }
+#pragma unroll
+        for (int u = 0; u < kQPerWarp; ++u) {
+          const float pj = __shfl_sync(0xffffffffu, p[u], jj), dsj = __shfl_sync(0xffffffffu, ds[u], jj);
+#pragma unroll
+          for (int i = 0; i < DPL; ++i) {
+            dv[u][i] = fmaf(pj, gd[i], dv[u][i]);
+            dk[u][i] = fmaf(dsj, qd[i], dk[u][i]);
+          }
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < kQPerWarp; ++u) {
+    if (key[u] >= t) continue;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) {
+      const int d = lane + 32 * i;
+      if (d < hd) {
+        a.dk[(s * t + key[u]) * g.kvd + kvh * hd + d] = dk[u][i];
+        a.dv[(s * t + key[u]) * g.kvd + kvh * hd + d] = dv[u][i];
+      }
+    }
+  }
+}
+
+// ---- launch helpers ------------------------------------------------------------------
+
+template <class F>
+Status with_d(int64_t hd, F&& f) {
+  if (hd <= 32) return f(std::integral_constant<int, 32>{});
+  if (hd <= 64) return f(std::integral_constant<int, 64>{});
+  if (hd <= 128) return f(std::integral_constant<int, 128>{});
+  if (hd <= 256) return f(std::integral_constant<int, 256>{});
+  return Status::Error(Code::Shape, "headDim", "CUDA attention supports head_dim <= 256");
+}
+
+template <class K>
+Status set_smem(K kernel, size_t bytes) {
+  if (bytes > 48 * 1024)
+    RLVR_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  return Status::Ok();
+}
+
+Status geometry(int64_t heads, int64_t kv_heads, int64_t hd, float scale, Geo* g) {
+  if (heads < 1 || kv_heads < 1 || heads % kv_heads != 0)
+    return Status::Error(Code::Shape, "heads", "kv_heads must divide heads");
+  if (hd < 1) return Status::Error(Code::Shape, "headDim", "must be >= 1");
+  g->qd = heads * hd;
+  g->kvd = kv_heads * hd;
+  g->group = heads / kv_heads;
+  g->scale = scale != 0.f ? scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status attention_fwd_cuda(const AttnFwdArgs& a) {
+  Geo g;
+  Status st = geometry(a.heads, a.kv_heads, a.head_dim, a.scale, &g);
+  if (!st.ok()) return st;
+  if (a.b <= 0 || a.tq <= 0) return Status::Ok();
+  if (a.b > 65535 || a.heads > 65535) return Status::Error(Code::Shape, "attention", "b and heads must be <= 65535");
+  return with_d(a.head_dim, [&](auto dc) -> Status {
+    constexpr int D = decltype(dc)::value;
+    if (a.tq == 1) {
+      attn_decode_kernel<D><<<static_cast<unsigned>(a.b * a.heads), kThreads>>>(a, g);
+      return launched("attn_decode_kernel");
+    }
+    constexpr size_t bytes = fwd_smem<D>();
+    Status s = set_smem(attn_fwd_kernel<D>, bytes);
+    if (!s.ok()) return s;
+    const dim3 grid(static_cast<unsigned>((a.tq + kQTile - 1) / kQTile), static_cast<unsigned>(a.heads),
+                    static_cast<unsigned>(a.b));
+    attn_fwd_kernel<D><<<grid, kThreads, bytes>>>(a, g);
+    return launched("attn_fwd_kernel");
+  });
+}
+
+Status attention_bwd_cuda(const AttnBwdArgs& a) {
+  Geo g;
+  Status st = geometry(a.heads, a.kv_heads, a.head_dim, a.scale, &g);
+  if (!st.ok()) return st;
+  if (a.b <= 0 || a.t <= 0) return Status::Ok();
+  if (a.b > 65535 || a.heads > 65535) return Status::Error(Code::Shape, "attention", "b and heads must be <= 65535");
+  Scratch sc;
+  st = sc.alloc(static_cast<size_t>(a.b * a.t * a.heads) * sizeof(float));
+  if (!st.ok()) return st;
+  float* drow = sc.as<float>();
+  attn_drow_kernel<<<grid_for(a.b * a.t * a.heads * 32, 256, 8192), 256>>>(a, g, drow);
+  st = launched("attn_drow_kernel");
+  if (!st.ok()) return st;
+  return with_d(a.head_dim, [&](auto dc) -> Status {
+    constexpr int D = decltype(dc)::value;
+    Status s = set_smem(attn_dq_kernel<D>, dq_smem<D>());
+    if (!s.ok()) return s;
+    s = set_smem(attn_dkv_kernel<D>, dkv_smem<D>());
+    if (!s.ok()) return s;
+    const unsigned tiles = static_cast<unsigned>((a.t + kQTile - 1) / kQTile);
+    attn_dq_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads, dq_smem<D>()>>>(
+        a, g, drow);
+    s = launched("attn_dq_kernel");
+    if (!s.ok()) return s;
+    attn_dkv_kernel<D>
+        <<<dim3(tiles, static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.b)), kThreads, dkv_smem<D>()>>>(
+            a, g, drow);
+    return launched("attn_dkv_kernel");
+  });
+}
+
+}  // namespace rlvr::engine::ops

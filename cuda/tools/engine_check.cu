@@ -1,0 +1,568 @@
+// rlvr_cuda_engine_check: every CUDA engine op (cuda/engine/ops.h) against
+// its CPU reference (cuda/engine/ref_cpu.cpp) on random inputs of odd shapes.
+// One PASS/FAIL line per comparison:
+//   PASS|FAIL <op>[<shape>] n=<elements> max_abs_err=.. max_err/tol=.. tol=<rule> [first mismatch]
+// max_err/tol > 1 fails. Exit code: 0 all passed, 1 any FAIL, 2/3 a CUDA
+// runtime / Status error (printed with the op that raised it).
+//   usage: rlvr_cuda_engine_check [--quick]   (--quick: smaller GEMM / attention shapes)
+#include <algorithm>
+#include <cstdarg>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "cuda/engine/ops.h"
+#include "cuda/tools/harness.h"
+
+using namespace rlvr;
+using namespace rlvr::engine::ops;
+
+namespace {
+
+int g_pass = 0, g_fail = 0;
+bool g_quick = false;
+const float kInf = std::numeric_limits<float>::infinity();
+
+void verdict(const std::string& name, bool ok, const std::string& detail) {
+  (ok ? g_pass : g_fail)++;
+  std::printf("%s %s %s\n", ok ? "PASS" : "FAIL", name.c_str(), detail.c_str());
+  std::fflush(stdout);
+}
+
+// Element i passes when |got - want| <= tol(i); infinities must match exactly,
+// NaN never passes. Reports the worst err/tol and the first mismatch.
+void compare(const std::string& name, const std::vector<float>& got, const std::vector<float>& want,
+             const std::function<double(size_t)>& tol, const std::string& rule) {
+  size_t bad = 0, first = 0;
+  double worst = 0, max_abs = 0;
+  if (got.size() != want.size()) {
+    verdict(name, false, "size mismatch " + std::to_string(got.size()) + " vs " + std::to_string(want.size()));
+    return;
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double g = got[i], w = want[i], t = tol(i);
+    bool ok;
+    double err = 0;
+    if (std::isnan(g) || std::isnan(w)) ok = false;
+    else if (std::isinf(g) || std::isinf(w)) ok = g == w;
+    else {
+      err = std::fabs(g - w);
+      ok = err <= t;
+      max_abs = std::max(max_abs, err);
+      worst = std::max(worst, t > 0 ? err / t : (err > 0 ? kInf : 0.0));
+    }
+    if (!ok && bad++ == 0) first = i;
+  }
+  char buf[512];
+  int k = std::snprintf(buf, sizeof buf, "n=%zu max_abs_err=%.3g max_err/tol=%.3g tol=%s mismatches=%zu", want.size(),
+                        max_abs, worst, rule.c_str(), bad);
+  if (bad)
+    std::snprintf(buf + k, sizeof buf - k, " first at %zu: got %.9g want %.9g (tol %.3g)", first, got[first],
+                  want[first], tol(first));
+  verdict(name, bad == 0, buf);
+}
+// |err| <= atol + rtol |want|
+void compare_rel(const std::string& name, const std::vector<float>& got, const std::vector<float>& want, double atol,
+                 double rtol) {
+  char rule[96];
+  std::snprintf(rule, sizeof rule, "%.2g+%.2g*|want|", atol, rtol);
+  compare(name, got, want, [&](size_t i) { return atol + rtol * std::fabs(want[i]); }, rule);
+}
+// Tolerance relative to the tensor's largest |want| (for gradients whose
+// elements are differences of larger terms): |err| <= frac * (max|want| + floor)
+void compare_scaled(const std::string& name, const std::vector<float>& got, const std::vector<float>& want,
+                    double frac, double floor = 1e-3) {
+  double mx = 0;
+  for (float w : want)
+    if (std::isfinite(w)) mx = std::max(mx, double(std::fabs(w)));
+  const double t = frac * (mx + floor);
+  char rule[96];
+  std::snprintf(rule, sizeof rule, "%.2g*(max|want|=%.3g+%.0e)", frac, mx, floor);
+  compare(name, got, want, [&](size_t) { return t; }, rule);
+}
+void compare_exact(const std::string& name, const std::vector<float>& got, const std::vector<float>& want) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (std::memcmp(&got[i], &want[i], 4) != 0 && bad++ == 0) first = i;
+  char buf[256];
+  int k = std::snprintf(buf, sizeof buf, "n=%zu tol=bitwise mismatches=%zu", want.size(), bad);
+  if (bad) std::snprintf(buf + k, sizeof buf - k, " first at %zu: got %.9g want %.9g", first, got[first], want[first]);
+  verdict(name, bad == 0, buf);
+}
+template <class T>
+void compare_ints(const std::string& name, const std::vector<T>& got, const std::vector<T>& want) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (got[i] != want[i] && bad++ == 0) first = i;
+  char buf[256];
+  int k = std::snprintf(buf, sizeof buf, "n=%zu tol=exact mismatches=%zu", want.size(), bad);
+  if (bad)
+    std::snprintf(buf + k, sizeof buf - k, " first at %zu: got %lld want %lld", first, (long long)got[first],
+                  (long long)want[first]);
+  verdict(name, bad == 0, buf);
+}
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::vector<float> randn(size_t n, Rng& rng, float scale = 1.f) {
+  std::vector<float> x(n);
+  for (auto& v : x) v = scale * rng.normal();
+  return x;
+}
+
+uint16_t bf16_bits(float f) {  // round to nearest even (finite inputs)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// ---- GEMM ---------------------------------------------------------------------------
+
+void check_gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t pad, bool bias, bool acc,
+                uint64_t seed) {
+  Rng rng(seed);
+  // Storage: A is [m][k] (or [k][m] when ta) with leading dim + pad; same for B.
+  const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const int64_t lda = a_cols + pad, ldb = b_cols + pad, ldc = n + (pad ? 3 : 0);
+  std::vector<float> af = randn(size_t(a_rows * lda), rng), bf = randn(size_t(b_rows * ldb), rng);
+  std::vector<float> cinit = randn(size_t(m * ldc), rng), bv = randn(size_t(n), rng);
+  std::vector<uint16_t> ah(af.size()), bh(bf.size());
+  if (dt == DType::BF16) {
+    for (size_t i = 0; i < af.size(); ++i) ah[i] = bf16_bits(af[i]);
+    for (size_t i = 0; i < bf.size(); ++i) bh[i] = bf16_bits(bf[i]);
+  }
+  GemmArgs g;
+  g.m = m; g.n = n; g.k = k; g.lda = lda; g.ldb = ldb; g.ldc = ldc; g.trans_a = ta; g.trans_b = tb; g.dtype = dt;
+  g.bias = bias ? bv.data() : nullptr; g.accumulate = acc;
+  const void* ha = dt == DType::BF16 ? static_cast<const void*>(ah.data()) : af.data();
+  const void* hb = dt == DType::BF16 ? static_cast<const void*>(bh.data()) : bf.data();
+  std::vector<float> want = cinit, absum(size_t(m * ldc), 0.f);
+  g.a = ha; g.b = hb; g.c = want.data();
+  SCHECK(gemm_cpu(g));
+  {  // sum_p |A(i,p) B(p,j)| for the tolerance
+    std::vector<float> aa(af.size()), ba(bf.size());
+    std::vector<uint16_t> aah(ah.size()), bah(bh.size());
+    for (size_t i = 0; i < af.size(); ++i) aa[i] = std::fabs(af[i]);
+    for (size_t i = 0; i < bf.size(); ++i) ba[i] = std::fabs(bf[i]);
+    for (size_t i = 0; i < ah.size(); ++i) aah[i] = ah[i] & 0x7fff;
+    for (size_t i = 0; i < bh.size(); ++i) bah[i] = bh[i] & 0x7fff;
+    GemmArgs q = g;
+    q.a = dt == DType::BF16 ? static_cast<const void*>(aah.data()) : aa.data();
+    q.b = dt == DType::BF16 ? static_cast<const void*>(bah.data()) : ba.data();
+    q.c = absum.data(); q.bias = nullptr; q.accumulate = false;
+    SCHECK(gemm_cpu(q));
+  }
+  const size_t esz = dt == DType::BF16 ? 2 : 4;
+  DevBuf<uint8_t> da(af.size() * esz), db(bf.size() * esz);
+  HCHECK(cudaMemcpy(da.p, ha, af.size() * esz, cudaMemcpyHostToDevice));
+  HCHECK(cudaMemcpy(db.p, hb, bf.size() * esz, cudaMemcpyHostToDevice));
+  DevBuf<float> dc(cinit), dbias(bv);
+  GemmArgs d = g;
+  d.a = da.p; d.b = db.p; d.c = dc.p; d.bias = bias ? dbias.p : nullptr;
+  SCHECK(gemm_cuda(d));
+  std::vector<float> got = dc.get();
+  // fp32 accumulation over k terms: allow 1e-5 of sum|a*b| (typical error is
+  // ~sqrt(k) * 6e-8 of it; a wrong index or a lost tile costs O(1) of it),
+  // plus rounding of the bias / C additions.
+  const std::string name = fmt("gemm.%s.%s%s[m=%lld n=%lld k=%lld pad=%lld%s%s]", dt == DType::BF16 ? "bf16" : "f32",
+                               ta ? "T" : "N", tb ? "T" : "N", (long long)m, (long long)n, (long long)k,
+                               (long long)pad, bias ? " bias" : "", acc ? " accumulate" : "");
+  compare(name, got, want,
+          [&](size_t i) {
+            const size_t j = i % size_t(ldc);
+            if (j >= size_t(n)) return 0.0;  // padding columns must be untouched
+            return 1e-5 * absum[i] + 2e-7 * (std::fabs(cinit[i]) + std::fabs(bv[j]) + std::fabs(want[i])) + 1e-6;
+          },
+          "1e-5*sum|a*b|+2e-7*(|c0|+|bias|+|want|)+1e-6");
+  // determinism: a second run must be bitwise identical
+  if (k >= 64) {
+    dc.put(cinit);
+    SCHECK(gemm_cuda(d));
+    compare_exact(name + ".rerun_bitwise", dc.get(), got);
+  }
+}
+
+void check_linear_helpers(DType dt, uint64_t seed) {
+  // y = x W^T + b, dx = dy W, dW += dy^T x through the ops.h helpers, M=77 N=200 K=136
+  const int64_t M = 77, N = 200, K = 136;
+  Rng rng(seed);
+  std::vector<float> x = randn(M * K, rng), W = randn(N * K, rng), b = randn(N, rng), dy = randn(M * N, rng);
+  std::vector<float> dW0 = randn(N * K, rng);
+  std::vector<uint16_t> xh(x.size()), Wh(W.size()), dyh(dy.size());
+  for (size_t i = 0; i < x.size(); ++i) xh[i] = bf16_bits(x[i]);
+  for (size_t i = 0; i < W.size(); ++i) Wh[i] = bf16_bits(W[i]);
+  for (size_t i = 0; i < dy.size(); ++i) dyh[i] = bf16_bits(dy[i]);
+  const bool bf = dt == DType::BF16;
+  const void* hx = bf ? (const void*)xh.data() : x.data();
+  const void* hW = bf ? (const void*)Wh.data() : W.data();
+  const void* hdy = bf ? (const void*)dyh.data() : dy.data();
+  const size_t es = bf ? 2 : 4;
+  DevBuf<uint8_t> dx_(x.size() * es), dW_(W.size() * es), ddy_(dy.size() * es);
+  HCHECK(cudaMemcpy(dx_.p, hx, x.size() * es, cudaMemcpyHostToDevice));
+  HCHECK(cudaMemcpy(dW_.p, hW, W.size() * es, cudaMemcpyHostToDevice));
+  HCHECK(cudaMemcpy(ddy_.p, hdy, dy.size() * es, cudaMemcpyHostToDevice));
+  DevBuf<float> db(b), y(M * N), gx(M * K), gW(dW0);
+  std::vector<float> wy(M * N), wgx(M * K), wgW = dW0;
+  SCHECK(gemm_cpu(linear_fwd(M, N, K, hx, hW, b.data(), wy.data(), false, dt)));
+  SCHECK(gemm_cpu(linear_bwd_input(M, N, K, hdy, hW, wgx.data(), false, dt)));
+  SCHECK(gemm_cpu(linear_bwd_weight(M, N, K, hdy, hx, wgW.data(), dt)));
+  SCHECK(gemm_cuda(linear_fwd(M, N, K, dx_.p, dW_.p, db.p, y.p, false, dt)));
+  SCHECK(gemm_cuda(linear_bwd_input(M, N, K, ddy_.p, dW_.p, gx.p, false, dt)));
+  SCHECK(gemm_cuda(linear_bwd_weight(M, N, K, ddy_.p, dx_.p, gW.p, dt)));
+  const char* t = bf ? "bf16" : "f32";
+  // values are sums of ~100-200 N(0,1) products: |sum| ~ 10-15, sum|a*b| ~ 100-160
+  compare_rel(fmt("linear_fwd.%s[M=77 N=200 K=136 bias]", t), y.get(), wy, 2e-3, 1e-5);
+  compare_rel(fmt("linear_bwd_input.%s[M=77 N=200 K=136]", t), gx.get(), wgx, 2e-3, 1e-5);
+  compare_rel(fmt("linear_bwd_weight.%s[M=77 N=200 K=136 accumulate]", t), gW.get(), wgW, 1e-3, 1e-5);
+}
+
+void check_cast(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x = randn(n, rng, 10.f);
+  if (n > 4) { x[0] = 1.00390625f; x[1] = 1.01171875f; x[2] = -0.f; x[3] = 3.0e38f; }  // ties to even, -0, large
+  std::vector<uint16_t> want(n);
+  SCHECK(cast_bf16_cpu(x.data(), want.data(), n));
+  DevBuf<float> dx(x);
+  DevBuf<uint16_t> dy(n);
+  SCHECK(cast_bf16_cuda(dx.p, dy.p, n));
+  compare_ints(fmt("cast_bf16[n=%lld]", (long long)n), dy.get(), want);
+}
+
+// ---- RMSNorm, bias grad ------------------------------------------------------------------
+
+void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x = randn(n * h, rng, 2.f), w = randn(h, rng), dy = randn(n * h, rng);
+  std::vector<float> dx0 = randn(n * h, rng), dw0 = randn(h, rng);
+  for (int64_t i = 0; i < h; ++i) w[i] += 1.f;
+  std::vector<float> y(n * h), inv(n), dx = dx0, dw = dw0;
+  RmsNormFwdArgs f;
+  f.x = x.data(); f.w = w.data(); f.y = y.data(); f.inv = inv.data(); f.n = n; f.h = h; f.eps = 1e-6f;
+  SCHECK(rmsnorm_fwd_cpu(f));
+  RmsNormBwdArgs b;
+  b.x = x.data(); b.w = w.data(); b.inv = inv.data(); b.dy = dy.data(); b.dx = dx.data(); b.dw = dw.data();
+  b.n = n; b.h = h; b.accumulate = acc;
+  SCHECK(rmsnorm_bwd_cpu(b));
+  DevBuf<float> gx(x), gw(w), gy(n * h), ginv(n), gdy(dy), gdx(dx0), gdw(dw0);
+  RmsNormFwdArgs fg = f;
+  fg.x = gx.p; fg.w = gw.p; fg.y = gy.p; fg.inv = ginv.p;
+  SCHECK(rmsnorm_fwd_cuda(fg));
+  RmsNormBwdArgs bg = b;
+  bg.x = gx.p; bg.w = gw.p; bg.inv = ginv.p; bg.dy = gdy.p; bg.dx = gdx.p; bg.dw = gdw.p;
+  // the CUDA backward reads its own inv; compare it first, then feed the CPU's so both see the same input
+  const std::vector<float> ginv_h = ginv.get();
+  compare_rel(fmt("rmsnorm_fwd.inv[n=%lld h=%lld]", (long long)n, (long long)h), ginv_h, inv, 0, 2e-6);
+  compare_rel(fmt("rmsnorm_fwd.y[n=%lld h=%lld]", (long long)n, (long long)h), gy.get(), y, 1e-6, 4e-6);
+  ginv.put(inv);
+  SCHECK(rmsnorm_bwd_cuda(bg));
+  compare_rel(fmt("rmsnorm_bwd.dx[n=%lld h=%lld%s]", (long long)n, (long long)h, acc ? " accumulate" : ""), gdx.get(),
+              dx, 2e-5, 2e-5);
+  compare_rel(fmt("rmsnorm_bwd.dw[n=%lld h=%lld accumulated]", (long long)n, (long long)h), gdw.get(), dw, 1e-5,
+              1e-5);
+}
+
+void check_bias_bwd(int64_t n, int64_t d, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> dy = randn(n * d, rng), db = randn(d, rng), want = db;
+  SCHECK(bias_bwd_cpu(dy.data(), want.data(), n, d));
+  DevBuf<float> gdy(dy), gdb(db);
+  SCHECK(bias_bwd_cuda(gdy.p, gdb.p, n, d));
+  compare_rel(fmt("bias_bwd[n=%lld d=%lld]", (long long)n, (long long)d), gdb.get(), want, 1e-6, 1e-6);
+}
+
+// ---- positions, RoPE ------------------------------------------------------------------
+
+std::vector<float> make_mask(int64_t b, int64_t t, Rng& rng) {
+  // row 0: all real; row 1: left padded; row 2: right padded; row 3: all padding;
+  // others: random holes.
+  std::vector<float> m(b * t, 1.f);
+  for (int64_t s = 0; s < b; ++s)
+    for (int64_t i = 0; i < t; ++i) {
+      float v = 1.f;
+      if (s % 5 == 1) v = i < t / 3 ? 0.f : 1.f;
+      else if (s % 5 == 2) v = i >= t - t / 4 ? 0.f : 1.f;
+      else if (s % 5 == 3) v = 0.f;
+      else if (s % 5 == 4) v = rng.uniform() < 0.2f ? 0.f : 1.f;
+      m[s * t + i] = v;
+    }
+  return m;
+}
+
+std::vector<float> qwen_inv_freq(int64_t hd, double base = 1e6) {
+  std::vector<float> f(hd / 2);
+  for (int64_t i = 0; i < hd / 2; ++i) f[i] = static_cast<float>(1.0 / std::pow(base, double(2 * i) / double(hd)));
+  return f;
+}
+
+void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> mask = make_mask(b, t, rng);
+  std::vector<int32_t> pos(b * t);
+  SCHECK(positions_cpu(mask.data(), b, t, pos.data()));
+  DevBuf<float> gmask(mask);
+  DevBuf<int32_t> gpos(b * t);
+  SCHECK(positions_cuda(gmask.p, b, t, gpos.p));
+  compare_ints(fmt("positions[b=%lld t=%lld]", (long long)b, (long long)t), gpos.get(), pos);
+  // rope table on large positions too
+  const int64_t n = b * t;
+  std::vector<int32_t> p2 = pos;
+  for (int64_t i = 0; i < n; i += 3) p2[i] = static_cast<int32_t>(rng.below(32768));
+  std::vector<float> invf = qwen_inv_freq(hd), cs(n * hd);
+  SCHECK(rope_table_cpu(p2.data(), n, invf.data(), hd, cs.data()));
+  DevBuf<int32_t> gp2(p2);
+  DevBuf<float> ginvf(invf), gcs(n * hd);
+  SCHECK(rope_table_cuda(gp2.p, n, ginvf.p, hd, gcs.p));
+  compare_rel(fmt("rope_table[n=%lld hd=%lld pos<32768]", (long long)n, (long long)hd), gcs.get(), cs, 1.2e-7, 0);
+  for (const bool inverse : {false, true}) {
+    std::vector<float> x = randn(n * heads * hd, rng), want = x;
+    SCHECK(rope_apply_cpu(want.data(), n, heads, hd, cs.data(), inverse));
+    DevBuf<float> gx(x), gcs2(cs);
+    SCHECK(rope_apply_cuda(gx.p, n, heads, hd, gcs2.p, inverse));
+    compare_rel(fmt("rope_apply%s[n=%lld heads=%lld hd=%lld]", inverse ? ".inverse" : "", (long long)n,
+                    (long long)heads, (long long)hd),
+                gx.get(), want, 1e-6, 1e-6);
+  }
+}
+
+// ---- attention --------------------------------------------------------------------------
+
+void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed) {
+  Rng rng(seed);
+  const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
+  std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
+  std::vector<float> out(n * Q), lse(n * heads);
+  AttnFwdArgs f;
+  f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
+  f.v = v.data(); f.seq_stride = t; f.mask = mask.data(); f.mask_stride = t; f.out = out.data(); f.lse = lse.data();
+  SCHECK(attention_fwd_cpu(f));
+  DevBuf<float> gq(q), gk(k), gv(v), gm(mask), gout(n * Q), glse(n * heads);
+  AttnFwdArgs fg = f;
+  fg.q = gq.p; fg.k = gk.p; fg.v = gv.p; fg.mask = gm.p; fg.out = gout.p; fg.lse = glse.p;
+  SCHECK(attention_fwd_cuda(fg));
+  const std::string shape = fmt("b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t,
+                                (long long)heads, (long long)kvh, (long long)hd);
+  compare_rel("attention_fwd.out[" + shape + "]", gout.get(), out, 2e-5, 1e-4);
+  compare_rel("attention_fwd.lse[" + shape + "]", glse.get(), lse, 2e-5, 2e-5);
+
+  std::vector<float> dout = randn(n * Q, rng), dq(n * Q), dk(n * KV), dv(n * KV);
+  AttnBwdArgs a;
+  a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q.data(); a.k = k.data(); a.v = v.data();
+  a.mask = mask.data(); a.out = out.data(); a.lse = lse.data(); a.dout = dout.data(); a.dq = dq.data();
+  a.dk = dk.data(); a.dv = dv.data();
+  SCHECK(attention_bwd_cpu(a));
+  DevBuf<float> gdout(dout), gdq(n * Q), gdk(n * KV), gdv(n * KV);
+  AttnBwdArgs ag = a;
+  ag.q = gq.p; ag.k = gk.p; ag.v = gv.p; ag.mask = gm.p; ag.out = gout.p; ag.lse = glse.p; ag.dout = gdout.p;
+  ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
+  SCHECK(attention_bwd_cuda(ag));
+  const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
+  compare_scaled("attention_bwd.dq[" + shape + "]", hdq, dq, 2e-4);
+  compare_scaled("attention_bwd.dk[" + shape + "]", hdk, dk, 2e-4);
+  compare_scaled("attention_bwd.dv[" + shape + "]", hdv, dv, 2e-4);
+  SCHECK(attention_bwd_cuda(ag));
+  compare_exact("attention_bwd.rerun_bitwise.dk[" + shape + "]", gdk.get(), hdk);
+}
+
+// Prefill into a KV cache (kv_append + cache layout) then decode steps (tq = 1),
+// as Model::prefill / Model::step.
+void check_kv_decode(int64_t b, int64_t t, int64_t cap, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed) {
+  Rng rng(seed);
+  const int64_t Q = heads * hd, KV = kvh * hd;
+  std::vector<float> cmask(b * cap, 0.f), ck(b * cap * KV, 0.f), cv(b * cap * KV, 0.f);
+  std::vector<float> pm = make_mask(b, t, rng);
+  for (int64_t s = 0; s < b; ++s) {
+    if (s % 5 == 3) pm[s * t + t - 1] = 1.f;  // every row needs a real token
+    for (int64_t i = 0; i < t; ++i) cmask[s * cap + i] = pm[s * t + i];
+  }
+  std::vector<float> k = randn(b * t * KV, rng), v = randn(b * t * KV, rng), q = randn(b * t * Q, rng);
+  std::vector<int64_t> rows(b * t);
+  for (int64_t s = 0; s < b; ++s)
+    for (int64_t i = 0; i < t; ++i) rows[s * t + i] = s * cap + i;
+  SCHECK(kv_append_cpu(k.data(), v.data(), b * t, KV, rows.data(), ck.data(), cv.data()));
+  DevBuf<float> gk(k), gv(v), gck(b * cap * KV), gcv(b * cap * KV), gcm(cmask), gq(q);
+  HCHECK(cudaMemset(gck.p, 0, gck.n * 4));
+  HCHECK(cudaMemset(gcv.p, 0, gcv.n * 4));
+  DevBuf<int64_t> grows(rows);
+  SCHECK(kv_append_cuda(gk.p, gv.p, b * t, KV, grows.p, gck.p, gcv.p));
+  const std::string shape = fmt("b=%lld t=%lld cap=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t,
+                                (long long)cap, (long long)heads, (long long)kvh, (long long)hd);
+  compare_exact("kv_append.k[" + shape + "]", gck.get(), ck);
+  compare_exact("kv_append.v[" + shape + "]", gcv.get(), cv);
+  // prefill attention reading the cache
+  AttnFwdArgs f;
+  f.b = b; f.tq = t; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = ck.data();
+  f.v = cv.data(); f.seq_stride = cap; f.mask = cmask.data(); f.mask_stride = cap;
+  std::vector<float> out(b * t * Q);
+  f.out = out.data();
+  SCHECK(attention_fwd_cpu(f));
+  DevBuf<float> gout(b * t * Q);
+  AttnFwdArgs fg = f;
+  fg.q = gq.p; fg.k = gck.p; fg.v = gcv.p; fg.mask = gcm.p; fg.out = gout.p;
+  SCHECK(attention_fwd_cuda(fg));
+  compare_rel("attention_prefill.out[" + shape + "]", gout.get(), out, 2e-5, 1e-4);
+  // decode steps
+  for (int64_t slot = t; slot < std::min(cap, t + 3); ++slot) {
+    std::vector<float> k1 = randn(b * KV, rng), v1 = randn(b * KV, rng), q1 = randn(b * Q, rng);
+    std::vector<int64_t> r1(b);
+    for (int64_t s = 0; s < b; ++s) { r1[s] = s * cap + slot; cmask[s * cap + slot] = 1.f; }
+    SCHECK(kv_append_cpu(k1.data(), v1.data(), b, KV, r1.data(), ck.data(), cv.data()));
+    DevBuf<float> gk1(k1), gv1(v1), gq1(q1), go1(b * Q), glse1(b * heads);
+    DevBuf<int64_t> gr1(r1);
+    gcm.put(cmask);
+    SCHECK(kv_append_cuda(gk1.p, gv1.p, b, KV, gr1.p, gck.p, gcv.p));
+    AttnFwdArgs d = f;
+    d.tq = 1; d.slot0 = slot; d.q = q1.data(); d.k = ck.data(); d.v = cv.data(); d.mask = cmask.data();
+    std::vector<float> o1(b * Q), lse1(b * heads);
+    d.out = o1.data(); d.lse = lse1.data();
+    SCHECK(attention_fwd_cpu(d));
+    AttnFwdArgs dg = d;
+    dg.q = gq1.p; dg.k = gck.p; dg.v = gcv.p; dg.mask = gcm.p; dg.out = go1.p; dg.lse = glse1.p;
+    SCHECK(attention_fwd_cuda(dg));
+    compare_rel(fmt("attention_decode.out[%s slot=%lld]", shape.c_str(), (long long)slot), go1.get(), o1, 2e-5, 1e-4);
+    compare_rel(fmt("attention_decode.lse[%s slot=%lld]", shape.c_str(), (long long)slot), glse1.get(), lse1, 2e-5,
+                2e-5);
+  }
+}
+
+// ---- SwiGLU, embedding, optimizer ----------------------------------------------------------
+
+void check_swiglu(int64_t count, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> g = randn(count, rng, 3.f), u = randn(count, rng), dh = randn(count, rng);
+  if (count > 3) { g[0] = -100.f; g[1] = 100.f; g[2] = 0.f; }
+  std::vector<float> h(count), dg(count), du(count);
+  SCHECK(swiglu_fwd_cpu(g.data(), u.data(), h.data(), count));
+  SCHECK(swiglu_bwd_cpu(g.data(), u.data(), dh.data(), dg.data(), du.data(), count));
+  DevBuf<float> gg(g), gu(u), gh(count), gdh(dh), gdu(count);
+  SCHECK(swiglu_fwd_cuda(gg.p, gu.p, gh.p, count));
+  SCHECK(swiglu_bwd_cuda(gg.p, gu.p, gdh.p, gdh.p, gdu.p, count));  // dg in place of dh, as model.cpp
+  compare_rel(fmt("swiglu_fwd[count=%lld]", (long long)count), gh.get(), h, 1e-7, 4e-6);
+  compare_rel(fmt("swiglu_bwd.dg(in place)[count=%lld]", (long long)count), gdh.get(), dg, 1e-7, 4e-6);
+  compare_rel(fmt("swiglu_bwd.du[count=%lld]", (long long)count), gdu.get(), du, 1e-7, 4e-6);
+}
+
+void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> table = randn(vocab * h, rng), dx = randn(n * h, rng), dt0 = randn(vocab * h, rng);
+  std::vector<int32_t> ids(n);
+  for (auto& i : ids) i = static_cast<int32_t>(rng.uniform() < 0.3f ? 7 % vocab : rng.below(vocab));  // many repeats
+  std::vector<float> x(n * h), dt = dt0;
+  SCHECK(embed_fwd_cpu(table.data(), ids.data(), n, h, x.data()));
+  SCHECK(embed_bwd_cpu(ids.data(), dx.data(), n, h, dt.data()));
+  DevBuf<float> gt(table), gx(n * h), gdx(dx), gdt(dt0);
+  DevBuf<int32_t> gids(ids);
+  SCHECK(embed_fwd_cuda(gt.p, gids.p, n, h, gx.p));
+  SCHECK(embed_bwd_cuda(gids.p, gdx.p, n, h, gdt.p));
+  const std::string shape = fmt("n=%lld vocab=%lld h=%lld", (long long)n, (long long)vocab, (long long)h);
+  compare_exact("embed_fwd[" + shape + "]", gx.get(), x);
+  compare_exact("embed_bwd(same order as CPU)[" + shape + "]", gdt.get(), dt);
+}
+
+void check_optimizer(int64_t count, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> p = randn(count, rng), g = randn(count, rng, 0.1f), m(count, 0.f), v(count, 0.f);
+  double norm_cpu = 0, norm_gpu = 0;
+  SCHECK(grad_norm_cpu(g.data(), count, &norm_cpu));
+  DevBuf<float> gp(p), gg(g), gm(m), gv(v);
+  SCHECK(grad_norm_cuda(gg.p, count, &norm_gpu));
+  {
+    char buf[160];
+    const double rel = std::fabs(norm_gpu - norm_cpu) / std::max(1e-300, norm_cpu);
+    std::snprintf(buf, sizeof buf, "got %.15g want %.15g rel_err=%.3g tol=1e-9 relative", norm_gpu, norm_cpu, rel);
+    verdict(fmt("grad_norm[count=%lld]", (long long)count), rel <= 1e-9, buf);
+  }
+  for (int64_t step = 1; step <= 3; ++step) {
+    AdamWArgs a;
+    a.param = p.data(); a.grad = g.data(); a.m = m.data(); a.v = v.data(); a.count = count;
+    a.lr = 1e-3f; a.weight_decay = 0.1f; a.clip = clip_factor(norm_cpu, 1.0f); a.step = step;
+    AdamWArgs ag = a;
+    ag.param = gp.p; ag.grad = gg.p; ag.m = gm.p; ag.v = gv.p;
+    SCHECK(adamw_cpu(a));
+    SCHECK(adamw_cuda(ag));
+    const std::string s = fmt("[count=%lld step=%lld clip=%.4g]", (long long)count, (long long)step, a.clip);
+    compare_rel("adamw.param" + s, gp.get(), p, 1e-7, 2e-6);
+    compare_rel("adamw.m" + s, gm.get(), m, 1e-9, 2e-6);
+    compare_rel("adamw.v" + s, gv.get(), v, 1e-12, 2e-6);
+    compare_exact("adamw.grad_zeroed" + s, gg.get(), g);
+    // next step: fresh gradients on both sides (resync state so errors don't compound)
+    g = randn(count, rng, 0.1f);
+    gg.put(g); gp.put(p); gm.put(m); gv.put(v);
+    SCHECK(grad_norm_cpu(g.data(), count, &norm_cpu));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_quick = argc > 1 && std::string(argv[1]) == "--quick";
+  if (cuda::device_count() == 0) {
+    std::printf("FAIL no CUDA device (rlvr::cuda::device_count() == 0)\n");
+    return 1;
+  }
+  cuda::DeviceInfo info;
+  SCHECK(cuda::device_info(0, &info));
+  SCHECK(cuda::set_device(0));
+  std::printf("# rlvr_cuda_engine_check on %s (sm_%d%d, %d SMs), CUDA runtime %s\n", info.name.c_str(), info.cc_major,
+              info.cc_minor, info.sm_count, cuda::runtime_version().c_str());
+
+  uint64_t seed = 1;
+  // GEMM: all four transpose combinations, f32 and bf16, unaligned / aligned /
+  // padded leading dims, tiny and multi-tile shapes, bias, accumulate.
+  struct Shape { int64_t m, n, k, pad; };
+  std::vector<Shape> shapes = {{1, 1, 1, 0},     {5, 3, 7, 0},      {133, 77, 45, 0},  {200, 264, 136, 0},
+                               {129, 131, 33, 8}, {64, 128, 300, 0}, {257, 130, 520, 1}};
+  if (!g_quick) shapes.push_back({300, 520, 1032, 0});
+  for (const DType dt : {DType::F32, DType::BF16})
+    for (int t = 0; t < 4; ++t)
+      for (size_t si = 0; si < shapes.size(); ++si) {
+        const Shape& s = shapes[si];
+        check_gemm(dt, t & 1, t & 2, s.m, s.n, s.k, s.pad, si % 2 == 1, si % 3 == 2, seed++);
+      }
+  check_gemm(DType::BF16, false, true, 256, 256, 64, 0, true, true, seed++);  // exact tiles, bias + accumulate
+  for (const DType dt : {DType::F32, DType::BF16}) check_linear_helpers(dt, seed++);
+  for (const int64_t n : {1, 7, 1000, 100003}) check_cast(n, seed++);
+
+  for (const auto& rh : std::vector<std::pair<int64_t, int64_t>>{{1, 8}, {37, 1000}, {300, 1536}, {5, 4097}})
+    for (const bool acc : {false, true}) check_rmsnorm(rh.first, rh.second, acc, seed++);
+  check_bias_bwd(1, 5, seed++);
+  check_bias_bwd(777, 130, seed++);
+  check_bias_bwd(1000, 256, seed++);
+
+  check_positions_rope(7, 77, 3, 64, seed++);
+  check_positions_rope(3, 33, 2, 128, seed++);
+  check_positions_rope(2, 5, 1, 6, seed++);
+
+  // attention: GQA groups 1/3/6, head dims 128 / 64 / 24 (padded to 32) / 256, padding patterns (make_mask)
+  check_attention(5, 37, 6, 2, 64, seed++);
+  check_attention(2, 70, 4, 4, 128, seed++);
+  check_attention(3, 20, 3, 1, 24, seed++);
+  check_attention(1, 1, 2, 1, 8, seed++);
+  check_attention(5, 50, 12, 2, 128, seed++);
+  check_attention(2, 33, 2, 1, 256, seed++);
+  if (!g_quick) check_attention(2, 300, 4, 2, 128, seed++);
+  check_kv_decode(5, 19, 40, 6, 2, 64, seed++);
+  check_kv_decode(3, 70, 75, 12, 2, 128, seed++);
+  check_kv_decode(2, 9, 12, 2, 1, 20, seed++);
+
+  for (const int64_t c : {1, 1000, 100003}) check_swiglu(c, seed++);
+  check_embedding(1, 5, 16, seed++);
+  check_embedding(300, 50, 130, seed++);
+  check_embedding(2000, 1000, 64, seed++);
+  check_optimizer(1, seed++);
+  check_optimizer(100003, seed++);
+  if (!g_quick) check_optimizer(3000017, seed++);
+
+  HCHECK(cudaDeviceSynchronize());
+  std::printf("# engine check: %d passed, %d failed\n", g_pass, g_fail);
+  return g_fail == 0 ? 0 : 1;
+}

@@ -1,0 +1,5 @@
+export * from "./rng.js";
+export * from "./generator.js";
+export * from "./tokenizer.js";
+export * from "./export.js";
+export * from "./pretrain.js";

@@ -1,0 +1,407 @@
+// The trainer's configuration: one zod schema whose defaults are the paper's 1-shot recipe
+// (spec section 5), named presets that supply partial configs, a YAML/JSON file and
+// `key=value` overrides. Resolution order: defaults ← preset ← file ← --set.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { z } from "zod";
+
+import { DEFAULT_REFLECTION_WORDS } from "@rlvr/data";
+
+/** A configuration problem; `key` is the dotted config key (e.g. "actor.lr"). */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    message: string,
+    readonly key?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The Qwen2.5-Math evaluation system prompt (qwen25-math-cot, spec section 7). */
+export const QWEN_MATH_COT_SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}.";
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+const finiteNum = z.number().refine(Number.isFinite, "must be a finite number");
+const nonNeg = finiteNum.refine((x) => x >= 0, "must be >= 0");
+const positive = finiteNum.refine((x) => x > 0, "must be > 0");
+const unit = finiteNum.refine((x) => x >= 0 && x <= 1, "must be in [0, 1]");
+
+export const ADV_ESTIMATORS = ["grpo", "gae"] as const;
+export const KL_TYPES = ["kl", "abs", "mse", "low_var_kl"] as const;
+export const LOSS_AGG_MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean"] as const;
+export const CHECKPOINT_DTYPES = ["float32", "bfloat16"] as const;
+
+const ModelSection = z.strictObject({
+  /** Hugging Face model directory (config.json, safetensors, tokenizer). Required (a preset may supply it). */
+  path: z.string().min(1, "is required: a Hugging Face model directory"),
+  /** Storage dtype of the trainer's checkpoints; float32 makes resume exact. */
+  checkpointDtype: z.enum(CHECKPOINT_DTYPES).default("float32"),
+});
+
+const DataSection = z.strictObject({
+  /** verl-style training rows (.parquet or .jsonl). Required (a preset may supply it). */
+  train: z.string().min(1, "is required: a verl .parquet or .jsonl file"),
+  /** Prompts per step (each sampled rollout.n times). */
+  trainBatchSize: posInt.default(128),
+  maxPromptLength: posInt.default(1024),
+  maxResponseLength: posInt.default(3072),
+  /** Shuffle the rows every epoch (seeded by trainer.seed and the epoch). */
+  shuffle: z.boolean().default(true),
+  /** Wrong-label ablation: replace every gold with a wrong answer (@rlvr/data applyWrongLabels). */
+  wrongLabels: z.boolean().default(false),
+  wrongLabelSeed: nonNegInt.default(0),
+});
+
+const AlgorithmSection = z.strictObject({
+  /** grpo (outcome advantages) or gae (PPO with a critic: needs an engine value head, not available yet). */
+  advEstimator: z.enum(ADV_ESTIMATORS).default("grpo"),
+  /** GRPO: divide by (unbiased std + eps); false is the Dr. GRPO variant. */
+  normStd: z.boolean().default(true),
+  eps: positive.default(1e-6),
+  gamma: unit.default(1),
+  lambda: unit.default(1),
+});
+
+const RolloutSection = z.strictObject({
+  n: posInt.default(8),
+  /** Sampling temperature; also the τ of the old, reference and current log-probs. */
+  temperature: positive.default(0.6),
+  topP: finiteNum.refine((x) => x > 0 && x <= 1, "must be in (0, 1]").default(1),
+  /** 0 = off. */
+  topK: nonNegInt.default(0),
+  /** Sequences decoded together (bounds the KV cache). */
+  maxBatch: posInt.default(64),
+});
+
+const ActorSection = z.strictObject({
+  lr: nonNeg.default(1e-6),
+  /** Linear warm-up steps (0 = the paper's constant lr). */
+  lrWarmupSteps: nonNegInt.default(0),
+  betas: z.tuple([unit, unit]).default([0.9, 0.999]),
+  eps: positive.default(1e-8),
+  /** Decoupled AdamW weight decay (switch it off with loss.weightDecay=false). */
+  weightDecay: nonNeg.default(0.01),
+  /** Global gradient-norm clip; 0 disables. */
+  gradClip: nonNeg.default(1.0),
+  /** Prompts per optimizer step (× rollout.n responses); must divide data.trainBatchSize. */
+  ppoMiniBatchSize: posInt.default(128),
+  /** Responses per forwardBackward call (gradient accumulation; does not change the gradient). */
+  microBatchSize: posInt.default(8),
+  ppoEpochs: posInt.default(1),
+  clipLow: nonNeg.default(0.2),
+  clipHigh: nonNeg.default(0.2),
+  /** Dual clip constant c > 1 for A < 0; 0 = off. */
+  dualClip: finiteNum.refine((x) => x === 0 || x > 1, "must be 0 (off) or > 1").default(0),
+  /** Policy-gradient coefficient (loss.policy=false sets it to 0). */
+  pgCoef: nonNeg.default(1),
+  klType: z.enum(KL_TYPES).default("low_var_kl"),
+  klCoef: nonNeg.default(0.001),
+  /** The objective SUBTRACTS entropyCoeff·entropy: positive rewards higher entropy (paper: "−0.001"). */
+  entropyCoeff: finiteNum.default(0.001),
+  lossAgg: z.enum(LOSS_AGG_MODES).default("token-mean"),
+  /**
+   * Recompute old log-probs with a scoring pass. Off by default: the sampler's per-token
+   * log-probs equal engine.score() bit for bit at the same temperature (CPU), and the actor has
+   * not changed since the rollout, so they are the old log-probs already.
+   */
+  recomputeOldLogp: z.boolean().default(false),
+});
+
+/** Loss-term switches for the paper's ablation table (each on by default). */
+const LossSection = z.strictObject({
+  policy: z.boolean().default(true),
+  kl: z.boolean().default(true),
+  entropy: z.boolean().default(true),
+  weightDecay: z.boolean().default(true),
+});
+
+const CriticSection = z.strictObject({
+  lr: nonNeg.default(1e-5),
+  /** Value clip range c of vf_loss. */
+  cliprangeValue: nonNeg.default(0.5),
+});
+
+const RewardSection = z.strictObject({
+  /**
+   * Reward for a wrong answer that still has a boxed answer. 0 = the paper's 1/0 reward;
+   * 1 = the format-reward baseline (any boxed answer is rewarded).
+   */
+  formatReward: unit.default(0),
+  /** Verifier worker threads. */
+  workers: posInt.default(2),
+  timeoutMs: posInt.default(5000),
+});
+
+const EvalSection = z.strictObject({
+  /** Benchmarks of @rlvr/data (math500, aime24, amc23, minerva_math, olympiadbench, aime25). */
+  benchmarks: z.array(z.string().min(1)).default(["math500"]),
+  /** Benchmark name → test.jsonl path, overriding the shared-folder default. */
+  files: z.record(z.string(), z.string().min(1)).default({}),
+  maxNewTokens: posInt.default(3072),
+  /** Evaluate only the first N examples of each benchmark (null = all). */
+  limit: posInt.nullable().default(null),
+  systemPrompt: z.string().default(QWEN_MATH_COT_SYSTEM),
+  /** Also evaluate before the first step (verl's val_before_train). */
+  beforeTrain: z.boolean().default(true),
+});
+
+const TrainerSection = z.strictObject({
+  totalSteps: posInt.default(2000),
+  /** Checkpoint every k steps (and at the last step); 0 = only at the end. */
+  saveFreq: nonNegInt.default(20),
+  /** Evaluate every k steps (and at the last step); 0 = never. */
+  testFreq: nonNegInt.default(20),
+  seed: nonNegInt.default(0),
+  /** Run folder (metrics.jsonl, checkpoints/, acc_history.json); `rlvr train --out` overrides it. */
+  outDir: z.string().min(1).default("runs/rlvr"),
+  /** Keep only the newest k checkpoints (null = keep all). */
+  keepCheckpoints: posInt.nullable().default(null),
+  reflectionWords: z.array(z.string().min(1)).default([...DEFAULT_REFLECTION_WORDS]),
+});
+
+export const TrainConfigSchema = z.strictObject({
+  /** Name of a preset (see PRESETS) applied under the file and --set values. */
+  preset: z.string().optional(),
+  model: ModelSection.prefault({}),
+  data: DataSection.prefault({}),
+  algorithm: AlgorithmSection.prefault({}),
+  rollout: RolloutSection.prefault({}),
+  actor: ActorSection.prefault({}),
+  loss: LossSection.prefault({}),
+  critic: CriticSection.prefault({}),
+  reward: RewardSection.prefault({}),
+  eval: EvalSection.prefault({}),
+  trainer: TrainerSection.prefault({}),
+});
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+/** A partial config (what a file, a preset or overrides supply). */
+export type ConfigInput = { [k: string]: unknown };
+
+export interface Preset {
+  description: string;
+  config: ConfigInput;
+}
+
+/**
+ * Named partial configs. A preset may supply anything, including the required model and data
+ * paths (a built-in tiny model preset can do that).
+ */
+export const PRESETS: Record<string, Preset> = {
+  "1shot-grpo": { description: "the paper's 1-shot GRPO recipe (the defaults)", config: {} },
+  "dr-grpo": { description: "GRPO without the std normalization", config: { algorithm: { normStd: false } } },
+  "entropy-only": {
+    description: "entropy loss only: no policy-gradient loss (no outcome reward) and no KL",
+    config: { loss: { policy: false, kl: false } },
+  },
+  "format-reward": { description: "format reward: any boxed answer earns 1", config: { reward: { formatReward: 1 } } },
+  "wrong-labels": { description: "train against wrong labels", config: { data: { wrongLabels: true } } },
+};
+
+/** Registers a preset (e.g. a built-in model); later registrations replace earlier ones. */
+export function registerPreset(name: string, preset: Preset): void {
+  PRESETS[name] = preset;
+}
+
+const isPlain = (v: unknown): v is ConfigInput => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Deep merge of plain objects; arrays and scalars from `over` replace. */
+export function mergeConfig(base: ConfigInput, over: ConfigInput): ConfigInput {
+  const out: ConfigInput = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isPlain(v) && isPlain(out[k]) ? mergeConfig(out[k] as ConfigInput, v) : v;
+  }
+  return out;
+}
+
+/** Reads a .json, .yaml or .yml config file. */
+export function readConfigFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const ext = extname(path).toLowerCase();
+  let value: unknown;
+  try {
+    value = ext === ".json" ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${(e as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (!isPlain(value)) throw new ConfigError(`${path}: expected a mapping of config keys at the top level`);
+  return value;
+}
+
+/** Parses one `key=value` override; the value is read as a YAML scalar or flow collection (1e-6, true, [0.9, 0.99]). */
+export function parseSet(text: string): { key: string; value: unknown } {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new ConfigError(`--set "${text}": expected key=value (e.g. actor.lr=1e-6)`);
+  const key = text.slice(0, eq).trim();
+  const raw = text.slice(eq + 1);
+  if (!/^[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*$/.test(key)) throw new ConfigError(`--set "${text}": "${key}" is not a dotted config key`, key);
+  let value: unknown;
+  try {
+    value = raw.trim() === "" ? "" : parseYaml(raw);
+  } catch {
+    value = raw;
+  }
+  return { key, value };
+}
+
+/** Sets a dotted key in a partial config (creating sections as needed). */
+export function setKey(config: ConfigInput, key: string, value: unknown): ConfigInput {
+  const parts = key.split(".");
+  const out = structuredClone(config);
+  let node: ConfigInput = out;
+  for (const p of parts.slice(0, -1)) {
+    if (!isPlain(node[p])) node[p] = {};
+    node = node[p] as ConfigInput;
+  }
+  node[parts.at(-1)!] = value;
+  return out;
+}
+
+/** The keys allowed under a dotted path of the schema ("" = the top level), or null. */
+export function allowedKeys(path: readonly (string | number)[]): string[] | null {
+  let schema: z.ZodType = TrainConfigSchema;
+  for (const p of path) {
+    const s = unwrap(schema);
+    if (!(s instanceof z.ZodObject)) return null;
+    const next = (s.shape as Record<string, z.ZodType>)[String(p)];
+    if (!next) return null;
+    schema = next;
+  }
+  const s = unwrap(schema);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : null;
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur: z.ZodType = s;
+  for (let i = 0; i < 8; i++) {
+    const def = (cur as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType; type: string } } })._zod.def;
+    if (def.innerType) cur = def.innerType;
+    else if (def.type === "pipe" && def.in) cur = def.in;
+    else break;
+  }
+  return cur;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = input;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, input: unknown): { key: string; message: string } {
+  const key = issue.path.map(String).join(".");
+  const got = valueAt(input, issue.path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(issue.path.map((p) => p as string)) ?? [];
+      const where = key === "" ? "" : `${key}.`;
+      return {
+        key: `${where}${issue.keys[0]}`,
+        message: `unknown config key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}; allowed keys${key === "" ? "" : ` in "${key}"`}: ${allowed.join(", ")}`,
+      };
+    }
+    case "invalid_value":
+      return { key, message: `config key "${key}": got ${describeValue(got)}; allowed values: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` };
+    case "invalid_type":
+      if (got === undefined) return { key, message: `config key "${key}" is required (expected ${issue.expected})` };
+      return { key, message: `config key "${key}": expected ${issue.expected}, got ${describeValue(got)}` };
+    default:
+      return { key, message: `config key "${key}" ${issue.message.startsWith("must") || issue.message.startsWith("is ") ? "" : ": "}${issue.message} (got ${describeValue(got)})` };
+  }
+}
+
+/** Checks cross-field rules the schema cannot express. */
+function crossCheck(c: TrainConfig): void {
+  if (c.data.trainBatchSize % c.actor.ppoMiniBatchSize !== 0) {
+    throw new ConfigError(
+      `config key "actor.ppoMiniBatchSize": ${c.actor.ppoMiniBatchSize} must divide data.trainBatchSize (${c.data.trainBatchSize})`,
+      "actor.ppoMiniBatchSize",
+    );
+  }
+  if (c.actor.ppoMiniBatchSize > c.data.trainBatchSize) {
+    throw new ConfigError(`config key "actor.ppoMiniBatchSize" must be <= data.trainBatchSize`, "actor.ppoMiniBatchSize");
+  }
+}
+
+/** Validates a merged partial config into a full TrainConfig; errors name the key and the allowed values. */
+export function parseConfig(input: ConfigInput): TrainConfig {
+  const r = TrainConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => formatIssue(i, input));
+    throw new ConfigError(issues.map((i) => i.message).join("\n"), issues[0]?.key);
+  }
+  crossCheck(r.data);
+  return r.data;
+}
+
+export interface ResolveOptions {
+  /** A config file (.json/.yaml/.yml) or an already-read object. */
+  file?: string | ConfigInput;
+  /** `key=value` overrides, applied in order. */
+  sets?: readonly string[];
+  /** A base under everything but the defaults (e.g. a run's saved config when resuming). */
+  base?: ConfigInput;
+}
+
+/** defaults ← preset ← base ← file ← sets; the preset is read from the merged input. */
+export function resolveConfig(o: ResolveOptions = {}): TrainConfig {
+  let user: ConfigInput = o.base ? structuredClone(o.base) : {};
+  if (o.file !== undefined) user = mergeConfig(user, typeof o.file === "string" ? readConfigFile(o.file) : o.file);
+  for (const s of o.sets ?? []) {
+    const { key, value } = parseSet(s);
+    user = setKey(user, key, value);
+  }
+  let merged = user;
+  const presetName = user.preset;
+  if (presetName !== undefined) {
+    if (typeof presetName !== "string" || !PRESETS[presetName]) {
+      throw new ConfigError(`config key "preset": got ${describeValue(presetName)}; allowed values: ${Object.keys(PRESETS).map((p) => JSON.stringify(p)).join(", ")}`, "preset");
+    }
+    merged = mergeConfig(PRESETS[presetName].config, user);
+  }
+  return parseConfig(merged);
+}
+
+/** The config with every default filled in, as YAML (for --print-config). */
+export function configToYaml(c: TrainConfig): string {
+  return stringifyYaml(c);
+}
+
+/** Loss coefficients after the ablation switches. */
+export function effectiveLoss(c: TrainConfig): {
+  pgCoef: number;
+  klCoef: number;
+  entropyCoeff: number;
+  weightDecay: number;
+} {
+  return {
+    pgCoef: c.loss.policy ? c.actor.pgCoef : 0,
+    klCoef: c.loss.kl ? c.actor.klCoef : 0,
+    entropyCoeff: c.loss.entropy ? c.actor.entropyCoeff : 0,
+    weightDecay: c.loss.weightDecay ? c.actor.weightDecay : 0,
+  };
+}
+
+/** lr at a 1-based step (constant after an optional linear warm-up). */
+export function learningRate(c: TrainConfig, step: number): number {
+  const w = c.actor.lrWarmupSteps;
+  return w > 0 && step <= w ? (c.actor.lr * step) / w : c.actor.lr;
+}
