@@ -23,6 +23,15 @@ timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_check >> "$LOG" 2>&1
 echo "check exit $?" | tee -a "$LOG"
 grep -E "^# [0-9]+ passed" "$LOG"; grep FAIL "$LOG" | head -20
 
+step "engine ops check: CUDA vs CPU reference"
+timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_engine_check >> "$LOG" 2>&1
+echo "engine check exit $?" | tee -a "$LOG"
+grep -E "^# engine check" "$LOG" | tail -1; grep FAIL "$LOG" | head -20
+
+step "engine ops bench"
+timeout 120 /tmp/rlvr-cudatools/rlvr_cuda_engine_bench 8192 2048 10 > "$OUT/cuda-engine-bench.json" 2>> "$LOG"
+echo "engine bench exit $?" | tee -a "$LOG"; head -c 1500 "$OUT/cuda-engine-bench.json"; echo
+
 step bench
 timeout 90 /tmp/rlvr-cudatools/rlvr_cuda_bench 4096 151936 20 > "$OUT/cuda-bench.json" 2>> "$LOG"
 echo "bench exit $?" | tee -a "$LOG"
@@ -33,7 +42,7 @@ echo "torch exit $?" | tee -a "$LOG"; cat "$OUT/torch-gpu.json"
 
 for tool in memcheck racecheck initcheck synccheck; do
   step "compute-sanitizer $tool (rlvr_cuda_check --tiny)"
-  timeout 75 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_check --tiny > /tmp/san.txt 2>&1
+  timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_check --tiny > /tmp/san.txt 2>&1
   rc=$?
   grep -E "passed|SUMMARY|=========" /tmp/san.txt | tail -5 | tee -a "$LOG"
   echo "sanitizer $tool exit $rc" | tee -a "$LOG"

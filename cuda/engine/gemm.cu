@@ -135,7 +135,7 @@ __device__ __forceinline__ void load_tile(__nv_bfloat16* s, const __nv_bfloat16*
 }
 
 template <bool TA, bool TB>
-__global__ void __launch_bounds__(kThreads) hgemm_kernel(GemmArgs g, bool vec_a, bool vec_b) {
+__global__ void __launch_bounds__(kThreads, 2) hgemm_kernel(GemmArgs g, bool vec_a, bool vec_b) {
   using namespace nvcuda;
   extern __shared__ __align__(128) unsigned char smem_raw[];
   __nv_bfloat16* smem = reinterpret_cast<__nv_bfloat16*>(smem_raw);

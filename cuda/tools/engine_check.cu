@@ -24,6 +24,20 @@ int g_pass = 0, g_fail = 0;
 bool g_quick = false;
 const float kInf = std::numeric_limits<float>::infinity();
 
+// Printed before each case, so that a crash or a CUDA error (exit 2/3, which
+// may surface at a later copy) is attributable: the last "# running" line
+// names the op and shape that was executing.
+void section(const char* what, const char* shape_fmt, ...) __attribute__((format(printf, 2, 3)));
+void section(const char* what, const char* shape_fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, shape_fmt);
+  std::vsnprintf(buf, sizeof buf, shape_fmt, ap);
+  va_end(ap);
+  std::printf("# running %s[%s]\n", what, buf);
+  std::fflush(stdout);
+}
+
 void verdict(const std::string& name, bool ok, const std::string& detail) {
   (ok ? g_pass : g_fail)++;
   std::printf("%s %s %s\n", ok ? "PASS" : "FAIL", name.c_str(), detail.c_str());
@@ -130,6 +144,8 @@ uint16_t bf16_bits(float f) {  // round to nearest even (finite inputs)
 
 void check_gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t pad, bool bias, bool acc,
                 uint64_t seed) {
+  section("gemm", "%s ta=%d tb=%d m=%lld n=%lld k=%lld pad=%lld", dt == DType::BF16 ? "bf16" : "f32", ta, tb,
+          (long long)m, (long long)n, (long long)k, (long long)pad);
   Rng rng(seed);
   // Storage: A is [m][k] (or [k][m] when ta) with leading dim + pad; same for B.
   const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
@@ -193,6 +209,7 @@ void check_gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int
 }
 
 void check_linear_helpers(DType dt, uint64_t seed) {
+  section("linear helpers", "%s", dt == DType::BF16 ? "bf16" : "f32");
   // y = x W^T + b, dx = dy W, dW += dy^T x through the ops.h helpers, M=77 N=200 K=136
   const int64_t M = 77, N = 200, K = 136;
   Rng rng(seed);
@@ -227,6 +244,7 @@ void check_linear_helpers(DType dt, uint64_t seed) {
 }
 
 void check_cast(int64_t n, uint64_t seed) {
+  section("cast_bf16", "n=%lld", (long long)n);
   Rng rng(seed);
   std::vector<float> x = randn(n, rng, 10.f);
   if (n > 4) { x[0] = 1.00390625f; x[1] = 1.01171875f; x[2] = -0.f; x[3] = 3.0e38f; }  // ties to even, -0, large
@@ -241,6 +259,7 @@ void check_cast(int64_t n, uint64_t seed) {
 // ---- RMSNorm, bias grad ------------------------------------------------------------------
 
 void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
+  section("rmsnorm", "n=%lld h=%lld acc=%d", (long long)n, (long long)h, acc);
   Rng rng(seed);
   std::vector<float> x = randn(n * h, rng, 2.f), w = randn(h, rng), dy = randn(n * h, rng);
   std::vector<float> dx0 = randn(n * h, rng), dw0 = randn(h, rng);
@@ -272,6 +291,7 @@ void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
 }
 
 void check_bias_bwd(int64_t n, int64_t d, uint64_t seed) {
+  section("bias_bwd", "n=%lld d=%lld", (long long)n, (long long)d);
   Rng rng(seed);
   std::vector<float> dy = randn(n * d, rng), db = randn(d, rng), want = db;
   SCHECK(bias_bwd_cpu(dy.data(), want.data(), n, d));
@@ -305,6 +325,7 @@ std::vector<float> qwen_inv_freq(int64_t hd, double base = 1e6) {
 }
 
 void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint64_t seed) {
+  section("positions/rope", "b=%lld t=%lld heads=%lld hd=%lld", (long long)b, (long long)t, (long long)heads, (long long)hd);
   Rng rng(seed);
   std::vector<float> mask = make_mask(b, t, rng);
   std::vector<int32_t> pos(b * t);
@@ -337,6 +358,8 @@ void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint6
 // ---- attention --------------------------------------------------------------------------
 
 void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed) {
+  section("attention fwd/bwd", "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t, (long long)heads,
+          (long long)kvh, (long long)hd);
   Rng rng(seed);
   const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
   std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
@@ -366,9 +389,12 @@ void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t h
   ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
   SCHECK(attention_bwd_cuda(ag));
   const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
-  compare_scaled("attention_bwd.dq[" + shape + "]", hdq, dq, 2e-4);
-  compare_scaled("attention_bwd.dk[" + shape + "]", hdk, dk, 2e-4);
-  compare_scaled("attention_bwd.dv[" + shape + "]", hdv, dv, 2e-4);
+  // floor 1e-2: with one visible key dq and dk are exactly 0 by cancellation
+  // (dP - D with D = rowsum(dO * O), O = V), leaving fp32 rounding of
+  // O(head_dim) products of O(1) inputs, ~hd * 6e-8 (5e-7 measured at hd = 8).
+  compare_scaled("attention_bwd.dq[" + shape + "]", hdq, dq, 2e-4, 1e-2);
+  compare_scaled("attention_bwd.dk[" + shape + "]", hdk, dk, 2e-4, 1e-2);
+  compare_scaled("attention_bwd.dv[" + shape + "]", hdv, dv, 2e-4, 1e-2);
   SCHECK(attention_bwd_cuda(ag));
   compare_exact("attention_bwd.rerun_bitwise.dk[" + shape + "]", gdk.get(), hdk);
 }
@@ -376,6 +402,8 @@ void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t h
 // Prefill into a KV cache (kv_append + cache layout) then decode steps (tq = 1),
 // as Model::prefill / Model::step.
 void check_kv_decode(int64_t b, int64_t t, int64_t cap, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed) {
+  section("kv_append/prefill/decode", "b=%lld t=%lld cap=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t,
+          (long long)cap, (long long)heads, (long long)kvh, (long long)hd);
   Rng rng(seed);
   const int64_t Q = heads * hd, KV = kvh * hd;
   std::vector<float> cmask(b * cap, 0.f), ck(b * cap * KV, 0.f), cv(b * cap * KV, 0.f);
@@ -437,6 +465,7 @@ void check_kv_decode(int64_t b, int64_t t, int64_t cap, int64_t heads, int64_t k
 // ---- SwiGLU, embedding, optimizer ----------------------------------------------------------
 
 void check_swiglu(int64_t count, uint64_t seed) {
+  section("swiglu", "count=%lld", (long long)count);
   Rng rng(seed);
   std::vector<float> g = randn(count, rng, 3.f), u = randn(count, rng), dh = randn(count, rng);
   if (count > 3) { g[0] = -100.f; g[1] = 100.f; g[2] = 0.f; }
@@ -447,11 +476,18 @@ void check_swiglu(int64_t count, uint64_t seed) {
   SCHECK(swiglu_fwd_cuda(gg.p, gu.p, gh.p, count));
   SCHECK(swiglu_bwd_cuda(gg.p, gu.p, gdh.p, gdh.p, gdu.p, count));  // dg in place of dh, as model.cpp
   compare_rel(fmt("swiglu_fwd[count=%lld]", (long long)count), gh.get(), h, 1e-7, 4e-6);
-  compare_rel(fmt("swiglu_bwd.dg(in place)[count=%lld]", (long long)count), gdh.get(), dg, 1e-7, 4e-6);
+  // dg has a cancellation in 1 + g (1 - sg) near g = -1.28: scale its absolute part with |dh * u|
+  {
+    const std::vector<float> got = gdh.get();
+    compare(fmt("swiglu_bwd.dg(in place)[count=%lld]", (long long)count), got, dg,
+            [&](size_t i) { return 1e-6 * std::fabs(dh[i] * u[i]) + 1e-7 + 4e-6 * std::fabs(dg[i]); },
+            "1e-6*|dh*u|+1e-7+4e-6*|want|");
+  }
   compare_rel(fmt("swiglu_bwd.du[count=%lld]", (long long)count), gdu.get(), du, 1e-7, 4e-6);
 }
 
 void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {
+  section("embedding", "n=%lld vocab=%lld h=%lld", (long long)n, (long long)vocab, (long long)h);
   Rng rng(seed);
   std::vector<float> table = randn(vocab * h, rng), dx = randn(n * h, rng), dt0 = randn(vocab * h, rng);
   std::vector<int32_t> ids(n);
@@ -469,6 +505,7 @@ void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {
 }
 
 void check_optimizer(int64_t count, uint64_t seed) {
+  section("grad_norm/adamw", "count=%lld", (long long)count);
   Rng rng(seed);
   std::vector<float> p = randn(count, rng), g = randn(count, rng, 0.1f), m(count, 0.f), v(count, 0.f);
   double norm_cpu = 0, norm_gpu = 0;

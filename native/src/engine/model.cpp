@@ -5,7 +5,11 @@
 // identical layers, so a tape would buy nothing but indirection, and explicit
 // code lets every step choose its own loop order and reuse buffers.
 //
-// Activation memory: activation checkpointing per layer. The forward keeps
+// Activation memory: when all layers' activations fit a budget
+// (RLVR_ENGINE_ACT_BUDGET_MB, default 1024; Qwen2.5-0.5B needs ~1.9 MB per
+// token over its 24 layers, so micro-batches up to ~550 tokens), the forward
+// keeps them and the backward uses them directly, saving the recompute.
+// Otherwise, activation checkpointing per layer. The forward keeps
 // only each layer's input (the residual stream, (L+1) x N x H floats); the
 // backward re-runs one layer's forward (into a single reusable set of layer
 // buffers) right before that layer's backward. Storing everything would cost
@@ -34,11 +38,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "engine/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
+
+// Hot per-row loops (attention) are compiled per ISA level and dispatched once
+// per process, like the GEMM (engine/gemm.cpp): every caller of a cloned
+// function gets the same clone, so decode and score still run identical code.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RLVR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define RLVR_CLONES
+#endif
 
 namespace rlvr::engine {
 
@@ -114,6 +129,7 @@ Model::Model(Config c) : cfg_(std::move(c)) {
   data_.assign(static_cast<size_t>(off), 0.f);
   grad_.assign(static_cast<size_t>(off), 0.f);
   wt_.resize(params_.size());
+  wt_fresh_.assign(params_.size(), false);
 }
 
 int Model::find_param(const std::string& name) const {
@@ -148,15 +164,12 @@ Model::LayerP Model::layer(int l, bool grads) {
 
 const float* Model::wt(int idx) {
   std::vector<float>& t = wt_[idx];
-  if (t.empty()) {
+  if (!wt_fresh_[idx] || t.empty()) {
     const ParamInfo& p = params_[idx];
     const int64_t rows = p.shape[0], cols = p.shape[1];
-    t.resize(static_cast<size_t>(rows * cols));
-    const float* w = param(idx);
-    parallel_for(cols, 64, [&](int64_t c0, int64_t c1, int) {
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = 0; r < rows; ++r) t[c * rows + r] = w[r * cols + c];
-    });
+    t.resize(static_cast<size_t>(packed_panel_floats(rows, cols)));
+    pack_weight_panels(param(idx), rows, cols, t.data());
+    wt_fresh_[idx] = true;
   }
   return t.data();
 }
@@ -247,17 +260,74 @@ void rope_apply(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs,
   });
 }
 
-inline float dot(const float* a, const float* b, int64_t n) {
-  // Fixed order: 16 strided partial sums, then summed in lane order, then a
-  // scalar tail. Same order wherever it is used (a function of n only).
-  float part[16] = {0};
+// Sum of the 16 lanes as a fixed tree: (lanes i + 8), then (+ 4), then pairs.
+RLVR_INLINE float hsum_tree(cpu::vf v) {
+  typedef float v8 __attribute__((vector_size(32)));
+  typedef float v4 __attribute__((vector_size(16)));
+  v8 a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
+  a += b;
+  v4 c, d;
+  std::memcpy(&c, &a, sizeof c);
+  std::memcpy(&d, reinterpret_cast<const char*>(&a) + sizeof c, sizeof d);
+  c += d;
+  return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+RLVR_INLINE float dot(const float* a, const float* b, int64_t n) {
+  // Fixed order: 16 strided partial sums (lane j sums a[i + j] * b[i + j] over
+  // i = 0, 16, 32, ...), then hsum_tree, then a scalar tail. Same order
+  // wherever it is used (a function of n only).
+  cpu::vf part{};
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) part[j] += a[i + j] * b[i + j];
-  float s = 0.f;
-  for (int j = 0; j < 16; ++j) s += part[j];
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) part += cpu::vload(a + i) * cpu::vload(b + i);
+  float s = hsum_tree(part);
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
+}
+
+// out[0..hd) += sum over j = 0..slot with mask[j] != 0, in ascending j, of
+// w[j] * x[j * stride + d]: each element is one running sum in j order (the
+// same as hd calls of axpy), kept in registers 64 columns at a time.
+template <int NV>
+RLVR_INLINE void wsum_block(float* out, const float* w, const float* mask, const float* x, int64_t stride,
+                            int64_t slot) {
+  cpu::vf acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = cpu::vload(out + v * cpu::kLanes);
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) continue;
+    const cpu::vf wj = cpu::vsplat(w[j]);
+    const float* xr = x + j * stride;
+    for (int v = 0; v < NV; ++v) acc[v] += wj * cpu::vload(xr + v * cpu::kLanes);
+  }
+  for (int v = 0; v < NV; ++v) cpu::vstore(out + v * cpu::kLanes, acc[v]);
+}
+
+RLVR_INLINE void wsum(float* out, const float* w, const float* mask, const float* x, int64_t stride, int64_t slot,
+                      int64_t hd) {
+  int64_t d = 0;
+  for (; d + 4 * cpu::kLanes <= hd; d += 4 * cpu::kLanes) wsum_block<4>(out + d, w, mask, x + d, stride, slot);
+  switch ((hd - d) / cpu::kLanes) {
+    case 3: wsum_block<3>(out + d, w, mask, x + d, stride, slot); d += 3 * cpu::kLanes; break;
+    case 2: wsum_block<2>(out + d, w, mask, x + d, stride, slot); d += 2 * cpu::kLanes; break;
+    case 1: wsum_block<1>(out + d, w, mask, x + d, stride, slot); d += cpu::kLanes; break;
+    default: break;
+  }
+  for (; d < hd; ++d) {
+    float acc = out[d];
+    for (int64_t j = 0; j <= slot; ++j)
+      if (mask[j] != 0.f) acc += w[j] * x[j * stride + d];
+    out[d] = acc;
+  }
+}
+
+// y[0..n) += s * x[0..n)  (element-wise, so any vector width gives the same result)
+RLVR_INLINE void axpy(float* y, float s, const float* x, int64_t n) {
+  int64_t i = 0;
+  const cpu::vf sv = cpu::vsplat(s);
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) cpu::vstore(y + i, cpu::vload(y + i) + sv * cpu::vload(x + i));
+  for (; i < n; ++i) y[i] += s * x[i];
 }
 
 inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
@@ -282,8 +352,8 @@ namespace {
 // One query head against its keys (see the bitwise notes at the top). p is
 // scratch of size >= slot + 1 and receives the probabilities (0 for masked
 // slots). Returns false (and zero output) when no slot is visible.
-bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
-                int64_t slot, int64_t hd, float scale, float* p, float* out) {
+RLVR_CLONES bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t kv_stride,
+                            const float* mask, int64_t slot, int64_t hd, float scale, float* p, float* out) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j <= slot; ++j) {
     if (mask[j] == 0.f) { p[j] = 0.f; continue; }
@@ -301,14 +371,33 @@ bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t 
     sum += e;
   }
   const float inv = 1.0f / sum;
-  for (int64_t j = 0; j <= slot; ++j) {
-    if (mask[j] == 0.f) continue;
-    const float pj = p[j] * inv;
-    p[j] = pj;
-    const float* vr = vbase + j * kv_stride;
-    for (int64_t d = 0; d < hd; ++d) out[d] += pj * vr[d];
-  }
+  for (int64_t j = 0; j <= slot; ++j) p[j] = mask[j] == 0.f ? 0.f : p[j] * inv;
+  wsum(out, p, mask, vbase, kv_stride, slot, hd);
   return true;
+}
+
+// Backward of one query head (recomputes its probabilities with attend_one):
+// dq (+)= , dk/dv of its visible keys +=.
+RLVR_CLONES void attend_one_bwd(const float* qr, const float* dor, const float* kb, const float* vb, int64_t kv_stride,
+                                const float* mask, int64_t t, int64_t hd, float scale, float* pb, float* dp,
+                                float* tmp, float* dqr, float* dkb, float* dvb) {
+  if (!attend_one(qr, kb, vb, kv_stride, mask, t, hd, scale, pb, tmp)) return;
+  double D = 0;
+  for (int64_t j = 0; j <= t; ++j) {
+    if (mask[j] == 0.f) continue;
+    dp[j] = dot(dor, vb + j * kv_stride, hd);
+    D += static_cast<double>(pb[j]) * dp[j];
+  }
+  const float Df = static_cast<float>(D);
+  for (int64_t j = 0; j <= t; ++j) {
+    if (mask[j] == 0.f) continue;
+    const float pj = pb[j];
+    const float ds = pj * (dp[j] - Df) * scale;
+    dp[j] = ds;  // now dL/dscore_j * scale
+    axpy(dkb + j * kv_stride, ds, qr, hd);
+    axpy(dvb + j * kv_stride, pj, dor, hd);
+  }
+  wsum(dqr, dp, mask, kb, kv_stride, t, hd);
 }
 
 }  // namespace
@@ -322,6 +411,26 @@ struct Model::Acts {
     x2.resize(n * H); xn2.resize(n * H); inv2.resize(n); g.resize(n * I); u.resize(n * I); h.resize(n * I);
   }
 };
+
+namespace {
+// Floats of one layer's Acts per row.
+double acts_floats_per_row(const Config& c) {
+  const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
+  return 3 * H + 2 * Q + 2 * KV + 3 * I + 2;
+}
+// RLVR_ENGINE_ACT_BUDGET_MB (default 1024): the most memory forward_backward
+// spends on keeping all layers' activations instead of recomputing them.
+double activation_budget_bytes() {
+  const char* e = std::getenv("RLVR_ENGINE_ACT_BUDGET_MB");
+  double mb = 1024;
+  if (e && *e) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end != e && v >= 0) mb = v;
+  }
+  return mb * 1024.0 * 1024.0;
+}
+}  // namespace
 
 void Model::rope_tables(int64_t n, const int32_t* pos, std::vector<float>& cs) {
   const int64_t hd = cfg_.head_dim, half = hd / 2;
@@ -442,28 +551,8 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
           const int64_t r = b * tlen + t;
           const float* qr = a.q.data() + r * Q + hh * hd;
           const float* dor = datt.data() + r * Q + hh * hd;
-          if (!attend_one(qr, kb, vb, KV, mask, t, hd, scale, pb.data(), tmp.data())) continue;
-          double D = 0;
-          for (int64_t j = 0; j <= t; ++j) {
-            if (mask[j] == 0.f) continue;
-            dp[j] = dot(dor, vb + j * KV, hd);
-            D += static_cast<double>(pb[j]) * dp[j];
-          }
-          const float Df = static_cast<float>(D);
-          float* dqr = dq.data() + r * Q + hh * hd;
-          for (int64_t j = 0; j <= t; ++j) {
-            if (mask[j] == 0.f) continue;
-            const float pj = pb[j];
-            const float ds = pj * (dp[j] - Df) * scale;
-            const float* kr = kb + j * KV;
-            float* dkr = dkb + j * KV;
-            float* dvr = dvb + j * KV;
-            for (int64_t d = 0; d < hd; ++d) {
-              dqr[d] += ds * kr[d];
-              dkr[d] += ds * qr[d];
-              dvr[d] += pj * dor[d];
-            }
-          }
+          attend_one_bwd(qr, dor, kb, vb, KV, mask, t, hd, scale, pb.data(), dp.data(), tmp.data(),
+                         dq.data() + r * Q + hh * hd, dkb, dvb);
         }
       }
     }
@@ -594,10 +683,20 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
   std::vector<std::vector<float>> xs(static_cast<size_t>(L + 1), std::vector<float>(static_cast<size_t>(n * H)));
   embed(x.ids, n, xs[0].data());
   Acts a;
-  a.resize(n, cfg_);
   AttnSrc src;
   src.seq_stride = x.t; src.mask = x.mask; src.mask_stride = x.t; src.q_per_seq = x.t; src.slot0 = 0;
-  for (int l = 0; l < L; ++l) layer_forward(l, xs[l].data(), xs[l + 1].data(), a, n, cs, src, nullptr, nullptr, nullptr);
+  // Keep every layer's activations when they fit the budget (no recompute in
+  // the backward); else keep only the checkpoints and recompute per layer.
+  // Both give bitwise the same gradients (the recompute is the same code).
+  const bool keep = static_cast<double>(L) * static_cast<double>(n) * acts_floats_per_row(cfg_) * sizeof(float) <=
+                    activation_budget_bytes();
+  std::vector<Acts> kept(keep ? static_cast<size_t>(L) : 0);
+  if (!keep) a.resize(n, cfg_);
+  for (int l = 0; l < L; ++l) {
+    Acts& al = keep ? kept[l] : a;
+    if (keep) al.resize(n, cfg_);
+    layer_forward(l, xs[l].data(), xs[l + 1].data(), al, n, cs, src, nullptr, nullptr, nullptr);
+  }
   std::vector<float> xf(static_cast<size_t>(n * H)), invf(static_cast<size_t>(n));
   rmsnorm_fwd(xs[L].data(), param(norm_idx_), xf.data(), invf.data(), n, H, cfg_.rms_eps);
 
@@ -674,6 +773,11 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
   dxf = {};
   std::vector<float> scratch(static_cast<size_t>(n * H));
   for (int64_t l = L - 1; l >= 0; --l) {
+    if (keep) {
+      layer_backward(static_cast<int>(l), xs[l].data(), kept[l], dres.data(), n, cs, src, x.b, x.t);
+      kept[l] = Acts{};
+      continue;
+    }
     layer_forward(static_cast<int>(l), xs[l].data(), scratch.data(), a, n, cs, src, nullptr, nullptr, nullptr);
     layer_backward(static_cast<int>(l), xs[l].data(), a, dres.data(), n, cs, src, x.b, x.t);
   }

@@ -79,7 +79,7 @@ class Model {
   const float* grad(int i) const { return grad_.data() + params_[i].offset; }
   int64_t num_parameters() const { return static_cast<int64_t>(data_.size()); }
   // Call after writing parameters through param(): drops cached transposes.
-  void params_changed() { wt_.clear(); wt_.resize(params_.size()); }
+  void params_changed() { wt_fresh_.assign(params_.size(), false); }
 
   // logp/entropy [b*t]; rows with row_mask == 0 (or null row_mask: mask == 0) get 0.
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
@@ -119,7 +119,7 @@ class Model {
   struct AttnSrc;    // where a query's keys/values live
 
   LayerP layer(int l, bool grads);
-  const float* wt(int idx);  // cached W^T ([in, out] row-major) of a linear weight
+  const float* wt(int idx);  // cached W^T of a linear weight, packed in GEMM panels (gemm.h)
   const float* lm_weight() { return param(lm_idx_); }
   void rope_tables(int64_t n, const int32_t* pos, std::vector<float>& cs);
   void layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const std::vector<float>& cs,
@@ -135,7 +135,8 @@ class Model {
   Config cfg_;
   std::vector<ParamInfo> params_;
   std::vector<float> data_, grad_, adam_m_, adam_v_;
-  std::vector<std::vector<float>> wt_;
+  std::vector<std::vector<float>> wt_;  // kept allocated; repacked in place when stale
+  std::vector<bool> wt_fresh_;
   int64_t adam_step_ = 0;
   int64_t lm_chunk_override_ = 0;
   int64_t lm_chunk() const;

@@ -8,6 +8,9 @@ import { scoreCommand } from "./commands/score.js";
 import { verifyCommand } from "./commands/verify.js";
 import { selectCommand } from "./commands/select.js";
 import { reportCommand } from "./commands/report.js";
+import { trainCommand } from "./commands/train.js";
+import { mathworldCommand } from "./commands/mathworld.js";
+import { pretrainCommand } from "./commands/pretrain.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
   program.addCommand(verifyCommand());
   program.addCommand(selectCommand());
   program.addCommand(reportCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(mathworldCommand());
+  program.addCommand(pretrainCommand());
   return program;
 }
 

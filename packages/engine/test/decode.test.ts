@@ -21,6 +21,11 @@ function argmax(a: Float32Array, off: number, n: number): number {
 }
 
 const CASES = [
+  {
+    // intermediate 600 / vocab 530 > the GEMM's K block (256): parked accumulators, ragged last panels
+    name: "qwen2 tied, K-blocked GEMMs (intermediate 600, vocab 530)",
+    cfg: { vocab_size: 530, hidden_size: 40, head_dim: 10, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 600 },
+  },
   { name: "qwen2 tied, head_dim 12 (scalar dot), vocab 75", cfg: { vocab_size: 75, hidden_size: 48, head_dim: 12, intermediate_size: 40 } },
   {
     name: "llama untied, llama3 rope, head_dim 16, vocab 140",

@@ -31,6 +31,8 @@ function lossInputs(vocab: number, seed: number) {
 describe("central finite differences", () => {
   for (const [label, cfg] of [
     ["qwen2-style, untied", { vocab_size: 11, hidden_size: 8, intermediate_size: 12, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, tie_word_embeddings: false }],
+    // K > the GEMM's K block (256) in down_proj (K = 270) and in the LM-head backward (K = vocab = 300)
+    ["qwen2-style, tied, K-blocked GEMMs", { vocab_size: 300, hidden_size: 12, intermediate_size: 270, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4 }],
     ["llama-style, tied, llama3 rope", {
       architectures: ["LlamaForCausalLM"], model_type: "llama", use_sliding_window: undefined, vocab_size: 13, hidden_size: 8,
       intermediate_size: 10, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 4, tie_word_embeddings: true,
@@ -118,5 +120,56 @@ describe("gradient accumulation", () => {
       expect(maxAbs(g)).toBeGreaterThan(0);
       expect(err, nm).toBeLessThanOrEqual(1e-5 * maxAbs(g) + 1e-9);
     }
+  });
+});
+
+describe("activation memory", () => {
+  it("kept activations (default budget) and per-layer recompute (RLVR_ENGINE_ACT_BUDGET_MB=0) give bitwise equal gradients", () => {
+    const grads = (budget: string | undefined) => {
+      const prev = process.env.RLVR_ENGINE_ACT_BUDGET_MB;
+      if (budget === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
+      else process.env.RLVR_ENGINE_ACT_BUDGET_MB = budget;
+      try {
+        const e = tinyEngine({ tie_word_embeddings: false, num_hidden_layers: 3 }, 7);
+        const { p, weights, advantages, noise1 } = lossInputs(e.config.vocabSize, 4);
+        const oldLogp = noise1.map((x, i) => (p.attentionMask[i] ? x - 2 : 0));
+        const res = e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 0.9, entropyCoeff: 0.1 });
+        return { total: res.total, g: e.parameterNames().map((nm) => e.gradient(nm)) };
+      } finally {
+        if (prev === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
+        else process.env.RLVR_ENGINE_ACT_BUDGET_MB = prev;
+      }
+    };
+    const kept = grads(undefined), recomputed = grads("0");
+    expect(recomputed.total).toBe(kept.total);
+    kept.g.forEach((g, i) => {
+      expect(maxAbs(g)).toBeGreaterThan(0);
+      expect(new Uint32Array(recomputed.g[i]!.buffer)).toEqual(new Uint32Array(g.buffer));
+    });
+  });
+});
+
+describe("GEMM loop orders", () => {
+  it("LM-head chunking (K-block-major vs task-major dlogits @ W) leaves the hidden-state gradients bitwise unchanged", () => {
+    // vocab 16000: one chunk of all rows makes dlogits [rows, 16000] > 1 MB (K-block-major GEMM);
+    // 7-row chunks keep it small (task-major). dhidden rows do not depend on the chunking, so every
+    // gradient except lm_head.weight's (summed over chunks) must match bit for bit.
+    const run = (chunk: number) => {
+      const e = tinyEngine({ tie_word_embeddings: false, vocab_size: 16000, hidden_size: 16, head_dim: 4 }, 13);
+      if (chunk > 0) e.setLmChunkRows(chunk);
+      const { p, weights, advantages, noise1 } = lossInputs(e.config.vocabSize, 6);
+      const oldLogp = noise1.map((x, i) => (p.attentionMask[i] ? x - 9 : 0));
+      e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 1 });
+      return new Map(e.parameterNames().map((nm) => [nm, e.gradient(nm)]));
+    };
+    const whole = run(0), chunked = run(7);
+    let compared = 0;
+    for (const [nm, g] of whole) {
+      if (nm === "lm_head.weight") continue;
+      expect(maxAbs(g), nm).toBeGreaterThan(0);
+      expect(new Uint32Array(chunked.get(nm)!.buffer), nm).toEqual(new Uint32Array(g.buffer));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
   });
 });

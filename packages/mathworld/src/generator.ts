@@ -106,9 +106,9 @@ function mul(r: Rng, d: Difficulty): Omit<Problem, "family" | "difficulty"> {
 }
 
 function linear(r: Rng, d: Difficulty): Omit<Problem, "family" | "difficulty"> {
-  const x = r.int(d === 1 ? 1 : 2, d === 1 ? 30 : 12);
+  const x = r.int(d === 1 ? 1 : 2, d === 1 ? 9 : 12);
   if (d === 1) {
-    const b = r.int(1, 30);
+    const b = r.int(1, 9);
     const c = x + b;
     return { question: `Solve for x: x + ${b} = ${c}.`, solution: finish([`x = ${c} - ${b} = ${x}.`], x), answer: String(x) };
   }
@@ -176,9 +176,24 @@ export function makeProblem(r: Rng, family: Family, difficulty: Difficulty): Pro
   return { family, difficulty, ...MAKERS[family](r, difficulty) };
 }
 
-/** One problem with family and difficulty drawn uniformly. */
-export function randomProblem(r: Rng): Problem {
-  return makeProblem(r, r.pick(FAMILIES), r.pick(DIFFICULTIES));
+/**
+ * One problem: family uniform; difficulty uniform, or drawn with `difficultyWeights` (relative
+ * weights of levels 1, 2, 3; pretraining leans on the easy levels).
+ */
+export function randomProblem(r: Rng, difficultyWeights?: readonly [number, number, number]): Problem {
+  const family = r.pick(FAMILIES);
+  if (!difficultyWeights) return makeProblem(r, family, r.pick(DIFFICULTIES));
+  const total = difficultyWeights[0] + difficultyWeights[1] + difficultyWeights[2];
+  let u = r.float() * total;
+  let d: Difficulty = 3;
+  for (const level of DIFFICULTIES) {
+    u -= difficultyWeights[level - 1]!;
+    if (u < 0) {
+      d = level;
+      break;
+    }
+  }
+  return makeProblem(r, family, d);
 }
 
 /** The user message of a problem: the question followed by the boxed-answer instruction. */
@@ -244,10 +259,14 @@ export function splitRows(s: Splits): { train: VerlRow[]; test: VerlRow[] } {
  * An endless stream of pretraining problems that never repeats a question of `exclude`
  * (the train pool and the test set), so neither is memorized in pretraining.
  */
-export function* pretrainStream(seed: number, exclude: ReadonlySet<string>): Generator<Problem> {
+export function* pretrainStream(
+  seed: number,
+  exclude: ReadonlySet<string>,
+  difficultyWeights?: readonly [number, number, number],
+): Generator<Problem> {
   const r = new Rng((seed ^ 0x5eed1234) >>> 0);
   for (;;) {
-    const p = randomProblem(r);
+    const p = randomProblem(r, difficultyWeights);
     if (!exclude.has(p.question)) yield p;
   }
 }

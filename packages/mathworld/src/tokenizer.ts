@@ -96,7 +96,8 @@ export function tokenizerCorpus(seed = 0, problems = 4000): string[] {
   const texts = ["system\n", "user\n", "assistant\n", INSTRUCTION, EVAL_SYSTEM_PROMPT];
   for (let i = 0; i < problems; i++) {
     const p = randomProblem(r);
-    texts.push(userContent(p), p.solution);
+    texts.push("user\n", userContent(p), "assistant\n", p.solution);
+    if (i % 5 === 0) texts.push("system\n", EVAL_SYSTEM_PROMPT);
   }
   return texts;
 }

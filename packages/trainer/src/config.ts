@@ -165,8 +165,8 @@ const TrainerSection = z.strictObject({
 export const TrainConfigSchema = z.strictObject({
   /** Name of a preset (see PRESETS) applied under the file and --set values. */
   preset: z.string().optional(),
-  model: ModelSection.prefault({}),
-  data: DataSection.prefault({}),
+  model: ModelSection.prefault({} as z.input<typeof ModelSection>),
+  data: DataSection.prefault({} as z.input<typeof DataSection>),
   algorithm: AlgorithmSection.prefault({}),
   rollout: RolloutSection.prefault({}),
   actor: ActorSection.prefault({}),

@@ -1,0 +1,89 @@
+// `rlvr pretrain`: pretrains the math world's tiny Qwen2 base model on the rlvr engine and
+// saves it in Hugging Face layout (see packages/mathworld/README.md).
+import { Command, InvalidArgumentError } from "commander";
+
+import { DEFAULT_FORMAT_NOISE, DEFAULT_SEED, DEFAULT_SHAPE, pretrain } from "@rlvr/mathworld";
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+const num = (lo: number, hi: number) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
+  return n;
+};
+
+interface PretrainCliOptions {
+  out: string;
+  seed: number;
+  dataSeed: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  evalEvery: number;
+  targetAccuracy: number;
+  evalSize?: number;
+  formatNoise: number;
+  fractionFormatNoise: number;
+  systemPromptRate: number;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  overwrite?: boolean;
+}
+
+export function pretrainCommand(): Command {
+  return new Command("pretrain")
+    .description("pretrain the math world's tiny Qwen2 base model (CPU engine) and save it in Hugging Face layout")
+    .requiredOption("--out <dir>", "checkpoint directory to write")
+    .option("--seed <s>", "seed of initialization, data order and format noise", int(0), 1)
+    .option("--data-seed <s>", "seed of the train/test splits (as `rlvr mathworld export`)", int(0), DEFAULT_SEED)
+    .option("--steps <n>", "most optimizer steps", int(1), 3000)
+    .option("--batch-size <n>", "sequences per step", int(1), 32)
+    .option("--lr <x>", "peak learning rate (linear warm-up, then constant)", num(0, 1), 3e-3)
+    .option("--warmup <n>", "warm-up steps", int(1), 50)
+    .option("--eval-every <n>", "greedy test accuracy every n steps", int(1), 50)
+    .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x", num(0, 1), 0.2)
+    .option("--eval-size <n>", "test problems evaluated (default: all)", int(1))
+    .option("--format-noise <p>", "share of solutions written without \\boxed (add_sub, mul, linear)", num(0, 1), DEFAULT_FORMAT_NOISE.add_sub)
+    .option("--fraction-format-noise <p>", "the same for the fraction family", num(0, 1), DEFAULT_FORMAT_NOISE.fraction)
+    .option("--system-prompt-rate <p>", "share of chats with the evaluation system prompt", num(0, 1), 0.2)
+    .option("--hidden <n>", "hidden size", int(2), DEFAULT_SHAPE.hiddenSize)
+    .option("--intermediate <n>", "MLP size", int(1), DEFAULT_SHAPE.intermediateSize)
+    .option("--layers <n>", "decoder layers", int(1), DEFAULT_SHAPE.numLayers)
+    .option("--heads <n>", "attention heads", int(1), DEFAULT_SHAPE.numHeads)
+    .option("--kv-heads <n>", "key/value heads", int(1), DEFAULT_SHAPE.numKvHeads)
+    .option("--overwrite", "replace an existing checkpoint at --out")
+    .action(async (o: PretrainCliOptions) => {
+      const f = o.formatNoise;
+      await pretrain({
+        out: o.out,
+        seed: o.seed,
+        dataSeed: o.dataSeed,
+        maxSteps: o.steps,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        warmupSteps: o.warmup,
+        evalEvery: o.evalEvery,
+        targetAccuracy: o.targetAccuracy,
+        ...(o.evalSize === undefined ? {} : { evalSize: o.evalSize }),
+        formatNoise: { add_sub: f, mul: f, linear: f, fraction: o.fractionFormatNoise },
+        systemPromptRate: o.systemPromptRate,
+        shape: {
+          hiddenSize: o.hidden,
+          intermediateSize: o.intermediate,
+          numLayers: o.layers,
+          numHeads: o.heads,
+          numKvHeads: o.kvHeads,
+          maxPositionEmbeddings: DEFAULT_SHAPE.maxPositionEmbeddings,
+        },
+        overwrite: o.overwrite ?? false,
+        provenance: { command: `rlvr ${process.argv.slice(2).join(" ")}`, rlvrNumThreads: process.env.RLVR_NUM_THREADS ?? null },
+      });
+    });
+}

@@ -1,0 +1,60 @@
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+import { readMetrics } from "@rlvr/data";
+
+import { tempDir, tinyData, tinyModelDir } from "../../trainer/test/helpers.js";
+
+const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
+const run = promisify(execFile);
+
+async function setup() {
+  const [model, data, dir] = [await tinyModelDir(), await tinyData(), await tempDir()];
+  const config = join(dir, "run.yaml");
+  writeFileSync(
+    config,
+    [
+      `model: { path: ${JSON.stringify(model)} }`,
+      `data: { train: ${JSON.stringify(data.train)}, trainBatchSize: 2, maxResponseLength: 5 }`,
+      "rollout: { n: 2 }",
+      "actor: { ppoMiniBatchSize: 2, microBatchSize: 4 }",
+      "reward: { workers: 1 }",
+      `eval: { files: { math500: ${JSON.stringify(data.test)} }, limit: 2, maxNewTokens: 3, systemPrompt: "" }`,
+      "trainer: { totalSteps: 3, saveFreq: 1, testFreq: 3 }",
+    ].join("\n"),
+  );
+  return { config, out: join(dir, "run") };
+}
+
+describe("rlvr train (built CLI)", () => {
+  it("trains with a YAML config, --set and --out; plain progress lines off a TTY; --resume continues", async () => {
+    const { config, out } = await setup();
+    const first = await run("node", [cli, "train", "--config", config, "--set", "actor.lr=1e-4", "--out", out, "--max-steps", "2"]);
+    expect(first.stderr).toMatch(/^step 1\/3 reward 0 acc 0 /m);
+    expect(first.stderr).toMatch(/checkpoint: .*step-000002/);
+    expect(readMetrics(join(out, "metrics.jsonl")).map((m) => m.step)).toEqual([1, 2]);
+    // without --resume the run folder is never overwritten
+    await expect(run("node", [cli, "train", "--config", config, "--out", out])).rejects.toThrow(/already holds a run.*--resume/);
+    const second = await run("node", [cli, "train", "--resume", "--out", out]);
+    expect(second.stderr).toMatch(/resuming from .*step-000002 \(step 2\)/);
+    const metrics = readMetrics(join(out, "metrics.jsonl"));
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(metrics.every((m) => m.lr === 1e-4)).toBe(true); // the saved config is the base on resume
+    expect(metrics[2]!.test).toEqual({ math500: expect.any(Number) });
+    expect(JSON.parse(readFileSync(join(out, "checkpoints", "step-000003", "trainer_state.json"), "utf8")).step).toBe(3);
+  });
+
+  it("--print-config shows the resolved config; errors name the key and allowed values", async () => {
+    const { config } = await setup();
+    const { stdout } = await run("node", [cli, "train", "--config", config, "--preset", "dr-grpo", "--print-config"]);
+    expect(stdout).toMatch(/normStd: false/);
+    expect(stdout).toMatch(/klType: low_var_kl/);
+    await expect(run("node", [cli, "train", "--config", config, "--set", "actor.klType=k9"])).rejects.toThrow(
+      /config key "actor.klType": got "k9"; allowed values: "kl", "abs", "mse", "low_var_kl"/,
+    );
+  });
+});

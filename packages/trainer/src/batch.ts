@@ -1,0 +1,124 @@
+// Rollouts and their two layouts:
+//  - response layout [B, W]: row i, column j = response token j of rollout i (W = longest response);
+//    masks, advantages, old/ref log-probs and aggregation weights live here;
+//  - sequence layout [b, L] of one micro-batch: prompt + response, right-padded, as the engine takes
+//    it. Response token j of a row with a P-token prompt is scored at position P − 1 + j.
+import type { FinishReason } from "@rlvr/sampler";
+
+/** One sampled response with what the trainer needs about it. */
+export interface Rollout {
+  promptIds: Int32Array;
+  responseIds: Int32Array;
+  /** log p(token) at the rollout temperature, from the sampler (= the old log-probs). */
+  oldLogp: Float32Array;
+  text: string;
+  finishReason: FinishReason;
+  /** Row of the step's prompt batch this response was sampled for: its GRPO group id. */
+  group: number;
+  /** extra_info.index of the example. */
+  exampleIndex: number;
+  gold: string;
+}
+
+/** Response-layout values [rows, width]. */
+export interface ResponseLayout {
+  rows: number;
+  width: number;
+}
+
+export function responseWidth(rollouts: readonly Rollout[]): number {
+  return Math.max(1, ...rollouts.map((r) => r.responseIds.length));
+}
+
+/** The response mask [B, W]: 1 on each rollout's response tokens. */
+export function responseMask(rollouts: readonly Rollout[], width: number): Float32Array {
+  const m = new Float32Array(rollouts.length * width);
+  rollouts.forEach((r, i) => m.fill(1, i * width, i * width + r.responseIds.length));
+  return m;
+}
+
+/** Per-token values from per-rollout arrays (e.g. the sampler's log-probs), zero-padded to [B, W]. */
+export function toResponseLayout(rows: readonly ArrayLike<number>[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(r, i * width));
+  return out;
+}
+
+/** Broadcasts one value per rollout over its response tokens (× mask). */
+export function broadcastRows(values: ArrayLike<number>, mask: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(mask.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    for (let j = 0; j < width; j++) out[i * width + j] = v * mask[i * width + j]!;
+  }
+  return out;
+}
+
+/** One micro-batch in the engine's sequence layout. */
+export interface PackedBatch {
+  batch: number;
+  length: number;
+  inputIds: Int32Array;
+  attentionMask: Float32Array;
+  targets: Int32Array;
+  /** 1 where a response token is scored. */
+  scoreMask: Float32Array;
+  /** Flat index of response token 0 of each row (token j is at start + j). */
+  start: Int32Array;
+  respLen: Int32Array;
+}
+
+/** Packs rollouts (prompt + response, right-padded) for score/forwardBackward. */
+export function packSequences(rollouts: readonly Rollout[]): PackedBatch {
+  const b = rollouts.length;
+  const length = Math.max(...rollouts.map((r) => r.promptIds.length + r.responseIds.length));
+  const inputIds = new Int32Array(b * length), attentionMask = new Float32Array(b * length);
+  const targets = new Int32Array(b * length), scoreMask = new Float32Array(b * length);
+  const start = new Int32Array(b), respLen = new Int32Array(b);
+  rollouts.forEach((r, i) => {
+    const o = i * length, p = r.promptIds.length, n = r.responseIds.length;
+    inputIds.set(r.promptIds, o);
+    inputIds.set(r.responseIds, o + p);
+    attentionMask.fill(1, o, o + p + n);
+    for (let t = 0; t + 1 < p + n; t++) targets[o + t] = inputIds[o + t + 1]!;
+    start[i] = o + p - 1;
+    respLen[i] = n;
+    scoreMask.fill(1, o + p - 1, o + p - 1 + n);
+  });
+  return { batch: b, length, inputIds, attentionMask, targets, scoreMask, start, respLen };
+}
+
+/** Response-layout rows [row0, row0 + p.batch) of `src` into the micro-batch's sequence layout. */
+export function scatter(p: PackedBatch, src: Float32Array, width: number, row0: number): Float32Array {
+  const out = new Float32Array(p.batch * p.length);
+  for (let i = 0; i < p.batch; i++) {
+    const s = p.start[i]!, n = p.respLen[i]!, o = (row0 + i) * width;
+    for (let j = 0; j < n; j++) out[s + j] = src[o + j]!;
+  }
+  return out;
+}
+
+/** The micro-batch's per-position values back into response-layout rows [row0, row0 + p.batch) of `dst`. */
+export function gather(p: PackedBatch, flat: Float32Array, dst: Float32Array, width: number, row0: number): void {
+  for (let i = 0; i < p.batch; i++) {
+    const s = p.start[i]!, n = p.respLen[i]!, o = (row0 + i) * width;
+    for (let j = 0; j < n; j++) dst[o + j] = flat[s + j]!;
+  }
+}
+
+/** Masked mean over the response layout (0 when the mask is empty). */
+export function maskedMean(x: Float32Array, mask: Float32Array): number {
+  let s = 0, c = 0;
+  for (let k = 0; k < x.length; k++) {
+    s += x[k]! * mask[k]!;
+    c += mask[k]!;
+  }
+  return c > 0 ? s / c : 0;
+}
+
+/** Consecutive [start, end) ranges of `size` over `total` (the last may be shorter). */
+export function chunks(total: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = 0; s < total; s += size) out.push([s, Math.min(total, s + size)]);
+  return out;
+}

@@ -1,0 +1,123 @@
+// Time per training step, split by phase (rollout / reward / old_logp / ref_logp / update), for a
+// tiny random Qwen2 model on CPU, through the real trainer (verifier pool reward included).
+// Writes bench/results/trainer-cpu-<date>.json at the repository root.
+//   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps]
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { readMetrics } from "@rlvr/data";
+import { expectedTensorShapes, parseModelConfig, saveCheckpoint, type TensorData } from "@rlvr/model";
+
+import { resolveConfig } from "../config.js";
+import { train } from "../trainer.js";
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
+    dir = parent;
+  }
+  return dir;
+}
+
+function rand(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A byte-level tokenizer (256 byte tokens + 3 specials) with a contents-only chat template. */
+function tokenizerFiles(): Record<string, string> {
+  const vocab: Record<string, number> = {};
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    vocab[String.fromCodePoint(printable ? b : 256 + extra++)] = b;
+  }
+  const special = (content: string, id: number) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    "tokenizer.json": JSON.stringify({
+      version: "1.0", truncation: null, padding: null,
+      added_tokens: [special("<|endoftext|>", 256), special("<|im_start|>", 257), special("<|im_end|>", 258)],
+      normalizer: null, pre_tokenizer: byteLevel, post_processor: { ...byteLevel, trim_offsets: false, use_regex: false }, decoder: byteLevel,
+      model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "", fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    }),
+    "tokenizer_config.json": JSON.stringify({
+      eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, unk_token: null,
+      chat_template: "{%- for m in messages %}{{- m['content'] }}{%- endfor %}{%- if add_generation_prompt %}{{- ' =' }}{%- endif %}",
+    }),
+  };
+}
+
+const [hidden = 64, layers = 2, prompts = 4, n = 8, maxResponse = 48, steps = 3] = process.argv.slice(2).map(Number);
+const work = mkdtempSync(join(tmpdir(), "rlvr-trainer-bench-"));
+try {
+  const config = parseModelConfig({
+    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: 272, hidden_size: hidden, intermediate_size: hidden * 3,
+    num_hidden_layers: layers, num_attention_heads: 4, num_key_value_heads: 2, hidden_act: "silu", rms_norm_eps: 1e-6,
+    rope_theta: 1e6, max_position_embeddings: 256, tie_word_embeddings: true, torch_dtype: "float32", bos_token_id: 256, eos_token_id: 258,
+  });
+  const r = rand(1);
+  const weights = new Map<string, TensorData>();
+  for (const [name, shape] of expectedTensorShapes(config)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    weights.set(name, { shape, data: Float32Array.from({ length: size }, () => (name.includes("norm") ? 1 : (r() * 2 - 1) * 0.1)) });
+  }
+  const modelDir = join(work, "model");
+  await saveCheckpoint(modelDir, config, weights, tokenizerFiles());
+  const train_ = join(work, "train.jsonl");
+  writeFileSync(train_, Array.from({ length: prompts }, (_, i) => JSON.stringify({
+    data_source: "bench", prompt: [{ role: "user", content: `What is ${i + 2} + ${i + 3}? Put the answer in \\boxed{}.` }], ability: "math",
+    reward_model: { ground_truth: String(2 * i + 5), style: "rule" }, extra_info: { index: i },
+  })).join("\n"));
+  const phases = ["rollout", "reward", "old_logp", "ref_logp", "update"] as const;
+  const runOnce = async (recomputeOldLogp: boolean) => {
+    const cfg = resolveConfig({
+      file: {
+        model: { path: modelDir }, data: { train: train_, trainBatchSize: prompts, maxResponseLength: maxResponse },
+        rollout: { n }, actor: { ppoMiniBatchSize: prompts, microBatchSize: 8, recomputeOldLogp },
+        trainer: { totalSteps: steps + 1, saveFreq: 0, testFreq: 0 }, eval: { beforeTrain: false },
+      },
+    });
+    const out = join(work, `run-${recomputeOldLogp}`);
+    await train({ config: cfg, outDir: out });
+    const metrics = readMetrics(join(out, "metrics.jsonl")).slice(1); // step 1 warms up
+    const meanOf = (f: (m: (typeof metrics)[number]) => number) => metrics.reduce((a, m) => a + f(m), 0) / metrics.length;
+    const phase_s = Object.fromEntries(phases.map((p) => [p, Number(meanOf((m) => m.phase_s[p]).toFixed(4))])) as Record<(typeof phases)[number], number>;
+    const total = phases.reduce((a, p) => a + phase_s[p], 0);
+    return { metrics, phase_s, total, meanOf };
+  };
+  const t0 = performance.now();
+  const main = await runOnce(false);
+  const recompute = await runOnce(true);
+  const seconds = (performance.now() - t0) / 1000;
+  const { metrics, phase_s, meanOf } = main;
+  const stepTotal = main.total;
+  const report = {
+    date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads: process.env.RLVR_NUM_THREADS ?? "all",
+    model: { hidden, layers, vocab: 272, parameters: [...weights.values()].reduce((a, t) => a + t.data.length, 0) },
+    setup: { prompts, n, responses: prompts * n, maxResponse, microBatch: 8, measuredSteps: metrics.length, warmupSteps: 1 },
+    per_step_s: { ...phase_s, total: Number(stepTotal.toFixed(4)) },
+    /** The same run with actor.recomputeOldLogp (a scoring pass the sampler's log-probs make unnecessary). */
+    per_step_s_recompute_old_logp: { ...recompute.phase_s, total: Number(recompute.total.toFixed(4)) },
+    tokens_per_s_rollout: Number(meanOf((m) => m.tokens_per_s).toFixed(1)),
+    response_length_mean: Number(meanOf((m) => m.response_length_mean).toFixed(1)),
+    seconds: Number(seconds.toFixed(1)),
+  };
+  const dir = join(repoRoot(), "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `trainer-cpu-${report.date.slice(0, 10)}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(JSON.stringify(report.per_step_s), `-> ${file}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,136 @@
+// Trainer checkpoints: <run>/checkpoints/step-000020/{model/, trainer_state.json, acc_history.json}.
+// A checkpoint is built in a temp folder beside its target and renamed into place, then the
+// `latest` pointer is rewritten atomically, so a crash at any point leaves the previous good
+// checkpoint (and the pointer to it) intact.
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+import { writeFileAtomic } from "@rlvr/data";
+import { saveCheckpoint, type ModelConfig, type TensorData } from "@rlvr/model";
+
+export const STATE_FILE = "trainer_state.json";
+export const HISTORY_FILE = "acc_history.json";
+export const LATEST_FILE = "latest";
+
+export interface TrainerState {
+  version: 1;
+  /** Optimizer steps completed (the 1-based step of the last finished training step). */
+  step: number;
+  /** AdamW steps the engine has taken (its bias-correction counter). */
+  adamwSteps: number;
+  /** trainer.seed; the rollout seed of step s and the data order of epoch e derive from it. */
+  seed: number;
+  /** Wall-clock seconds of the run up to this checkpoint (metrics `time` continues from it). */
+  elapsed: number;
+  /** Per-example rollout counts of the epoch in progress: index → [correct, total]. */
+  epochCounts: [number, number, number][];
+  /** The epoch those counts belong to. */
+  epoch: number;
+  /** Generated tokens so far. */
+  tokens: number;
+  /**
+   * What is not in the checkpoint: the engine exposes no AdamW moments (no native getter or
+   * setter), so a resumed run restarts them at zero.
+   */
+  optimizerState: "not-saved (engine exposes no AdamW moments)";
+  savedAt: string;
+}
+
+export const checkpointName = (step: number) => `step-${String(step).padStart(6, "0")}`;
+
+export interface ModelToSave {
+  config: ModelConfig;
+  weights: ReadonlyMap<string, TensorData>;
+  /** Folder to copy the tokenizer files from (the base model). */
+  tokenizerDir: string;
+  rawConfig?: Record<string, unknown>;
+  rawGenerationConfig?: Record<string, unknown>;
+  dtype: "F32" | "BF16";
+}
+
+/** Writes checkpoint `step` atomically and points `latest` at it. Returns its folder. */
+export async function writeTrainerCheckpoint(
+  runDir: string,
+  model: ModelToSave,
+  state: TrainerState,
+  historyText: string,
+): Promise<string> {
+  const root = join(runDir, "checkpoints");
+  await mkdir(root, { recursive: true });
+  const name = checkpointName(state.step);
+  const final = join(root, name);
+  const tmp = join(root, `.tmp-${name}-${randomBytes(4).toString("hex")}`);
+  try {
+    await saveCheckpoint(join(tmp, "model"), model.config, model.weights, model.tokenizerDir, {
+      dtype: model.dtype,
+      ...(model.rawConfig ? { baseConfig: model.rawConfig } : {}),
+      ...(model.rawGenerationConfig ? { baseGenerationConfig: model.rawGenerationConfig } : {}),
+    });
+    writeFileAtomic(join(tmp, HISTORY_FILE), historyText);
+    // the state file goes last: its presence marks a complete checkpoint
+    writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    let old: string | null = null;
+    if (existsSync(final)) {
+      old = join(root, `.old-${name}-${randomBytes(4).toString("hex")}`);
+      renameSync(final, old);
+    }
+    renameSync(tmp, final);
+    if (old) rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  writeFileAtomic(join(root, LATEST_FILE), `${name}\n`);
+  return final;
+}
+
+export interface FoundCheckpoint {
+  dir: string;
+  modelDir: string;
+  state: TrainerState;
+  historyText: string | null;
+}
+
+function readCheckpoint(dir: string): FoundCheckpoint | null {
+  try {
+    const state = JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as TrainerState;
+    if (state.version !== 1 || !Number.isInteger(state.step)) return null;
+    if (!existsSync(join(dir, "model", "config.json"))) return null;
+    const h = join(dir, HISTORY_FILE);
+    return { dir, modelDir: join(dir, "model"), state, historyText: existsSync(h) ? readFileSync(h, "utf8") : null };
+  } catch {
+    return null;
+  }
+}
+
+/** Complete checkpoints of a run, oldest first. */
+export function listCheckpoints(runDir: string): FoundCheckpoint[] {
+  const root = join(runDir, "checkpoints");
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n) && statSync(join(root, n)).isDirectory())
+    .map((n) => readCheckpoint(join(root, n)))
+    .filter((c): c is FoundCheckpoint => c !== null)
+    .sort((a, b) => a.state.step - b.state.step);
+}
+
+/** The last good checkpoint: the `latest` pointer if it is complete, else the newest complete one. */
+export function findLatestCheckpoint(runDir: string): FoundCheckpoint | null {
+  const pointer = join(runDir, "checkpoints", LATEST_FILE);
+  const all = listCheckpoints(runDir);
+  if (existsSync(pointer)) {
+    const name = readFileSync(pointer, "utf8").trim();
+    const c = /^step-\d+$/.test(name) ? readCheckpoint(join(runDir, "checkpoints", name)) : null;
+    // a newer complete checkpoint than the pointer can exist if we crashed between the rename and the pointer write
+    if (c && !all.some((x) => x.state.step > c.state.step)) return c;
+  }
+  return all.at(-1) ?? null;
+}
+
+/** Removes all but the newest `keep` complete checkpoints (never the latest). */
+export function pruneCheckpoints(runDir: string, keep: number): void {
+  const all = listCheckpoints(runDir);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.dir, { recursive: true, force: true });
+}

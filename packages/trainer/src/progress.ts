@@ -1,0 +1,70 @@
+// Progress output: a redrawn bar with ETA on a TTY, one plain line per step otherwise.
+import type { StepMetrics } from "@rlvr/data";
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`;
+}
+
+const f = (x: number, d = 3) => (Math.abs(x) >= 1000 ? x.toFixed(0) : String(Number(x.toPrecision(d))));
+
+export function stepSummary(m: StepMetrics): string {
+  const parts = [
+    `reward ${f(m.reward_mean)}`, `acc ${f(m.train_acc)}`, `H ${f(m.entropy)}`,
+    `len ${f(m.response_length_mean)}`, `kl ${f(m.kl)}`, `gnorm ${f(m.grad_norm)}`,
+  ];
+  if (m.test) parts.push(`test ${Object.entries(m.test).map(([k, v]) => `${k}=${(v * 100).toFixed(1)}%`).join(" ")}`);
+  return parts.join(" ");
+}
+
+export class Progress {
+  private readonly tty: boolean;
+  private readonly times: number[] = [];
+  private lastBar = "";
+
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+    private readonly totalSteps: number,
+    private readonly firstStep: number,
+  ) {
+    this.tty = out.isTTY === true;
+  }
+
+  /** ETA from the mean of the recent step durations. */
+  eta(step: number): number {
+    const recent = this.times.slice(-10);
+    const mean = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
+    return mean * (this.totalSteps - step);
+  }
+
+  step(m: StepMetrics, stepSeconds: number): void {
+    this.times.push(stepSeconds);
+    const eta = formatDuration(this.eta(m.step));
+    if (this.tty) {
+      const width = 24, done = Math.round((width * m.step) / this.totalSteps);
+      const bar = `[${"#".repeat(done)}${".".repeat(width - done)}] ${m.step}/${this.totalSteps} ETA ${eta} ${stepSummary(m)}`;
+      this.lastBar = bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
+      this.out.write(`\r\x1b[K${this.lastBar}`);
+      if (m.test) this.out.write("\n");
+    } else {
+      this.out.write(`step ${m.step}/${this.totalSteps} ${stepSummary(m)} ${stepSeconds.toFixed(2)}s/step ETA ${eta}\n`);
+    }
+  }
+
+  /** A message line that does not garble the bar. */
+  log(message: string): void {
+    if (this.tty && this.lastBar) this.out.write(`\r\x1b[K${message}\n${this.lastBar}`);
+    else this.out.write(`${message}\n`);
+  }
+
+  done(): void {
+    if (this.tty && this.lastBar) this.out.write("\n");
+    this.lastBar = "";
+  }
+
+  get startedAt(): number {
+    return this.firstStep;
+  }
+}

@@ -1,0 +1,87 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+import { ConfigError, PRESETS, configToYaml, effectiveLoss, parseSet, registerPreset, resolveConfig } from "../src/index.js";
+import { tempDir } from "./helpers.js";
+
+const paths = ["model.path=/m", "data.train=/d.parquet"];
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("defaults are the paper's 1-shot GRPO recipe", () => {
+    const c = resolveConfig({ sets: paths });
+    expect(c.data).toMatchObject({ trainBatchSize: 128, maxPromptLength: 1024, maxResponseLength: 3072 });
+    expect(c.rollout).toMatchObject({ n: 8, temperature: 0.6, topP: 1 });
+    expect(c.algorithm).toMatchObject({ advEstimator: "grpo", normStd: true, eps: 1e-6, gamma: 1, lambda: 1 });
+    expect(c.actor).toMatchObject({
+      lr: 1e-6, lrWarmupSteps: 0, betas: [0.9, 0.999], weightDecay: 0.01, gradClip: 1, ppoMiniBatchSize: 128, ppoEpochs: 1,
+      clipLow: 0.2, clipHigh: 0.2, klType: "low_var_kl", klCoef: 0.001, entropyCoeff: 0.001, lossAgg: "token-mean", recomputeOldLogp: false,
+    });
+    expect(c.critic).toMatchObject({ lr: 1e-5, cliprangeValue: 0.5 });
+    expect(c.trainer).toMatchObject({ totalSteps: 2000, saveFreq: 20, testFreq: 20 });
+    expect(c.eval.benchmarks).toEqual(["math500"]);
+    expect(effectiveLoss(c)).toEqual({ pgCoef: 1, klCoef: 0.001, entropyCoeff: 0.001, weightDecay: 0.01 });
+  });
+
+  it("model and data paths are required; a preset can supply them", () => {
+    const e = errorOf(() => resolveConfig());
+    expect(e.message).toMatch(/"model.path" is required/);
+    expect(e.message).toMatch(/"data.train" is required/);
+    registerPreset("test-tiny", { description: "test", config: { model: { path: "/tiny" }, data: { train: "/tiny.jsonl", trainBatchSize: 4 }, actor: { ppoMiniBatchSize: 4 } } });
+    const c = resolveConfig({ sets: ["preset=test-tiny", "actor.lr=2e-6"] });
+    expect(c.model.path).toBe("/tiny");
+    expect(c.actor.lr).toBe(2e-6);
+    delete PRESETS["test-tiny"];
+  });
+
+  it("errors name the key and the allowed values", () => {
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.lossAgg=mean"] })).message).toBe(
+      'config key "actor.lossAgg": got "mean"; allowed values: "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"',
+    );
+    const unknown = errorOf(() => resolveConfig({ sets: [...paths, "rollout.temp=1"] }));
+    expect(unknown.key).toBe("rollout.temp");
+    expect(unknown.message).toMatch(/unknown config key "rollout.temp"; allowed keys in "rollout": n, temperature, topP, topK, maxBatch/);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "rollout.temperature=0"] })).message).toMatch(/"rollout.temperature" must be > 0/);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "rollout.n=eight"] })).message).toMatch(/"rollout.n": expected number, got "eight"/);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.dualClip=0.5"] })).message).toMatch(/must be 0 \(off\) or > 1/);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.ppoMiniBatchSize=48"] })).key).toBe("actor.ppoMiniBatchSize");
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "preset=nope"] })).message).toMatch(/allowed values: "1shot-grpo"/);
+    expect(() => parseSet("novalue")).toThrow(/expected key=value/);
+  });
+
+  it("reads YAML and JSON files; --set wins over the file; values parse as YAML scalars", async () => {
+    const dir = await tempDir();
+    const yaml = join(dir, "c.yaml");
+    writeFileSync(yaml, "model:\n  path: /m\ndata:\n  train: /d.jsonl\nactor:\n  lr: 3e-6\n  betas: [0.9, 0.99]\nloss:\n  kl: false\n");
+    const c = resolveConfig({ file: yaml, sets: ["actor.lr=5e-6", "data.shuffle=false"] });
+    expect(c.actor.lr).toBe(5e-6);
+    expect(c.actor.betas).toEqual([0.9, 0.99]);
+    expect(c.data.shuffle).toBe(false);
+    expect(effectiveLoss(c).klCoef).toBe(0);
+    const json = join(dir, "c.json");
+    writeFileSync(json, JSON.stringify({ model: { path: "/m" }, data: { train: "/d" }, preset: "entropy-only" }));
+    const e = resolveConfig({ file: json });
+    expect(effectiveLoss(e)).toMatchObject({ pgCoef: 0, klCoef: 0, entropyCoeff: 0.001 });
+    writeFileSync(json, "{ nope");
+    expect(errorOf(() => resolveConfig({ file: json })).message).toMatch(/not valid JSON/);
+    // the printed config parses back to itself
+    expect(resolveConfig({ file: (await import("yaml")).parse(configToYaml(c)) })).toEqual(c);
+  });
+
+  it("presets for the paper's variants", () => {
+    expect(resolveConfig({ sets: [...paths, "preset=format-reward"] }).reward.formatReward).toBe(1);
+    expect(resolveConfig({ sets: [...paths, "preset=wrong-labels"] }).data.wrongLabels).toBe(true);
+    expect(resolveConfig({ sets: [...paths, "preset=dr-grpo"] }).algorithm.normStd).toBe(false);
+    expect(effectiveLoss(resolveConfig({ sets: [...paths, "loss.weightDecay=false"] })).weightDecay).toBe(0);
+  });
+});
