@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The rlvr command line: registration only; each command lives in commands/.
 import { Command } from "commander";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 
 import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
@@ -29,7 +31,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+// Resolve symlinks so the check also holds when run through node_modules/.bin/rlvr.
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
   buildProgram()
     .parseAsync(process.argv)
