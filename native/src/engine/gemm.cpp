@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
@@ -35,7 +36,7 @@ using cpu::kLanes;
 constexpr int kNR = 2 * kLanes;  // 32 columns per panel
 static_assert(kNR == kPanelCols, "gemm.h's panel width");
 constexpr int kMR = 6;           // rows per micro-tile
-constexpr int64_t kMB = 96;      // rows per task (multiple of kMR)
+constexpr int64_t kMB = 192;     // rows per task (multiple of kMR): one M block for <= 192-row batches
 constexpr int64_t kKC = 256;     // K rows per block (a 32 KB B block)
 constexpr int64_t kWholePackMax = int64_t{1} << 24;  // floats (64 MB) for packing a whole raw B once
 
@@ -217,13 +218,14 @@ void gemm_driver(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, 
       run_task(m0, m1, np * kNR, K, kb0, kb1, A, a_rs, a_cs, B, ldb, Bp, N, C, ldc, accumulate, bias, panel, pk);
     };
     if (!k_outer) {
-      if (K > kKC) park.resize(static_cast<size_t>(kMB * kNR));
+      if (K > kKC) park.resize(static_cast<size_t>(std::min(M, kMB) * kNR));
       for (int64_t t = t0; t < t1; ++t) task(t, 0, K, park.data());
       return;
     }
-    park.resize(static_cast<size_t>((t1 - t0) * kMB * kNR));
+    const int64_t stride = std::min(M, kMB) * kNR;  // park floats per task
+    park.resize(static_cast<size_t>((t1 - t0) * stride));
     for (int64_t k0 = 0; k0 < K; k0 += kKC)
-      for (int64_t t = t0; t < t1; ++t) task(t, k0, std::min(K, k0 + kKC), park.data() + (t - t0) * kMB * kNR);
+      for (int64_t t = t0; t < t1; ++t) task(t, k0, std::min(K, k0 + kKC), park.data() + (t - t0) * stride);
   });
 }
 
@@ -239,24 +241,61 @@ void sgemm_bpacked(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs
   gemm_driver(M, N, K, A, a_rs, a_cs, nullptr, 0, Bp, C, ldc, accumulate, bias);
 }
 
+namespace {
+
+// 16 x 16 transpose of r[0..16) in registers: four butterfly stages; at
+// distance S rows i and i + S swap their off-diagonal S-blocks.
+template <int S, size_t... C>
+RLVR_INLINE vf tr_lo(vf a, vf b, std::index_sequence<C...>) {
+  return __builtin_shufflevector(a, b, ((C & S) ? (16 + C - S) : C)...);
+}
+template <int S, size_t... C>
+RLVR_INLINE vf tr_hi(vf a, vf b, std::index_sequence<C...>) {
+  return __builtin_shufflevector(a, b, ((C & S) ? (16 + C) : (C + S))...);
+}
+template <int S>
+RLVR_INLINE void tr_stage(vf* r) {
+  for (int i = 0; i < kLanes; ++i)
+    if (!(i & S)) {
+      const vf a = r[i], b = r[i + S];
+      r[i] = tr_lo<S>(a, b, std::make_index_sequence<kLanes>{});
+      r[i + S] = tr_hi<S>(a, b, std::make_index_sequence<kLanes>{});
+    }
+}
+static_assert(kLanes == 16, "tr_stage assumes 16 lanes");
+
+// Panel q of W^T from W [N, K]: 16 x 16 blocks transposed in registers.
+RLVR_CLONES void pack_panel(const float* W, int64_t N, int64_t K, int64_t q, float* dst) {
+  const int64_t n0 = q * kNR, ncols = std::min<int64_t>(kNR, N - n0);
+  int64_t p0 = 0;
+  if (ncols == kNR) {
+    for (; p0 + kLanes <= K; p0 += kLanes)
+      for (int jh = 0; jh < kNR; jh += kLanes) {
+        vf r[kLanes];
+        for (int j = 0; j < kLanes; ++j) r[j] = cpu::vload(W + (n0 + jh + j) * K + p0);
+        tr_stage<1>(r);
+        tr_stage<2>(r);
+        tr_stage<4>(r);
+        tr_stage<8>(r);
+        for (int p = 0; p < kLanes; ++p) cpu::vstore(dst + (p0 + p) * kNR + jh, r[p]);
+      }
+  }
+  for (int64_t j = 0; j < kNR; ++j) {
+    if (j < ncols) {
+      const float* src = W + (n0 + j) * K;
+      for (int64_t p = p0; p < K; ++p) dst[p * kNR + j] = src[p];
+    } else {
+      for (int64_t p = p0; p < K; ++p) dst[p * kNR + j] = 0.f;
+    }
+  }
+}
+
+}  // namespace
+
 void pack_weight_panels(const float* W, int64_t N, int64_t K, float* out) {
   const int64_t npanels = (N + kNR - 1) / kNR;
   cpu::parallel_for(npanels, 1, [&](int64_t q0, int64_t q1, int) {
-    for (int64_t q = q0; q < q1; ++q) {
-      float* dst = out + q * K * kNR;
-      const int64_t n0 = q * kNR, ncols = std::min<int64_t>(kNR, N - n0);
-      for (int64_t p0 = 0; p0 < K; p0 += 64) {
-        const int64_t p1 = std::min(K, p0 + 64);
-        for (int64_t j = 0; j < kNR; ++j) {
-          if (j < ncols) {
-            const float* src = W + (n0 + j) * K;
-            for (int64_t p = p0; p < p1; ++p) dst[p * kNR + j] = src[p];
-          } else {
-            for (int64_t p = p0; p < p1; ++p) dst[p * kNR + j] = 0.f;
-          }
-        }
-      }
-    }
+    for (int64_t q = q0; q < q1; ++q) pack_panel(W, N, K, q, out + q * K * kNR);
   });
 }
 

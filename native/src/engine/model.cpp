@@ -588,8 +588,10 @@ std::vector<int32_t> positions(const Batch& x) {
   return pos;
 }
 
-// Rows per LM-head chunk: ~8M logits (32 MB), at least 8 rows.
-int64_t lm_chunk_rows(int64_t v) { return std::max<int64_t>(8, (int64_t{1} << 23) / std::max<int64_t>(1, v)); }
+// Rows per LM-head chunk: ~32M logits (128 MB), at least 8 rows. Each chunk
+// streams the whole LM-head weight (and its gradient) through memory a few
+// times, so fewer, larger chunks pay (Qwen2.5's 152K vocab: 220 rows).
+int64_t lm_chunk_rows(int64_t v) { return std::max<int64_t>(8, (int64_t{1} << 25) / std::max<int64_t>(1, v)); }
 
 Status bad_logits(int64_t row) {
   return Status::Error(Code::Value, "logits",
@@ -795,19 +797,56 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
 
 void Model::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.f); }
 
+namespace {
+// sum of g[i]^2 in double: 16 strided partial sums (vectorizable without
+// reassociation), then added in lane order, then the tail.
+RLVR_CLONES double sumsq_range(const float* g, int64_t n) {
+  double part[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) part[j] += static_cast<double>(g[i + j]) * g[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; ++j) s += part[j];
+  for (; i < n; ++i) s += static_cast<double>(g[i]) * g[i];
+  return s;
+}
+}  // namespace
+
 double Model::grad_norm() const {
   const int threads = cpu::num_threads();
   std::vector<double> part(static_cast<size_t>(threads), 0.0);
   const int64_t n = static_cast<int64_t>(grad_.size());
   parallel_for(n, 1 << 16, [&](int64_t i0, int64_t i1, int tid) {
-    double s = 0;
-    for (int64_t i = i0; i < i1; ++i) s += static_cast<double>(grad_[i]) * grad_[i];
-    part[tid] += s;
+    part[tid] += sumsq_range(grad_.data() + i0, i1 - i0);
   });
   double s = 0;
   for (double p : part) s += p;
   return std::sqrt(s);
 }
+
+namespace {
+struct AdamWArgs {
+  float clip, decay, beta1, beta2, step_size, bc2_sqrt, eps;
+};
+// One element-wise pass (vectorized per ISA level; memory bound).
+RLVR_CLONES void adamw_range(const AdamWArgs& a, float* __restrict data, float* __restrict grad,
+                             float* __restrict mom, float* __restrict var, int64_t n) {
+  const float clip = a.clip, decay = a.decay, b1 = a.beta1, b2 = a.beta2, ss = a.step_size, bc2 = a.bc2_sqrt,
+              eps = a.eps;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i] * clip;
+    float p = data[i] * decay;
+    const float m = b1 * mom[i] + (1.0f - b1) * g;
+    const float v = b2 * var[i] + (1.0f - b2) * g * g;
+    mom[i] = m;
+    var[i] = v;
+    const float denom = std::sqrt(v) / bc2 + eps;
+    p -= ss * (m / denom);
+    data[i] = p;
+    grad[i] = 0.f;
+  }
+}
+}  // namespace
 
 // AdamW exactly as torch.optim.AdamW (foreach=False): p *= 1 - lr*wd;
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
@@ -835,19 +874,9 @@ StepResult Model::optimizer_step(const AdamWOptions& o) {
   const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
   const float decay = 1.0f - o.lr * o.weight_decay;
   const int64_t n = static_cast<int64_t>(data_.size());
+  AdamWArgs args{clip, decay, o.beta1, o.beta2, step_size, bc2_sqrt, o.eps};
   parallel_for(n, 1 << 15, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float g = grad_[i] * clip;
-      float p = data_[i] * decay;
-      const float m = o.beta1 * adam_m_[i] + (1.0f - o.beta1) * g;
-      const float v = o.beta2 * adam_v_[i] + (1.0f - o.beta2) * g * g;
-      adam_m_[i] = m;
-      adam_v_[i] = v;
-      const float denom = std::sqrt(v) / bc2_sqrt + o.eps;
-      p -= step_size * (m / denom);
-      data_[i] = p;
-      grad_[i] = 0.f;
-    }
+    adamw_range(args, data_.data() + i0, grad_.data() + i0, adam_m_.data() + i0, adam_v_.data() + i0, i1 - i0);
   });
   params_changed();
   res.step = adam_step_;

@@ -78,7 +78,8 @@ class Model {
   float* param(int i) { return data_.data() + params_[i].offset; }
   const float* grad(int i) const { return grad_.data() + params_[i].offset; }
   int64_t num_parameters() const { return static_cast<int64_t>(data_.size()); }
-  // Call after writing parameters through param(): drops cached transposes.
+  // Call after writing parameters through param(): marks the cached packed W^T stale
+  // (repacked in place on next use).
   void params_changed() { wt_fresh_.assign(params_.size(), false); }
 
   // logp/entropy [b*t]; rows with row_mask == 0 (or null row_mask: mask == 0) get 0.
@@ -107,7 +108,7 @@ class Model {
   Status prefill(const Batch& x, int64_t capacity, float* out);
   Status step(const int32_t* tokens, float* out);
   void reset_cache();
-  // Rows per LM-head chunk (0 = automatic, ~32 MB of logits); tests set it small to
+  // Rows per LM-head chunk (0 = automatic, ~128 MB of logits); tests set it small to
   // exercise the chunking.
   void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }
   int64_t cache_len() const { return cache_len_; }

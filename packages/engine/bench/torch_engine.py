@@ -196,14 +196,17 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    times = []
+    times, cpu = [], []
     for s in range(a.train_steps + 1):
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         train_step()
         times.append(time.time() - t0)
-        log(f"train step {s}{' (warm-up)' if s == 0 else ''}: {times[-1]:.2f} s")
+        cpu.append(time.process_time() - c0)
+        log(f"train step {s}{' (warm-up)' if s == 0 else ''}: {times[-1]:.2f} s (cpu {cpu[-1]:.2f} s)")
     steady = times[1:] if len(times) > 1 else times
-    out["train"] = {"batch": B, "seq": T, "step_s": times, "tokens_per_s": n * len(steady) / sum(steady)}
+    out["train"] = {"batch": B, "seq": T, "step_s": times, "step_cpu_s": cpu,
+                    "tokens_per_s": n * len(steady) / sum(steady),
+                    "tokens_per_cpu_s": n * len(steady) / sum(cpu[1:] if len(cpu) > 1 else cpu)}
     opt = None
 
     # ---- decode: prefill, then greedy steps with a KV cache
@@ -222,18 +225,19 @@ def main():
             t0 = time.time()
             logits = F.linear(forward(c, wd, prompt, ppos, pbias, cache, 0)[:, -1], lm)
             tp = time.time() - t0
-            t0 = time.time()
+            t0, c0 = time.time(), time.process_time()
             for s in range(S):
                 tok = logits.argmax(-1)
                 step_pos = torch.full((Bd, 1), P + s, dtype=torch.long)
                 step_bias = torch.zeros(Bd, 1, 1, P + s + 1)
                 logits = F.linear(forward(c, wd, tok[:, None], step_pos, step_bias, cache, P + s)[:, -1], lm)
-            return tp, time.time() - t0
+            return tp, time.time() - t0, time.process_time() - c0
         run_w = run() if a.decode_steps <= 64 and nparams < 5e7 else None  # warm-up (cheap models only)
-        tp, td = run()
-        log(f"prefill {tp:.2f} s; decode {S} steps x {Bd} rows: {td:.2f} s" + (" (after warm-up)" if run_w else ""))
-    out["decode"] = {"batch": Bd, "prompt": P, "steps": S, "prefill_s": tp, "decode_s": td,
-                     "tokens_per_s": Bd * S / td}
+        tp, td, tc = run()
+        log(f"prefill {tp:.2f} s; decode {S} steps x {Bd} rows: {td:.2f} s (cpu {tc:.2f} s)" +
+            (" (after warm-up)" if run_w else ""))
+    out["decode"] = {"batch": Bd, "prompt": P, "steps": S, "prefill_s": tp, "decode_s": td, "decode_cpu_s": tc,
+                     "tokens_per_s": Bd * S / td, "tokens_per_cpu_s": Bd * S / tc}
     print(json.dumps(out))
 
 

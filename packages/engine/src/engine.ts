@@ -211,7 +211,7 @@ export class Engine {
     );
   }
 
-  /** Rows per LM-head chunk (0 = automatic, ~32 MB of logits). Mostly for tests. */
+  /** Rows per LM-head chunk (0 = automatic, ~128 MB of logits). Mostly for tests. */
   setLmChunkRows(rows: number): void {
     callNative(() => this.native.setLmChunkRows(rows));
   }

@@ -1,7 +1,7 @@
 // CPU engine throughput vs PyTorch on the same shapes, in the same run.
 //
 //   pnpm --filter @rlvr/engine bench            (or `pnpm bench` at the root)
-//   node dist/bench/engineBench.js [--only tiny|qwen0.5b] [--no-torch] [--no-write]
+//   node --expose-gc dist/bench/engineBench.js [--only tiny|qwen0.5b] [--no-torch] [--no-write]
 //
 // For each shape (a tiny d=256 model and a Qwen2.5-0.5B-shaped one, random
 // weights, fp32) it measures
@@ -23,7 +23,7 @@
 // runs with OMP_WAIT_POLICY=PASSIVE (see runTorch), its best setting here.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -56,7 +56,7 @@ const SHAPES: Shape[] = [
     name: "qwen0.5b",
     hf: qwen2({ vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
       num_attention_heads: 14, num_key_value_heads: 2, head_dim: 64 }),
-    train: { batch: 1, seq: 128, steps: 2 },
+    train: { batch: 1, seq: 128, steps: 3 },
     decode: { batch: 4, prompt: 16, steps: 16 },
   },
 ];
@@ -79,6 +79,11 @@ function repoRoot(): string {
 }
 
 const now = () => performance.now() / 1000;
+/** CPU seconds of this process, all threads (robust to other load on the machine). */
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 function argmaxRows(logits: Float32Array, rows: number, v: number): Int32Array {
   const out = new Int32Array(rows);
@@ -91,7 +96,10 @@ function argmaxRows(logits: Float32Array, rows: number, v: number): Int32Array {
   return out;
 }
 
-interface Side { train: { tokensPerS: number; stepS: number[] }; decode: { tokensPerS: number; prefillS: number; decodeS: number } }
+interface Side {
+  train: { tokensPerS: number; tokensPerCpuS: number; stepS: number[]; stepCpuS: number[] };
+  decode: { tokensPerS: number; tokensPerCpuS: number; prefillS: number; decodeS: number; decodeCpuS: number };
+}
 
 function runRlvr(s: Shape): Side & { parameters: number } {
   const config = parseModelConfig(s.hf);
@@ -106,6 +114,7 @@ function runRlvr(s: Shape): Side & { parameters: number } {
   }
   const e = Engine.fromWeights(config, weights);
   weights = undefined;
+  (globalThis as { gc?: () => void }).gc?.(); // drop the JS copy (2 GB for the 0.5B shape) before training
   log(`rlvr ${s.name}: ${(e.numParameters / 1e6).toFixed(1)}M parameters (${(now() - t0).toFixed(1)} s)`);
   const V = config.vocabSize;
   const { batch: B, seq: T, steps } = s.train;
@@ -116,16 +125,19 @@ function runRlvr(s: Shape): Side & { parameters: number } {
     batch: B, length: T, inputIds, attentionMask: new Float32Array(n).fill(1), targets,
     weights: new Float32Array(n).fill(1 / n), oldLogp: new Float32Array(n), advantages: new Float32Array(n).fill(1),
   };
-  const stepS: number[] = [];
+  const stepS: number[] = [], stepCpuS: number[] = [];
   for (let k = 0; k <= steps; k++) {
-    const t = now();
+    const t = now(), c = cpuNow();
     e.forwardBackward(x);
     e.optimizerStep({ lr: 1e-5, maxGradNorm: 1 });
     stepS.push(now() - t);
-    log(`rlvr ${s.name}: train step ${k}${k === 0 ? " (warm-up)" : ""}: ${stepS[k]!.toFixed(2)} s`);
+    stepCpuS.push(cpuNow() - c);
+    log(`rlvr ${s.name}: train step ${k}${k === 0 ? " (warm-up)" : ""}: ${stepS[k]!.toFixed(2)} s (cpu ${stepCpuS[k]!.toFixed(2)} s)`);
   }
-  const steady = stepS.slice(1);
-  const train = { tokensPerS: (n * steady.length) / steady.reduce((a, b) => a + b, 0), stepS };
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const train = {
+    tokensPerS: (n * steps) / sum(stepS.slice(1)), tokensPerCpuS: (n * steps) / sum(stepCpuS.slice(1)), stepS, stepCpuS,
+  };
 
   const { batch: Bd, prompt: P, steps: S } = s.decode;
   const prompt = {
@@ -137,19 +149,23 @@ function runRlvr(s: Shape): Side & { parameters: number } {
     let logits = e.decode.prefill(prompt);
     const prefillS = now() - t;
     t = now();
+    const c = cpuNow();
     for (let k = 0; k < S; k++) logits = e.decode.step(argmaxRows(logits, Bd, V));
-    return { prefillS, decodeS: now() - t };
+    return { prefillS, decodeS: now() - t, decodeCpuS: cpuNow() - c };
   };
   if (e.numParameters < 5e7) runDecode(); // warm-up (cheap models only; the peer does the same)
   const d = runDecode();
-  log(`rlvr ${s.name}: prefill ${d.prefillS.toFixed(2)} s; decode ${S} steps x ${Bd} rows: ${d.decodeS.toFixed(2)} s`);
-  return { parameters: e.numParameters, train, decode: { tokensPerS: (Bd * S) / d.decodeS, ...d } };
+  log(`rlvr ${s.name}: prefill ${d.prefillS.toFixed(2)} s; decode ${S} steps x ${Bd} rows: ${d.decodeS.toFixed(2)} s (cpu ${d.decodeCpuS.toFixed(2)} s)`);
+  return {
+    parameters: e.numParameters, train,
+    decode: { tokensPerS: (Bd * S) / d.decodeS, tokensPerCpuS: (Bd * S) / d.decodeCpuS, ...d },
+  };
 }
 
 interface TorchOut {
   torch: string; threads: number; blas: string[]; parameters: number;
-  train: { step_s: number[]; tokens_per_s: number };
-  decode: { tokens_per_s: number; prefill_s: number; decode_s: number };
+  train: { step_s: number[]; step_cpu_s: number[]; tokens_per_s: number; tokens_per_cpu_s: number };
+  decode: { tokens_per_s: number; tokens_per_cpu_s: number; prefill_s: number; decode_s: number; decode_cpu_s: number };
 }
 
 function runTorch(s: Shape): (Side & { info: Omit<TorchOut, "train" | "decode"> }) | { error: string } {
@@ -175,8 +191,11 @@ function runTorch(s: Shape): (Side & { info: Omit<TorchOut, "train" | "decode"> 
   const { train, decode, ...info } = o;
   return {
     info,
-    train: { tokensPerS: train.tokens_per_s, stepS: train.step_s },
-    decode: { tokensPerS: decode.tokens_per_s, prefillS: decode.prefill_s, decodeS: decode.decode_s },
+    train: { tokensPerS: train.tokens_per_s, tokensPerCpuS: train.tokens_per_cpu_s, stepS: train.step_s, stepCpuS: train.step_cpu_s },
+    decode: {
+      tokensPerS: decode.tokens_per_s, tokensPerCpuS: decode.tokens_per_cpu_s, prefillS: decode.prefill_s,
+      decodeS: decode.decode_s, decodeCpuS: decode.decode_cpu_s,
+    },
   };
 }
 
@@ -186,27 +205,39 @@ const results: Record<string, unknown>[] = [];
 const lines: string[] = [];
 for (const s of SHAPES) {
   if (only && s.name !== only) continue;
-  log(`${s.name}: torch peer...`);
+  // 1-minute load average before each side: above ~0 means other processes
+  // competed for the cores (the per-CPU-second ratio is the robust one then).
+  const load: Record<string, number> = {};
+  log(`${s.name}: torch peer... (load ${loadavg()[0]!.toFixed(2)})`);
+  load.torch = loadavg()[0]!;
   const torch = flag("--no-torch") ? { error: "skipped (--no-torch)" } : runTorch(s);
   if ("error" in torch) log(`${s.name}: torch: ${torch.error}`);
-  log(`${s.name}: rlvr...`);
+  log(`${s.name}: rlvr... (load ${loadavg()[0]!.toFixed(2)})`);
+  load.rlvr = loadavg()[0]!;
   const rlvr = runRlvr(s);
+  // ratio: wall-clock tokens/s (the target); ratioCpu: tokens per CPU-second
+  // (what each side gets out of the cores it actually ran on).
   const ratio = "error" in torch ? null : {
     train: rlvr.train.tokensPerS / torch.train.tokensPerS,
     decode: rlvr.decode.tokensPerS / torch.decode.tokensPerS,
+  };
+  const ratioCpu = "error" in torch ? null : {
+    train: rlvr.train.tokensPerCpuS / torch.train.tokensPerCpuS,
+    decode: rlvr.decode.tokensPerCpuS / torch.decode.tokensPerCpuS,
   };
   results.push({
     shape: s.name, config: s.hf, parameters: rlvr.parameters, train: s.train, decode: s.decode,
     rlvr: { train: rlvr.train, decode: rlvr.decode },
     torch: "error" in torch ? torch : { ...torch.info, train: torch.train, decode: torch.decode },
-    ratio,
+    ratio, ratioCpu, loadBefore: load,
   });
   const f = (v: number) => v.toFixed(v < 100 ? 1 : 0);
   const tr = "error" in torch ? "n/a" : f(torch.train.tokensPerS), td = "error" in torch ? "n/a" : f(torch.decode.tokensPerS);
   const rr = (v: number | undefined, t: number) => (v === undefined ? "n/a" : `${v.toFixed(2)}x${v >= t ? "" : " (below target)"}`);
+  const rc = (v: number | undefined) => (v === undefined ? "" : `; per CPU-second ${v.toFixed(2)}x`);
   lines.push(
-    `${s.name.padEnd(9)} train  (${s.train.batch}x${s.train.seq} tokens/step): rlvr ${f(rlvr.train.tokensPerS)} tok/s, torch ${tr} tok/s, ratio ${rr(ratio?.train, TARGETS.train)}`,
-    `${s.name.padEnd(9)} decode (batch ${s.decode.batch}, ${s.decode.steps} steps):      rlvr ${f(rlvr.decode.tokensPerS)} tok/s, torch ${td} tok/s, ratio ${rr(ratio?.decode, TARGETS.decode)}`,
+    `${s.name.padEnd(9)} train  (${s.train.batch}x${s.train.seq} tokens/step): rlvr ${f(rlvr.train.tokensPerS)} tok/s, torch ${tr} tok/s, ratio ${rr(ratio?.train, TARGETS.train)}${rc(ratioCpu?.train)}`,
+    `${s.name.padEnd(9)} decode (batch ${s.decode.batch}, ${s.decode.steps} steps):      rlvr ${f(rlvr.decode.tokensPerS)} tok/s, torch ${td} tok/s, ratio ${rr(ratio?.decode, TARGETS.decode)}${rc(ratioCpu?.decode)}`,
   );
 }
 const summary = [`engine CPU bench, ${threads} threads, ${cpus()[0]?.model ?? "cpu"} (targets: train >= ${TARGETS.train}x, decode >= ${TARGETS.decode}x PyTorch)`, ...lines];
