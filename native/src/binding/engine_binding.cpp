@@ -113,6 +113,8 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("setParam", &EngineWrap::SetParam),
                                    InstanceMethod("getParam", &EngineWrap::GetParam),
                                    InstanceMethod("getGrad", &EngineWrap::GetGrad),
+                                   InstanceMethod("getAdamState", &EngineWrap::GetAdamState),
+                                   InstanceMethod("setAdamState", &EngineWrap::SetAdamState),
                                    InstanceMethod("zeroGrad", &EngineWrap::ZeroGrad),
                                    InstanceMethod("gradNorm", &EngineWrap::GradNorm),
                                    InstanceMethod("score", &EngineWrap::Score),
@@ -243,6 +245,49 @@ Napi::Value EngineWrap::GetGrad(const Napi::CallbackInfo& info) {
     Napi::Float32Array out = new_f32(info.Env(), p.numel);
     std::copy(m.grad(i), m.grad(i) + p.numel, out.Data());
     return out;
+  });
+}
+
+// getAdamState(name) -> { step, m: Float32Array, v: Float32Array }
+Napi::Value EngineWrap::GetAdamState(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    int i = param_index(m, info);
+    const auto& p = m.params()[i];
+    Napi::Float32Array mo = new_f32(info.Env(), p.numel), vo = new_f32(info.Env(), p.numel);
+    m.get_adam(i, mo.Data(), vo.Data());
+    Napi::Object r = Napi::Object::New(info.Env());
+    r.Set("step", static_cast<double>(m.adam_step()));
+    r.Set("m", mo);
+    r.Set("v", vo);
+    return r;
+  });
+}
+
+// setAdamState(name, step, m: Float32Array, v: Float32Array)
+Napi::Value EngineWrap::SetAdamState(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    int i = param_index(m, info);
+    const auto& p = m.params()[i];
+    if (info.Length() < 4 || !info[1].IsNumber()) fail(Code::Value, "step", "expected (name, step, m, v)");
+    const double step = info[1].As<Napi::Number>().DoubleValue();
+    if (!(step >= 0) || step != static_cast<int64_t>(step)) fail(Code::Value, "step", "must be a non-negative integer");
+    const float* mv[2];
+    const char* names[2] = {"m", "v"};
+    for (int k = 0; k < 2; ++k) {
+      if (!info[2 + k].IsTypedArray() || info[2 + k].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        fail(Code::DType, names[k], "expected a Float32Array");
+      Napi::Float32Array a = info[2 + k].As<Napi::Float32Array>();
+      if (static_cast<int64_t>(a.ElementLength()) != p.numel)
+        fail(Code::Shape, names[k], "\"" + p.name + "\" has " + std::to_string(p.numel) + " elements, got " + std::to_string(a.ElementLength()));
+      for (int64_t j = 0; j < p.numel; ++j)
+        if (!std::isfinite(a.Data()[j]) || (k == 1 && a.Data()[j] < 0.f))
+          fail(Code::Value, names[k], "\"" + p.name + "\" has an invalid value at index " + std::to_string(j) + (k == 1 ? " (second moments are finite and >= 0)" : " (must be finite)"));
+      mv[k] = a.Data();
+    }
+    m.set_adam(static_cast<int64_t>(step), i, mv[0], mv[1]);
+    return info.Env().Undefined();
   });
 }
 

@@ -21,6 +21,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value SetParam(const Napi::CallbackInfo& info);
   Napi::Value GetParam(const Napi::CallbackInfo& info);
   Napi::Value GetGrad(const Napi::CallbackInfo& info);
+  Napi::Value GetAdamState(const Napi::CallbackInfo& info);
+  Napi::Value SetAdamState(const Napi::CallbackInfo& info);
   Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
   Napi::Value GradNorm(const Napi::CallbackInfo& info);
   Napi::Value Score(const Napi::CallbackInfo& info);

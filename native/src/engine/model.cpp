@@ -852,6 +852,28 @@ RLVR_CLONES void adamw_range(const AdamWArgs& a, float* __restrict data, float* 
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
 // Clipping as torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (norm + 1e-6)).
 // A non-finite global norm skips the update (verl's behaviour) but still zeroes the gradients.
+void Model::get_adam(int i, float* m, float* v) const {
+  const ParamInfo& p = params_[i];
+  if (adam_m_.empty()) {
+    std::fill(m, m + p.numel, 0.f);
+    std::fill(v, v + p.numel, 0.f);
+    return;
+  }
+  std::copy(adam_m_.begin() + p.offset, adam_m_.begin() + p.offset + p.numel, m);
+  std::copy(adam_v_.begin() + p.offset, adam_v_.begin() + p.offset + p.numel, v);
+}
+
+void Model::set_adam(int64_t step, int i, const float* m, const float* v) {
+  if (adam_m_.empty()) {
+    adam_m_.assign(data_.size(), 0.f);
+    adam_v_.assign(data_.size(), 0.f);
+  }
+  const ParamInfo& p = params_[i];
+  std::copy(m, m + p.numel, adam_m_.begin() + p.offset);
+  std::copy(v, v + p.numel, adam_v_.begin() + p.offset);
+  adam_step_ = step;
+}
+
 StepResult Model::optimizer_step(const AdamWOptions& o) {
   StepResult res;
   res.grad_norm = grad_norm();

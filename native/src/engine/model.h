@@ -98,6 +98,11 @@ class Model {
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
   StepResult optimizer_step(const AdamWOptions& o);
+  // AdamW state for checkpoints: the step count (bias correction) and, per
+  // parameter, the first and second moments (all zero before the first step).
+  int64_t adam_step() const { return adam_step_; }
+  void get_adam(int i, float* m, float* v) const;
+  void set_adam(int64_t step, int i, const float* m, const float* v);
   void zero_grad();
   double grad_norm() const;
 

@@ -40,6 +40,8 @@ export interface NativeEngine {
   setParam(name: string, data: Float32Array): void;
   getParam(name: string): Float32Array;
   getGrad(name: string): Float32Array;
+  getAdamState(name: string): { step: number; m: Float32Array; v: Float32Array };
+  setAdamState(name: string, step: number, m: Float32Array, v: Float32Array): void;
   zeroGrad(): void;
   gradNorm(): number;
   numParameters(): number;

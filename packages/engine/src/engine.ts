@@ -102,6 +102,12 @@ function batchArgs(x: BatchInput) {
  * The CPU engine: fp32 parameters, gradients and AdamW state live in native
  * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
  */
+/** AdamW state: the step count (bias correction) and each parameter's first/second moments. */
+export interface OptimizerState {
+  step: number;
+  moments: Map<string, { m: Float32Array; v: Float32Array }>;
+}
+
 export class Engine {
   readonly config: ModelConfig;
   private readonly native: NativeEngine;
@@ -241,6 +247,29 @@ export class Engine {
   }
 
   /** Every parameter by HF name, as @rlvr/model's saveCheckpoint takes them. */
+  /** AdamW state (step count and per-parameter moments), for checkpoints that resume bit for bit. */
+  optimizerState(): OptimizerState {
+    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+    let step = 0;
+    for (const name of this.parameterNames()) {
+      const s = callNative(() => this.native.getAdamState(name));
+      step = s.step;
+      moments.set(name, { m: s.m, v: s.v });
+    }
+    return { step, moments };
+  }
+
+  /** Restores optimizerState(); every parameter must be present. */
+  loadOptimizerState(state: OptimizerState): void {
+    const names = this.parameterNames();
+    const missing = names.filter((n) => !state.moments.has(n));
+    if (missing.length > 0) throw new ShapeError(`optimizer state: missing moments for ${missing.join(", ")}`, "ERR_RLVR_SHAPE", "moments");
+    for (const name of names) {
+      const { m, v } = state.moments.get(name)!;
+      callNative(() => this.native.setAdamState(name, state.step, m, v));
+    }
+  }
+
   exportWeights(): Map<string, TensorData> {
     const shapes = expectedTensorShapes(this.config);
     const out = new Map<string, TensorData>();

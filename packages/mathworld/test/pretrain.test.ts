@@ -51,7 +51,7 @@ describe("pretraining objective", () => {
     const out = join(dir, "micro");
     const lines: string[] = [];
     const res = await pretrain({
-      out, seed: 3, maxSteps: 6, batchSize: 4, evalEvery: 3, evalSize: 4, maxNewTokens: 6, shape: micro,
+      out, seed: 3, maxSteps: 6, batchSize: 4, lr: 0.01, warmupSteps: 1, evalEvery: 3, evalSize: 4, maxNewTokens: 6, shape: micro,
       targetAccuracy: 1, log: (l) => lines.push(l),
     });
     expect(res.steps).toBe(6);

@@ -8,11 +8,13 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 
 import { writeFileAtomic } from "@rlvr/data";
-import { saveCheckpoint, type ModelConfig, type TensorData } from "@rlvr/model";
+import type { OptimizerState } from "@rlvr/engine";
+import { SafetensorsFile, saveCheckpoint, writeSafetensors, type ModelConfig, type TensorData } from "@rlvr/model";
 
 export const STATE_FILE = "trainer_state.json";
 export const HISTORY_FILE = "acc_history.json";
 export const LATEST_FILE = "latest";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
 
 export interface TrainerState {
   version: 1;
@@ -30,11 +32,8 @@ export interface TrainerState {
   epoch: number;
   /** Generated tokens so far. */
   tokens: number;
-  /**
-   * What is not in the checkpoint: the engine exposes no AdamW moments (no native getter or
-   * setter), so a resumed run restarts them at zero.
-   */
-  optimizerState: "not-saved (engine exposes no AdamW moments)";
+  /** The AdamW moments and step count, beside this file (so a resumed run continues bit for bit). */
+  optimizerFile: typeof OPTIMIZER_FILE;
   savedAt: string;
 }
 
@@ -56,6 +55,7 @@ export async function writeTrainerCheckpoint(
   model: ModelToSave,
   state: TrainerState,
   historyText: string,
+  optimizer: OptimizerState,
 ): Promise<string> {
   const root = join(runDir, "checkpoints");
   await mkdir(root, { recursive: true });
@@ -69,6 +69,7 @@ export async function writeTrainerCheckpoint(
       ...(model.rawGenerationConfig ? { baseGenerationConfig: model.rawGenerationConfig } : {}),
     });
     writeFileAtomic(join(tmp, HISTORY_FILE), historyText);
+    await writeOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer);
     // the state file goes last: its presence marks a complete checkpoint
     writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
     let old: string | null = null;
@@ -133,4 +134,32 @@ export function findLatestCheckpoint(runDir: string): FoundCheckpoint | null {
 export function pruneCheckpoints(runDir: string, keep: number): void {
   const all = listCheckpoints(runDir);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.dir, { recursive: true, force: true });
+}
+
+/** AdamW moments as f32 tensors "<param>.exp_avg" / "<param>.exp_avg_sq" (PyTorch's names), step in the metadata. */
+async function writeOptimizerState(path: string, o: OptimizerState): Promise<void> {
+  const tensors = new Map<string, TensorData>();
+  for (const [name, { m, v }] of o.moments) {
+    tensors.set(`${name}.exp_avg`, { shape: [m.length], data: m });
+    tensors.set(`${name}.exp_avg_sq`, { shape: [v.length], data: v });
+  }
+  await writeSafetensors(path, tensors, { dtype: "F32", metadata: { step: String(o.step) } });
+}
+
+/** Reads the AdamW state of a checkpoint written by writeTrainerCheckpoint. */
+export async function readOptimizerState(checkpointDir: string): Promise<OptimizerState> {
+  const file = await SafetensorsFile.open(join(checkpointDir, OPTIMIZER_FILE));
+  try {
+    const step = Number(file.metadata?.step);
+    if (!Number.isInteger(step) || step < 0) throw new Error(`${join(checkpointDir, OPTIMIZER_FILE)}: metadata "step" must be a non-negative integer`);
+    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+    for (const t of file.names()) {
+      if (!t.endsWith(".exp_avg")) continue;
+      const name = t.slice(0, -".exp_avg".length);
+      moments.set(name, { m: await file.readFloat32(t), v: await file.readFloat32(`${name}.exp_avg_sq`) });
+    }
+    return { step, moments };
+  } finally {
+    await file.close();
+  }
 }

@@ -25,7 +25,9 @@ import { VerifierPool } from "@rlvr/verifier";
 
 import { CRITIC_UNAVAILABLE, grpoAdvantages } from "./advantages.js";
 import { broadcastRows, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
-import { findLatestCheckpoint, pruneCheckpoints, writeTrainerCheckpoint, type TrainerState } from "./checkpoint.js";
+import {
+  OPTIMIZER_FILE, findLatestCheckpoint, pruneCheckpoints, readOptimizerState, writeTrainerCheckpoint, type TrainerState,
+} from "./checkpoint.js";
 import { ConfigError, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
@@ -136,6 +138,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const loss = effectiveLoss(c);
   const actorWeights = found ? (await loadModelDir(found.modelDir)).weights! : base.weights!;
   const actor = Engine.fromWeights(base.config, actorWeights);
+  if (found) actor.loadOptimizerState(await readOptimizerState(found.dir));
   // The frozen reference is the initial model, only needed for the KL loss.
   const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!) : null;
   base.weights = null;
@@ -169,7 +172,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const history = found?.historyText ? new AccuracyHistory(parseAccuracyHistory(found.historyText)) : new AccuracyHistory();
   let epochCounts = new Map<number, [number, number]>((found?.state.epochCounts ?? []).map(([i, a, b]) => [i, [a, b]]));
   let countsEpoch = found?.state.epoch ?? 0;
-  let adamwSteps = 0;
+  let adamwSteps = found?.state.adamwSteps ?? 0;
   let tokensTotal = found?.state.tokens ?? 0;
   const elapsed0 = found?.state.elapsed ?? 0;
   const t0 = performance.now();
@@ -195,7 +198,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const state: TrainerState = {
       version: 1, step, adamwSteps, seed: c.trainer.seed, elapsed: now(),
       epochCounts: [...epochCounts].map(([i, [a, b]]) => [i, a, b]), epoch: countsEpoch, tokens: tokensTotal,
-      optimizerState: "not-saved (engine exposes no AdamW moments)", savedAt: new Date().toISOString(),
+      optimizerFile: OPTIMIZER_FILE, savedAt: new Date().toISOString(),
     };
     const dir = await writeTrainerCheckpoint(
       runDir,
@@ -206,6 +209,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       },
       state,
       history.toText(),
+      actor.optimizerState(),
     );
     if (c.trainer.keepCheckpoints !== null) pruneCheckpoints(runDir, c.trainer.keepCheckpoints);
     emit({ type: "checkpoint", step, dir });

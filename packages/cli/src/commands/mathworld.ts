@@ -2,7 +2,9 @@
 // parquet + JSONL (the same loaders as real data read them).
 import { Command, InvalidArgumentError } from "commander";
 
-import { DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_TRAIN_SIZE, exportSplits } from "@rlvr/mathworld";
+import { Engine } from "@rlvr/engine";
+import { DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_TRAIN_SIZE, FAMILIES, evaluateGreedy, exportSplits, generateSplits } from "@rlvr/mathworld";
+import { loadModelDir } from "@rlvr/model";
 
 const int = (min: number) => (v: string) => {
   const n = Number(v);
@@ -23,6 +25,27 @@ export function mathworldCommand(): Command {
       const r = exportSplits(o.out, { seed: o.seed, trainSize: o.trainSize, testSize: o.testSize });
       console.log(`mathworld seed ${o.seed}: ${r.train} train, ${r.test} test rows`);
       for (const f of r.files) console.log(`  ${f}`);
+    });
+  cmd
+    .command("eval")
+    .description("greedy accuracy of a model on the math world's test split (boxed answers, @rlvr/verifier)")
+    .requiredOption("--model <dir>", "Hugging Face model directory (e.g. packages/mathworld/base)")
+    .option("--seed <s>", "split seed", int(0), DEFAULT_SEED)
+    .option("--size <n>", "first n test problems (default: all)", int(1))
+    .option("--max-tokens <m>", "new tokens per answer", int(1), 96)
+    .option("--system", "add the evaluation system prompt (spec section 7)")
+    .option("--json", "print the result as JSON")
+    .action(async (o: { model: string; seed: number; size?: number; maxTokens: number; system?: boolean; json?: boolean }) => {
+      const m = await loadModelDir(o.model);
+      const engine = Engine.fromWeights(m.config, m.weights!);
+      const test = generateSplits({ seed: o.seed }).test.slice(0, o.size);
+      const r = evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: o.maxTokens, eosIds: m.eosTokenIds, withSystem: o.system ?? false });
+      const { responses: _responses, ...summary } = r;
+      if (o.json) return console.log(JSON.stringify(summary));
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      console.log(`test accuracy ${pct(r.accuracy)} (${r.correct}/${r.total}); no boxed answer ${pct(r.formatErrors)}; truncated ${pct(r.truncated)}; counting unboxed "The answer is N." ${pct(r.lenientAccuracy)}`);
+      console.log(`  by family: ${FAMILIES.map((f) => `${f} ${r.byFamily[f]?.correct ?? 0}/${r.byFamily[f]?.total ?? 0}`).join(", ")}`);
+      console.log(`  by level:  ${["1", "2", "3"].map((d) => `${d}: ${r.byDifficulty[d]?.correct ?? 0}/${r.byDifficulty[d]?.total ?? 0}`).join(", ")}`);
     });
   return cmd;
 }

@@ -1,5 +1,7 @@
 // `rlvr pretrain`: pretrains the math world's tiny Qwen2 base model on the rlvr engine and
 // saves it in Hugging Face layout (see packages/mathworld/README.md).
+import { cpus } from "node:os";
+
 import { Command, InvalidArgumentError } from "commander";
 
 import { DEFAULT_FORMAT_NOISE, DEFAULT_SEED, DEFAULT_SHAPE, pretrain } from "@rlvr/mathworld";
@@ -43,9 +45,9 @@ export function pretrainCommand(): Command {
     .requiredOption("--out <dir>", "checkpoint directory to write")
     .option("--seed <s>", "seed of initialization, data order and format noise", int(0), 1)
     .option("--data-seed <s>", "seed of the train/test splits (as `rlvr mathworld export`)", int(0), DEFAULT_SEED)
-    .option("--steps <n>", "most optimizer steps", int(1), 3000)
+    .option("--steps <n>", "most optimizer steps (the cosine learning-rate schedule ends here)", int(1), 2000)
     .option("--batch-size <n>", "sequences per step", int(1), 32)
-    .option("--lr <x>", "peak learning rate (linear warm-up, then constant)", num(0, 1), 3e-3)
+    .option("--lr <x>", "peak learning rate (linear warm-up, then cosine decay to 0.1x at --steps)", num(0, 1), 3e-3)
     .option("--warmup <n>", "warm-up steps", int(1), 50)
     .option("--eval-every <n>", "greedy test accuracy every n steps", int(1), 50)
     .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x", num(0, 1), 0.2)
@@ -83,7 +85,13 @@ export function pretrainCommand(): Command {
           maxPositionEmbeddings: DEFAULT_SHAPE.maxPositionEmbeddings,
         },
         overwrite: o.overwrite ?? false,
-        provenance: { command: `rlvr ${process.argv.slice(2).join(" ")}`, rlvrNumThreads: process.env.RLVR_NUM_THREADS ?? null },
+        provenance: {
+          command: `rlvr ${process.argv.slice(2).join(" ")}`,
+          rlvrNumThreads: process.env.RLVR_NUM_THREADS ?? null,
+          cpus: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+          node: process.version,
+          date: new Date().toISOString(),
+        },
       });
     });
 }
