@@ -1,5 +1,5 @@
 /** Type declarations of the addon's Engine class (native/src/binding/engine_binding.cpp). */
-import type { TensorDescriptor } from "@rlvr/native";
+import type { PolicyLossStats, TensorDescriptor } from "@rlvr/native";
 
 type T = TensorDescriptor;
 
@@ -22,15 +22,7 @@ export interface NativeBatch {
   attentionMask: T;
 }
 
-export interface NativeForwardBackwardResult {
-  total: number;
-  pgLoss: number;
-  klLoss: number;
-  entropy: number;
-  clipFrac: number;
-  dualClipFrac: number;
-  ppoKl: number;
-  weightSum: number;
+export interface NativeForwardBackwardResult extends PolicyLossStats {
   tokenLogp: Float32Array;
   tokenEntropy: Float32Array;
 }

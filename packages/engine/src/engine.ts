@@ -7,7 +7,7 @@ import {
   type ModelConfig,
   type TensorData,
 } from "@rlvr/model";
-import { ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
+import { type PolicyLossStats, ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
 
 import type { EngineAddon, NativeEngine } from "./addonTypes.js";
 
@@ -50,15 +50,8 @@ export interface ForwardBackwardInput extends ScoreInput, LossOptions {
   advantages?: Float32Array;
 }
 
-export interface ForwardBackwardResult {
-  total: number;
-  pgLoss: number;
-  klLoss: number;
-  entropy: number;
-  clipFrac: number;
-  dualClipFrac: number;
-  ppoKl: number;
-  weightSum: number;
+/** The fused objective's statistics (see @rlvr/native policyLoss) plus per-token outputs. */
+export interface ForwardBackwardResult extends PolicyLossStats {
   /** Per-token log-prob / entropy for rows with weight != 0 (0 elsewhere). */
   tokenLogp: Float32Array;
   tokenEntropy: Float32Array;

@@ -1,19 +1,11 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 
 import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
 import { engineStepModel, generate } from "@rlvr/sampler";
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const num = (lo: number, hi: number) => (v: string) => {
-  const n = Number(v);
-  if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
-  return n;
-};
+import { intOption, numberOption } from "../options.js";
+
 
 interface GenerateCliOptions {
   model: string;
@@ -35,12 +27,12 @@ export function generateCommand(): Command {
     .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
-    .option("-n, --n <n>", "samples", int(1), 1)
-    .option("--temperature <t>", "0 = greedy", num(0, 100), 0.6)
-    .option("--top-p <p>", "nucleus mass", num(Number.MIN_VALUE, 1), 1)
-    .option("--top-k <k>", "0 = off", int(0), 0)
-    .option("--max-tokens <m>", "new tokens per sample", int(1), 256)
-    .option("--seed <s>", "sampling seed", int(0), 0)
+    .option("-n, --n <n>", "samples", intOption(1), 1)
+    .option("--temperature <t>", "0 = greedy", numberOption(0, 100), 0.6)
+    .option("--top-p <p>", "nucleus mass", numberOption(Number.MIN_VALUE, 1), 1)
+    .option("--top-k <k>", "0 = off", intOption(0), 0)
+    .option("--max-tokens <m>", "new tokens per sample", intOption(1), 256)
+    .option("--seed <s>", "sampling seed", intOption(0), 0)
     .option("--system <text>", "system message for the chat template")
     .option("--stop <text...>", "stop strings")
     .option("--no-chat", "use the prompt as raw text instead of the chat template")

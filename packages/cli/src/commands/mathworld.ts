@@ -1,16 +1,12 @@
 // `rlvr mathworld export`: the built-in math world's seeded train pool and test set as verl
 // parquet + JSONL (the same loaders as real data read them).
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 
 import { Engine } from "@rlvr/engine";
 import { DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_TRAIN_SIZE, FAMILIES, evaluateGreedy, exportSplits, generateSplits } from "@rlvr/mathworld";
 import { loadModelDir } from "@rlvr/model";
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
+import { intOption } from "../options.js";
 
 export function mathworldCommand(): Command {
   const cmd = new Command("mathworld").description("the built-in tiny math world (synthetic problems with worked solutions)");
@@ -18,9 +14,9 @@ export function mathworldCommand(): Command {
     .command("export")
     .description("write DIR/{train,test}.{parquet,jsonl}: seeded, disjoint verl-style splits")
     .requiredOption("--out <dir>", "output directory")
-    .option("--seed <s>", "split seed", int(0), DEFAULT_SEED)
-    .option("--train-size <n>", "train pool size", int(1), DEFAULT_TRAIN_SIZE)
-    .option("--test-size <n>", "test set size", int(1), DEFAULT_TEST_SIZE)
+    .option("--seed <s>", "split seed", intOption(0), DEFAULT_SEED)
+    .option("--train-size <n>", "train pool size", intOption(1), DEFAULT_TRAIN_SIZE)
+    .option("--test-size <n>", "test set size", intOption(1), DEFAULT_TEST_SIZE)
     .action((o: { out: string; seed: number; trainSize: number; testSize: number }) => {
       const r = exportSplits(o.out, { seed: o.seed, trainSize: o.trainSize, testSize: o.testSize });
       console.log(`mathworld seed ${o.seed}: ${r.train} train, ${r.test} test rows`);
@@ -30,9 +26,9 @@ export function mathworldCommand(): Command {
     .command("eval")
     .description("greedy accuracy of a model on the math world's test split (boxed answers, @rlvr/verifier)")
     .requiredOption("--model <dir>", "Hugging Face model directory (e.g. packages/mathworld/base)")
-    .option("--seed <s>", "split seed", int(0), DEFAULT_SEED)
-    .option("--size <n>", "first n test problems (default: all)", int(1))
-    .option("--max-tokens <m>", "new tokens per answer", int(1), 96)
+    .option("--seed <s>", "split seed", intOption(0), DEFAULT_SEED)
+    .option("--size <n>", "first n test problems (default: all)", intOption(1))
+    .option("--max-tokens <m>", "new tokens per answer", intOption(1), 96)
     .option("--system", "add the evaluation system prompt (spec section 7)")
     .option("--json", "print the result as JSON")
     .action(async (o: { model: string; seed: number; size?: number; maxTokens: number; system?: boolean; json?: boolean }) => {

@@ -2,20 +2,12 @@
 // saves it in Hugging Face layout (see packages/mathworld/README.md).
 import { cpus } from "node:os";
 
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 
 import { DEFAULT_FORMAT_NOISE, DEFAULT_SEED, DEFAULT_SHAPE, pretrain } from "@rlvr/mathworld";
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-  return n;
-};
-const num = (lo: number, hi: number) => (v: string) => {
-  const n = Number(v);
-  if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
-  return n;
-};
+import { intOption, numberOption } from "../options.js";
+
 
 interface PretrainCliOptions {
   out: string;
@@ -43,23 +35,23 @@ export function pretrainCommand(): Command {
   return new Command("pretrain")
     .description("pretrain the math world's tiny Qwen2 base model (CPU engine) and save it in Hugging Face layout")
     .requiredOption("--out <dir>", "checkpoint directory to write")
-    .option("--seed <s>", "seed of initialization, data order and format noise", int(0), 1)
-    .option("--data-seed <s>", "seed of the train/test splits (as `rlvr mathworld export`)", int(0), DEFAULT_SEED)
-    .option("--steps <n>", "most optimizer steps (the cosine learning-rate schedule ends here)", int(1), 2000)
-    .option("--batch-size <n>", "sequences per step", int(1), 32)
-    .option("--lr <x>", "peak learning rate (linear warm-up, then cosine decay to 0.1x at --steps)", num(0, 1), 3e-3)
-    .option("--warmup <n>", "warm-up steps", int(1), 50)
-    .option("--eval-every <n>", "greedy test accuracy every n steps", int(1), 50)
-    .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x", num(0, 1), 0.2)
-    .option("--eval-size <n>", "test problems evaluated (default: all)", int(1))
-    .option("--format-noise <p>", "share of solutions written without \\boxed (add_sub, mul, linear)", num(0, 1), DEFAULT_FORMAT_NOISE.add_sub)
-    .option("--fraction-format-noise <p>", "the same for the fraction family", num(0, 1), DEFAULT_FORMAT_NOISE.fraction)
-    .option("--system-prompt-rate <p>", "share of chats with the evaluation system prompt", num(0, 1), 0.2)
-    .option("--hidden <n>", "hidden size", int(2), DEFAULT_SHAPE.hiddenSize)
-    .option("--intermediate <n>", "MLP size", int(1), DEFAULT_SHAPE.intermediateSize)
-    .option("--layers <n>", "decoder layers", int(1), DEFAULT_SHAPE.numLayers)
-    .option("--heads <n>", "attention heads", int(1), DEFAULT_SHAPE.numHeads)
-    .option("--kv-heads <n>", "key/value heads", int(1), DEFAULT_SHAPE.numKvHeads)
+    .option("--seed <s>", "seed of initialization, data order and format noise", intOption(0), 1)
+    .option("--data-seed <s>", "seed of the train/test splits (as `rlvr mathworld export`)", intOption(0), DEFAULT_SEED)
+    .option("--steps <n>", "most optimizer steps (the cosine learning-rate schedule ends here)", intOption(1), 2000)
+    .option("--batch-size <n>", "sequences per step", intOption(1), 32)
+    .option("--lr <x>", "peak learning rate (linear warm-up, then cosine decay to 0.1x at --steps)", numberOption(0, 1), 3e-3)
+    .option("--warmup <n>", "warm-up steps", intOption(1), 50)
+    .option("--eval-every <n>", "greedy test accuracy every n steps", intOption(1), 50)
+    .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x", numberOption(0, 1), 0.2)
+    .option("--eval-size <n>", "test problems evaluated (default: all)", intOption(1))
+    .option("--format-noise <p>", "share of solutions written without \\boxed (add_sub, mul, linear)", numberOption(0, 1), DEFAULT_FORMAT_NOISE.add_sub)
+    .option("--fraction-format-noise <p>", "the same for the fraction family", numberOption(0, 1), DEFAULT_FORMAT_NOISE.fraction)
+    .option("--system-prompt-rate <p>", "share of chats with the evaluation system prompt", numberOption(0, 1), 0.2)
+    .option("--hidden <n>", "hidden size", intOption(2), DEFAULT_SHAPE.hiddenSize)
+    .option("--intermediate <n>", "MLP size", intOption(1), DEFAULT_SHAPE.intermediateSize)
+    .option("--layers <n>", "decoder layers", intOption(1), DEFAULT_SHAPE.numLayers)
+    .option("--heads <n>", "attention heads", intOption(1), DEFAULT_SHAPE.numHeads)
+    .option("--kv-heads <n>", "key/value heads", intOption(1), DEFAULT_SHAPE.numKvHeads)
     .option("--overwrite", "replace an existing checkpoint at --out")
     .action(async (o: PretrainCliOptions) => {
       const f = o.formatNoise;

@@ -1,8 +1,10 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 
 import { Engine } from "@rlvr/engine";
+
+import { intOption, numberOption } from "../options.js";
 
 export interface ScoreLine {
   prompt_ids: number[];
@@ -51,16 +53,6 @@ export function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1):
   });
 }
 
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-};
-const positiveNumber = (v: string) => {
-  const n = Number(v);
-  if (!(n > 0)) throw new InvalidArgumentError("expected a number > 0");
-  return n;
-};
 
 export function scoreCommand(): Command {
   return new Command("score")
@@ -68,8 +60,8 @@ export function scoreCommand(): Command {
     .requiredOption("--model <dir>", "Hugging Face model directory (config.json, safetensors, tokenizer)")
     .requiredOption("--input <file>", "JSONL: one {\"prompt_ids\": [...], \"response_ids\": [...]} per line")
     .option("--output <file>", "write JSONL here (default: stdout)")
-    .option("--temperature <t>", "divide logits by t before the log-softmax", positiveNumber, 1)
-    .option("--batch-size <n>", "sequences per forward pass", positiveInt, 8)
+    .option("--temperature <t>", "divide logits by t before the log-softmax", numberOption(Number.MIN_VALUE, Number.MAX_VALUE), 1)
+    .option("--batch-size <n>", "sequences per forward pass", intOption(1), 8)
     .action(async (opts: { model: string; input: string; output?: string; temperature: number; batchSize: number }) => {
       const engine = await Engine.fromModelDir(opts.model);
       const out = opts.output ? createWriteStream(opts.output) : process.stdout;
