@@ -13,6 +13,7 @@ import { reportCommand } from "./commands/report.js";
 import { trainCommand } from "./commands/train.js";
 import { mathworldCommand } from "./commands/mathworld.js";
 import { pretrainCommand } from "./commands/pretrain.js";
+import { evalCommand } from "./commands/eval.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(trainCommand());
   program.addCommand(mathworldCommand());
   program.addCommand(pretrainCommand());
+  program.addCommand(evalCommand());
   return program;
 }
 

@@ -9,9 +9,9 @@ export const intOption = (min: number) => (v: string): number => {
   return n;
 };
 
-/** A number in [lo, hi]. */
-export const numberOption = (lo: number, hi: number) => (v: string): number => {
+/** A number in [lo, hi], or in (lo, hi] with openLow. */
+export const numberOption = (lo: number, hi: number, openLow = false) => (v: string): number => {
   const n = Number(v);
-  if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected a number in [${lo}, ${hi}]`);
+  if (!((openLow ? n > lo : n >= lo) && n <= hi)) throw new InvalidArgumentError(`expected a number in ${openLow ? "(" : "["}${lo}, ${hi}]`);
   return n;
 };

@@ -4,6 +4,7 @@ export * from "./advantages.js";
 export * from "./update.js";
 export * from "./reward.js";
 export * from "./eval.js";
+export * from "./evalReport.js";
 export * from "./checkpoint.js";
 export * from "./progress.js";
 export * from "./trainer.js";

@@ -29,7 +29,7 @@ export function generateCommand(): Command {
     .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
     .option("-n, --n <n>", "samples", intOption(1), 1)
     .option("--temperature <t>", "0 = greedy", numberOption(0, 100), 0.6)
-    .option("--top-p <p>", "nucleus mass", numberOption(Number.MIN_VALUE, 1), 1)
+    .option("--top-p <p>", "nucleus mass", numberOption(0, 1, true), 1)
     .option("--top-k <k>", "0 = off", intOption(0), 0)
     .option("--max-tokens <m>", "new tokens per sample", intOption(1), 256)
     .option("--seed <s>", "sampling seed", intOption(0), 0)

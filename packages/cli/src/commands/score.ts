@@ -60,7 +60,7 @@ export function scoreCommand(): Command {
     .requiredOption("--model <dir>", "Hugging Face model directory (config.json, safetensors, tokenizer)")
     .requiredOption("--input <file>", "JSONL: one {\"prompt_ids\": [...], \"response_ids\": [...]} per line")
     .option("--output <file>", "write JSONL here (default: stdout)")
-    .option("--temperature <t>", "divide logits by t before the log-softmax", numberOption(Number.MIN_VALUE, Number.MAX_VALUE), 1)
+    .option("--temperature <t>", "divide logits by t before the log-softmax", numberOption(0, Number.MAX_VALUE, true), 1)
     .option("--batch-size <n>", "sequences per forward pass", intOption(1), 8)
     .action(async (opts: { model: string; input: string; output?: string; temperature: number; batchSize: number }) => {
       const engine = await Engine.fromModelDir(opts.model);

@@ -1,0 +1,210 @@
+// `rlvr eval`: a model on the paper's benchmarks (spec section 7) with the Qwen2.5-Math
+// protocol, plus response lengths and self-reflection words (spec section 8).
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+
+import { DataError, EVAL_BENCHMARKS, EVAL_FIELDS, reflectionMatchers } from "@rlvr/data";
+import { Engine } from "@rlvr/engine";
+import { loadModelDir } from "@rlvr/model";
+import {
+  QWEN_MATH_COT_SYSTEM,
+  buildEvalReport,
+  defaultProtocol,
+  evalMarkdown,
+  evaluateSet,
+  formatDuration,
+  loadBenchmarkFile,
+  parseProtocol,
+  protocolLabel,
+  resolveBenchmarkFile,
+  writeEvalReport,
+  type EvalReport,
+  type EvalSet,
+  type EvalSetResult,
+} from "@rlvr/trainer";
+import { DEFAULT_TIMEOUT_MS, VerifierPool } from "@rlvr/verifier";
+
+import { intOption, numberOption } from "../options.js";
+
+const list = (v: string) => v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+const pair = (what: string) => (v: string, prev: [string, string][]) => {
+  const i = v.indexOf("=");
+  if (i <= 0 || i === v.length - 1) throw new InvalidArgumentError(`expected ${what}`);
+  return [...prev, [v.slice(0, i).trim(), v.slice(i + 1).trim()] as [string, string]];
+};
+
+export interface EvalCliOptions {
+  model: string;
+  bench?: string[];
+  file: [string, string][];
+  dataDir?: string;
+  limit?: number;
+  maxTokens: number;
+  k: number;
+  temperature: number;
+  topP: number;
+  protocol: [string, string][];
+  seed: number;
+  out?: string;
+  /** undefined: the qwen25-math-cot prompt; false (--no-system): none. */
+  system?: string | boolean;
+  reflectionWords?: string[];
+  inflections?: boolean;
+  maxBatch: number;
+  workers: number;
+  timeoutMs: number;
+  saveResponses?: boolean;
+}
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+/** Progress on stderr: a redrawn bar on a TTY, plain lines otherwise. */
+class EvalProgress {
+  private bar = "";
+  constructor(private readonly out: Io["stderr"]) {}
+  private get tty(): boolean {
+    return this.out.isTTY === true;
+  }
+  log(message: string): void {
+    if (this.tty && this.bar) this.out.write(`\r\x1b[K${message}\n${this.bar}`);
+    else this.out.write(`${message}\n`);
+  }
+  generated(name: string, done: number, total: number, seconds: number): void {
+    const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
+    if (this.tty) {
+      const width = 24, filled = Math.round((width * done) / Math.max(1, total));
+      this.bar = `${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} responses ${formatDuration(seconds)} ETA ${eta}`;
+      this.bar = this.bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
+      this.out.write(`\r\x1b[K${this.bar}`);
+    } else {
+      this.out.write(`${name}: generated ${done}/${total} responses (${formatDuration(seconds)}, ETA ${eta})\n`);
+    }
+  }
+  clear(): void {
+    if (this.tty && this.bar) this.out.write("\r\x1b[K");
+    this.bar = "";
+  }
+}
+
+/** The benchmark list and the file of each: --bench (default: the paper's six unless only --file is given) plus every --file name. */
+export function planBenchmarks(o: Pick<EvalCliOptions, "bench" | "file" | "dataDir">): { names: string[]; files: Record<string, string> } {
+  const files: Record<string, string> = {};
+  for (const [name, path] of o.file) files[name] = resolve(path);
+  const names = [...(o.bench ?? (o.file.length > 0 ? [] : [...EVAL_BENCHMARKS]))];
+  for (const name of Object.keys(files)) if (!names.includes(name)) names.push(name);
+  if (names.length === 0) throw new DataError("no benchmarks: give --bench NAMES and/or --file NAME=PATH");
+  for (const name of names) {
+    if (files[name] !== undefined) continue;
+    if (!(name in EVAL_FIELDS)) {
+      throw new DataError(`unknown benchmark "${name}": known are ${Object.keys(EVAL_FIELDS).join(", ")}; for a custom set give --file ${name}=PATH (JSONL with "problem" and "answer")`);
+    }
+    files[name] = resolveBenchmarkFile(name, o.dataDir);
+  }
+  return { names, files };
+}
+
+/** Loads the benchmarks with their protocols (paper defaults, --k/--temperature/--top-p, then --protocol). */
+export function planEvalSets(o: EvalCliOptions): { sets: EvalSet[]; files: Record<string, string> } {
+  const { names, files } = planBenchmarks(o);
+  const sampled = { temperature: o.temperature, topP: o.topP };
+  const overrides = new Map<string, string>();
+  for (const [name, spec] of o.protocol) {
+    if (!names.includes(name)) throw new DataError(`--protocol ${name}=${spec}: "${name}" is not among the benchmarks (${names.join(", ")})`);
+    overrides.set(name, spec);
+  }
+  const sets = names.map((name): EvalSet => {
+    let protocol = defaultProtocol(name);
+    if (protocol.samples > 1 || protocol.temperature > 0) protocol = { ...sampled, samples: o.k };
+    const spec = overrides.get(name);
+    if (spec !== undefined) {
+      try {
+        protocol = parseProtocol(spec, sampled);
+      } catch (e) {
+        throw new DataError(`--protocol ${name}=${spec}: ${(e as Error).message}`);
+      }
+    }
+    const all = loadBenchmarkFile(name, files[name]!);
+    return { name, examples: o.limit === undefined ? all : all.slice(0, o.limit), file: files[name]!, ...protocol };
+  });
+  return { sets, files };
+}
+
+/** Runs the whole evaluation; prints the Markdown report to stdout and writes --out. */
+export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<EvalReport> {
+  const progress = new EvalProgress(io.stderr);
+  const { sets, files } = planEvalSets(o); // all data first: a bad file fails before the model loads
+  const systemPrompt = o.system === false ? "" : typeof o.system === "string" ? o.system : QWEN_MATH_COT_SYSTEM;
+  const reflection = { ...(o.reflectionWords ? { words: o.reflectionWords } : {}), inflections: o.inflections === true };
+  reflectionMatchers(reflection); // a bad word list fails before the model loads
+
+  const m = await loadModelDir(o.model);
+  const engine = Engine.fromWeights(m.config, m.weights!);
+  progress.log(`eval ${resolve(o.model)}: ${sets.map((s) => `${s.name} ${s.examples.length}× ${protocolLabel(s)}`).join("; ")}; max ${o.maxTokens} tokens`);
+  const pool = new VerifierPool({ size: o.workers, timeoutMs: o.timeoutMs });
+  const results: EvalSetResult[] = [];
+  try {
+    const ctx = {
+      engine, tokenizer: m.tokenizer, eosIds: m.eosTokenIds, systemPrompt, maxNewTokens: o.maxTokens,
+      maxBatch: o.maxBatch, seed: o.seed, pool, timeoutMs: o.timeoutMs,
+    };
+    for (const set of sets) {
+      const t0 = performance.now();
+      progress.log(`${set.name}: ${set.examples.length} problems, ${protocolLabel(set)} (${set.file})`);
+      const r = await evaluateSet(ctx, set, {
+        onGenerate: (done, total) => progress.generated(set.name, done, total, (performance.now() - t0) / 1000),
+      });
+      progress.clear();
+      const skipped = r.problems.filter((p) => p.skipped).length;
+      progress.log(
+        `${set.name}: ${(100 * r.accuracy).toFixed(1)}% (${r.correct}/${r.total}) in ${formatDuration(r.seconds)}` +
+          (skipped ? `; ${skipped} prompt(s) longer than the ${m.config.maxPositionEmbeddings}-token context counted as wrong` : ""),
+      );
+      results.push(r);
+    }
+  } finally {
+    progress.clear();
+    await pool.close();
+  }
+  const report = buildEvalReport(results, {
+    model: resolve(o.model), systemPrompt, maxTokens: o.maxTokens, seed: o.seed, limit: o.limit ?? null,
+    files, reflection, responses: o.saveResponses === true,
+  });
+  io.stdout.write(evalMarkdown(report));
+  if (o.out) {
+    const written = writeEvalReport(o.out, report);
+    progress.log(`wrote ${written.json} and ${written.markdown}`);
+  }
+  return report;
+}
+
+export function evalCommand(io?: Io): Command {
+  return new Command("eval")
+    .description("evaluate a model on the paper's math benchmarks (Qwen2.5-Math protocol): accuracy, response lengths, self-reflection words")
+    .requiredOption("--model <dir>", "Hugging Face model directory")
+    .option("--bench <names>", `comma-separated benchmarks (default: ${EVAL_BENCHMARKS.join(",")}; none when only --file is given)`, list)
+    .option("--file <name=path>", "a benchmark from a JSONL file: {problem, answer} rows or verl rows; a known name keeps its field mapping (repeatable)", pair("NAME=PATH"), [])
+    .option("--data-dir <dir>", "data folder holding datasets/eval/<name>/test.jsonl (default: the shared folder, ../shared or RLVR_SHARED_DIR)")
+    .option("--limit <n>", "first n problems of each benchmark", intOption(1))
+    .option("--max-tokens <m>", "new tokens per response", intOption(1), 3072)
+    .option("--k <n>", "samples per problem for the avg@k benchmarks (aime24, aime25, amc23)", intOption(1), 8)
+    .option("--temperature <t>", "sampling temperature of the avg@k benchmarks", numberOption(0, 100, true), 0.6)
+    .option("--top-p <p>", "nucleus mass of the avg@k benchmarks", numberOption(0, 1, true), 1)
+    .option("--protocol <name=spec>", 'override one benchmark\'s protocol: "greedy" or "avg@K" (repeatable)', pair("NAME=greedy or NAME=avg@K"), [])
+    .option("--seed <s>", "sampling seed", intOption(0), 0)
+    .option("--out <dir>", "write eval.json and eval.md here")
+    .option("--system <text>", "system prompt (default: the qwen25-math-cot one)")
+    .option("--no-system", "no system prompt")
+    .option("--reflection-words <list>", "comma-separated self-reflection words to count (default: @rlvr/data's list)", list)
+    .option("--inflections", "also count inflected forms of the reflection words (rechecking, recalculated)")
+    .option("--max-batch <n>", "rows per generation batch (bounds KV-cache memory)", intOption(1), 64)
+    .option("--workers <n>", "verifier worker threads", intOption(1), Math.min(2, availableParallelism()))
+    .option("--timeout-ms <ms>", "verifier time limit per response", intOption(1), DEFAULT_TIMEOUT_MS)
+    .option("--save-responses", "keep each response's text in eval.json")
+    .action(async (o: EvalCliOptions) => {
+      await runEval(o, io);
+    });
+}
