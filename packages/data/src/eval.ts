@@ -7,6 +7,15 @@ import { requireSharedPath } from "./shared.js";
 
 export { EVAL_FIELDS, type EvalFields };
 
+/**
+ * Benchmarks beyond the paper's six that `loadEvalBenchmark` also reads (always with an explicit
+ * file): `mathworld` is the built-in math world's test split as `{id, problem, answer}` lines
+ * (@rlvr/mathworld's data/test.jsonl). Decoded greedily (the trainer's default protocol).
+ */
+export const EXTRA_EVAL_FIELDS: Readonly<Record<string, EvalFields>> = {
+  mathworld: { problem: "problem", answer: "answer", answerKind: "value", id: "id" },
+};
+
 /** The paper's six benchmarks, in its order. */
 export const EVAL_BENCHMARKS = ["math500", "aime24", "amc23", "minerva_math", "olympiadbench", "aime25"] as const;
 export type EvalBenchmark = (typeof EVAL_BENCHMARKS)[number];
@@ -37,8 +46,8 @@ export interface EvalExample {
  * the missing field.
  */
 export function loadEvalBenchmark(name: string, file?: string): EvalExample[] {
-  const fields = EVAL_FIELDS[name];
-  if (!fields) throw new DataError(`unknown benchmark "${name}": known are ${Object.keys(EVAL_FIELDS).join(", ")}`);
+  const fields = EVAL_FIELDS[name] ?? EXTRA_EVAL_FIELDS[name];
+  if (!fields) throw new DataError(`unknown benchmark "${name}": known are ${[...Object.keys(EVAL_FIELDS), ...Object.keys(EXTRA_EVAL_FIELDS)].join(", ")}`);
   const path = file ?? requireSharedPath("datasets", "eval", name, "test.jsonl");
   if (!existsSync(path)) throw new DataError(`${path}: benchmark file not found`);
   return jsonlLines(readFileSync(path, "utf8")).map(({ line, text }, i) => {

@@ -3,3 +3,4 @@ export * from "./generator.js";
 export * from "./tokenizer.js";
 export * from "./export.js";
 export * from "./pretrain.js";
+export * from "./preset.js";
