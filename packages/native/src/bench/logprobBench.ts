@@ -53,7 +53,9 @@ function main(): void {
   log("memory copy bandwidth");
   const copyDst = new Float32Array(N * V);
   const copyMs = best(REPS, () => copyDst.set(logits));
-  const copyGBs = bytes / copyMs / 1e6;
+  // a copy reads and writes every byte: count both, as the GPU bench (and bandwidthTest) does,
+  // so the fraction compares memory traffic with memory traffic
+  const copyGBs = (2 * bytes) / copyMs / 1e6;
 
   log("native forward");
   let saved = tokenLogprobs(L, T);
@@ -99,7 +101,7 @@ function main(): void {
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, features: cpuFeatures(), kernelThreads: buildInfo().cpuThreads },
     shape: { n: N, v: V, dtype: "f32" },
-    copy: { ms: copyMs, gbPerS: copyGBs, note: "Float32Array.set of the logits buffer; bytes copied / time" },
+    copy: { ms: copyMs, gbPerS: copyGBs, note: "Float32Array.set of the logits buffer; (bytes read + bytes written) / time" },
     forward: {
       ms: fwdMs, gbPerS: fwdGBs, fractionOfCopyBandwidth: fwdGBs / copyGBs,
       msPerMillionTokens: (fwdMs * 1e6) / N,
