@@ -226,25 +226,28 @@ Napi::Value EngineWrap::SetParam(const Napi::CallbackInfo& info) {
   });
 }
 
+// A copy of parameter `name`'s slice of a flat per-parameter buffer (weights or gradients).
+template <typename Get>
+static Napi::Value copy_param_slice(engine::Model& m, const Napi::CallbackInfo& info, Get get) {
+  int i = param_index(m, info);
+  const auto& p = m.params()[i];
+  Napi::Float32Array out = new_f32(info.Env(), p.numel);
+  const float* src = get(i);
+  std::copy(src, src + p.numel, out.Data());
+  return out;
+}
+
 Napi::Value EngineWrap::GetParam(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     engine::Model& m = model();
-    int i = param_index(m, info);
-    const auto& p = m.params()[i];
-    Napi::Float32Array out = new_f32(info.Env(), p.numel);
-    std::copy(m.param(i), m.param(i) + p.numel, out.Data());
-    return out;
+    return copy_param_slice(m, info, [&](int i) -> const float* { return m.param(i); });
   });
 }
 
 Napi::Value EngineWrap::GetGrad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     engine::Model& m = model();
-    int i = param_index(m, info);
-    const auto& p = m.params()[i];
-    Napi::Float32Array out = new_f32(info.Env(), p.numel);
-    std::copy(m.grad(i), m.grad(i) + p.numel, out.Data());
-    return out;
+    return copy_param_slice(m, info, [&](int i) { return m.grad(i); });
   });
 }
 
