@@ -9,6 +9,7 @@
 #include <string>
 
 #include "binding/errors.h"
+#include "binding/loss_args.h"
 #include "binding/tensor_arg.h"
 
 namespace rlvr::binding {
@@ -38,7 +39,7 @@ bool bool_field(const Napi::Object& o, const char* key) {
 
 TensorArg cpu_tensor(const Napi::Object& o, const char* key, bool optional = false) {
   TensorArg t = optional ? optional_tensor_arg(o, key) : tensor_arg(o, key);
-  if (t.data && t.on_cuda()) fail(Code::Device, key, "the CPU engine takes cpu tensors");
+  if (t.present && t.on_cuda()) fail(Code::Device, key, "the CPU engine takes cpu tensors");
   return t;
 }
 
@@ -73,7 +74,7 @@ TensorArg targets_arg(const Napi::Object& o, const TensorArg& ids, int64_t vocab
 TensorArg row_values(const Napi::Object& o, const char* key, const TensorArg& ids, const TensorArg& mask, bool optional,
                      bool zero_on_padding) {
   TensorArg t = cpu_tensor(o, key, optional);
-  if (!t.data) return t;
+  if (!t.present) return t;
   expect_dtype(t, DType::F32);
   expect_shape(t, ids.shape);
   check_finite(t);
@@ -91,14 +92,6 @@ double temperature_arg(const Napi::Object& o) {
   double t = number_arg(o, "temperature", 1.0);
   if (!(t > 0)) fail(Code::Value, "temperature", "must be > 0, got " + std::to_string(t));
   return t;
-}
-
-kernels::KlType parse_kl(const std::string& s) {
-  if (s == "kl" || s == "k1") return kernels::KlType::K1;
-  if (s == "abs") return kernels::KlType::Abs;
-  if (s == "mse" || s == "k2") return kernels::KlType::Mse;
-  if (s == "low_var_kl" || s == "k3") return kernels::KlType::LowVarKl;
-  fail(Code::Value, "klType", "unknown KL type \"" + s + "\" (expected kl, abs, mse or low_var_kl)");
 }
 
 Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
@@ -370,9 +363,7 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
     lo.temperature = static_cast<float>(temperature_arg(o));
     double pg = number_arg(o, "pgCoef", 1.0), klc = number_arg(o, "klCoef", 0.0), ent = number_arg(o, "entropyCoeff", 0.0);
     double clo = number_arg(o, "clipLow", 0.2), chi = number_arg(o, "clipHigh", 0.2), dual = number_arg(o, "dualClip", 0);
-    if (!(clo >= 0 && clo < 1)) fail(Code::Value, "clipLow", "must be in [0, 1), got " + std::to_string(clo));
-    if (!(chi >= 0)) fail(Code::Value, "clipHigh", "must be >= 0, got " + std::to_string(chi));
-    if (dual != 0 && !(dual > 1)) fail(Code::Value, "dualClip", "must be 0 (off) or > 1, got " + std::to_string(dual));
+    check_clip(clo, chi, dual);
     lo.pg_coef = static_cast<float>(pg); lo.kl_coef = static_cast<float>(klc); lo.entropy_coeff = static_cast<float>(ent);
     lo.clip_low = static_cast<float>(clo); lo.clip_high = static_cast<float>(chi); lo.dual_clip = static_cast<float>(dual);
     lo.kl_type = parse_kl(string_arg(o, "klType", "low_var_kl"));
@@ -380,9 +371,9 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
     TensorArg old = row_values(o, "oldLogp", ids, mask, true, false);
     TensorArg adv = row_values(o, "advantages", ids, mask, true, false);
     TensorArg ref = row_values(o, "refLogp", ids, mask, true, false);
-    if (pg != 0 && !old.data) fail(Code::Value, "oldLogp", "is required when pgCoef != 0");
-    if (pg != 0 && !adv.data) fail(Code::Value, "advantages", "is required when pgCoef != 0");
-    if (klc != 0 && !ref.data) fail(Code::Value, "refLogp", "is required when klCoef != 0");
+    if (pg != 0 && !old.present) fail(Code::Value, "oldLogp", "is required when pgCoef != 0");
+    if (pg != 0 && !adv.present) fail(Code::Value, "advantages", "is required when pgCoef != 0");
+    if (klc != 0 && !ref.present) fail(Code::Value, "refLogp", "is required when klCoef != 0");
     const int64_t n = b.b * b.t;
     Napi::Env env = info.Env();
     Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
@@ -390,15 +381,7 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
     check(m.forward_backward(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(old.data),
                              static_cast<const float*>(ref.data), static_cast<const float*>(adv.data),
                              static_cast<const float*>(w.data), lo, lp.Data(), en.Data(), &st));
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("total", st.total);
-    r.Set("pgLoss", st.pg_loss);
-    r.Set("klLoss", st.kl_loss);
-    r.Set("entropy", st.entropy);
-    r.Set("clipFrac", st.clipfrac);
-    r.Set("dualClipFrac", st.dual_clipfrac);
-    r.Set("ppoKl", st.ppo_kl);
-    r.Set("weightSum", st.weight_sum);
+    Napi::Object r = stats_to_js(env, st);
     r.Set("tokenLogp", lp);
     r.Set("tokenEntropy", en);
     return r;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "binding/errors.h"
+#include "binding/loss_args.h"
 #include "binding/tensor_arg.h"
 #include "kernels/kernels.h"
 
@@ -35,14 +36,6 @@ void require_f32_vector(const TensorArg& t, int64_t n, const TensorArg& ref) {
   expect_dtype(t, DType::F32);
   expect_shape(t, {n});
   expect_same_device(ref, t);
-}
-
-KlType parse_kl(const std::string& s) {
-  if (s == "kl" || s == "k1") return KlType::K1;
-  if (s == "abs") return KlType::Abs;
-  if (s == "mse" || s == "k2") return KlType::Mse;
-  if (s == "low_var_kl" || s == "k3") return KlType::LowVarKl;
-  fail(Code::Value, "klType", "unknown KL type \"" + s + "\" (expected kl, abs, mse or low_var_kl)");
 }
 
 AggMode parse_agg(const std::string& s) {
@@ -158,12 +151,6 @@ Napi::Value GrpoAdvantage(const Napi::CallbackInfo& info) {
     check(run(scores.on_cuda(), grpo_advantage_cpu, grpo_advantage_cuda, a, scores.device));
     return info.Env().Undefined();
   });
-}
-
-void check_clip(double lo, double hi, double dual) {
-  if (!(lo >= 0 && lo < 1)) fail(Code::Value, "clipLow", "must be in [0, 1), got " + std::to_string(lo));
-  if (!(hi >= 0)) fail(Code::Value, "clipHigh", "must be >= 0, got " + std::to_string(hi));
-  if (dual != 0 && !(dual > 1)) fail(Code::Value, "dualClip", "must be 0 (off) or > 1, got " + std::to_string(dual));
 }
 
 // ppoClipLoss({ logp, oldLogp, advantages, clipLow, clipHigh, dualClip, loss, dlogp, clipped?, dualClipped? })
@@ -320,17 +307,7 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
     a.bad_row = &bad;
     check(run(logits.on_cuda(), policy_loss_cpu, policy_loss_cuda, a, logits.device));
     report_bad_row(bad);
-    Napi::Env env = info.Env();
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("total", stats.total);
-    r.Set("pgLoss", stats.pg_loss);
-    r.Set("klLoss", stats.kl_loss);
-    r.Set("entropy", stats.entropy);
-    r.Set("clipFrac", stats.clipfrac);
-    r.Set("dualClipFrac", stats.dual_clipfrac);
-    r.Set("ppoKl", stats.ppo_kl);
-    r.Set("weightSum", stats.weight_sum);
-    return r;
+    return stats_to_js(info.Env(), stats);
   });
 }
 
