@@ -399,6 +399,24 @@ __device__ __forceinline__ KlTerm kl_term(float logp, float ref_logp, KlType typ
   }
 }
 
+// PPO clipped value loss for one token, mirroring cpu::value_term
+// (native/src/kernels/cpu/loss_math.h) operation for operation: no step is an
+// a*b+c, so nothing is contracted into an FMA and both round identically.
+struct ValueTerm {
+  float loss, grad;  // unweighted 0.5 * max(a, c) and d/dv of it
+  bool clipped;      // c > a (a tie is unclipped)
+};
+__device__ __forceinline__ ValueTerm value_term(float v, float old_v, float ret, float clip) {
+  const float vc = fminf(fmaxf(v, old_v - clip), old_v + clip);
+  const float d = v - ret, e = vc - ret;
+  const float a = d * d, c = e * e;
+  ValueTerm r;
+  r.clipped = c > a;
+  r.loss = 0.5f * (r.clipped ? c : a);
+  r.grad = r.clipped ? 0.f : d;
+  return r;
+}
+
 // ---- deterministic whole-batch sums ---------------------------------------------
 
 constexpr int kSumThreads = 256;

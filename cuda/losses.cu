@@ -1,4 +1,4 @@
-// Elementwise loss kernels: PPO clip, KL penalty, aggregation weights.
+// Elementwise loss kernels: PPO clip, KL penalty, aggregation weights, value loss.
 #include "cuda/common.cuh"
 
 namespace rlvr::kernels {
@@ -63,6 +63,41 @@ __global__ void __launch_bounds__(kThreads) seq_mean_kernel(const float* mask, i
   }
 }
 
+// One token of the value loss: weight, term and weighted gradient w * d term / d v.
+// A token with weight 0 (padding) is not evaluated and gets gradient +0, as on CPU.
+struct ValueToken {
+  float w, grad;
+  ValueTerm t;
+};
+__device__ __forceinline__ ValueToken value_token(const ValueLossArgs& a, int64_t i) {
+  ValueToken k{a.weights[i], 0.f, {0.f, 0.f, false}};
+  if (k.w == 0.f) return k;
+  k.t = value_term(a.values[i], a.old_values[i], a.returns[i], a.clip);
+  k.grad = k.w * k.t.grad;
+  return k;
+}
+
+__global__ void value_loss_kernel(ValueLossArgs a) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    a.dvalues[i] = value_token(a, i).grad;
+}
+
+// [sum(w * term), sum(w * [c > a]), sum(w)] in fp64; writes dvalues on the way
+// (when non-null), so the stats and the gradient take one pass over the inputs.
+struct ValueStatsFn {
+  ValueLossArgs a;
+  __device__ void operator()(int64_t i, double (&acc)[3]) const {
+    const ValueToken k = value_token(a, i);
+    if (a.dvalues) a.dvalues[i] = k.grad;
+    if (k.w == 0.f) return;
+    const double w = k.w;
+    acc[0] += w * k.t.loss;
+    acc[1] += k.t.clipped ? w : 0.0;
+    acc[2] += w;
+  }
+};
+
 }  // namespace
 
 Status ppo_clip_cuda(const PpoClipArgs& a) {
@@ -80,6 +115,34 @@ Status kl_penalty_cuda(const KlArgs& a) {
   if (!a.logp || !a.ref_logp || !a.kl) return Status::Error(Code::Value, "logp", "null input or kl pointer");
   kl_kernel<<<grid_for(a.n, kThreads), kThreads>>>(a);
   return launched("kl_kernel");
+}
+
+// With stats the call synchronizes to copy the three sums to the host;
+// without them it runs asynchronously on the legacy default stream.
+Status value_loss_cuda(const ValueLossArgs& a) {
+  if (a.stats) *a.stats = ValueLossStats{};
+  if (a.n < 0) return Status::Error(Code::Shape, "values", "negative length");
+  if (!(a.clip > 0.f) || !std::isfinite(a.clip)) return Status::Error(Code::Value, "clip", "clip must be finite and > 0");
+  if (a.n == 0) return Status::Ok();  // empty inputs may come with null pointers
+  if (!a.values || !a.old_values || !a.returns || !a.weights)
+    return Status::Error(Code::Value, "values", "null values, old_values, returns or weights");
+  if (!a.stats) {
+    if (!a.dvalues) return Status::Ok();
+    value_loss_kernel<<<grid_for(a.n, kThreads), kThreads>>>(a);
+    return launched("value_loss_kernel");
+  }
+  // Scratch: [3 sums | kSumMaxBlocks x 3 partials].
+  Scratch scratch;
+  if (Status s = scratch.alloc(sizeof(double) * (3 + 3 * kSumMaxBlocks)); !s.ok()) return s;
+  double* sums = scratch.as<double>();
+  if (Status s = batch_sums<3>(a.n, ValueStatsFn{a}, sums + 3, sums); !s.ok()) return s;
+  double h[3];
+  RLVR_CUDA_TRY(cudaMemcpy(h, sums, sizeof h, cudaMemcpyDeviceToHost));
+  ValueLossStats& o = *a.stats;
+  o.total = h[0];
+  o.weight_sum = h[2];
+  o.clipfrac = h[2] > 0.0 ? h[1] / h[2] : 0.0;
+  return Status::Ok();
 }
 
 Status agg_weights_cuda(const AggWeightsArgs& a) {

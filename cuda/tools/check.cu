@@ -456,6 +456,49 @@ void check_gae(int64_t b, int64_t t, float gamma, float lambda, bool whiten, uin
   compare(std::string("gae.returns") + k, dret.get(), ret, tol);
 }
 
+// ---- (j) value loss ---------------------------------------------------------------------
+
+// Values around the old ones at about twice the clip (so roughly half the
+// tokens are outside the clip range), some exactly on its upper edge, some
+// with v = R; ~15% padding (weight 0), a third of it with NaN values that must
+// not reach the sums. The per-token arithmetic is the same fp32 sequence on
+// both sides (value_term), so dvalues agree to rounding and the stats to the
+// fp64 summation order.
+void check_value_loss(int64_t n, float clip, bool with_stats, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n), old(n), ret(n), w(n);
+  double wsum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    old[i] = rng.normal();
+    v[i] = i % 17 == 5 ? old[i] + clip : old[i] + 2.f * clip * rng.normal();
+    ret[i] = i % 13 == 0 ? v[i] : old[i] + 2.f * rng.normal();
+    w[i] = rng.uniform() < 0.15f ? 0.f : 1.f;
+    if (w[i] == 0.f && i % 3 == 0) v[i] = std::numeric_limits<float>::quiet_NaN();
+    wsum += w[i];
+  }
+  for (auto& x : w) x = wsum > 0 ? static_cast<float>(x / wsum) : 0.f;
+
+  std::vector<float> dv(n);
+  ValueLossStats st_cpu, st_gpu;
+  ValueLossArgs a;
+  a.n = n; a.values = v.data(); a.old_values = old.data(); a.returns = ret.data(); a.weights = w.data();
+  a.clip = clip; a.dvalues = dv.data(); a.stats = &st_cpu;
+  SCHECK(value_loss_cpu(a));
+  DevBuf<float> dval(v), dold(old), dret(ret), dw(w), ddv(n);
+  ValueLossArgs g = a;
+  g.values = dval.p; g.old_values = dold.p; g.returns = dret.p; g.weights = dw.p; g.dvalues = ddv.p;
+  g.stats = with_stats ? &st_gpu : nullptr;
+  SCHECK(value_loss_cuda(g));
+  char k[96];
+  std::snprintf(k, sizeof k, "[n=%lld clip=%.2g%s]", (long long)n, clip, with_stats ? " stats" : "");
+  compare(std::string("value_loss.dvalues") + k, ddv.get(), dv, Tol{1e-12, 2.4e-7});
+  if (!with_stats) return;
+  const Tol st{1e-12, 1e-9};  // fp64 sums of fp32 products: only the summation order differs
+  compare_scalar(std::string("value_loss.total") + k, st_gpu.total, st_cpu.total, st);
+  compare_scalar(std::string("value_loss.clipfrac") + k, st_gpu.clipfrac, st_cpu.clipfrac, st);
+  compare_scalar(std::string("value_loss.weight_sum") + k, st_gpu.weight_sum, st_cpu.weight_sum, st);
+}
+
 // ---- (i) token sampling ----------------------------------------------------------------
 
 // Where the CPU's choice for one row sits: the cumulative boundaries around the
@@ -644,6 +687,9 @@ int main(int argc, char** argv) {
       check_gae(b, t, 1.f, 1.f, true, b * 7 + t);
       check_gae(b, t, 0.99f, 0.95f, b % 2 == 1, b * 7 + t + 1);
     }
+  for (const int64_t n : {0, 1, 7, 33, 257, 100003})
+    for (const float clip : {0.2f, 0.5f})
+      for (const bool stats : {true, false}) check_value_loss(n, clip, stats, 11 * n + 1);
   // (i) sampling
   check_sample_bad_rows();
   seed = 5000;

@@ -113,6 +113,8 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("score", &EngineWrap::Score),
                                    InstanceMethod("logits", &EngineWrap::Logits),
                                    InstanceMethod("forwardBackward", &EngineWrap::ForwardBackward),
+                                   InstanceMethod("values", &EngineWrap::Values),
+                                   InstanceMethod("valueForwardBackward", &EngineWrap::ValueForwardBackward),
                                    InstanceMethod("optimizerStep", &EngineWrap::OptimizerStep),
                                    InstanceMethod("prefill", &EngineWrap::Prefill),
                                    InstanceMethod("step", &EngineWrap::Step),
@@ -123,7 +125,7 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
 }
 
 // new Engine({ vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
-//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq })
+//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq, valueHead? })
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
   try {
     if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "config", "expected a config object");
@@ -141,6 +143,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     c.rms_eps = static_cast<float>(eps);
     c.qkv_bias = bool_field(o, "attentionBias");
     c.tied = bool_field(o, "tieWordEmbeddings");
+    c.value_head = o.Has("valueHead") && !o.Get("valueHead").IsUndefined() ? bool_field(o, "valueHead") : false;
     Napi::Value f = o.Get("invFreq");
     if (!f.IsTypedArray()) fail(Code::Value, "invFreq", "expected a Float32Array or Float64Array");
     Napi::TypedArray ta = f.As<Napi::TypedArray>();
@@ -384,6 +387,53 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
     Napi::Object r = stats_to_js(env, st);
     r.Set("tokenLogp", lp);
     r.Set("tokenEntropy", en);
+    return r;
+  });
+}
+
+// values({ inputIds, attentionMask, scoreMask? }) -> Float32Array [b*t] (critic engines only)
+Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    TensorArg sm = cpu_tensor(o, "scoreMask", true);
+    if (sm.present) {
+      expect_dtype(sm, DType::F32);
+      expect_shape(sm, ids.shape);
+      check_mask(sm);
+      sm = row_values(o, "scoreMask", ids, mask, true, true);
+    }
+    Napi::Float32Array out = new_f32(info.Env(), b.b * b.t);
+    check(m.values(b, static_cast<const float*>(sm.data), out.Data()));
+    return out;
+  });
+}
+
+// valueForwardBackward({ inputIds, attentionMask, weights, oldValues, returns, clip })
+//   -> { loss, clipFrac, weightSum, values }   (critic engines only; gradients accumulate)
+Napi::Value EngineWrap::ValueForwardBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    TensorArg ids, mask;
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    TensorArg w = row_values(o, "weights", ids, mask, false, true);
+    TensorArg old = row_values(o, "oldValues", ids, mask, false, false);
+    TensorArg ret = row_values(o, "returns", ids, mask, false, false);
+    const double clip = number_arg(o, "clip", 0.5);
+    if (!(clip > 0) || !std::isfinite(clip)) fail(Code::Value, "clip", "must be a finite number > 0, got " + std::to_string(clip));
+    Napi::Env env = info.Env();
+    Napi::Float32Array vals = new_f32(env, b.b * b.t);
+    kernels::ValueLossStats st;
+    check(m.value_forward_backward(b, static_cast<const float*>(old.data), static_cast<const float*>(ret.data),
+                                   static_cast<const float*>(w.data), static_cast<float>(clip), vals.Data(), &st));
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("loss", st.total);
+    r.Set("clipFrac", st.clipfrac);
+    r.Set("weightSum", st.weight_sum);
+    r.Set("values", vals);
     return r;
   });
 }

@@ -28,6 +28,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Score(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info);
+  Napi::Value Values(const Napi::CallbackInfo& info);
+  Napi::Value ValueForwardBackward(const Napi::CallbackInfo& info);
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
   Napi::Value Prefill(const Napi::CallbackInfo& info);
   Napi::Value Step(const Napi::CallbackInfo& info);

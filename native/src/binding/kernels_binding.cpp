@@ -4,6 +4,7 @@
 // the CPU or CUDA implementation of the kernel interface.
 #include "binding/kernels_binding.h"
 
+#include <cmath>
 #include <vector>
 
 #include "binding/errors.h"
@@ -311,6 +312,43 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// valueLoss({ values, oldValues, returns, weights, clip, dvalues? }) -> { loss, clipFrac, weightSum }
+// The four inputs (and dvalues) share one shape of any rank, e.g. [b, t] from gae and
+// aggregationWeights; the kernel sees them flattened.
+Napi::Value ValueLoss(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Object o = options(info);
+    TensorArg values = tensor_arg(o, "values");
+    expect_dtype(values, DType::F32);
+    TensorArg old = tensor_arg(o, "oldValues"), ret = tensor_arg(o, "returns"), w = tensor_arg(o, "weights");
+    TensorArg dvalues = optional_tensor_arg(o, "dvalues");
+    for (auto* t : {&old, &ret, &w, &dvalues}) {
+      if (!t->present) continue;
+      expect_dtype(*t, DType::F32);
+      expect_shape(*t, values.shape);
+      expect_same_device(values, *t);
+    }
+    for (auto* t : {&values, &old, &ret, &w}) check_finite(*t);
+    const double clip = number_arg(o, "clip", 0.5);
+    const float clip_f = static_cast<float>(clip);  // the kernel's clip: must stay finite and > 0 in fp32
+    if (!(clip > 0) || !(clip_f > 0.f) || !std::isfinite(clip_f))
+      fail(Code::Value, "clip", "must be a finite number > 0 (in fp32), got " + std::to_string(clip));
+    ValueLossArgs a;
+    a.n = values.numel(); a.values = static_cast<const float*>(values.data);
+    a.old_values = static_cast<const float*>(old.data); a.returns = static_cast<const float*>(ret.data);
+    a.weights = static_cast<const float*>(w.data); a.clip = clip_f;
+    a.dvalues = static_cast<float*>(dvalues.data);
+    ValueLossStats st;
+    a.stats = &st;
+    check(run(values.on_cuda(), value_loss_cpu, value_loss_cuda, a, values.device));
+    Napi::Object r = Napi::Object::New(info.Env());
+    r.Set("loss", st.total);
+    r.Set("clipFrac", st.clipfrac);
+    r.Set("weightSum", st.weight_sum);
+    return r;
+  });
+}
+
 // sampleTokens({ logits, temperature, topP, topK, uniforms, tokens })
 Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
@@ -359,6 +397,7 @@ void InitKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("gae", Napi::Function::New(env, Gae, "gae"));
   exports.Set("policyLoss", Napi::Function::New(env, PolicyLoss, "policyLoss"));
   exports.Set("sampleTokens", Napi::Function::New(env, SampleTokens, "sampleTokens"));
+  exports.Set("valueLoss", Napi::Function::New(env, ValueLoss, "valueLoss"));
 }
 
 }  // namespace rlvr::binding

@@ -71,7 +71,7 @@ std::string validate_config(const Config& c) {
   if (static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2) return "invFreq: must have headDim / 2 entries";
   for (float f : c.inv_freq)
     if (!std::isfinite(f) || f < 0) return "invFreq: entries must be finite and >= 0";
-  const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied ? 1 : 2) +
+  const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied || c.value_head ? 1 : 2) +
                        static_cast<double>(c.layers) *
                            (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter);
   if (total > 4.0e9) return "config: more than 4e9 parameters is beyond the CPU engine";
@@ -125,7 +125,14 @@ Model::Model(Config c) : cfg_(std::move(c)) {
     add(p + ".mlp.down_proj.weight", {h, m});
   }
   norm_idx_ = add("model.norm.weight", {h});
-  lm_idx_ = cfg_.tied ? embed_idx_ : add("lm_head.weight", {v, h});
+  if (cfg_.value_head) {
+    // HF *ForTokenClassification with num_labels = 1 (verl's critic): score = Linear(h, 1)
+    score_w_idx_ = add("score.weight", {1, h});
+    score_b_idx_ = add("score.bias", {1});
+    lm_idx_ = -1;
+  } else {
+    lm_idx_ = cfg_.tied ? embed_idx_ : add("lm_head.weight", {v, h});
+  }
   data_.assign(static_cast<size_t>(off), 0.f);
   grad_.assign(static_cast<size_t>(off), 0.f);
   wt_.resize(params_.size());
@@ -593,6 +600,11 @@ std::vector<int32_t> positions(const Batch& x) {
 // times, so fewer, larger chunks pay (Qwen2.5's 152K vocab: 220 rows).
 int64_t lm_chunk_rows(int64_t v) { return std::max<int64_t>(8, (int64_t{1} << 25) / std::max<int64_t>(1, v)); }
 
+Status no_lm_head() {
+  return Status::Error(Code::Value, "engine",
+                       "this engine has a value head (a critic): it has no LM head for log-probs, logits or decoding");
+}
+
 Status bad_logits(int64_t row) {
   return Status::Error(Code::Value, "logits",
                        "row " + std::to_string(row) + " of the model's logits contains NaN or +inf (weights or activations "
@@ -654,6 +666,7 @@ Status Model::lm_head_logprob(const float* xf, const std::vector<int64_t>& rows,
 
 Status Model::score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                     float* entropy) {
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t;
   std::vector<float> xf;
   body_forward(x, xf);
@@ -667,6 +680,7 @@ Status Model::score(const Batch& x, const int32_t* targets, const float* row_mas
 }
 
 Status Model::logits(const Batch& x, float* out) {
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t;
   std::vector<float> xf;
   body_forward(x, xf);
@@ -674,10 +688,8 @@ Status Model::logits(const Batch& x, float* out) {
   return Status::Ok();
 }
 
-Status Model::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
-                               const float* advantages, const float* weights, const LossOptions& o, float* logp_out,
-                               float* entropy_out, kernels::PolicyLossStats* stats_out) {
-  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab, L = cfg_.layers;
+Status Model::train_body(const Batch& x, const HeadFn& head) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden, L = cfg_.layers;
   std::vector<int32_t> pos = positions(x);
   std::vector<float> cs;
   rope_tables(n, pos.data(), cs);
@@ -702,71 +714,11 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
   std::vector<float> xf(static_cast<size_t>(n * H)), invf(static_cast<size_t>(n));
   rmsnorm_fwd(xs[L].data(), param(norm_idx_), xf.data(), invf.data(), n, H, cfg_.rms_eps);
 
-  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
-  std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r) {
-    if (logp_out) logp_out[r] = 0.f;
-    if (entropy_out) entropy_out[r] = 0.f;
-    if (weights[r] != 0.f) rows.push_back(r);
-  }
+  // ---- the head: its loss, its parameters' gradients and d loss / d xf
   std::vector<float> dxf(static_cast<size_t>(n * H), 0.f);
-  const int64_t chunk = lm_chunk();
-  std::vector<float> xc, logits, lp, en, ol, rl, ad, w, dxc;
-  std::vector<int32_t> tg;
-  kernels::PolicyLossStats total;
-  double clip_sum = 0, dual_sum = 0, kl_sum = 0;
-  float* dW_lm = grad_.data() + params_[lm_idx_].offset;
-  for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
-    const int64_t R = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - c0));
-    xc.resize(R * H); logits.resize(R * V); lp.resize(R); en.resize(R); tg.resize(R); w.resize(R);
-    ol.assign(R, 0.f); rl.assign(R, 0.f); ad.assign(R, 0.f); dxc.resize(R * H);
-    for (int64_t i = 0; i < R; ++i) {
-      const int64_t r = rows[c0 + i];
-      std::memcpy(xc.data() + i * H, xf.data() + r * H, sizeof(float) * H);
-      tg[i] = targets[r];
-      w[i] = weights[r];
-      if (old_logp) ol[i] = old_logp[r];
-      if (ref_logp) rl[i] = ref_logp[r];
-      if (advantages) ad[i] = advantages[r];
-    }
-    linear_fwd(R, V, H, xc.data(), wt(lm_idx_), nullptr, logits.data());
-    kernels::PolicyLossArgs pa;
-    pa.logits = logits.data(); pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg.data();
-    pa.temperature = o.temperature; pa.old_logp = ol.data(); pa.ref_logp = rl.data(); pa.advantages = ad.data();
-    pa.weights = w.data(); pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
-    pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
-    pa.logp = lp.data(); pa.entropy = en.data(); pa.dlogits = logits.data();  // in place
-    kernels::PolicyLossStats st;
-    int64_t bad = -1;
-    pa.stats = &st;
-    pa.bad_row = &bad;
-    Status s = kernels::policy_loss_cpu(pa);
-    if (!s.ok()) return s;
-    if (bad >= 0) {
-      zero_grad();  // partial gradients of this call are meaningless
-      return bad_logits(rows[c0 + bad]);
-    }
-    total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
-    clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
-    kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
-    // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden
-    linear_bwd_input(R, V, H, logits.data(), lm_weight(), dxc.data(), false);
-    linear_bwd_weight(R, V, H, logits.data(), xc.data(), dW_lm);
-    for (int64_t i = 0; i < R; ++i) {
-      const int64_t r = rows[c0 + i];
-      std::memcpy(dxf.data() + r * H, dxc.data() + i * H, sizeof(float) * H);
-      if (logp_out) logp_out[r] = lp[i];
-      if (entropy_out) entropy_out[r] = en[i];
-    }
-  }
-  if (total.weight_sum != 0) {
-    total.clipfrac = clip_sum / total.weight_sum;
-    total.dual_clipfrac = dual_sum / total.weight_sum;
-    total.ppo_kl = kl_sum / total.weight_sum;
-  }
-  if (stats_out) *stats_out = total;
-  logits = {};
-  xc = {};
+  Status hs = head(xf.data(), dxf.data());
+  if (!hs.ok()) return hs;
+  xf = {};
 
   // ---- final norm, then the layers in reverse with per-layer recompute
   std::vector<float> dres(static_cast<size_t>(n * H), 0.f);
@@ -793,6 +745,78 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
     }
   });
   return Status::Ok();
+}
+
+Status Model::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
+                               const float* advantages, const float* weights, const LossOptions& o, float* logp_out,
+                               float* entropy_out, kernels::PolicyLossStats* stats_out) {
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
+  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
+  return train_body(x, [&](const float* xf, float* dxf) -> Status {
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (logp_out) logp_out[r] = 0.f;
+      if (entropy_out) entropy_out[r] = 0.f;
+      if (weights[r] != 0.f) rows.push_back(r);
+    }
+    const int64_t chunk = lm_chunk();
+    std::vector<float> xc, logits, lp, en, ol, rl, ad, w, dxc;
+    std::vector<int32_t> tg;
+    kernels::PolicyLossStats total;
+    double clip_sum = 0, dual_sum = 0, kl_sum = 0;
+    float* dW_lm = grad_.data() + params_[lm_idx_].offset;
+    for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
+      const int64_t R = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - c0));
+      xc.resize(R * H); logits.resize(R * V); lp.resize(R); en.resize(R); tg.resize(R); w.resize(R);
+      ol.assign(R, 0.f); rl.assign(R, 0.f); ad.assign(R, 0.f); dxc.resize(R * H);
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t r = rows[c0 + i];
+        std::memcpy(xc.data() + i * H, xf + r * H, sizeof(float) * H);
+        tg[i] = targets[r];
+        w[i] = weights[r];
+        if (old_logp) ol[i] = old_logp[r];
+        if (ref_logp) rl[i] = ref_logp[r];
+        if (advantages) ad[i] = advantages[r];
+      }
+      linear_fwd(R, V, H, xc.data(), wt(lm_idx_), nullptr, logits.data());
+      kernels::PolicyLossArgs pa;
+      pa.logits = logits.data(); pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg.data();
+      pa.temperature = o.temperature; pa.old_logp = ol.data(); pa.ref_logp = rl.data(); pa.advantages = ad.data();
+      pa.weights = w.data(); pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
+      pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
+      pa.logp = lp.data(); pa.entropy = en.data(); pa.dlogits = logits.data();  // in place
+      kernels::PolicyLossStats st;
+      int64_t bad = -1;
+      pa.stats = &st;
+      pa.bad_row = &bad;
+      Status s = kernels::policy_loss_cpu(pa);
+      if (!s.ok()) return s;
+      if (bad >= 0) {
+        zero_grad();  // partial gradients of this call are meaningless
+        return bad_logits(rows[c0 + bad]);
+      }
+      total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
+      clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
+      kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
+      // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden
+      linear_bwd_input(R, V, H, logits.data(), lm_weight(), dxc.data(), false);
+      linear_bwd_weight(R, V, H, logits.data(), xc.data(), dW_lm);
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t r = rows[c0 + i];
+        std::memcpy(dxf + r * H, dxc.data() + i * H, sizeof(float) * H);
+        if (logp_out) logp_out[r] = lp[i];
+        if (entropy_out) entropy_out[r] = en[i];
+      }
+    }
+    if (total.weight_sum != 0) {
+      total.clipfrac = clip_sum / total.weight_sum;
+      total.dual_clipfrac = dual_sum / total.weight_sum;
+      total.ppo_kl = kl_sum / total.weight_sum;
+    }
+    if (stats_out) *stats_out = total;
+    return Status::Ok();
+  });
 }
 
 void Model::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.f); }
@@ -915,6 +939,7 @@ void Model::reset_cache() {
 
 Status Model::prefill(const Batch& x, int64_t capacity, float* out) {
   reset_cache();
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t, H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab;
   cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
   cache_k_.assign(cfg_.layers, std::vector<float>(static_cast<size_t>(x.b * capacity * KV), 0.f));

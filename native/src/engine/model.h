@@ -20,6 +20,7 @@
 // (targets[b, t] = ids[b, t + 1] for a causal LM).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct Config {
   float rms_eps = 1e-6f;
   bool qkv_bias = false;  // Qwen2: true
   bool tied = false;      // lm_head shares model.embed_tokens.weight
+  // A critic (PPO): score.weight [1, h] and score.bias [1] (HF *ForTokenClassification,
+  // num_labels 1) replace the LM head; values() / value_forward_backward() instead of
+  // the log-prob, logits and decoding paths.
+  bool value_head = false;
   std::vector<float> inv_freq;  // head_dim / 2 RoPE inverse frequencies (scaling already applied)
 };
 
@@ -97,6 +102,14 @@ class Model {
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
+  // Critic (value head) paths, value_head.cpp. values: v[r] = score.w . final_hidden[r] + score.b
+  // for rows with row_mask != 0 (null: mask), 0 elsewhere. value_forward_backward: the clipped
+  // value loss (kernels.h (j)) over rows with weight != 0, accumulated into the gradients like
+  // forward_backward; writes the values it computed (0 where weight == 0).
+  Status values(const Batch& x, const float* row_mask, float* out);
+  Status value_forward_backward(const Batch& x, const float* old_values, const float* returns, const float* weights,
+                                float clip, float* values_out, kernels::ValueLossStats* stats);
+
   StepResult optimizer_step(const AdamWOptions& o);
   // AdamW state for checkpoints: the step count (bias correction) and, per
   // parameter, the first and second moments (all zero before the first step).
@@ -137,6 +150,12 @@ class Model {
                          float* logp, float* entropy);
   // Runs the body over a whole batch (no grad) and returns final-normed hidden [b*t, h].
   void body_forward(const Batch& x, std::vector<float>& xf);
+  // A head on the final-normed hidden states xf [b*t, h]: computes its loss, accumulates its
+  // own parameters' gradients and writes d loss / d xf into dxf (zeroed on entry).
+  using HeadFn = std::function<Status(const float* xf, float* dxf)>;
+  // Forward through the body keeping what the backward needs (within the activation budget),
+  // the head, then the backward through the final norm, the layers and the embedding.
+  Status train_body(const Batch& x, const HeadFn& head);
 
   Config cfg_;
   std::vector<ParamInfo> params_;
@@ -147,6 +166,7 @@ class Model {
   int64_t lm_chunk_override_ = 0;
   int64_t lm_chunk() const;
   int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
+  int score_w_idx_ = -1, score_b_idx_ = -1;  // value head only
   std::vector<int> layer_base_;  // index of each layer's first parameter
 
   // KV cache: per layer [cache_b_, cache_cap_, kv_dim] for K and V.

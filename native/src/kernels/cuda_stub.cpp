@@ -21,6 +21,7 @@ Status agg_weights_cuda(const AggWeightsArgs&) { return no_cuda(); }
 Status gae_cuda(const GaeArgs&) { return no_cuda(); }
 Status policy_loss_cuda(const PolicyLossArgs&) { return no_cuda(); }
 Status sample_cuda(const SampleArgs&) { return no_cuda(); }
+Status value_loss_cuda(const ValueLossArgs&) { return no_cuda(); }
 }  // namespace kernels
 
 namespace cuda {

@@ -203,6 +203,27 @@ struct SampleArgs {
   int64_t* bad_row = nullptr;       // host: first row with NaN/+inf or all -inf, else -1
 };
 
+// (j) PPO critic: clipped value loss per token and its gradient to the values.
+// vc = clip(v, old_v - clip, old_v + clip); a = (v - R)^2; c = (vc - R)^2;
+// term_i = 0.5 * max(a, c); total = sum_i w_i * term_i (w from (f): masked mean).
+// dvalues_i = w_i * (v - R) where a >= c (ties take the unclipped branch; when
+// c > a the clip is active on v and the clipped term has zero gradient), else 0.
+struct ValueLossStats {
+  double total = 0;       // sum(w * term)
+  double clipfrac = 0;    // sum(w * [c > a]) / sum(w)
+  double weight_sum = 0;  // sum(w)
+};
+struct ValueLossArgs {
+  int64_t n = 0;
+  const float* values = nullptr;      // [n] current critic values
+  const float* old_values = nullptr;  // [n] values at rollout time
+  const float* returns = nullptr;     // [n]
+  const float* weights = nullptr;     // [n] aggregation weights (mask folded in)
+  float clip = 0.5f;                  // > 0
+  float* dvalues = nullptr;           // [n] out, weighted (d total / d v), or null
+  ValueLossStats* stats = nullptr;    // host
+};
+
 // CPU implementations (the reference).
 Status logprob_fwd_cpu(const LogprobFwdArgs& a);
 Status logprob_bwd_cpu(const LogprobBwdArgs& a);
@@ -213,6 +234,7 @@ Status agg_weights_cpu(const AggWeightsArgs& a);
 Status gae_cpu(const GaeArgs& a);
 Status policy_loss_cpu(const PolicyLossArgs& a);
 Status sample_cpu(const SampleArgs& a);
+Status value_loss_cpu(const ValueLossArgs& a);
 
 // CUDA implementations (cuda/*.cu). When rlvr is built without CUDA they are
 // provided by native/src/kernels/cuda_stub.cpp and return Code::Device.
@@ -225,6 +247,7 @@ Status agg_weights_cuda(const AggWeightsArgs& a);
 Status gae_cuda(const GaeArgs& a);
 Status policy_loss_cuda(const PolicyLossArgs& a);
 Status sample_cuda(const SampleArgs& a);
+Status value_loss_cuda(const ValueLossArgs& a);
 
 }  // namespace kernels
 

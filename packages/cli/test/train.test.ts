@@ -48,6 +48,16 @@ describe("rlvr train (built CLI)", () => {
     expect(JSON.parse(readFileSync(join(out, "checkpoints", "step-000003", "trainer_state.json"), "utf8")).step).toBe(3);
   });
 
+  it("--preset ppo trains with a critic (value-loss metrics, critic checkpoint)", async () => {
+    const { config, out } = await setup();
+    await run("node", [cli, "train", "--config", config, "--preset", "ppo", "--set", "critic.lr=1e-3", "--out", out]);
+    const metrics = readMetrics(join(out, "metrics.jsonl")) as (ReturnType<typeof readMetrics>[number] & { vf_loss?: number })[];
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(metrics.every((m) => typeof m.vf_loss === "number" && m.vf_loss >= 0)).toBe(true);
+    const critic = JSON.parse(readFileSync(join(out, "checkpoints", "step-000003", "critic", "config.json"), "utf8")) as { architectures: string[] };
+    expect(critic.architectures).toEqual(["Qwen2ForTokenClassification"]);
+  });
+
   it("--print-config shows the resolved config; errors name the key and allowed values", async () => {
     const { config } = await setup();
     const { stdout } = await run("node", [cli, "train", "--config", config, "--preset", "dr-grpo", "--print-config"]);

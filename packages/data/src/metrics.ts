@@ -16,6 +16,9 @@ export const PhaseSecondsSchema = z.object({
   old_logp: nonNegative,
   ref_logp: nonNegative,
   update: nonNegative,
+  /** PPO only: the critic's values of the rollouts, and the critic's update. */
+  values: nonNegative.optional(),
+  critic: nonNegative.optional(),
 });
 
 /**

@@ -15,6 +15,8 @@ export interface NativeEngineConfig {
   attentionBias: boolean;
   tieWordEmbeddings: boolean;
   invFreq: Float32Array | Float64Array;
+  /** A critic: score.weight / score.bias instead of the LM head. */
+  valueHead?: boolean;
 }
 
 export interface NativeBatch {
@@ -49,6 +51,10 @@ export interface NativeEngine {
       clipLow: number; clipHigh: number; dualClip: number; klType: string;
     },
   ): NativeForwardBackwardResult;
+  values(o: NativeBatch & { scoreMask?: T | undefined }): Float32Array;
+  valueForwardBackward(o: NativeBatch & { weights: T; oldValues: T; returns: T; clip: number }): {
+    loss: number; clipFrac: number; weightSum: number; values: Float32Array;
+  };
   optimizerStep(o: {
     lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number;
   }): { gradNorm: number; skipped: boolean; step: number };

@@ -57,6 +57,46 @@ export interface ForwardBackwardResult extends PolicyLossStats {
   tokenEntropy: Float32Array;
 }
 
+/** The critic's clipped value loss (native/src/kernels/kernels.h (j)); gradients accumulate. */
+export interface ValueForwardBackwardInput extends BatchInput {
+  /** Aggregation weights (mask folded in) over the rows whose values are trained; 0 on padding. */
+  weights: Float32Array;
+  /** Values at rollout time (the clip's centre). */
+  oldValues: Float32Array;
+  returns: Float32Array;
+  /** Value clip range c (> 0). Default 0.5. */
+  clip?: number;
+}
+
+export interface ValueForwardBackwardResult {
+  /** sum(w * 0.5 * max((v - R)^2, (clip(v) - R)^2)). */
+  loss: number;
+  /** Weighted share of rows where the clipped term was the larger. */
+  clipFrac: number;
+  weightSum: number;
+  /** The values this call computed (0 where weight == 0). */
+  values: Float32Array;
+}
+
+/** Options of Engine.fromWeights. */
+export interface EngineOptions {
+  /**
+   * A critic: the same body with a scalar value head (score.weight [1, h], score.bias [1],
+   * HF *ForTokenClassification with num_labels 1) instead of the LM head. A head absent from
+   * the weights starts at zero (values 0), so a critic can start from the actor's weights.
+   */
+  valueHead?: boolean;
+}
+
+/** Tensor names and shapes of a critic (value-head engine) for `config`. */
+export function criticTensorShapes(config: ModelConfig): Map<string, number[]> {
+  const shapes = new Map(expectedTensorShapes(config));
+  shapes.delete("lm_head.weight");
+  shapes.set("score.weight", [1, config.hiddenSize]);
+  shapes.set("score.bias", [1]);
+  return shapes;
+}
+
 export interface AdamWOptions {
   lr: number;
   beta1?: number;
@@ -103,18 +143,38 @@ export interface OptimizerState {
 
 export class Engine {
   readonly config: ModelConfig;
+  /** True for a critic (value head instead of the LM head). */
+  readonly valueHead: boolean;
   private readonly native: NativeEngine;
   private readonly names: string[];
 
-  private constructor(config: ModelConfig, native: NativeEngine) {
+  private constructor(config: ModelConfig, native: NativeEngine, valueHead: boolean) {
     this.config = config;
     this.native = native;
+    this.valueHead = valueHead;
     this.names = native.paramInfo().map((p) => p.name);
   }
 
-  /** An engine with the given weights (HF names, f32), checked against config by @rlvr/model. */
-  static fromWeights(config: ModelConfig, tensors: ReadonlyMap<string, TensorData>): Engine {
-    checkTensorShapes("weights", new Map([...tensors].map(([n, t]) => [n, t.shape])), config);
+  /**
+   * An engine with the given weights (HF names, f32), checked against config by @rlvr/model;
+   * with `valueHead`, a critic (see EngineOptions).
+   */
+  static fromWeights(config: ModelConfig, tensors: ReadonlyMap<string, TensorData>, opts: EngineOptions = {}): Engine {
+    const valueHead = opts.valueHead === true;
+    let shapes: Map<string, number[]>;
+    if (valueHead) {
+      shapes = criticTensorShapes(config);
+      const wrong = [...shapes]
+        .filter(([n, sh]) => tensors.has(n) && tensors.get(n)!.shape.join(",") !== sh.join(","))
+        .map(([n, sh]) => `${n}: expected [${sh.join(", ")}], got [${tensors.get(n)!.shape.join(", ")}]`);
+      const missing = [...shapes.keys()].filter((n) => !tensors.has(n) && !n.startsWith("score."));
+      if (wrong.length + missing.length > 0) {
+        throw new ShapeError(`critic weights: ${[...missing.map((n) => `missing ${n}`), ...wrong].join("; ")}`, "ERR_RLVR_SHAPE", "weights");
+      }
+    } else {
+      checkTensorShapes("weights", new Map([...tensors].map(([n, t]) => [n, t.shape])), config);
+      shapes = expectedTensorShapes(config);
+    }
     const native = callNative(
       () =>
         new (addon().Engine)({
@@ -129,13 +189,14 @@ export class Engine {
           attentionBias: config.attentionBias,
           tieWordEmbeddings: config.tieWordEmbeddings,
           invFreq: ropeInvFreq(config),
+          valueHead,
         }),
     );
-    for (const name of expectedTensorShapes(config).keys()) {
-      const t = tensors.get(name)!;
-      callNative(() => native.setParam(name, t.data));
+    for (const name of shapes.keys()) {
+      const t = tensors.get(name);
+      if (t) callNative(() => native.setParam(name, t.data));
     }
-    return new Engine(config, native);
+    return new Engine(config, native, valueHead);
   }
 
   /** Loads a Hugging Face model directory (config.json + safetensors) through @rlvr/model. */
@@ -192,6 +253,29 @@ export class Engine {
         clipHigh: x.clipHigh ?? 0.2,
         dualClip: x.dualClip ?? 0,
         klType: x.klType ?? "low_var_kl",
+      }),
+    );
+  }
+
+  /** Critic: per-row values (score.w · final hidden + score.b) for rows in scoreMask (default attentionMask), 0 elsewhere. */
+  values(x: BatchInput & { scoreMask?: Float32Array }): Float32Array {
+    return callNative(() =>
+      this.native.values({ ...batchArgs(x), scoreMask: x.scoreMask ? bt(x, x.scoreMask, "scoreMask") : undefined }),
+    );
+  }
+
+  /**
+   * Critic: forward + backward of the clipped value loss; gradients ACCUMULATE (one call per
+   * micro-batch with weights scaled for the mini-batch, then optimizerStep).
+   */
+  valueForwardBackward(x: ValueForwardBackwardInput): ValueForwardBackwardResult {
+    return callNative(() =>
+      this.native.valueForwardBackward({
+        ...batchArgs(x),
+        weights: bt(x, x.weights, "weights"),
+        oldValues: bt(x, x.oldValues, "oldValues"),
+        returns: bt(x, x.returns, "returns"),
+        clip: x.clip ?? 0.5,
       }),
     );
   }
@@ -264,7 +348,7 @@ export class Engine {
   }
 
   exportWeights(): Map<string, TensorData> {
-    const shapes = expectedTensorShapes(this.config);
+    const shapes = this.valueHead ? criticTensorShapes(this.config) : expectedTensorShapes(this.config);
     const out = new Map<string, TensorData>();
     for (const [name, shape] of shapes) out.set(name, { shape, data: this.native.getParam(name) });
     return out;

@@ -5,18 +5,7 @@ import { TensorMismatchError } from "@rlvr/model";
 import { IndexRangeError, ShapeError, ValueError } from "@rlvr/native";
 
 import { Engine } from "../src/index.js";
-import { paddedBatch, randomWeights, tinyConfig, tinyEngine } from "./helpers.js";
-
-function expectErr(fn: () => unknown, cls: new (...a: never[]) => Error, argument: string) {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(cls);
-    expect((e as { argument?: string }).argument).toBe(argument);
-    return;
-  }
-  throw new Error("expected an error");
-}
+import { expectErr, paddedBatch, randomWeights, tinyConfig, tinyEngine } from "./helpers.js";
 
 describe("engine argument validation", () => {
   const e = tinyEngine();

@@ -2,6 +2,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { expect } from "vitest";
+
 import { SafetensorsFile, expectedTensorShapes, parseModelConfig, type ModelConfig, type TensorData } from "@rlvr/model";
 
 import { Engine } from "../src/index.js";
@@ -21,11 +23,11 @@ export interface Golden {
   length: number;
 }
 
-export async function loadGolden(name: string): Promise<Golden> {
+/** A fixture of make_golden.py: weights (w.*), gradients (grad.*), other tensors, and its metadata. */
+export async function loadFixture(name: string): Promise<Omit<Golden, "loss"> & { metadata: Record<string, string> }> {
   const f = await SafetensorsFile.open(join(FIXTURES, `${name}.safetensors`));
   try {
     const config = parseModelConfig(JSON.parse(f.metadata!.config!));
-    const loss = JSON.parse(f.metadata!.loss!) as Golden["loss"];
     const weights = new Map<string, TensorData>();
     const grads = new Map<string, Float32Array>();
     const t: Record<string, Float32Array> = {};
@@ -36,10 +38,27 @@ export async function loadGolden(name: string): Promise<Golden> {
       else t[n] = data;
     }
     const [batch, length] = f.info("input_ids").shape as [number, number];
-    return { config, loss, weights, grads, t, batch, length };
+    return { config, weights, grads, t, batch, length, metadata: { ...f.metadata } as Record<string, string> };
   } finally {
     await f.close();
   }
+}
+
+export async function loadGolden(name: string): Promise<Golden> {
+  const g = await loadFixture(name);
+  return { ...g, loss: JSON.parse(g.metadata.loss!) as Golden["loss"] };
+}
+
+/** Runs fn and checks it throws an instance of cls whose `argument` is the given name. */
+export function expectErr(fn: () => unknown, cls: new (...a: never[]) => Error, argument: string): void {
+  let thrown: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, "expected an error").toBeInstanceOf(cls);
+  expect((thrown as { argument?: string }).argument).toBe(argument);
 }
 
 export const toI32 = (a: Float32Array) => Int32Array.from(a, (x) => Math.round(x));

@@ -50,6 +50,15 @@ export interface NativePolicyLossStats {
   weightSum: number;
 }
 
+/** What the valueLoss binding returns (kernels.h (j) ValueLossStats). */
+export interface NativeValueLossStats {
+  /** Σ w·½·max((v − R)², (clip(v) − R)²) */
+  loss: number;
+  /** Σ w·[clipped term larger] / Σ w (0 when Σ w = 0) */
+  clipFrac: number;
+  weightSum: number;
+}
+
 type T = TensorDescriptor;
 
 export interface Addon {
@@ -81,4 +90,7 @@ export interface Addon {
     clipLow: number; clipHigh: number; dualClip: number; klType: string; logp: T; entropy: T; dlogits?: T | undefined;
   }): NativePolicyLossStats;
   sampleTokens(o: { logits: T; temperature: number; topP: number; topK: number; uniforms: T; tokens: T }): void;
+  valueLoss(o: {
+    values: T; oldValues: T; returns: T; weights: T; clip: number; dvalues?: T | undefined;
+  }): NativeValueLossStats;
 }

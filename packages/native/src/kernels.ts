@@ -4,7 +4,7 @@
  * binding validates every argument and errors arrive as typed classes
  * (ShapeError, DTypeError, IndexRangeError, ValueError, DeviceError).
  */
-import type { NativePolicyLossStats } from "./addonTypes.js";
+import type { NativePolicyLossStats, NativeValueLossStats } from "./addonTypes.js";
 import { ShapeError, callNative } from "./errors.js";
 import { loadAddon } from "./load.js";
 import { Tensor } from "./tensor.js";
@@ -222,4 +222,41 @@ export function sampleTokens(logits: Tensor, uniforms: Tensor, opts: SampleOptio
     loadAddon().sampleTokens({ logits, uniforms, tokens, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0 }),
   );
   return tokens;
+}
+
+export interface ValueLossOptions {
+  /** value clip range c > 0 around the old values (verl's cliprange_value); default 0.5 */
+  clip?: number;
+  /** compute dvalues (default true) */
+  backward?: boolean;
+}
+
+export type ValueLossStats = NativeValueLossStats;
+
+export interface ValueLossResult extends ValueLossStats {
+  /** d loss / d values = w·(v − R) where the unclipped term is the larger (ties included), else 0; same shape as values */
+  dvalues?: Tensor;
+}
+
+/**
+ * (j) PPO critic loss (verl's compute_value_loss) with aggregation weights w
+ * (mask folded in, e.g. aggregationWeights(mask)):
+ * loss = Σ w·½·max((v − R)², (clip(v, v_old − c, v_old + c) − R)²), its
+ * gradient to the values, and the weighted share of tokens where the clipped
+ * term is the larger. values, oldValues, returns and weights share one shape
+ * (e.g. [b, t]); all must be finite f32 on one device. Tokens with weight 0
+ * contribute nothing and get gradient 0.
+ */
+export function valueLoss(
+  values: Tensor,
+  oldValues: Tensor,
+  returns: Tensor,
+  weights: Tensor,
+  opts: ValueLossOptions = {},
+): ValueLossResult {
+  const dvalues = opts.backward === false ? undefined : out(values, values.shape);
+  const stats = callNative(() =>
+    loadAddon().valueLoss({ values, oldValues, returns, weights, clip: opts.clip ?? 0.5, dvalues }),
+  );
+  return dvalues ? { ...stats, dvalues } : stats;
 }

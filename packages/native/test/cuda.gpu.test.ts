@@ -18,9 +18,9 @@ import { describe, expect, it } from "vitest";
 
 import {
   type AggMode, type Device, type KlType, Tensor, aggregationWeights, buildInfo, cudaAvailable, devices, gae, grpoAdvantage, klPenalty,
-  ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, ValueError,
+  ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, ValueError, valueLoss,
 } from "../src/index.js";
-import { aggregationWeightsRef, gaeRef, grpoAdvantageRef, klTokenRef, ppoClipTokenRef } from "../src/reference/index.js";
+import { aggregationWeightsRef, gaeRef, grpoAdvantageRef, klTokenRef, ppoClipTokenRef, valueLossRef } from "../src/reference/index.js";
 import { type HalfOrF32, U, checkBackward, checkForward, f32, floatValues, i32, logitsTensor, randomLogits, rng, thrown } from "./helpers.js";
 import { checkAgainstRef, makeCase, run } from "./policyCase.js";
 
@@ -201,6 +201,32 @@ describe.skipIf(!available)("CUDA kernels vs CPU kernels (cuda:0 and cpu, same i
         if (mask[k] === 0) expect(a[k] === 0 && ret[k] === 0).toBe(true);
       }
     }
+  });
+
+  it("valueLoss [b, t] (token-mean weights, padding): dvalues equal the CPU kernel's, stats to the fp64 summation order, within 2x the CPU budget of valueLossRef", () => {
+    const b = 64, t = 700, r = rng(13), clip = 0.2;
+    const mask = new Float32Array(b * t);
+    for (let i = 0; i < b; i++) mask.fill(1, i * t, i * t + Math.floor(r() * t));
+    const old = Float32Array.from({ length: b * t }, () => 2 * r() - 1);
+    const v = Float32Array.from(old, (o, k) => (k % 97 === 5 ? o + Math.fround(clip) : o + 0.5 * (2 * r() - 1)));
+    const ret = Float32Array.from(old, (o) => o + 2 * r() - 1);
+    const w = aggregationWeights(Tensor.from(mask, [b, t]));
+    const args = (dev: Device) => [v, old, ret].map((x) => Tensor.from(x, [b, t]).to(dev)) as [Tensor, Tensor, Tensor];
+    const cpu = valueLoss(...args("cpu"), w, { clip });
+    const gpu = valueLoss(...args(GPU), w.to(GPU), { clip });
+    // the per-token fp32 arithmetic is the same sequence on both devices (value_term, no
+    // FMA-contractible step), so gradients and branch decisions agree exactly; the stats
+    // differ only by the fp64 summation order
+    const dc = cpu.dvalues!.toArray(), dg = gpu.dvalues!.toArray();
+    for (let k = 0; k < b * t; k++) expect(dg[k] === dc[k]).toBe(true);
+    expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThanOrEqual(1e-12 * cpu.loss);
+    expect(Math.abs(gpu.clipFrac - cpu.clipFrac)).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs(gpu.weightSum - cpu.weightSum)).toBeLessThanOrEqual(1e-12);
+    const ref = valueLossRef(v, old, ret, w.toArray(), Math.fround(clip));
+    // 2x the CPU test's per-token budget 2u(1.5(a + c) + |e|(|old| + c)), Σw = 1, |v − R|, |vc − R| <= 3.2, |old| <= 1
+    expect(Math.abs(gpu.loss - ref.loss)).toBeLessThanOrEqual(2 * 2 * U * (1.5 * 2 * 3.2 ** 2 + 3.2 * 1.2));
+    const fwd = valueLoss(...args(GPU), w.to(GPU), { clip, backward: false });
+    expect([fwd.loss, fwd.clipFrac, fwd.weightSum]).toEqual([gpu.loss, gpu.clipFrac, gpu.weightSum]);
   });
 
   for (const dtype of ["f32", "bf16"] as HalfOrF32[]) {

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import {
   buildInfo,
   DTypeError, DeviceError, IndexRangeError, RlvrError, ShapeError, Tensor, ValueError, aggregate, aggregationWeights, cudaAvailable, gae,
-  grpoAdvantage, klPenalty, loadAddon, policyLoss, ppoClipLoss, tokenLogprobs, tokenLogprobsBackward,
+  grpoAdvantage, klPenalty, loadAddon, policyLoss, ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, valueLoss,
 } from "../src/index.js";
 import { callNative } from "../src/errors.js";
 import type { AggMode, KlType } from "../src/index.js";
@@ -88,6 +88,12 @@ describe("mismatched shapes → ShapeError", () => {
   it("policyLoss: weights [n − 1]", () => {
     expectTyped(() => policyLoss(logits(), targets(), { weights: f32([1, 1]), oldLogp: vec(), advantages: vec() }), ShapeError, "weights");
   });
+  it("valueLoss: returns [n − 1]", () => {
+    expectTyped(() => valueLoss(vec(), vec(), f32([1, 2]), vec(1)), ShapeError, "returns", /\[3\]/);
+  });
+  it("valueLoss: weights [1, n] for values [n] (same count, different shape)", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), Tensor.zeros([1, 3])), ShapeError, "weights", /\[1, 3\]/);
+  });
   it("aggregationWeights: a rank-1 mask", () => {
     expectTyped(() => aggregationWeights(f32([1, 0, 1])), ShapeError, "mask");
   });
@@ -123,6 +129,12 @@ describe("wrong dtype → DTypeError", () => {
   });
   it("i32 dentropy for the backward", () => {
     expectTyped(() => tokenLogprobsBackward(logits(), targets(), fwd(), { dentropy: i32([1, 1, 1]) }), DTypeError, "dentropy");
+  });
+  it("f16 values for valueLoss", () => {
+    expectTyped(() => valueLoss(Tensor.zeros([3], "f16"), vec(), vec(), vec(1)), DTypeError, "values", /f32/);
+  });
+  it("i32 weights for valueLoss", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), i32([1, 1, 1])), DTypeError, "weights");
   });
   it("a typed array that does not match the dtype (TypeScript side)", () => {
     expectTyped(() => Tensor.from(new Float32Array(4), [4], "i32"), DTypeError, "data");
@@ -236,6 +248,30 @@ describe("invalid values → ValueError", () => {
     expectTyped(() => gae(Tensor.from(Float32Array.from([Infinity]), [1, 1]), Tensor.zeros([1, 1]), Tensor.zeros([1, 1])), ValueError, "rewards");
     expectTyped(() => tokenLogprobsBackward(logits(), targets(), fwd(), { dlogp: f32([0, 0, NaN]) }), ValueError, "dlogp");
   });
+  it("valueLoss: clip 0 and clip < 0", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: 0 }), ValueError, "clip", /> 0/);
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: -0.2 }), ValueError, "clip");
+  });
+  it("valueLoss: a non-finite clip (NaN, +inf)", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: NaN }), ValueError, "clip", /finite/);
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: Infinity }), ValueError, "clip");
+  });
+  it("valueLoss: a clip that is 0 or +inf in fp32 (1e-50, 1e39)", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: 1e-50 }), ValueError, "clip", /fp32/);
+    expectTyped(() => valueLoss(vec(), vec(), vec(), vec(1), { clip: 1e39 }), ValueError, "clip", /fp32/);
+  });
+  it("valueLoss: NaN in values", () => {
+    expectTyped(() => valueLoss(f32([0, NaN, 0]), vec(), vec(), vec(1)), ValueError, "values", /index 1/);
+  });
+  it("valueLoss: +inf in oldValues", () => {
+    expectTyped(() => valueLoss(vec(), f32([0, 0, Infinity]), vec(), vec(1)), ValueError, "oldValues", /index 2/);
+  });
+  it("valueLoss: NaN in returns", () => {
+    expectTyped(() => valueLoss(vec(), vec(), f32([NaN, 0, 0]), vec(1)), ValueError, "returns", /index 0/);
+  });
+  it("valueLoss: NaN in weights", () => {
+    expectTyped(() => valueLoss(vec(), vec(), vec(), f32([0, NaN, 0])), ValueError, "weights", /index 1/);
+  });
   it("gamma outside [0, 1]", () => {
     const z = Tensor.zeros([1, 2]);
     expectTyped(() => gae(z, z, z, { gamma: 1.5 }), ValueError, "gamma");
@@ -258,6 +294,10 @@ describe.skipIf(cudaAvailable())("a cuda tensor without CUDA → DeviceError", (
     const fake = { dtype: "f32", shape: [n, v], device: "cuda:0" } as unknown as Tensor;
     const z = () => Tensor.zeros([n]);
     expectTyped(() => callNative(() => loadAddon().logprobForward({ logits: fake, targets: targets(), temperature: 1, logp: z(), entropy: z(), lse: z() })), DeviceError, "logits", /GpuBuffer/);
+  });
+  it("valueLoss: the binding given a cuda:0 values descriptor with cpu inputs", () => {
+    const fake = { dtype: "f32", shape: [n], device: "cuda:0" } as unknown as Tensor;
+    expectTyped(() => callNative(() => loadAddon().valueLoss({ values: fake, oldValues: vec(), returns: vec(), weights: vec(1), clip: 0.5 })), DeviceError, "values", /GpuBuffer/);
   });
   it("an invalid device string", () => {
     expectTyped(() => Tensor.zeros([2], "f32", "gpu" as "cpu"), DeviceError, "device");
@@ -292,6 +332,7 @@ describe("the process never aborts", () => {
         () => a.aggregationWeights({ mask: T(new Float32Array([3]), [1, 1], "f32"), weights: T(new Float32Array(1), [1, 1], "f32") }),
         () => a.gae({ rewards: T(new Float32Array(1), [1, 1], "f32") }),
         () => a.policyLoss({ logits: T(new Float32Array(6), [2, 3], "f32"), targets: T(new Int32Array(2), [2], "i32"), weights: f(2), logp: f(2), entropy: f(2) }),
+        () => a.valueLoss({ values: f(2), oldValues: f(2), returns: f(3), weights: f(2), clip: 0.5 }),
         () => a.logprobForward({ logits: T(undefined, [1, 1], "f32", "cuda:0"), targets: T(new Int32Array(1), [1], "i32"), logp: f(1), entropy: f(1), lse: f(1) }),
         () => a.logprobForward({ logits: T(new Float32Array(1), [1, 1], "f32", "cuda:x"), targets: T(new Int32Array(1), [1], "i32"), logp: f(1), entropy: f(1), lse: f(1) }),
         () => new a.GpuBuffer(-1, 16),
@@ -308,6 +349,6 @@ describe("the process never aborts", () => {
     expect(r.signal).toBeNull();
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split("\n").at(-1)).toBe("typed 23 of 23");
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("typed 24 of 24");
   });
 });

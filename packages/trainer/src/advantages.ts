@@ -1,4 +1,4 @@
-// Advantages (spec section 3) through the native kernels, and the PPO critic's math.
+// Advantages (spec section 3) through the native kernels: GRPO's outcome advantages and PPO's GAE.
 import { Tensor, ValueError, gae } from "@rlvr/native";
 import { grpoAdvantage } from "@rlvr/native";
 
@@ -55,51 +55,3 @@ export function gaeAdvantages(
   const r = gae(Tensor.from(rewards, shape), Tensor.from(values, shape), Tensor.from(mask, shape), { gamma: opts.gamma, lambda: opts.lambda, whiten: true });
   return { advantages: r.advantages.toArray() as Float32Array, returns: r.returns.toArray() as Float32Array };
 }
-
-/**
- * The clipped value loss: ½·masked_mean(max((v − R)², (clip(v, v_old − c, v_old + c) − R)²)),
- * with its gradient to v and the share of tokens where the clipped term was the larger.
- */
-export function valueLoss(
-  values: Float32Array,
-  oldValues: Float32Array,
-  returns: Float32Array,
-  mask: Float32Array,
-  clip: number,
-): { loss: number; dvalues: Float32Array; clipFrac: number } {
-  let count = 0;
-  for (let k = 0; k < mask.length; k++) count += mask[k]!;
-  const n = count > 0 ? count : 1;
-  const dvalues = new Float32Array(values.length);
-  let loss = 0, clipped = 0;
-  for (let k = 0; k < values.length; k++) {
-    const m = mask[k]!;
-    if (m === 0) continue;
-    const v = values[k]!, vo = oldValues[k]!, ret = returns[k]!;
-    const vc = Math.min(Math.max(v, vo - clip), vo + clip);
-    const a = (v - ret) ** 2, c = (vc - ret) ** 2;
-    loss += m * Math.max(a, c);
-    if (c > a) {
-      clipped += m;
-      // d/dv of (clip(v) − R)²: zero when the clip is active on v
-      dvalues[k] = v > vo - clip && v < vo + clip ? (m * (vc - ret)) / n : 0;
-    } else {
-      dvalues[k] = (m * (v - ret)) / n;
-    }
-  }
-  return { loss: (0.5 * loss) / n, dvalues, clipFrac: clipped / n };
-}
-
-/**
- * What PPO with a critic needs from a value model: per-token values over the response layout,
- * and an update from the value-loss gradient. The engine has no value head (it exposes no
- * hidden states), so no implementation exists yet; `algorithm.advEstimator: gae` fails early.
- */
-export interface Critic {
-  values(batch: { promptIds: Int32Array; responseIds: Int32Array }[], width: number): Float32Array;
-  update(dvalues: Float32Array, lr: number): { gradNorm: number };
-}
-
-export const CRITIC_UNAVAILABLE =
-  'algorithm.advEstimator "gae" (PPO with a critic) is not available yet: needs engine value head ' +
-  "(the engine exposes no hidden states to put a value head on). Use \"grpo\".";

@@ -1,4 +1,5 @@
-// Trainer checkpoints: <run>/checkpoints/step-000020/{model/, trainer_state.json, acc_history.json}.
+// Trainer checkpoints: <run>/checkpoints/step-000020/{model/, trainer_state.json, acc_history.json,
+// optimizer.safetensors, and for PPO critic/{model.safetensors, config.json, optimizer.safetensors}}.
 // A checkpoint is built in a temp folder beside its target and renamed into place, then the
 // `latest` pointer is rewritten atomically, so a crash at any point leaves the previous good
 // checkpoint (and the pointer to it) intact.
@@ -15,6 +16,7 @@ export const STATE_FILE = "trainer_state.json";
 export const HISTORY_FILE = "acc_history.json";
 export const LATEST_FILE = "latest";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const CRITIC_DIR = "critic";
 
 export interface TrainerState {
   version: 1;
@@ -49,6 +51,14 @@ export interface ModelToSave {
   dtype: "F32" | "BF16";
 }
 
+/** PPO's critic in a checkpoint: its weights (score.* included) and AdamW state. */
+export interface CriticToSave {
+  weights: ReadonlyMap<string, TensorData>;
+  optimizer: OptimizerState;
+  /** The base model's config.json; the critic's is the same with a token-classification head. */
+  rawConfig?: Record<string, unknown>;
+}
+
 /** Writes checkpoint `step` atomically and points `latest` at it. Returns its folder. */
 export async function writeTrainerCheckpoint(
   runDir: string,
@@ -56,6 +66,7 @@ export async function writeTrainerCheckpoint(
   state: TrainerState,
   historyText: string,
   optimizer: OptimizerState,
+  critic?: CriticToSave,
 ): Promise<string> {
   const root = join(runDir, "checkpoints");
   await mkdir(root, { recursive: true });
@@ -70,6 +81,7 @@ export async function writeTrainerCheckpoint(
     });
     writeFileAtomic(join(tmp, HISTORY_FILE), historyText);
     await writeOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer);
+    if (critic) await writeCritic(join(tmp, CRITIC_DIR), critic);
     // the state file goes last: its presence marks a complete checkpoint
     writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
     let old: string | null = null;
@@ -134,6 +146,43 @@ export function findLatestCheckpoint(runDir: string): FoundCheckpoint | null {
 export function pruneCheckpoints(runDir: string, keep: number): void {
   const all = listCheckpoints(runDir);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.dir, { recursive: true, force: true });
+}
+
+/**
+ * The critic as a Hugging Face token-classification model (num_labels 1: verl's critic), f32
+ * so a resumed run continues bit for bit, with its AdamW state beside it.
+ */
+async function writeCritic(dir: string, c: CriticToSave): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeSafetensors(join(dir, "model.safetensors"), c.weights, { dtype: "F32", metadata: { format: "pt" } });
+  const raw = c.rawConfig ?? {};
+  const archs = Array.isArray(raw.architectures) ? (raw.architectures as string[]) : [];
+  const config = {
+    ...raw,
+    architectures: archs.map((a) => a.replace(/ForCausalLM$/, "ForTokenClassification")),
+    num_labels: 1,
+    id2label: { "0": "LABEL_0" },
+    label2id: { LABEL_0: 0 },
+    torch_dtype: "float32",
+  };
+  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+  await writeOptimizerState(join(dir, OPTIMIZER_FILE), c.optimizer);
+}
+
+/** The critic of a checkpoint written by a PPO run, or null when it has none. */
+export async function readCriticCheckpoint(
+  checkpointDir: string,
+): Promise<{ weights: Map<string, TensorData>; optimizer: OptimizerState } | null> {
+  const dir = join(checkpointDir, CRITIC_DIR);
+  if (!existsSync(join(dir, "model.safetensors"))) return null;
+  const file = await SafetensorsFile.open(join(dir, "model.safetensors"));
+  const weights = new Map<string, TensorData>();
+  try {
+    for (const n of file.names()) weights.set(n, { shape: [...file.info(n).shape], data: await file.readFloat32(n) });
+  } finally {
+    await file.close();
+  }
+  return { weights, optimizer: await readOptimizerState(dir) };
 }
 
 /** AdamW moments as f32 tensors "<param>.exp_avg" / "<param>.exp_avg_sq" (PyTorch's names), step in the metadata. */

@@ -56,7 +56,7 @@ const DataSection = z.strictObject({
 });
 
 const AlgorithmSection = z.strictObject({
-  /** grpo (outcome advantages) or gae (PPO with a critic: needs an engine value head, not available yet). */
+  /** grpo (group-normalized outcome advantages) or gae (PPO with a critic: the `critic` section). */
   advEstimator: z.enum(ADV_ESTIMATORS).default("grpo"),
   /** GRPO: divide by (unbiased std + eps); false is the Dr. GRPO variant. */
   normStd: z.boolean().default(true),
@@ -118,10 +118,20 @@ const LossSection = z.strictObject({
   weightDecay: z.boolean().default(true),
 });
 
+/**
+ * PPO's critic (algorithm.advEstimator = gae): the policy's body with a scalar value head,
+ * initialized from model.path (head at zero), trained with the clipped value loss on the
+ * actor's mini-/micro-batches and PPO epochs.
+ */
 const CriticSection = z.strictObject({
   lr: nonNeg.default(1e-5),
   /** Value clip range c of vf_loss. */
-  cliprangeValue: nonNeg.default(0.5),
+  cliprangeValue: positive.default(0.5),
+  weightDecay: nonNeg.default(0.01),
+  /** Global gradient-norm clip of the critic; 0 disables. */
+  gradClip: nonNeg.default(1.0),
+  /** Steps at the start that train only the critic (verl's critic_warmup). */
+  warmupSteps: nonNegInt.default(0),
 });
 
 const RewardSection = z.strictObject({
@@ -199,6 +209,10 @@ export const PRESETS: Record<string, Preset> = {
   },
   "format-reward": { description: "format reward: any boxed answer earns 1", config: { reward: { formatReward: 1 } } },
   "wrong-labels": { description: "train against wrong labels", config: { data: { wrongLabels: true } } },
+  ppo: {
+    description: "PPO with a critic: GAE (gamma 1, lambda 1) over a value-head copy of the model, critic lr 1e-5, value clip 0.5",
+    config: { algorithm: { advEstimator: "gae" } },
+  },
 };
 
 /** Registers a preset (e.g. a built-in model); later registrations replace earlier ones. */

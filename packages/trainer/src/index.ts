@@ -2,6 +2,7 @@ export * from "./config.js";
 export * from "./batch.js";
 export * from "./advantages.js";
 export * from "./update.js";
+export * from "./critic.js";
 export * from "./reward.js";
 export * from "./eval.js";
 export * from "./evalReport.js";

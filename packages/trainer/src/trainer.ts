@@ -23,11 +23,13 @@ import { Tensor, klPenalty } from "@rlvr/native";
 import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
 
-import { CRITIC_UNAVAILABLE, grpoAdvantages } from "./advantages.js";
+import { gaeAdvantages, grpoAdvantages } from "./advantages.js";
 import { broadcastRows, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
 import {
-  OPTIMIZER_FILE, findLatestCheckpoint, pruneCheckpoints, readOptimizerState, writeTrainerCheckpoint, type TrainerState,
+  OPTIMIZER_FILE, findLatestCheckpoint, pruneCheckpoints, readCriticCheckpoint, readOptimizerState, writeTrainerCheckpoint,
+  type TrainerState,
 } from "./checkpoint.js";
+import { criticValues, updateCritic, type CriticUpdateStats } from "./critic.js";
 import { ConfigError, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
@@ -108,7 +110,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const c = opts.config;
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
-  if (c.algorithm.advEstimator === "gae") throw new ConfigError(CRITIC_UNAVAILABLE, "algorithm.advEstimator");
   if (c.eval.maxNewTokens < 1) throw new ConfigError(`config key "eval.maxNewTokens" must be >= 1`, "eval.maxNewTokens");
 
   const runDir = resolve(opts.outDir ?? c.trainer.outDir);
@@ -141,6 +142,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (found) actor.loadOptimizerState(await readOptimizerState(found.dir));
   // The frozen reference is the initial model, only needed for the KL loss.
   const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!) : null;
+  // PPO's critic: the base body with a zero value head, or the checkpoint's critic.
+  const usePpo = c.algorithm.advEstimator === "gae";
+  let critic: Engine | null = null;
+  if (usePpo) {
+    if (found) {
+      const saved = await readCriticCheckpoint(found.dir);
+      if (!saved) {
+        throw new ConfigError(
+          `${found.dir} has no critic/ (it was written by a GRPO run): resume it with algorithm.advEstimator "grpo", or start a new --out`,
+          "algorithm.advEstimator",
+        );
+      }
+      critic = Engine.fromWeights(base.config, saved.weights, { valueHead: true });
+      critic.loadOptimizerState(saved.optimizer);
+    } else {
+      critic = Engine.fromWeights(base.config, base.weights!, { valueHead: true });
+    }
+  }
   base.weights = null;
 
   const tok = base.tokenizer;
@@ -210,6 +229,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state,
       history.toText(),
       actor.optimizerState(),
+      critic ? { weights: critic.exportWeights(), optimizer: critic.optimizerState(), rawConfig: base.rawConfig } : undefined,
     );
     if (c.trainer.keepCheckpoints !== null) pruneCheckpoints(runDir, c.trainer.keepCheckpoints);
     emit({ type: "checkpoint", step, dir });
@@ -271,12 +291,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   // --- one step ----------------------------------------------------------------------------
   async function trainStep(step: number, batch: PromptRow[]) {
-    const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0 };
+    const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0, ...(critic ? { values: 0, critic: 0 } : {}) };
     const timed = <T>(name: keyof typeof phase, fn: () => T): T => {
       emit({ type: "phase", step, phase: name });
       const t = performance.now();
       const v = fn();
-      phase[name] += (performance.now() - t) / 1000;
+      phase[name] = (phase[name] ?? 0) + (performance.now() - t) / 1000;
       return v;
     };
     const n = c.rollout.n, tau = c.rollout.temperature;
@@ -304,9 +324,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const scores = Float32Array.from(rewards, (x) => x.score);
     const W = responseWidth(rollouts);
     const mask = responseMask(rollouts, W);
-    const adv = grpoAdvantages(scores, Int32Array.from(rollouts, (r) => r.group), { normStd: c.algorithm.normStd, eps: c.algorithm.eps });
-    const advantages = broadcastRows(adv, mask, W);
     phase.reward += (performance.now() - tr) / 1000;
+    // GRPO: group-normalized scores on every token; PPO: GAE over the critic's values
+    let advantages: Float32Array;
+    let values: Float32Array | null = null, returns: Float32Array | null = null;
+    if (critic) {
+      values = timed("values", () => criticValues(critic!, rollouts, W, c.actor.microBatchSize));
+      const g = gaeAdvantages(scores, values, mask, W, { gamma: c.algorithm.gamma, lambda: c.algorithm.lambda });
+      advantages = g.advantages;
+      returns = g.returns;
+    } else {
+      const adv = grpoAdvantages(scores, Int32Array.from(rollouts, (r) => r.group), { normStd: c.algorithm.normStd, eps: c.algorithm.eps });
+      advantages = broadcastRows(adv, mask, W);
+    }
 
     // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
     const oldLogp = timed("old_logp", () =>
@@ -315,15 +345,29 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, c.actor.microBatchSize).logp) : undefined;
 
     const lr = learningRate(c, step);
+    // the critic first (verl's order); during critic warm-up the actor is not updated
+    let cstats: CriticUpdateStats | null = null;
+    if (critic) {
+      cstats = timed("critic", () =>
+        updateCritic(critic!, { rollouts, width: W, mask, oldValues: values!, returns: returns! }, {
+          clip: c.critic.cliprangeValue, miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize,
+          ppoEpochs: c.actor.ppoEpochs,
+          optimizer: { lr: c.critic.lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: c.critic.weightDecay, maxGradNorm: c.critic.gradClip },
+        }),
+      );
+    }
+    const actorFrozen = critic !== null && step <= c.critic.warmupSteps;
     const stats: UpdateStats = timed("update", () =>
       updatePolicy(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
         temperature: tau, pgCoef: loss.pgCoef, klCoef: loss.klCoef, klType: c.actor.klType, entropyCoeff: loss.entropyCoeff,
         clipLow: c.actor.clipLow, clipHigh: c.actor.clipHigh, dualClip: c.actor.dualClip, lossAgg: c.actor.lossAgg,
-        miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: c.actor.ppoEpochs,
+        miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs,
         optimizer: { lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: loss.weightDecay, maxGradNorm: c.actor.gradClip },
+        ...(actorFrozen ? { step: false } : {}),
       }),
     );
-    adamwSteps += stats.gradNorms.length - stats.skipped;
+    if (actorFrozen) actor.zeroGrad();
+    adamwSteps += actorFrozen ? 0 : stats.gradNorms.length - stats.skipped;
 
     // KL to the reference (token mean of the configured estimator) on the pre-update policy
     let kl = 0;
@@ -369,6 +413,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       grad_norm_nonfinite: finiteNorms.length !== stats.gradNorms.length,
       generated_tokens: genTokens,
       reflection_responses: reflection.responsesWithReflection,
+      ...(cstats && values && returns
+        ? {
+            vf_loss: finiteOr(cstats.vfLoss, 0),
+            vf_clip_frac: clamp01(finiteOr(cstats.vfClipFrac, 0)),
+            critic_grad_norm: mean(cstats.gradNorms.filter(Number.isFinite)),
+            values_mean: finiteOr(maskedMean(values, mask), 0),
+            returns_mean: finiteOr(maskedMean(returns, mask), 0),
+            actor_frozen: actorFrozen,
+          }
+        : {}),
     };
     return { metrics, tokens: genTokens, correctByExample };
   }

@@ -82,6 +82,7 @@ describe("config", () => {
     expect(resolveConfig({ sets: [...paths, "preset=format-reward"] }).reward.formatReward).toBe(1);
     expect(resolveConfig({ sets: [...paths, "preset=wrong-labels"] }).data.wrongLabels).toBe(true);
     expect(resolveConfig({ sets: [...paths, "preset=dr-grpo"] }).algorithm.normStd).toBe(false);
+    expect(resolveConfig({ sets: [...paths, "preset=ppo"] }).algorithm.advEstimator).toBe("gae");
     expect(effectiveLoss(resolveConfig({ sets: [...paths, "loss.weightDecay=false"] })).weightDecay).toBe(0);
   });
 });

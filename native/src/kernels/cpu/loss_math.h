@@ -1,5 +1,6 @@
-// Per-token loss terms and their derivatives wrt logp, shared by the separate
-// loss kernels and the fused policy-loss kernel so both compute identical math.
+// Per-token loss terms and their derivatives (wrt logp; wrt the value for the
+// critic's value loss), shared by the separate loss kernels and the fused
+// policy-loss kernel so both compute identical math.
 #pragma once
 #include <cmath>
 
@@ -55,6 +56,28 @@ inline KlTerm kl_term(float logp, float ref_logp, kernels::KlType type) {
       return {kl, 1.f - r};
     }
   }
+}
+
+struct ValueTerm {
+  float loss, dvalue;  // unweighted: 0.5 * max(a, c) and d/dv of it
+  bool clipped;        // c > a: the clipped term is the larger
+};
+
+// PPO clipped value loss for one token (see kernels.h (j)). Each step is one
+// fp32 operation with no contraction site, so the CUDA mirror (value_term in
+// cuda/common.cuh) rounds identically.
+inline ValueTerm value_term(float v, float old_v, float ret, float clip) {
+  const float vc = std::fmin(std::fmax(v, old_v - clip), old_v + clip);
+  const float d = v - ret, e = vc - ret;
+  const float a = d * d, c = e * e;
+  ValueTerm t{};
+  // A tie (always the case inside the clip range, where vc = v) takes the
+  // unclipped branch; when c > a the clip is active on v and the clipped term
+  // does not depend on v.
+  t.clipped = c > a;
+  t.loss = 0.5f * (t.clipped ? c : a);
+  t.dvalue = t.clipped ? 0.f : d;
+  return t;
 }
 
 }  // namespace rlvr::cpu

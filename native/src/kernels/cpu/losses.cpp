@@ -1,5 +1,8 @@
-// (d) PPO clip loss, (e) KL penalties and (f) aggregation weights, on CPU.
-// These are O(tokens) and memory-light, so they run single-threaded.
+// (d) PPO clip loss, (e) KL penalties, (f) aggregation weights and (j) the
+// critic's clipped value loss, on CPU. These are O(tokens) and memory-light,
+// so they run single-threaded.
+#include <cmath>
+
 #include "kernels/cpu/loss_math.h"
 #include "kernels/kernels.h"
 
@@ -47,6 +50,34 @@ Status agg_weights_cpu(const AggWeightsArgs& a) {
     }
     for (int64_t j = 0; j < a.t; ++j) w[j] = static_cast<float>(m[j] * scale);
   }
+  return Status::Ok();
+}
+
+Status value_loss_cpu(const ValueLossArgs& a) {
+  if (a.stats) *a.stats = ValueLossStats{};
+  if (a.n < 0) return Status::Error(Code::Shape, "values", "negative length");
+  if (!(a.clip > 0.f) || !std::isfinite(a.clip))
+    return Status::Error(Code::Value, "clip", "clip must be finite and > 0");
+  if (a.n == 0) return Status::Ok();  // empty inputs may come with null pointers
+  if (!a.values || !a.old_values || !a.returns || !a.weights)
+    return Status::Error(Code::Value, "values", "null values, old_values, returns or weights");
+  ValueLossStats s;
+  for (int64_t i = 0; i < a.n; ++i) {
+    const float w = a.weights[i];
+    // A token with weight 0 (padding) contributes nothing and gets +0, so
+    // garbage there cannot poison the sums (the CUDA kernel does the same).
+    if (w == 0.f) {
+      if (a.dvalues) a.dvalues[i] = 0.f;
+      continue;
+    }
+    const cpu::ValueTerm t = cpu::value_term(a.values[i], a.old_values[i], a.returns[i], a.clip);
+    if (a.dvalues) a.dvalues[i] = w * t.dvalue;
+    s.total += static_cast<double>(w) * t.loss;
+    s.clipfrac += t.clipped ? static_cast<double>(w) : 0.0;
+    s.weight_sum += w;
+  }
+  if (s.weight_sum > 0) s.clipfrac /= s.weight_sum;
+  if (a.stats) *a.stats = s;
   return Status::Ok();
 }
 

@@ -1,4 +1,4 @@
-/** Plain TypeScript references for the per-token loss kernels (float64). */
+/** Plain TypeScript references for the per-token loss kernels, incl. the critic's value loss (float64). */
 export type KlTypeRef = "kl" | "abs" | "mse" | "low_var_kl";
 export type AggModeRef = "token-mean" | "seq-mean-token-sum" | "seq-mean-token-mean";
 
@@ -64,4 +64,44 @@ export function aggregationWeightsRef(mask: ArrayLike<number>, b: number, t: num
     }
   }
   return w;
+}
+
+export interface ValueTokenRef {
+  /** ½·max(a, c), a = (v − R)², c = (clip(v, old − c, old + c) − R)² */
+  loss: number;
+  /** d loss / d v: v − R where a >= c (a tie is unclipped), else 0 */
+  dvalue: number;
+  /** c > a */
+  clipped: boolean;
+}
+
+/** PPO clipped value loss for one token (verl's compute_value_loss, kernels.h (j)). */
+export function valueTokenRef(v: number, oldV: number, ret: number, clip: number): ValueTokenRef {
+  const vc = Math.min(Math.max(v, oldV - clip), oldV + clip);
+  const a = (v - ret) ** 2, c = (vc - ret) ** 2;
+  const clipped = c > a;
+  return { loss: 0.5 * Math.max(a, c), dvalue: clipped ? 0 : v - ret, clipped };
+}
+
+/**
+ * Value loss over n tokens with aggregation weights w: loss = Σ w·term,
+ * dvalues = w·dterm/dv, clipFrac = Σ w·[clipped] / Σ w (0 when Σ w is not positive).
+ */
+export function valueLossRef(
+  values: ArrayLike<number>, oldValues: ArrayLike<number>, returns: ArrayLike<number>, weights: ArrayLike<number>, clip: number,
+): { loss: number; clipFrac: number; weightSum: number; dvalues: Float64Array; clipped: boolean[] } {
+  const n = values.length;
+  const dvalues = new Float64Array(n), clipped: boolean[] = [];
+  let loss = 0, clipW = 0, weightSum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    const t = valueTokenRef(values[i] as number, oldValues[i] as number, returns[i] as number, clip);
+    clipped.push(t.clipped);
+    if (w === 0) continue;
+    loss += w * t.loss;
+    clipW += t.clipped ? w : 0;
+    weightSum += w;
+    dvalues[i] = w * t.dvalue;
+  }
+  return { loss, clipFrac: weightSum > 0 ? clipW / weightSum : 0, weightSum, dvalues, clipped };
 }
