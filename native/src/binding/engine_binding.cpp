@@ -112,6 +112,7 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("gradNorm", &EngineWrap::GradNorm),
                                    InstanceMethod("score", &EngineWrap::Score),
                                    InstanceMethod("logits", &EngineWrap::Logits),
+                                   InstanceMethod("scorePrefixed", &EngineWrap::ScorePrefixed),
                                    InstanceMethod("forwardBackward", &EngineWrap::ForwardBackward),
                                    InstanceMethod("values", &EngineWrap::Values),
                                    InstanceMethod("valueForwardBackward", &EngineWrap::ValueForwardBackward),
@@ -328,6 +329,58 @@ Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
     Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
     check(m.score(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp, lp.Data(),
                   en.Data()));
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("logp", lp);
+    r.Set("entropy", en);
+    return r;
+  });
+}
+
+// scorePrefixed({ prefixIds, prefixMask, inputIds, attentionMask, group, targets, scoreMask?, temperature })
+//   -> { logp, entropy } over inputIds' [r, e] rows; row i continues prefix group[i].
+Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine::Model& m = model();
+    Napi::Object o = options(info);
+    const int64_t vocab = m.config().vocab;
+    TensorArg pids = cpu_tensor(o, "prefixIds");
+    expect_dtype(pids, DType::I32);
+    if (pids.shape.size() != 2 || pids.shape[0] < 1 || pids.shape[1] < 1)
+      fail(Code::Shape, "prefixIds", "expected shape [g, p] with g, p >= 1, got " + pids.shape_str());
+    check_token_ids(pids, vocab);
+    TensorArg pmask = cpu_tensor(o, "prefixMask");
+    expect_dtype(pmask, DType::F32);
+    expect_shape(pmask, pids.shape);
+    check_mask(pmask);
+    TensorArg ids, mask;
+    engine::Batch ext = batch_args(o, vocab, ids, mask);
+    TensorArg grp = cpu_tensor(o, "group");
+    expect_dtype(grp, DType::I32);
+    expect_shape(grp, {ext.b});
+    const int32_t* g = static_cast<const int32_t*>(grp.data);
+    for (int64_t i = 0; i < ext.b; ++i)
+      if (g[i] < 0 || g[i] >= pids.shape[0])
+        fail(Code::Range, "group", "group[" + std::to_string(i) + "] = " + std::to_string(g[i]) + " is not a prefix row in [0, " +
+                                       std::to_string(pids.shape[0]) + ")");
+    TensorArg tg = targets_arg(o, ids, vocab);
+    TensorArg sm = cpu_tensor(o, "scoreMask", true);
+    if (sm.present) {
+      expect_dtype(sm, DType::F32);
+      expect_shape(sm, ids.shape);
+      check_mask(sm);
+      sm = row_values(o, "scoreMask", ids, mask, true, true);
+    }
+    float temp = static_cast<float>(temperature_arg(o));
+    engine::Batch pre;
+    pre.b = pids.shape[0];
+    pre.t = pids.shape[1];
+    pre.ids = static_cast<const int32_t*>(pids.data);
+    pre.mask = static_cast<const float*>(pmask.data);
+    const int64_t n = ext.b * ext.t;
+    Napi::Env env = info.Env();
+    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
+    check(m.score_prefixed(pre, ext, g, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp,
+                           lp.Data(), en.Data()));
     Napi::Object r = Napi::Object::New(env);
     r.Set("logp", lp);
     r.Set("entropy", en);

@@ -27,6 +27,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value GradNorm(const Napi::CallbackInfo& info);
   Napi::Value Score(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value ScorePrefixed(const Napi::CallbackInfo& info);
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info);
   Napi::Value Values(const Napi::CallbackInfo& info);
   Napi::Value ValueForwardBackward(const Napi::CallbackInfo& info);

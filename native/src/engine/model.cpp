@@ -35,6 +35,7 @@
 //  - the log-prob of a token from decode logits (logprob_fwd on [B, V]) and
 //    score's (logprob_fwd on a chunk of rows) use the same per-row kernel.
 #include "engine/model.h"
+#include "engine/model_internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -341,19 +342,6 @@ inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
 }  // namespace
 
-// Where the keys/values of a query's sequence live. Query row r belongs to
-// sequence b = r / q_per_seq and sits at slot slot0 + r % q_per_seq; it
-// attends to slots 0..slot with mask 1, whose K/V rows are at
-// k + (b * seq_stride + j) * kv_dim.
-struct Model::AttnSrc {
-  const float* k = nullptr;
-  const float* v = nullptr;
-  int64_t seq_stride = 0;
-  const float* mask = nullptr;
-  int64_t mask_stride = 0;
-  int64_t q_per_seq = 1, slot0 = 0;
-};
-
 namespace {
 
 // One query head against its keys (see the bitwise notes at the top). p is
@@ -409,16 +397,6 @@ RLVR_CLONES void attend_one_bwd(const float* qr, const float* dor, const float* 
 
 }  // namespace
 
-// One layer's activations for n rows (reused across layers).
-struct Model::Acts {
-  std::vector<float> xn1, inv1, q, k, v, att, x2, xn2, inv2, g, u, h;
-  void resize(int64_t n, const Config& c) {
-    const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    xn1.resize(n * H); inv1.resize(n); q.resize(n * Q); k.resize(n * KV); v.resize(n * KV); att.resize(n * Q);
-    x2.resize(n * H); xn2.resize(n * H); inv2.resize(n); g.resize(n * I); u.resize(n * I); h.resize(n * I);
-  }
-};
-
 namespace {
 // Floats of one layer's Acts per row.
 double acts_floats_per_row(const Config& c) {
@@ -450,6 +428,10 @@ void Model::rope_tables(int64_t n, const int32_t* pos, std::vector<float>& cs) {
       cs[r * hd + half + i] = static_cast<float>(std::sin(static_cast<double>(ang)));
     }
   }
+}
+
+void Model::final_norm(const float* x, float* xf, int64_t n) {
+  rmsnorm_fwd(x, param(norm_idx_), xf, nullptr, n, cfg_.hidden, cfg_.rms_eps);
 }
 
 void Model::embed(const int32_t* ids, int64_t n, float* x) {
@@ -611,6 +593,8 @@ Status bad_logits(int64_t row) {
                        "are non-finite)");
 }
 }  // namespace
+
+Status Model::require_lm_head() const { return cfg_.value_head ? no_lm_head() : Status::Ok(); }
 
 int64_t Model::lm_chunk() const {
   return lm_chunk_override_ > 0 ? lm_chunk_override_ : lm_chunk_rows(cfg_.vocab);

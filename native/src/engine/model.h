@@ -90,6 +90,12 @@ class Model {
   // logp/entropy [b*t]; rows with row_mask == 0 (or null row_mask: mask == 0) get 0.
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                float* entropy);
+  // score() for sequences that share prompts, running each shared prefix once: prefix [g, P]
+  // (each row >= 1 real token), ext [r, E] (row i continues prefix group[i]; its real tokens
+  // first), targets / row_mask / logp / entropy over ext's [r*E] rows. Bitwise equal to score()
+  // on the concatenated rows (same per-row GEMMs, same attention order over real slots).
+  Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
+                        const float* row_mask, float temperature, float* logp, float* entropy);
   // Full logits [b*t, v] (tests and debugging only: the training and scoring
   // paths never materialize them).
   Status logits(const Batch& x, float* out);
@@ -146,6 +152,8 @@ class Model {
   void layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, const std::vector<float>& cs,
                       const AttnSrc& src, int64_t bsz, int64_t tlen);
   void embed(const int32_t* ids, int64_t n, float* x);
+  void final_norm(const float* x, float* xf, int64_t n);  // model.norm, no saved statistics
+  Status require_lm_head() const;
   Status lm_head_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets, float temperature,
                          float* logp, float* entropy);
   // Runs the body over a whole batch (no grad) and returns final-normed hidden [b*t, h].

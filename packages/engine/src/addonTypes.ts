@@ -44,6 +44,9 @@ export interface NativeEngine {
     entropy: Float32Array;
   };
   logits(o: NativeBatch): Float32Array;
+  scorePrefixed(o: NativeBatch & {
+    prefixIds: T; prefixMask: T; group: T; targets: T; scoreMask?: T | undefined; temperature: number;
+  }): { logp: Float32Array; entropy: Float32Array };
   forwardBackward(
     o: NativeBatch & {
       targets: T; weights: T; oldLogp?: T | undefined; refLogp?: T | undefined; advantages?: T | undefined;

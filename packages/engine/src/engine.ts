@@ -226,6 +226,30 @@ export class Engine {
     );
   }
 
+  /**
+   * score() for sequences that share prompts, running each shared prefix once. `prefix` holds
+   * the shared parts (each row >= 1 real token); row i of the batch continues prefix `group[i]`
+   * (its real tokens first). Outputs are over the batch's [B, T] rows and equal score() on the
+   * concatenated sequences bit for bit. GRPO's n samples per prompt share the prompt minus its
+   * last token (that token's logits score the first response token).
+   */
+  scorePrefixed(x: ScoreInput & { prefix: BatchInput; group: Int32Array }): { logp: Float32Array; entropy: Float32Array } {
+    if (x.group.length !== x.batch) {
+      throw new ShapeError(`group: expected ${x.batch} prefix indices, got ${x.group.length}`, "ERR_RLVR_SHAPE", "group");
+    }
+    return callNative(() =>
+      this.native.scorePrefixed({
+        prefixIds: bt(x.prefix, x.prefix.inputIds, "prefixIds"),
+        prefixMask: bt(x.prefix, x.prefix.attentionMask, "prefixMask"),
+        ...batchArgs(x),
+        group: Tensor.from(x.group),
+        targets: bt(x, x.targets, "targets"),
+        scoreMask: x.scoreMask ? bt(x, x.scoreMask, "scoreMask") : undefined,
+        temperature: x.temperature ?? 1,
+      }),
+    );
+  }
+
   /** Full logits [B*T*V] at temperature 1 (tests and debugging only; capped at 2^24 values). */
   logitsForTesting(x: BatchInput): Float32Array {
     return callNative(() => this.native.logits(batchArgs(x)));

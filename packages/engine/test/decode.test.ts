@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 import { Tensor, tokenLogprobs } from "@rlvr/native";
 
-import { paddedBatch, tinyEngine } from "./helpers.js";
+import { paddedBatch, rng, tinyEngine } from "./helpers.js";
 
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
@@ -97,4 +97,66 @@ describe("decode == score, bitwise", () => {
       e.decode.reset();
     });
   }
+});
+
+describe("scorePrefixed (shared prompts run once)", () => {
+  for (const tied of [true, false]) {
+    it(`equals score() on the concatenated sequences bit for bit (tied ${tied})`, () => {
+      const e = tinyEngine({ tie_word_embeddings: tied }, 4);
+      e.setLmChunkRows(5);
+      const V = e.config.vocabSize;
+      const r = rng(9);
+      const tok = () => 1 + Math.floor(r() * (V - 1));
+      // 3 prefixes (one left-padded), 5 continuations of different lengths
+      const prefixes = [[tok(), tok(), tok(), tok()], [tok(), tok()], [tok(), tok(), tok()]];
+      const P = 4;
+      const pIds = new Int32Array(3 * P), pMask = new Float32Array(3 * P);
+      pIds.set(prefixes[0]!, 0); pMask.fill(1, 0, 4);
+      pIds.set(prefixes[1]!, P + 2); pMask.fill(1, P + 2, 2 * P); // left padding
+      pIds.set(prefixes[2]!, 2 * P); pMask.fill(1, 2 * P, 2 * P + 3); // right padding
+      const group = Int32Array.from([0, 1, 0, 2, 1]);
+      const conts = [5, 3, 6, 1, 4].map((n) => Array.from({ length: n }, tok));
+      const E = 6;
+      const ids = new Int32Array(5 * E), mask = new Float32Array(5 * E), tg = new Int32Array(5 * E), sm = new Float32Array(5 * E);
+      conts.forEach((c, i) => {
+        ids.set(c, i * E);
+        mask.fill(1, i * E, i * E + c.length);
+        for (let t = 0; t + 1 < c.length; t++) { tg[i * E + t] = c[t + 1]!; sm[i * E + t] = 1; }
+      });
+      const got = e.scorePrefixed({
+        prefix: { batch: 3, length: P, inputIds: pIds, attentionMask: pMask }, group,
+        batch: 5, length: E, inputIds: ids, attentionMask: mask, targets: tg, scoreMask: sm, temperature: 0.7,
+      });
+      // the same rows through score(): each sequence = its prefix's real tokens + its continuation
+      conts.forEach((c, i) => {
+        const seq = [...prefixes[group[i]!]!, ...c];
+        const L = seq.length;
+        const one = e.score({
+          batch: 1, length: L, inputIds: Int32Array.from(seq), attentionMask: new Float32Array(L).fill(1),
+          targets: Int32Array.from(seq, (_, t) => seq[t + 1] ?? 0),
+          scoreMask: Float32Array.from(seq, (_, t) => (t >= L - c.length && t < L - 1 ? 1 : 0)), temperature: 0.7,
+        });
+        const off = L - c.length;
+        for (let t = 0; t + 1 < c.length; t++) {
+          expect(got.logp[i * E + t]).toBe(one.logp[off + t]);
+          expect(got.entropy[i * E + t]).toBe(one.entropy[off + t]);
+        }
+        for (let t = Math.max(0, c.length - 1); t < E; t++) expect(got.logp[i * E + t]).toBe(0);
+      });
+    });
+  }
+
+  it("errors name the argument", () => {
+    const e = tinyEngine();
+    const x = {
+      prefix: { batch: 1, length: 2, inputIds: Int32Array.from([1, 2]), attentionMask: Float32Array.from([1, 1]) },
+      group: Int32Array.from([0]), batch: 1, length: 2, inputIds: Int32Array.from([3, 4]),
+      attentionMask: Float32Array.from([1, 1]), targets: Int32Array.from([4, 0]),
+    };
+    expect(() => e.scorePrefixed({ ...x, group: Int32Array.from([1]) })).toThrow(expect.objectContaining({ argument: "group" }));
+    expect(() => e.scorePrefixed({ ...x, prefix: { ...x.prefix, attentionMask: new Float32Array(2) } })).toThrow(
+      expect.objectContaining({ argument: "prefixMask" }),
+    );
+    expect(() => e.scorePrefixed({ ...x, group: Int32Array.from([0, 0]) })).toThrow(expect.objectContaining({ argument: "group" }));
+  });
 });

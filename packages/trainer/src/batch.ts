@@ -122,3 +122,53 @@ export function chunks(total: number, size: number): [number, number][] {
   for (let s = 0; s < total; s += size) out.push([s, Math.min(total, s + size)]);
   return out;
 }
+
+/**
+ * One micro-batch for Engine.scorePrefixed: the distinct prompts of the rollouts, each without
+ * its last token (`prefix`, right-padded), and per rollout that last token followed by the
+ * response (`ext`, right-padded), so response token j is scored at ext position j. `ext` has the
+ * PackedBatch fields, so scatter/gather work on it. Null when a prompt has a single token (no
+ * prefix to share).
+ */
+export function packPrefixed(rollouts: readonly Rollout[]): { prefix: { batch: number; length: number; inputIds: Int32Array; attentionMask: Float32Array }; group: Int32Array; ext: PackedBatch } | null {
+  if (rollouts.some((r) => r.promptIds.length < 2)) return null;
+  const keys = new Map<string, number>();
+  const prompts: Int32Array[] = [];
+  const group = new Int32Array(rollouts.length);
+  rollouts.forEach((r, i) => {
+    const key = r.promptIds.join(",");
+    let g = keys.get(key);
+    if (g === undefined) {
+      g = prompts.length;
+      keys.set(key, g);
+      prompts.push(r.promptIds);
+    }
+    group[i] = g;
+  });
+  const P = Math.max(...prompts.map((p) => p.length - 1));
+  const pIds = new Int32Array(prompts.length * P), pMask = new Float32Array(prompts.length * P);
+  prompts.forEach((p, g) => {
+    pIds.set(p.subarray(0, p.length - 1), g * P);
+    pMask.fill(1, g * P, g * P + p.length - 1);
+  });
+  const b = rollouts.length;
+  const length = 1 + Math.max(...rollouts.map((r) => r.responseIds.length));
+  const inputIds = new Int32Array(b * length), attentionMask = new Float32Array(b * length);
+  const targets = new Int32Array(b * length), scoreMask = new Float32Array(b * length);
+  const start = new Int32Array(b), respLen = new Int32Array(b);
+  rollouts.forEach((r, i) => {
+    const o = i * length, n = r.responseIds.length;
+    inputIds[o] = r.promptIds[r.promptIds.length - 1]!;
+    inputIds.set(r.responseIds, o + 1);
+    attentionMask.fill(1, o, o + 1 + n);
+    for (let t = 0; t < n; t++) targets[o + t] = inputIds[o + t + 1]!;
+    start[i] = o;
+    respLen[i] = n;
+    scoreMask.fill(1, o, o + n);
+  });
+  return {
+    prefix: { batch: prompts.length, length: P, inputIds: pIds, attentionMask: pMask },
+    group,
+    ext: { batch: b, length, inputIds, attentionMask, targets, scoreMask, start, respLen },
+  };
+}

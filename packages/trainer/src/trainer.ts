@@ -317,19 +317,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     });
     const genTokens = rollouts.reduce((a, r) => a + r.responseIds.length, 0);
 
-    // reward + advantages
-    emit({ type: "phase", step, phase: "reward" });
-    const tr = performance.now();
-    const rewards = await rewardFn(rollouts.map((r) => ({ response: r.text, gold: r.gold, exampleIndex: r.exampleIndex })));
-    const scores = Float32Array.from(rewards, (x) => x.score);
+    // reward: the verifier grades in its worker threads while this thread runs the scoring
+    // passes that do not need the rewards (old/ref log-probs, critic values); phase_s.reward is
+    // the wait for the verifier left after them
     const W = responseWidth(rollouts);
     const mask = responseMask(rollouts, W);
+    const pending = rewardFn(rollouts.map((r) => ({ response: r.text, gold: r.gold, exampleIndex: r.exampleIndex })));
+    pending.catch(() => {}); // handled by the await below; no unhandled-rejection report while scoring
+    // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
+    const oldLogp = timed("old_logp", () =>
+      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, c.actor.microBatchSize).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
+    );
+    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, c.actor.microBatchSize).logp) : undefined;
+    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, c.actor.microBatchSize)) : null;
+    emit({ type: "phase", step, phase: "reward" });
+    const tr = performance.now();
+    const rewards = await pending;
     phase.reward += (performance.now() - tr) / 1000;
+    const scores = Float32Array.from(rewards, (x) => x.score);
     // GRPO: group-normalized scores on every token; PPO: GAE over the critic's values
     let advantages: Float32Array;
-    let values: Float32Array | null = null, returns: Float32Array | null = null;
-    if (critic) {
-      values = timed("values", () => criticValues(critic!, rollouts, W, c.actor.microBatchSize));
+    let returns: Float32Array | null = null;
+    if (values) {
       const g = gaeAdvantages(scores, values, mask, W, { gamma: c.algorithm.gamma, lambda: c.algorithm.lambda });
       advantages = g.advantages;
       returns = g.returns;
@@ -337,12 +346,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const adv = grpoAdvantages(scores, Int32Array.from(rollouts, (r) => r.group), { normStd: c.algorithm.normStd, eps: c.algorithm.eps });
       advantages = broadcastRows(adv, mask, W);
     }
-
-    // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
-    const oldLogp = timed("old_logp", () =>
-      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, c.actor.microBatchSize).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
-    );
-    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, c.actor.microBatchSize).logp) : undefined;
 
     const lr = learningRate(c, step);
     // the critic first (verl's order); during critic warm-up the actor is not updated

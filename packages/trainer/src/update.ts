@@ -9,7 +9,7 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights, type AggMode, type KlType } from "@rlvr/native";
 
-import { chunks, gather, packSequences, scatter, type Rollout } from "./batch.js";
+import { chunks, gather, packPrefixed, packSequences, scatter, type Rollout } from "./batch.js";
 
 export interface UpdateInputs {
   rollouts: readonly Rollout[];
@@ -132,7 +132,9 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
 
 /**
  * Per-token log-probs (and entropies) of the rollouts' responses under `engine` at
- * `temperature`, in the response layout [B, W]; scored `microBatch` sequences at a time.
+ * `temperature`, in the response layout [B, W]; scored `microBatch` sequences at a time, each
+ * distinct prompt of a micro-batch run once (Engine.scorePrefixed: GRPO's n samples share it),
+ * bit for bit what scoring each whole sequence gives.
  */
 export function scoreRollouts(
   engine: Engine,
@@ -144,11 +146,14 @@ export function scoreRollouts(
   const B = rollouts.length;
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
   for (const [a, b] of chunks(B, microBatch)) {
-    const p = packSequences(rollouts.slice(a, b));
-    const s = engine.score({
+    const part = rollouts.slice(a, b);
+    const pre = packPrefixed(part);
+    const p = pre ? pre.ext : packSequences(part);
+    const x = {
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,
       scoreMask: p.scoreMask, temperature,
-    });
+    };
+    const s = pre ? engine.scorePrefixed({ ...x, prefix: pre.prefix, group: pre.group }) : engine.score(x);
     gather(p, s.logp, logp, width, a);
     gather(p, s.entropy, entropy, width, a);
   }

@@ -84,6 +84,8 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
     const stats = updatePolicy(actor, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, opts);
     expect(stats.forwardBackwardCalls).toBe(3); // 8 responses in micro-batches of 3, 3, 2
 
+    // prompt-sharing scoring (scoreRollouts) is the sampler's log-probs bit for bit, at every micro-batch size
+    for (const micro of [1, 3, 8]) expect(scoreRollouts(actor, s.rollouts, W, tau, micro).logp).toEqual(oldLogp);
     // the sampler's log-probs are the engine's training log-probs (no recompute pass needed)
     let maxDiff = 0;
     for (let k = 0; k < B * W; k++) if (mask[k]) maxDiff = Math.max(maxDiff, Math.abs(stats.tokenLogp[k]! - oldLogp[k]!));

@@ -1,0 +1,103 @@
+// Scoring with shared prompts: GRPO samples n responses per prompt, and the trainer scores
+// them (reference log-probs, recomputed old log-probs) in micro-batches that mostly hold one
+// prompt's group. Running the prompt once per group and the responses against a copy of its
+// keys/values saves the prompt's share of the FLOPs, with bitwise the same result as score()
+// (see the notes at the top of model.cpp: per-row GEMMs, one attention routine summing over
+// real key slots in ascending order, positions = count of real tokens before the slot).
+#include <cstring>
+#include <vector>
+
+#include "engine/model.h"
+#include "engine/model_internal.h"
+
+namespace rlvr::engine {
+
+Status Model::score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
+                             const float* row_mask, float temperature, float* logp, float* entropy) {
+  Status ok = require_lm_head();
+  if (!ok.ok()) return ok;
+  const int64_t G = prefix.b, P = prefix.t, R = ext.b, E = ext.t, H = cfg_.hidden, L = cfg_.layers;
+  const int64_t KV = cfg_.kv_heads * cfg_.head_dim, cap = P + E, np = G * P, ne = R * E;
+  for (int64_t g = 0; g < G; ++g) {
+    bool any = false;
+    for (int64_t t = 0; t < P; ++t) any = any || prefix.mask[g * P + t] != 0.f;
+    if (!any) return Status::Error(Code::Value, "prefixMask", "prefix row " + std::to_string(g) + " has no real token");
+  }
+
+  // ---- prefixes: once per group, keeping every layer's K/V
+  std::vector<int32_t> pos(static_cast<size_t>(np));
+  std::vector<int32_t> count(static_cast<size_t>(G), 0);
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t t = 0; t < P; ++t) {
+      const bool real = prefix.mask[g * P + t] != 0.f;
+      count[g] += real ? 1 : 0;
+      pos[g * P + t] = real ? count[g] - 1 : 1;  // as positions(): padding gets 1
+    }
+  std::vector<float> cs;
+  rope_tables(np, pos.data(), cs);
+  std::vector<std::vector<float>> pk(static_cast<size_t>(L)), pv(static_cast<size_t>(L));
+  {
+    std::vector<float> xa(static_cast<size_t>(np * H)), xb(static_cast<size_t>(np * H));
+    embed(prefix.ids, np, xa.data());
+    Acts a;
+    a.resize(np, cfg_);
+    std::vector<int64_t> rows(static_cast<size_t>(np));
+    for (int64_t r = 0; r < np; ++r) rows[r] = r;
+    AttnSrc src;
+    src.seq_stride = P; src.mask = prefix.mask; src.mask_stride = P; src.q_per_seq = P; src.slot0 = 0;
+    for (int l = 0; l < L; ++l) {
+      pk[l].assign(static_cast<size_t>(np * KV), 0.f);
+      pv[l].assign(static_cast<size_t>(np * KV), 0.f);
+      src.k = pk[l].data(); src.v = pv[l].data();
+      layer_forward(l, xa.data(), xb.data(), a, np, cs, src, pk[l].data(), pv[l].data(), rows.data());
+      std::swap(xa, xb);
+    }
+  }
+
+  // ---- continuations: each row's slots [0, P) hold its prefix's K/V, [P, P + E) its own
+  std::vector<float> cmask(static_cast<size_t>(R * cap), 0.f);
+  pos.assign(static_cast<size_t>(ne), 0);
+  std::vector<int64_t> crow(static_cast<size_t>(ne));
+  for (int64_t i = 0; i < R; ++i) {
+    const int64_t g = group[i];
+    std::memcpy(cmask.data() + i * cap, prefix.mask + g * P, sizeof(float) * P);
+    int32_t c = count[g];
+    for (int64_t t = 0; t < E; ++t) {
+      const bool real = ext.mask[i * E + t] != 0.f;
+      cmask[i * cap + P + t] = ext.mask[i * E + t];
+      c += real ? 1 : 0;
+      pos[i * E + t] = real ? c - 1 : 1;
+      crow[i * E + t] = i * cap + P + t;
+    }
+  }
+  rope_tables(ne, pos.data(), cs);
+  std::vector<float> xa(static_cast<size_t>(ne * H)), xb(static_cast<size_t>(ne * H));
+  embed(ext.ids, ne, xa.data());
+  Acts a;
+  a.resize(ne, cfg_);
+  std::vector<float> rk(static_cast<size_t>(R * cap * KV)), rv(static_cast<size_t>(R * cap * KV));
+  AttnSrc src;
+  src.k = rk.data(); src.v = rv.data();
+  src.seq_stride = cap; src.mask = cmask.data(); src.mask_stride = cap; src.q_per_seq = E; src.slot0 = P;
+  for (int l = 0; l < L; ++l) {
+    for (int64_t i = 0; i < R; ++i) {
+      std::memcpy(rk.data() + i * cap * KV, pk[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
+      std::memcpy(rv.data() + i * cap * KV, pv[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
+    }
+    pk[l] = {};
+    pv[l] = {};
+    layer_forward(l, xa.data(), xb.data(), a, ne, cs, src, rk.data(), rv.data(), crow.data());
+    std::swap(xa, xb);
+  }
+  std::vector<float> xf(static_cast<size_t>(ne * H));
+  final_norm(xa.data(), xf.data(), ne);
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < ne; ++r) {
+    logp[r] = 0.f;
+    entropy[r] = 0.f;
+    if ((row_mask ? row_mask[r] : ext.mask[r]) != 0.f) rows.push_back(r);
+  }
+  return lm_head_logprob(xf.data(), rows, targets, temperature, logp, entropy);
+}
+
+}  // namespace rlvr::engine
