@@ -43,8 +43,26 @@ TensorArg cpu_tensor(const Napi::Object& o, const char* key, bool optional = fal
   return t;
 }
 
-// inputIds [b, t] i32 with ids in range, attentionMask [b, t] 0/1.
-engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, TensorArg& mask) {
+// segmentIds (optional) [b, t] i32 >= 0, non-decreasing along each row (packed sequences).
+void segment_arg(const Napi::Object& o, const TensorArg& ids, engine::Batch& b) {
+  TensorArg seg = cpu_tensor(o, "segmentIds", true);
+  if (!seg.present) return;
+  expect_dtype(seg, DType::I32);
+  expect_shape(seg, ids.shape);
+  const int32_t* s = static_cast<const int32_t*>(seg.data);
+  for (int64_t r = 0; r < b.b; ++r)
+    for (int64_t t = 0; t < b.t; ++t) {
+      const int64_t i = r * b.t + t;
+      if (s[i] < 0) fail(Code::Value, "segmentIds", "must be >= 0, got " + std::to_string(s[i]) + " at index " + std::to_string(i));
+      if (t > 0 && s[i] < s[i - 1])
+        fail(Code::Value, "segmentIds", "must be non-decreasing along each row (a packed sequence is contiguous); index " +
+                                            std::to_string(i) + " goes from " + std::to_string(s[i - 1]) + " to " + std::to_string(s[i]));
+    }
+  b.seg = s;
+}
+
+// inputIds [b, t] i32 with ids in range, attentionMask [b, t] 0/1, segmentIds (packing) if allowed.
+engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, TensorArg& mask, bool packing = true) {
   ids = cpu_tensor(o, "inputIds");
   expect_dtype(ids, DType::I32);
   if (ids.shape.size() != 2 || ids.shape[0] < 1 || ids.shape[1] < 1)
@@ -59,6 +77,11 @@ engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, T
   b.t = ids.shape[1];
   b.ids = static_cast<const int32_t*>(ids.data);
   b.mask = static_cast<const float*>(mask.data);
+  if (packing) {
+    segment_arg(o, ids, b);
+  } else if (o.Has("segmentIds") && !o.Get("segmentIds").IsUndefined()) {
+    fail(Code::Value, "segmentIds", "packed sequences are for scoring and training, not for decoding (prefill)");
+  }
   return b;
 }
 
@@ -353,7 +376,7 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
     expect_shape(pmask, pids.shape);
     check_mask(pmask);
     TensorArg ids, mask;
-    engine::Batch ext = batch_args(o, vocab, ids, mask);
+    engine::Batch ext = batch_args(o, vocab, ids, mask, false);
     TensorArg grp = cpu_tensor(o, "group");
     expect_dtype(grp, DType::I32);
     expect_shape(grp, {ext.b});
@@ -522,7 +545,7 @@ Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
     engine::Model& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask, false);
     int64_t cap = int_field(o, "capacity", 1);
     if (cap < b.t) fail(Code::Range, "capacity", "must be >= the prompt length " + std::to_string(b.t));
     if (static_cast<double>(cap) * b.b * m.config().kv_heads * m.config().head_dim * m.config().layers * 8 > 6.4e10)

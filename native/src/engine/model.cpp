@@ -469,9 +469,9 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
     std::vector<float> pbuf(static_cast<size_t>(max_slot));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t r = i / NH, hh = i % NH, b = r / s.q_per_seq, slot = s.slot0 + r % s.q_per_seq;
-      const int64_t kvh = hh / group;
-      attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride) * KV + kvh * hd,
-                 s.v + (b * s.seq_stride) * KV + kvh * hd, KV, s.mask + b * s.mask_stride, slot, hd, scale,
+      const int64_t kvh = hh / group, f = s.first ? s.first[r] : 0;  // keys of other packed sequences are skipped
+      attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride + f) * KV + kvh * hd,
+                 s.v + (b * s.seq_stride + f) * KV + kvh * hd, KV, s.mask + b * s.mask_stride + f, slot - f, hd, scale,
                  pbuf.data(), a.att.data() + r * Q + hh * hd);
     }
   });
@@ -537,11 +537,11 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
       const float* mask = src.mask + b * src.mask_stride;
       for (int64_t hh = kvh * group; hh < (kvh + 1) * group; ++hh) {
         for (int64_t t = 0; t < tlen; ++t) {
-          const int64_t r = b * tlen + t;
+          const int64_t r = b * tlen + t, f = src.first ? src.first[r] : 0;
           const float* qr = a.q.data() + r * Q + hh * hd;
           const float* dor = datt.data() + r * Q + hh * hd;
-          attend_one_bwd(qr, dor, kb, vb, KV, mask, t, hd, scale, pb.data(), dp.data(), tmp.data(),
-                         dq.data() + r * Q + hh * hd, dkb, dvb);
+          attend_one_bwd(qr, dor, kb + f * KV, vb + f * KV, KV, mask + f, t - f, hd, scale, pb.data(), dp.data(),
+                         tmp.data(), dq.data() + r * Q + hh * hd, dkb + f * KV, dvb + f * KV);
         }
       }
     }
@@ -569,6 +569,7 @@ std::vector<int32_t> positions(const Batch& x) {
   for (int64_t b = 0; b < x.b; ++b) {
     int32_t c = 0;
     for (int64_t t = 0; t < x.t; ++t) {
+      if (x.seg && t > 0 && x.seg[b * x.t + t] != x.seg[b * x.t + t - 1]) c = 0;  // a packed sequence starts
       c += x.mask[b * x.t + t] != 0.f ? 1 : 0;
       // HF: cumsum(mask) - 1, with padding positions set to 1
       pos[b * x.t + t] = x.mask[b * x.t + t] != 0.f ? c - 1 : 1;
@@ -577,6 +578,22 @@ std::vector<int32_t> positions(const Batch& x) {
   return pos;
 }
 
+}  // namespace
+
+std::vector<int64_t> segment_starts(const Batch& x) {
+  std::vector<int64_t> first(static_cast<size_t>(x.b * x.t), 0);
+  if (!x.seg) return first;
+  for (int64_t b = 0; b < x.b; ++b) {
+    int64_t f = 0;
+    for (int64_t t = 0; t < x.t; ++t) {
+      if (t > 0 && x.seg[b * x.t + t] != x.seg[b * x.t + t - 1]) f = t;
+      first[b * x.t + t] = f;
+    }
+  }
+  return first;
+}
+
+namespace {
 // Rows per LM-head chunk: ~32M logits (128 MB), at least 8 rows. Each chunk
 // streams the whole LM-head weight (and its gradient) through memory a few
 // times, so fewer, larger chunks pay (Qwen2.5's 152K vocab: 220 rows).
@@ -611,6 +628,8 @@ void Model::body_forward(const Batch& x, std::vector<float>& xf) {
   a.resize(n, cfg_);
   AttnSrc src;
   src.seq_stride = x.t; src.mask = x.mask; src.mask_stride = x.t; src.q_per_seq = x.t; src.slot0 = 0;
+  std::vector<int64_t> first = segment_starts(x);
+  src.first = x.seg ? first.data() : nullptr;
   for (int l = 0; l < cfg_.layers; ++l) {
     layer_forward(l, xa.data(), xb.data(), a, n, cs, src, nullptr, nullptr, nullptr);
     std::swap(xa, xb);
@@ -683,6 +702,8 @@ Status Model::train_body(const Batch& x, const HeadFn& head) {
   Acts a;
   AttnSrc src;
   src.seq_stride = x.t; src.mask = x.mask; src.mask_stride = x.t; src.q_per_seq = x.t; src.slot0 = 0;
+  std::vector<int64_t> first = segment_starts(x);
+  src.first = x.seg ? first.data() : nullptr;
   // Keep every layer's activations when they fit the budget (no recompute in
   // the backward); else keep only the checkpoints and recompute per layer.
   // Both give bitwise the same gradients (the recompute is the same code).

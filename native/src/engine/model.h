@@ -17,7 +17,8 @@
 // for real tokens, 0 for padding (left or right). Position ids are, as in HF,
 // the cumulative count of mask-1 tokens minus 1. targets[b, t] is the token
 // whose log-prob is read from the logits at (b, t), i.e. the caller shifts
-// (targets[b, t] = ids[b, t + 1] for a causal LM).
+// (targets[b, t] = ids[b, t + 1] for a causal LM). With segment ids several sequences
+// share a row (packing), each computed bit for bit as if alone in its own row.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -71,6 +72,10 @@ struct Batch {
   int64_t b = 0, t = 0;
   const int32_t* ids = nullptr;  // [b, t]
   const float* mask = nullptr;   // [b, t] 0/1
+  // Packed sequences: [b, t] segment ids, non-decreasing along each row; a token attends only
+  // to earlier tokens of its own segment and its position counts from the segment's start.
+  // Null: one sequence per row. Not for prefill/decode.
+  const int32_t* seg = nullptr;
 };
 
 class Model {

@@ -19,7 +19,13 @@ struct Model::AttnSrc {
   const float* mask = nullptr;
   int64_t mask_stride = 0;
   int64_t q_per_seq = 1, slot0 = 0;
+  // Packed sequences: per query row, the first slot of its segment (keys before it belong to
+  // other sequences). Null: 0.
+  const int64_t* first = nullptr;
 };
+
+// Per token of x: the slot where its segment starts (x.seg), for AttnSrc::first.
+std::vector<int64_t> segment_starts(const Batch& x);
 
 // One layer's activations for n rows (reused across layers).
 struct Model::Acts {

@@ -22,6 +22,7 @@ export interface NativeEngineConfig {
 export interface NativeBatch {
   inputIds: T;
   attentionMask: T;
+  segmentIds?: T;
 }
 
 export interface NativeForwardBackwardResult extends PolicyLossStats {

@@ -11,12 +11,19 @@ import { type PolicyLossStats, ShapeError, Tensor, callNative, loadAddon } from 
 
 import type { EngineAddon, NativeEngine } from "./addonTypes.js";
 
-/** B sequences x T positions; row r = b*T + t. attentionMask is 1 for real tokens, 0 for padding (left or right). */
+/** B rows x T positions; row r = b*T + t. attentionMask is 1 for real tokens, 0 for padding (left or right). */
 export interface BatchInput {
   batch: number;
   length: number;
   inputIds: Int32Array;
   attentionMask: Float32Array;
+  /**
+   * Packed sequences (score, forwardBackward, values, valueForwardBackward, logits): [B, T]
+   * segment ids, non-decreasing along each row. A token attends only to earlier tokens of its
+   * own segment and its position counts from the segment's start, so each sequence is computed
+   * bit for bit as alone in its own row. Absent: one sequence per row.
+   */
+  segmentIds?: Int32Array;
 }
 
 export interface ScoreInput extends BatchInput {
@@ -128,7 +135,11 @@ function bt(x: BatchInput, data: Float32Array | Int32Array, name: string): Tenso
 }
 
 function batchArgs(x: BatchInput) {
-  return { inputIds: bt(x, x.inputIds, "inputIds"), attentionMask: bt(x, x.attentionMask, "attentionMask") };
+  return {
+    inputIds: bt(x, x.inputIds, "inputIds"),
+    attentionMask: bt(x, x.attentionMask, "attentionMask"),
+    ...(x.segmentIds ? { segmentIds: bt(x, x.segmentIds, "segmentIds") } : {}),
+  };
 }
 
 /**

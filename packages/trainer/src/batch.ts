@@ -63,13 +63,20 @@ export interface PackedBatch {
   targets: Int32Array;
   /** 1 where a response token is scored. */
   scoreMask: Float32Array;
-  /** Flat index of response token 0 of each row (token j is at start + j). */
+  /** Flat index of response token 0 of each rollout (token j is at start + j). */
   start: Int32Array;
   respLen: Int32Array;
+  /** Packed layout only: [batch, length] segment ids (several rollouts per row). */
+  segmentIds?: Int32Array;
 }
 
-/** Packs rollouts (prompt + response, right-padded) for score/forwardBackward. */
-export function packSequences(rollouts: readonly Rollout[]): PackedBatch {
+/**
+ * Packs rollouts (prompt + response) for score/forwardBackward: one per row, right-padded; or,
+ * with `pack`, several per row (first-fit by decreasing length into rows as long as the longest
+ * sequence, segment ids marking them), which drops most of the padding when lengths vary.
+ */
+export function packSequences(rollouts: readonly Rollout[], opts: { pack?: boolean } = {}): PackedBatch {
+  if (opts.pack && rollouts.length > 1) return packRows(rollouts);
   const b = rollouts.length;
   const length = Math.max(...rollouts.map((r) => r.promptIds.length + r.responseIds.length));
   const inputIds = new Int32Array(b * length), attentionMask = new Float32Array(b * length);
@@ -88,19 +95,19 @@ export function packSequences(rollouts: readonly Rollout[]): PackedBatch {
   return { batch: b, length, inputIds, attentionMask, targets, scoreMask, start, respLen };
 }
 
-/** Response-layout rows [row0, row0 + p.batch) of `src` into the micro-batch's sequence layout. */
+/** Response-layout rows [row0, row0 + rollouts) of `src` into the micro-batch's sequence layout. */
 export function scatter(p: PackedBatch, src: Float32Array, width: number, row0: number): Float32Array {
   const out = new Float32Array(p.batch * p.length);
-  for (let i = 0; i < p.batch; i++) {
+  for (let i = 0; i < p.start.length; i++) {
     const s = p.start[i]!, n = p.respLen[i]!, o = (row0 + i) * width;
     for (let j = 0; j < n; j++) out[s + j] = src[o + j]!;
   }
   return out;
 }
 
-/** The micro-batch's per-position values back into response-layout rows [row0, row0 + p.batch) of `dst`. */
+/** The micro-batch's per-position values back into response-layout rows [row0, row0 + rollouts) of `dst`. */
 export function gather(p: PackedBatch, flat: Float32Array, dst: Float32Array, width: number, row0: number): void {
-  for (let i = 0; i < p.batch; i++) {
+  for (let i = 0; i < p.start.length; i++) {
     const s = p.start[i]!, n = p.respLen[i]!, o = (row0 + i) * width;
     for (let j = 0; j < n; j++) dst[o + j] = flat[s + j]!;
   }
@@ -171,4 +178,40 @@ export function packPrefixed(rollouts: readonly Rollout[]): { prefix: { batch: n
     group,
     ext: { batch: b, length, inputIds, attentionMask, targets, scoreMask, start, respLen },
   };
+}
+
+function packRows(rollouts: readonly Rollout[]): PackedBatch {
+  const lens = rollouts.map((r) => r.promptIds.length + r.responseIds.length);
+  const length = Math.max(...lens);
+  const order = lens.map((_, i) => i).sort((a, b) => lens[b]! - lens[a]! || a - b);
+  const rows: { used: number; items: number[] }[] = [];
+  for (const i of order) {
+    const row = rows.find((r) => r.used + lens[i]! <= length);
+    if (row) {
+      row.items.push(i);
+      row.used += lens[i]!;
+    } else {
+      rows.push({ used: lens[i]!, items: [i] });
+    }
+  }
+  const b = rows.length;
+  const inputIds = new Int32Array(b * length), attentionMask = new Float32Array(b * length);
+  const targets = new Int32Array(b * length), scoreMask = new Float32Array(b * length), segmentIds = new Int32Array(b * length);
+  const start = new Int32Array(rollouts.length), respLen = new Int32Array(rollouts.length);
+  rows.forEach((row, k) => {
+    let o = k * length;
+    row.items.forEach((i, seg) => {
+      const r = rollouts[i]!, p = r.promptIds.length, n = r.responseIds.length;
+      inputIds.set(r.promptIds, o);
+      inputIds.set(r.responseIds, o + p);
+      attentionMask.fill(1, o, o + p + n);
+      segmentIds.fill(seg, o, (seg === row.items.length - 1 ? k * length + length : o + p + n)); // padding continues the last
+      for (let t = 0; t + 1 < p + n; t++) targets[o + t] = inputIds[o + t + 1]!;
+      start[i] = o + p - 1;
+      respLen[i] = n;
+      scoreMask.fill(1, o + p - 1, o + p - 1 + n);
+      o += p + n;
+    });
+  });
+  return { batch: b, length, inputIds, attentionMask, targets, scoreMask, start, respLen, segmentIds };
 }

@@ -108,6 +108,13 @@ const ActorSection = z.strictObject({
    * not changed since the rollout, so they are the old log-probs already.
    */
   recomputeOldLogp: z.boolean().default(false),
+  /**
+   * Pack several responses into each engine row in the update and the critic passes (segment
+   * ids; first-fit into rows as long as the micro-batch's longest sequence). Drops padding when
+   * lengths vary; log-probs are unchanged bit for bit, gradients differ from unpacked only in
+   * fp32 summation order. Off by default so runs repeat the unpacked results exactly.
+   */
+  packSequences: z.boolean().default(false),
 });
 
 /** Loss-term switches for the paper's ablation table (each on by default). */

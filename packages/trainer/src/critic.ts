@@ -8,11 +8,14 @@ import { Tensor, aggregationWeights } from "@rlvr/native";
 import { chunks, gather, packSequences, scatter, type Rollout } from "./batch.js";
 
 /** Per-token values [B, W] of the rollouts' responses, `microBatch` sequences at a time. */
-export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number): Float32Array {
+export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number, pack = false): Float32Array {
   const out = new Float32Array(rollouts.length * width);
   for (const [a, b] of chunks(rollouts.length, microBatch)) {
-    const p = packSequences(rollouts.slice(a, b));
-    const v = critic.values({ batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, scoreMask: p.scoreMask });
+    const p = packSequences(rollouts.slice(a, b), { pack });
+    const v = critic.values({
+      batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, scoreMask: p.scoreMask,
+      ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
+    });
     gather(p, v, out, width, a);
   }
   return out;
@@ -38,6 +41,8 @@ export interface CriticUpdateOptions {
   microBatch: number;
   ppoEpochs: number;
   optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
+  /** Several responses per engine row; default false. */
+  pack?: boolean;
 }
 
 export interface CriticUpdateStats {
@@ -65,9 +70,10 @@ export function updateCritic(critic: Engine, x: CriticUpdateInputs, o: CriticUpd
       const weights = aggregationWeights(Tensor.from(Float32Array.from(x.mask.subarray(m0 * W, m1 * W)), [rows, W]), "token-mean").toArray() as Float32Array;
       let mbLoss = 0, mbClipW = 0, mbW = 0;
       for (const [u0, u1] of chunks(rows, o.microBatch)) {
-        const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1));
+        const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
         const r = critic.valueForwardBackward({
           batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask,
+          ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
           weights: scatter(p, weights, W, u0),
           oldValues: scatter(p, x.oldValues, W, m0 + u0),
           returns: scatter(p, x.returns, W, m0 + u0),

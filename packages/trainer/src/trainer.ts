@@ -329,7 +329,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, c.actor.microBatchSize).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
     );
     const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, c.actor.microBatchSize).logp) : undefined;
-    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, c.actor.microBatchSize)) : null;
+    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, c.actor.microBatchSize, c.actor.packSequences)) : null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
     const rewards = await pending;
@@ -354,7 +354,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       cstats = timed("critic", () =>
         updateCritic(critic!, { rollouts, width: W, mask, oldValues: values!, returns: returns! }, {
           clip: c.critic.cliprangeValue, miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize,
-          ppoEpochs: c.actor.ppoEpochs,
+          ppoEpochs: c.actor.ppoEpochs, pack: c.actor.packSequences,
           optimizer: { lr: c.critic.lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: c.critic.weightDecay, maxGradNorm: c.critic.gradClip },
         }),
       );
@@ -367,6 +367,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs,
         optimizer: { lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: loss.weightDecay, maxGradNorm: c.actor.gradClip },
         ...(actorFrozen ? { step: false } : {}),
+        pack: c.actor.packSequences,
       }),
     );
     if (actorFrozen) actor.zeroGrad();

@@ -44,6 +44,8 @@ export interface UpdateOptions {
   optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
   /** false: accumulate gradients only (tests); default true. */
   step?: boolean;
+  /** Several responses per engine row (packSequences' `pack`); default false. */
+  pack?: boolean;
 }
 
 export interface UpdateStats {
@@ -77,11 +79,12 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
       const weights = aggregationWeights(Tensor.from(Float32Array.from(maskMb), [rows, W]), o.lossAgg).toArray() as Float32Array;
       const mb = { pg: 0, kl: 0, ent: 0, total: 0, clipW: 0, dualW: 0, ppoKlW: 0, wsum: 0 };
       for (const [u0, u1] of chunks(rows, o.microBatch)) {
-        const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1));
+        const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
         // weights are indexed relative to the mini-batch; the rest relative to the whole batch
         const w = scatter(p, weights, W, u0);
         const r = engine.forwardBackward({
           batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,
+          ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
           weights: w,
           oldLogp: scatter(p, x.oldLogp, W, m0 + u0),
           advantages: scatter(p, x.advantages, W, m0 + u0),

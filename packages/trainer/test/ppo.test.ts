@@ -140,4 +140,20 @@ describe("PPO with a critic (tiny model, CPU)", () => {
     const asPpo = tinyConfig(model, data, ppo({ trainer: { totalSteps: 2, testFreq: 0 } }));
     await expect(train({ config: asPpo, outDir: grpo, reward: parityReward, resume: true })).rejects.toThrow(/no critic/);
   });
+
+  it("with actor.packSequences the same run gives the same rollouts at step 1 and trains", async () => {
+    const [model, data] = [await tinyModelDir(), await tinyData()];
+    const cfg = (pack: boolean) => tinyConfig(model, data, ppo({ actor: { ppoMiniBatchSize: 2, packSequences: pack }, trainer: { totalSteps: 2, testFreq: 0, saveFreq: 0 } }));
+    const a = await train({ config: cfg(false), outDir: join(await tempDir(), "a"), reward: parityReward });
+    const b = await train({ config: cfg(true), outDir: join(await tempDir(), "b"), reward: parityReward });
+    // step 1 samples from the same weights; its losses differ from unpacked only in fp32 rounding
+    const [x, y] = [a.metrics[0] as StepMetrics & Record<string, number>, b.metrics[0] as StepMetrics & Record<string, number>];
+    expect(y.reward_mean).toBe(x.reward_mean);
+    expect(y.response_length_mean).toBe(x.response_length_mean);
+    expect(y.entropy).toBe(x.entropy);
+    expect(y.values_mean).toBe(x.values_mean);
+    expect(y.vf_loss).toBeCloseTo(x.vf_loss, 6);
+    expect(y.pg_loss).toBeCloseTo(x.pg_loss, 6);
+    expect(b.metrics).toHaveLength(2);
+  });
 });
