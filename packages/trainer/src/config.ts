@@ -90,6 +90,12 @@ const ActorSection = z.strictObject({
   ppoMiniBatchSize: posInt.default(128),
   /** Responses per forwardBackward call (gradient accumulation; does not change the gradient). */
   microBatchSize: posInt.default(8),
+  /**
+   * Responses per scoring call (reference / recomputed old log-probs, critic values): no
+   * backward, so larger than microBatchSize pays (verl's log_prob_micro_batch_size). The results
+   * do not depend on it (scoring is row-independent, bit for bit).
+   */
+  logProbMicroBatchSize: posInt.default(32),
   ppoEpochs: posInt.default(1),
   clipLow: nonNeg.default(0.2),
   clipHigh: nonNeg.default(0.2),

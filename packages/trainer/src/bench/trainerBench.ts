@@ -1,6 +1,7 @@
-// Time per training step, split by phase (rollout / reward / old_logp / ref_logp / update), for a
+// Time per training step, split by phase (rollout / reward / old_logp / ref_logp / update, and
+// values / critic for PPO), for GRPO, GRPO with recomputed old log-probs, packed and PPO, on a
 // tiny random Qwen2 model on CPU, through the real trainer (verifier pool reward included).
-// Writes bench/results/trainer-cpu-<date>.json at the repository root.
+// Writes bench/results/trainer-cpu-<date>[-$RLVR_BENCH_TAG].json at the repository root.
 //   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -79,43 +80,53 @@ try {
     data_source: "bench", prompt: [{ role: "user", content: `What is ${i + 2} + ${i + 3}? Put the answer in \\boxed{}.` }], ability: "math",
     reward_model: { ground_truth: String(2 * i + 5), style: "rule" }, extra_info: { index: i },
   })).join("\n"));
-  const phases = ["rollout", "reward", "old_logp", "ref_logp", "update"] as const;
-  const runOnce = async (recomputeOldLogp: boolean) => {
+  const phases = ["rollout", "reward", "old_logp", "ref_logp", "values", "update", "critic"] as const;
+  type Phases = Record<(typeof phases)[number], number>;
+  const runOnce = async (name: string, actor: Record<string, unknown>, algorithm: Record<string, unknown> = {}) => {
     const cfg = resolveConfig({
       file: {
         model: { path: modelDir }, data: { train: train_, trainBatchSize: prompts, maxResponseLength: maxResponse },
-        rollout: { n }, actor: { ppoMiniBatchSize: prompts, microBatchSize: 8, recomputeOldLogp },
+        rollout: { n }, actor: { ppoMiniBatchSize: prompts, microBatchSize: 8, ...actor }, algorithm,
         trainer: { totalSteps: steps + 1, saveFreq: 0, testFreq: 0 }, eval: { beforeTrain: false },
       },
     });
-    const out = join(work, `run-${recomputeOldLogp}`);
+    const out = join(work, `run-${name}`);
     await train({ config: cfg, outDir: out });
     const metrics = readMetrics(join(out, "metrics.jsonl")).slice(1); // step 1 warms up
     const meanOf = (f: (m: (typeof metrics)[number]) => number) => metrics.reduce((a, m) => a + f(m), 0) / metrics.length;
-    const phase_s = Object.fromEntries(phases.map((p) => [p, Number(meanOf((m) => m.phase_s[p]).toFixed(4))])) as Record<(typeof phases)[number], number>;
+    const phase_s = Object.fromEntries(phases.map((p) => [p, Number(meanOf((m) => m.phase_s[p] ?? 0).toFixed(4))])) as Phases;
     const total = phases.reduce((a, p) => a + phase_s[p], 0);
-    return { metrics, phase_s, total, meanOf };
+    // the share of the step outside rollout and update (the issue's target: <= 10 %)
+    const rest = (phase_s.reward + phase_s.old_logp + phase_s.ref_logp + phase_s.values + phase_s.critic) / total;
+    const share = Object.fromEntries(phases.map((p) => [p, Number((phase_s[p] / total).toFixed(3))]));
+    return { metrics, phase_s, total, meanOf, summary: { ...phase_s, total: Number(total.toFixed(4)), share, rest_share: Number(rest.toFixed(3)) } };
   };
   const t0 = performance.now();
-  const main = await runOnce(false);
-  const recompute = await runOnce(true);
+  const main = await runOnce("grpo", {});
+  const recompute = await runOnce("recompute", { recomputeOldLogp: true });
+  const packed = await runOnce("packed", { packSequences: true });
+  const ppo = await runOnce("ppo", {}, { advEstimator: "gae" });
   const seconds = (performance.now() - t0) / 1000;
-  const { metrics, phase_s, meanOf } = main;
-  const stepTotal = main.total;
+  const { metrics, meanOf } = main;
   const report = {
     date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads: process.env.RLVR_NUM_THREADS ?? "all",
     model: { hidden, layers, vocab: 272, parameters: [...weights.values()].reduce((a, t) => a + t.data.length, 0) },
     setup: { prompts, n, responses: prompts * n, maxResponse, microBatch: 8, measuredSteps: metrics.length, warmupSteps: 1 },
-    per_step_s: { ...phase_s, total: Number(stepTotal.toFixed(4)) },
+    /** GRPO, the paper's recipe (KL on: reference log-probs every step). rest_share = reward + old/ref log-probs. */
+    per_step_s: main.summary,
     /** The same run with actor.recomputeOldLogp (a scoring pass the sampler's log-probs make unnecessary). */
-    per_step_s_recompute_old_logp: { ...recompute.phase_s, total: Number(recompute.total.toFixed(4)) },
+    per_step_s_recompute_old_logp: recompute.summary,
+    /** The same run with actor.packSequences (several responses per engine row in the update). */
+    per_step_s_packed: packed.summary,
+    /** PPO with a critic: + critic values and the critic's update (rest_share counts both). */
+    per_step_s_ppo: ppo.summary,
     tokens_per_s_rollout: Number(meanOf((m) => m.tokens_per_s).toFixed(1)),
     response_length_mean: Number(meanOf((m) => m.response_length_mean).toFixed(1)),
     seconds: Number(seconds.toFixed(1)),
   };
   const dir = join(repoRoot(), "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `trainer-cpu-${report.date.slice(0, 10)}.json`);
+  const file = join(dir, `trainer-cpu-${report.date.slice(0, 10)}${process.env.RLVR_BENCH_TAG ? `-${process.env.RLVR_BENCH_TAG}` : ""}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(JSON.stringify(report.per_step_s), `-> ${file}`);
 } finally {
