@@ -1,0 +1,817 @@
+// OpsModel (ops_model.h): model.cpp's layer graph written once over a Backend.
+// Host code only: every array operation is a Backend op, so this file is the
+// same for CPU and CUDA. Structure follows model.cpp so the two can be read
+// side by side (and compared op for op by rlvr_ops_model_cpu_check):
+//  - forward keeps every layer input (the residual stream); all of a layer's
+//    activations are kept too when L layers fit the activation budget, else the
+//    backward re-runs one layer's forward right before its backward;
+//  - attention saves lse in the forward so the backward recomputes the
+//    probabilities instead of storing [T, T];
+//  - the LM head runs in row chunks over the rows that matter (weight != 0 for
+//    training, row_mask for score): rows are gathered with embed_fwd, logits
+//    -> fused policy_loss (dlogits in place) -> dhidden, dW_lm; dhidden rows
+//    are scattered back with embed_bwd (rows are distinct, so it is a copy);
+//    no [N, V] buffer;
+//  - workspaces are kept between calls and grown on demand (device allocation
+//    is slow and may synchronize).
+#include "cuda/engine/ops_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace rlvr::engine {
+
+#define OPS_TRY(expr)                  \
+  do {                                 \
+    ::rlvr::Status s_ = (expr);        \
+    if (!s_.ok()) return s_;           \
+  } while (0)
+
+// ---------------------------------------------------------------------------
+// CPU backend: host memory and the *_cpu references.
+
+const Backend& cpu_backend() {
+  static const Backend b = [] {
+    Backend k{};
+    k.name = "cpu";
+    k.alloc = [](int64_t bytes, void** p) -> Status {
+      *p = bytes > 0 ? std::malloc(static_cast<size_t>(bytes)) : nullptr;
+      if (bytes > 0 && !*p) return Status::Error(Code::Internal, "", "out of host memory");
+      return Status::Ok();
+    };
+    k.release = [](void* p) -> Status { std::free(p); return Status::Ok(); };
+    k.upload = [](void* d, const void* s, int64_t n) -> Status { if (n > 0) std::memcpy(d, s, n); return Status::Ok(); };
+    k.download = k.upload;
+    k.copy = k.upload;
+    k.zero = [](void* p, int64_t n) -> Status { if (n > 0) std::memset(p, 0, n); return Status::Ok(); };
+    k.sync = []() -> Status { return Status::Ok(); };
+    k.gemm = ops::gemm_cpu;
+    k.cast_bf16 = ops::cast_bf16_cpu;
+    k.bias_bwd = ops::bias_bwd_cpu;
+    k.rmsnorm_fwd = ops::rmsnorm_fwd_cpu;
+    k.rmsnorm_bwd = ops::rmsnorm_bwd_cpu;
+    k.positions = ops::positions_cpu;
+    k.rope_table = ops::rope_table_cpu;
+    k.rope_apply = ops::rope_apply_cpu;
+    k.attention_fwd = ops::attention_fwd_cpu;
+    k.attention_bwd = ops::attention_bwd_cpu;
+    k.kv_append = ops::kv_append_cpu;
+    k.swiglu_fwd = ops::swiglu_fwd_cpu;
+    k.swiglu_bwd = ops::swiglu_bwd_cpu;
+    k.embed_fwd = ops::embed_fwd_cpu;
+    k.embed_bwd = ops::embed_bwd_cpu;
+    k.grad_norm = ops::grad_norm_cpu;
+    k.adamw = ops::adamw_cpu;
+    k.logprob_fwd = kernels::logprob_fwd_cpu;
+    k.policy_loss = kernels::policy_loss_cpu;
+    k.lm_chunk_floats = int64_t{1} << 25;  // as model.cpp: ~128 MB of logits
+    k.act_budget_bytes = 1024.0 * 1024 * 1024;  // model.cpp's default (RLVR_ENGINE_ACT_BUDGET_MB)
+    return k;
+  }();
+  return b;
+}
+
+// ---------------------------------------------------------------------------
+// Memory
+
+BackendBuf& BackendBuf::operator=(BackendBuf&& o) noexcept {
+  if (this != &o) {
+    reset();
+    be_ = o.be_; p_ = o.p_; bytes_ = o.bytes_;
+    o.p_ = nullptr; o.bytes_ = 0;
+  }
+  return *this;
+}
+
+Status BackendBuf::reserve(const Backend& be, int64_t bytes) {
+  if (p_ && bytes <= bytes_) return Status::Ok();
+  reset();
+  be_ = &be;
+  OPS_TRY(be.alloc(std::max<int64_t>(bytes, 256), &p_));
+  bytes_ = std::max<int64_t>(bytes, 256);
+  return Status::Ok();
+}
+
+void BackendBuf::reset() {
+  if (p_) be_->release(p_);
+  p_ = nullptr;
+  bytes_ = 0;
+}
+
+namespace {
+// Workspace slots (each a BackendBuf kept between calls).
+enum Slot : int {
+  kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
+  kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC,
+  kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
+  kNumSlots
+};
+}  // namespace
+
+template <class T>
+Status OpsModel::ws(int slot, int64_t count, T** out) {
+  OPS_TRY(ws_[slot].reserve(be_, count * static_cast<int64_t>(sizeof(T))));
+  *out = static_cast<T*>(ws_[slot].get());
+  return Status::Ok();
+}
+
+// One layer's activations for up to `rows` rows, carved from one allocation
+// (pieces aligned to 64 floats for the vectorized bf16 / fp32 loads).
+struct OpsModel::Acts {
+  BackendBuf mem;
+  int64_t rows = 0;
+  float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
+  static double floats_per_row(const Config& c) {
+    const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
+    return 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
+  }
+  Status ensure(const Backend& be, int64_t n, const Config& c) {
+    if (mem.get() && n <= rows) return Status::Ok();
+    const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
+    const int64_t sizes[13] = {n * H, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H, n * H, n, n * I, n * I, n * I};
+    float** ptrs[13] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h};
+    int64_t total = 0;
+    for (int64_t s : sizes) total += (s + 63) / 64 * 64;
+    OPS_TRY(mem.reserve(be, total * 4));
+    float* p = static_cast<float*>(mem.get());
+    for (int i = 0; i < 13; ++i) {
+      *ptrs[i] = p;
+      p += (sizes[i] + 63) / 64 * 64;
+    }
+    rows = n;
+    return Status::Ok();
+  }
+};
+
+// Parameter indices of one layer (-1: no bias).
+struct OpsModel::LayerW {
+  int ln1, wq, wk, wv, bq, bk, bv, wo, ln2, wg, wu, wd;
+};
+
+// Where a layer's queries find keys / values (ops::AttnFwdArgs' layout).
+// k == null: the layer's own k / v (training, score); else the KV cache, into
+// which the layer first appends its rows at cache_rows.
+struct OpsModel::AttnSrc {
+  int64_t b = 0, tq = 0, slot0 = 0, seq_stride = 0, mask_stride = 0;
+  const float* mask = nullptr;
+  float* k = nullptr;
+  float* v = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// Parameters (model.cpp's registry, Hugging Face names and order)
+
+OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::move(c)), bf16_(bf16) {
+  const int64_t h = cfg_.hidden, v = cfg_.vocab, m = cfg_.inter, q = cfg_.heads * cfg_.head_dim,
+                kv = cfg_.kv_heads * cfg_.head_dim;
+  int64_t off = 0;
+  auto add = [&](std::string name, std::vector<int64_t> shape) {
+    ParamInfo p;
+    p.name = std::move(name);
+    p.shape = std::move(shape);
+    p.numel = 1;
+    for (int64_t d : p.shape) p.numel *= d;
+    p.offset = off;
+    off += p.numel;
+    params_.push_back(std::move(p));
+    return static_cast<int>(params_.size()) - 1;
+  };
+  embed_idx_ = add("model.embed_tokens.weight", {v, h});
+  for (int64_t l = 0; l < cfg_.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l);
+    layer_base_.push_back(static_cast<int>(params_.size()));
+    add(p + ".input_layernorm.weight", {h});
+    add(p + ".self_attn.q_proj.weight", {q, h});
+    add(p + ".self_attn.k_proj.weight", {kv, h});
+    add(p + ".self_attn.v_proj.weight", {kv, h});
+    if (cfg_.qkv_bias) {
+      add(p + ".self_attn.q_proj.bias", {q});
+      add(p + ".self_attn.k_proj.bias", {kv});
+      add(p + ".self_attn.v_proj.bias", {kv});
+    }
+    add(p + ".self_attn.o_proj.weight", {h, q});
+    add(p + ".post_attention_layernorm.weight", {h});
+    add(p + ".mlp.gate_proj.weight", {m, h});
+    add(p + ".mlp.up_proj.weight", {m, h});
+    add(p + ".mlp.down_proj.weight", {h, m});
+  }
+  norm_idx_ = add("model.norm.weight", {h});
+  lm_idx_ = cfg_.tied ? embed_idx_ : add("lm_head.weight", {v, h});
+  nparams_ = off;
+  ws_.resize(kNumSlots);
+}
+
+OpsModel::~OpsModel() = default;
+
+Status OpsModel::create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out) {
+  if (c.value_head) return Status::Error(Code::Value, "config", "OpsModel has no value head yet");
+  if (c.vocab < 1 || c.hidden < 1 || c.inter < 1 || c.layers < 1 || c.heads < 1 || c.kv_heads < 1 ||
+      c.heads % c.kv_heads != 0 || c.head_dim < 2 || c.head_dim % 2 != 0 ||
+      static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2)
+    return Status::Error(Code::Value, "config", "invalid model config (see engine::validate_config)");
+  std::unique_ptr<OpsModel> m(new OpsModel(be, std::move(c), bf16_gemm));
+  OPS_TRY(m->data_.reserve(be, m->nparams_ * 4));
+  OPS_TRY(be.zero(m->data_.get(), m->nparams_ * 4));
+  OPS_TRY(m->inv_freq_.reserve(be, static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
+  OPS_TRY(be.upload(m->inv_freq_.get(), m->cfg_.inv_freq.data(), static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+int OpsModel::find_param(const std::string& name) const {
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Status OpsModel::set_parameters(const float* host) {
+  bf16_fresh_ = false;
+  return be_.upload(data_.get(), host, nparams_ * 4);
+}
+
+Status OpsModel::get_parameters(float* host) const { return be_.download(host, data_.get(), nparams_ * 4); }
+
+Status OpsModel::get_gradients(float* host) const {
+  if (!grads_ready_) {
+    std::fill(host, host + nparams_, 0.f);
+    return Status::Ok();
+  }
+  return be_.download(host, grad_.get(), nparams_ * 4);
+}
+
+// Gradients are allocated on first use (a decode-only model never needs them).
+Status OpsModel::ensure_grads() {
+  if (grads_ready_) return Status::Ok();
+  OPS_TRY(grad_.reserve(be_, nparams_ * 4));
+  OPS_TRY(be_.zero(grad_.get(), nparams_ * 4));
+  grads_ready_ = true;
+  return Status::Ok();
+}
+
+Status OpsModel::zero_grad() { return grads_ready_ ? be_.zero(grad_.get(), nparams_ * 4) : Status::Ok(); }
+
+// The bf16 copy of all parameters (one cast of the flat buffer; norms and
+// biases are cast too but never read), refreshed lazily after any change.
+Status OpsModel::ensure_bf16() {
+  if (!bf16_ || bf16_fresh_) return Status::Ok();
+  OPS_TRY(wbf16_.reserve(be_, nparams_ * 2));
+  OPS_TRY(be_.cast_bf16(static_cast<const float*>(data_.get()), wbf16_.get(), nparams_));
+  bf16_fresh_ = true;
+  return Status::Ok();
+}
+
+const void* OpsModel::W(int idx) const {
+  if (bf16_) return static_cast<const uint16_t*>(wbf16_.get()) + params_[idx].offset;
+  return static_cast<const float*>(data_.get()) + params_[idx].offset;
+}
+
+Status OpsModel::gin(const float* x, int64_t count, int slot, const void** out) {
+  if (!bf16_) {
+    *out = x;
+    return Status::Ok();
+  }
+  uint16_t* y;
+  OPS_TRY(ws(slot, count, &y));
+  OPS_TRY(be_.cast_bf16(x, y, count));
+  *out = y;
+  return Status::Ok();
+}
+
+OpsModel::LayerW OpsModel::layer(int l) const {
+  const int b = layer_base_[l];
+  LayerW w{};
+  w.ln1 = b; w.wq = b + 1; w.wk = b + 2; w.wv = b + 3;
+  int k = 4;
+  if (cfg_.qkv_bias) {
+    w.bq = b + 4; w.bk = b + 5; w.bv = b + 6;
+    k = 7;
+  } else {
+    w.bq = w.bk = w.bv = -1;
+  }
+  w.wo = b + k; w.ln2 = b + k + 1; w.wg = b + k + 2; w.wu = b + k + 3; w.wd = b + k + 4;
+  return w;
+}
+
+int64_t OpsModel::lm_chunk() const {
+  return lm_chunk_override_ > 0 ? lm_chunk_override_
+                                : std::max<int64_t>(8, be_.lm_chunk_floats / std::max<int64_t>(1, cfg_.vocab));
+}
+
+void OpsModel::release_scratch() {
+  for (auto& b : ws_) b.reset();
+  acts_.clear();
+  dec_logits_.reset();
+}
+
+// ---------------------------------------------------------------------------
+// One layer
+
+Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
+                               const AttnSrc& src, const int64_t* cache_rows) {
+  const LayerW w = layer(l);
+  const float* P = static_cast<const float*>(data_.get());
+  auto p = [&](int i) { return i < 0 ? nullptr : P + params_[i].offset; };
+  const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
+                KV = NKV * hd, I = cfg_.inter;
+  const DType dt = gdt();
+  OPS_TRY(be_.rmsnorm_fwd({x_in, p(w.ln1), a.xn1, a.inv1, n, H, cfg_.rms_eps}));
+  const void* xin;
+  OPS_TRY(gin(a.xn1, n * H, kCastA, &xin));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, Q, H, xin, W(w.wq), p(w.bq), a.q, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, xin, W(w.wk), p(w.bk), a.k, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, xin, W(w.wv), p(w.bv), a.v, false, dt)));
+  OPS_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
+  OPS_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
+  ops::AttnFwdArgs at;
+  at.b = src.b; at.tq = src.tq; at.slot0 = src.slot0;
+  at.heads = NH; at.kv_heads = NKV; at.head_dim = hd;
+  at.q = a.q; at.k = a.k; at.v = a.v;
+  if (src.k) {
+    OPS_TRY(be_.kv_append(a.k, a.v, n, KV, cache_rows, src.k, src.v));
+    at.k = src.k; at.v = src.v;
+  }
+  at.seq_stride = src.seq_stride; at.mask = src.mask; at.mask_stride = src.mask_stride;
+  at.out = a.att; at.lse = a.lse;
+  OPS_TRY(be_.attention_fwd(at));
+  // x2 = x_in + att @ Wo^T
+  OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
+  OPS_TRY(gin(a.att, n * Q, kCastA, &xin));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, H, Q, xin, W(w.wo), nullptr, a.x2, true, dt)));
+  OPS_TRY(be_.rmsnorm_fwd({a.x2, p(w.ln2), a.xn2, a.inv2, n, H, cfg_.rms_eps}));
+  OPS_TRY(gin(a.xn2, n * H, kCastA, &xin));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wg), nullptr, a.g, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wu), nullptr, a.u, false, dt)));
+  OPS_TRY(be_.swiglu_fwd(a.g, a.u, a.h, n * I));
+  // x_out = x2 + h @ Wd^T
+  OPS_TRY(be_.copy(x_out, a.x2, n * H * 4));
+  OPS_TRY(gin(a.h, n * I, kCastA, &xin));
+  return be_.gemm(ops::linear_fwd(n, H, I, xin, W(w.wd), nullptr, x_out, true, dt));
+}
+
+// Given dres = dL/d(x_out), accumulates the layer's parameter gradients and
+// replaces dres by dL/d(x_in). `a` holds this layer's forward activations.
+// Same order of products and accumulations as model.cpp's layer_backward.
+Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
+                                const float* cs, const float* mask) {
+  const LayerW w = layer(l);
+  const float* P = static_cast<const float*>(data_.get());
+  float* G = static_cast<float*>(grad_.get());
+  auto p = [&](int i) { return P + params_[i].offset; };
+  auto g = [&](int i) { return G + params_[i].offset; };
+  const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
+                KV = NKV * hd, I = cfg_.inter;
+  const DType dt = gdt();
+  float *dh, *du, *dxn, *datt, *dq, *dk, *dv;
+  OPS_TRY(ws(kDh, n * I, &dh));
+  OPS_TRY(ws(kDu, n * I, &du));
+  OPS_TRY(ws(kDxn, n * H, &dxn));
+  OPS_TRY(ws(kDatt, n * Q, &datt));
+  OPS_TRY(ws(kDq, n * Q, &dq));
+  OPS_TRY(ws(kDk, n * KV, &dk));
+  OPS_TRY(ws(kDv, n * KV, &dv));
+  const void *dy, *xi, *di;
+  // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
+  OPS_TRY(gin(dres, n * H, kCastA, &dy));
+  OPS_TRY(gin(a.h, n * I, kCastB, &xi));
+  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, I, dy, xi, g(w.wd), dt)));
+  OPS_TRY(be_.swiglu_bwd(a.g, a.u, dh, dh, du, n * I));  // dh now holds dg
+  OPS_TRY(gin(dh, n * I, kCastA, &dy));
+  OPS_TRY(gin(du, n * I, kCastB, &di));
+  OPS_TRY(gin(a.xn2, n * H, kCastC, &xi));
+  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));
+  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt)));
+  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt)));
+  // dx2 = dres + rmsnorm_bwd(dxn)  (dres now holds dx2)
+  OPS_TRY(be_.rmsnorm_bwd({a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n, H, true}));
+  // ---- attention: x2 = x_in + att @ Wo^T
+  OPS_TRY(gin(dres, n * H, kCastA, &dy));
+  OPS_TRY(gin(a.att, n * Q, kCastB, &xi));
+  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, Q, dy, W(w.wo), datt, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt)));
+  ops::AttnBwdArgs ab;
+  ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
+  ab.q = a.q; ab.k = a.k; ab.v = a.v; ab.mask = mask; ab.out = a.att; ab.lse = a.lse; ab.dout = datt;
+  ab.dq = dq; ab.dk = dk; ab.dv = dv;
+  OPS_TRY(be_.attention_bwd(ab));
+  OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
+  OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
+  OPS_TRY(gin(a.xn1, n * H, kCastC, &xi));
+  const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dq, Q, w.wq, w.bq}, {dk, KV, w.wk, w.bk},
+                                                                       {dv, KV, w.wv, w.bv}};
+  for (int i = 0; i < 3; ++i) {
+    OPS_TRY(gin(proj[i].d, n * proj[i].dim, kCastA, &dy));
+    OPS_TRY(be_.gemm(ops::linear_bwd_input(n, proj[i].dim, H, dy, W(proj[i].wi), dxn, i > 0, dt)));
+    OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt)));
+    if (proj[i].bi >= 0) OPS_TRY(be_.bias_bwd(proj[i].d, g(proj[i].bi), n, proj[i].dim));
+  }
+  return be_.rmsnorm_bwd({x_in, p(w.ln1), a.inv1, dxn, dres, g(w.ln1), n, H, true});
+}
+
+// ---------------------------------------------------------------------------
+// Whole-batch passes
+
+// ids, mask, HF position ids (ops positions) and the RoPE table of a batch, in backend memory.
+Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs) {
+  if (x.seg) return Status::Error(Code::Value, "segmentIds", "OpsModel does not support packed sequences yet");
+  const int64_t n = x.b * x.t;
+  int32_t* pos;
+  OPS_TRY(ws(kIds, n, ids));
+  OPS_TRY(ws(kMask, n, mask));
+  OPS_TRY(ws(kPos, n, &pos));
+  OPS_TRY(ws(kCs, n * cfg_.head_dim, cs));
+  OPS_TRY(be_.upload(*ids, x.ids, n * 4));
+  OPS_TRY(be_.upload(*mask, x.mask, n * 4));
+  OPS_TRY(be_.positions(*mask, x.b, x.t, pos));
+  return be_.rope_table(pos, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, *cs);
+}
+
+Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden;
+  OPS_TRY(ensure_bf16());
+  int32_t* ids;
+  float *mask, *cs, *xa, *xb, *xf;
+  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  OPS_TRY(ws(kXa, n * H, &xa));
+  OPS_TRY(ws(kXb, n * H, &xb));
+  OPS_TRY(ws(kXf, n * H, &xf));
+  if (acts_.empty()) acts_.emplace_back(new Acts);
+  Acts& a = *acts_[0];
+  OPS_TRY(a.ensure(be_, n, cfg_));
+  const float* P = static_cast<const float*>(data_.get());
+  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  AttnSrc src;
+  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t;
+  for (int l = 0; l < cfg_.layers; ++l) {
+    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, nullptr));
+    std::swap(xa, xb);
+  }
+  OPS_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
+  *xf_out = xf;
+  return Status::Ok();
+}
+
+namespace {
+Status bad_logits(int64_t row) {
+  return Status::Error(Code::Value, "logits",
+                       "row " + std::to_string(row) + " of the model's logits contains NaN or +inf (weights or activations "
+                       "are non-finite)");
+}
+}  // namespace
+
+Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets,
+                            float temperature, float* logp, float* entropy) {
+  const int64_t H = cfg_.hidden, V = cfg_.vocab, N = static_cast<int64_t>(rows.size());
+  if (N == 0) return Status::Ok();
+  const int64_t chunk = std::min(lm_chunk(), N);
+  std::vector<int32_t> r32(rows.begin(), rows.end()), tg(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) tg[i] = targets[rows[i]];
+  int32_t *rows_d, *tg_d;
+  float *xc, *logits, *lp, *en, *lse;
+  OPS_TRY(ws(kRows, N, &rows_d));
+  OPS_TRY(ws(kTg, N, &tg_d));
+  OPS_TRY(ws(kXc, chunk * H, &xc));
+  OPS_TRY(ws(kLogits, chunk * V, &logits));
+  OPS_TRY(ws(kLp, chunk, &lp));
+  OPS_TRY(ws(kEn, chunk, &en));
+  OPS_TRY(ws(kLse, chunk, &lse));
+  OPS_TRY(be_.upload(rows_d, r32.data(), N * 4));
+  OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
+  std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
+  for (int64_t c0 = 0; c0 < N; c0 += chunk) {
+    const int64_t R = std::min(chunk, N - c0);
+    OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));  // gather the chunk's rows
+    const void* xi;
+    OPS_TRY(gin(xc, R * H, kCastA, &xi));
+    OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+    kernels::LogprobFwdArgs a;
+    a.logits = logits; a.logits_dtype = DType::F32; a.n = R; a.v = V; a.targets = tg_d + c0;
+    a.temperature = temperature; a.logp = lp; a.entropy = en; a.lse = lse;
+    int64_t bad = -1;
+    a.bad_row = &bad;
+    OPS_TRY(be_.logprob_fwd(a));
+    if (bad >= 0) return bad_logits(rows[c0 + bad]);
+    OPS_TRY(be_.download(hl.data(), lp, R * 4));
+    OPS_TRY(be_.download(he.data(), en, R * 4));
+    for (int64_t i = 0; i < R; ++i) {
+      logp[rows[c0 + i]] = hl[i];
+      entropy[rows[c0 + i]] = he[i];
+    }
+  }
+  return Status::Ok();
+}
+
+Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
+                       float* entropy) {
+  const int64_t n = x.b * x.t;
+  const float* xf;
+  OPS_TRY(body_forward(x, &xf));
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r) {
+    logp[r] = 0.f;
+    entropy[r] = 0.f;
+    if ((row_mask ? row_mask[r] : x.mask[r]) != 0.f) rows.push_back(r);
+  }
+  return lm_logprob(xf, rows, targets, temperature, logp, entropy);
+}
+
+Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
+                                  const float* ref_logp, const float* advantages, const float* weights,
+                                  const LossOptions& o, float* logp_out, float* entropy_out,
+                                  kernels::PolicyLossStats* stats_out) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab, L = cfg_.layers;
+  OPS_TRY(ensure_grads());
+  OPS_TRY(ensure_bf16());
+  const float* P = static_cast<const float*>(data_.get());
+  float* G = static_cast<float*>(grad_.get());
+  int32_t* ids;
+  float *mask, *cs, *resid, *xf, *invf, *dxf, *dres;
+  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  // ---- forward, keeping every layer input (and all activations within the budget)
+  OPS_TRY(ws(kResid, (L + 1) * n * H, &resid));
+  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, resid));
+  const double budget = act_budget_ >= 0 ? act_budget_ : be_.act_budget_bytes;
+  const bool keep = static_cast<double>(L) * static_cast<double>(n) * Acts::floats_per_row(cfg_) * 4 <= budget;
+  last_keep_ = keep;
+  const size_t nacts = keep ? static_cast<size_t>(L) : 1;
+  while (acts_.size() < nacts) acts_.emplace_back(new Acts);
+  AttnSrc src;
+  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t;
+  for (int l = 0; l < L; ++l) {
+    Acts& a = *acts_[keep ? l : 0];
+    OPS_TRY(a.ensure(be_, n, cfg_));
+    OPS_TRY(layer_forward(l, resid + l * n * H, resid + (l + 1) * n * H, a, n, cs, src, nullptr));
+  }
+  OPS_TRY(ws(kXf, n * H, &xf));
+  OPS_TRY(ws(kInvf, n, &invf));
+  OPS_TRY(be_.rmsnorm_fwd({resid + L * n * H, P + params_[norm_idx_].offset, xf, invf, n, H, cfg_.rms_eps}));
+
+  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
+  OPS_TRY(ws(kDxf, n * H, &dxf));
+  OPS_TRY(be_.zero(dxf, n * H * 4));
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r) {
+    if (logp_out) logp_out[r] = 0.f;
+    if (entropy_out) entropy_out[r] = 0.f;
+    if (weights[r] != 0.f) rows.push_back(r);
+  }
+  const int64_t N = static_cast<int64_t>(rows.size());
+  kernels::PolicyLossStats total;
+  if (N > 0) {
+    const int64_t chunk = std::min(lm_chunk(), N);
+    // Per-row inputs gathered on the host (absent ones as zeros, as model.cpp), uploaded once.
+    std::vector<int32_t> r32(static_cast<size_t>(N)), tg(static_cast<size_t>(N));
+    std::vector<float> w(static_cast<size_t>(N)), ol(static_cast<size_t>(N), 0.f), rl(static_cast<size_t>(N), 0.f),
+        ad(static_cast<size_t>(N), 0.f);
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t r = rows[i];
+      r32[i] = static_cast<int32_t>(r); tg[i] = targets[r]; w[i] = weights[r];
+      if (old_logp) ol[i] = old_logp[r];
+      if (ref_logp) rl[i] = ref_logp[r];
+      if (advantages) ad[i] = advantages[r];
+    }
+    int32_t *rows_d, *tg_d;
+    float *w_d, *ol_d, *rl_d, *ad_d, *xc, *dxc, *logits, *lp, *en;
+    OPS_TRY(ws(kRows, N, &rows_d)); OPS_TRY(ws(kTg, N, &tg_d)); OPS_TRY(ws(kWts, N, &w_d));
+    OPS_TRY(ws(kOld, N, &ol_d)); OPS_TRY(ws(kRef, N, &rl_d)); OPS_TRY(ws(kAdv, N, &ad_d));
+    OPS_TRY(ws(kXc, chunk * H, &xc)); OPS_TRY(ws(kDxc, chunk * H, &dxc)); OPS_TRY(ws(kLogits, chunk * V, &logits));
+    OPS_TRY(ws(kLp, chunk, &lp)); OPS_TRY(ws(kEn, chunk, &en));
+    OPS_TRY(be_.upload(rows_d, r32.data(), N * 4)); OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
+    OPS_TRY(be_.upload(w_d, w.data(), N * 4)); OPS_TRY(be_.upload(ol_d, ol.data(), N * 4));
+    OPS_TRY(be_.upload(rl_d, rl.data(), N * 4)); OPS_TRY(be_.upload(ad_d, ad.data(), N * 4));
+    std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
+    double clip_sum = 0, dual_sum = 0, kl_sum = 0;
+    float* dW_lm = G + params_[lm_idx_].offset;
+    for (int64_t c0 = 0; c0 < N; c0 += chunk) {
+      const int64_t R = std::min(chunk, N - c0);
+      OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
+      const void *xi, *dl;
+      OPS_TRY(gin(xc, R * H, kCastA, &xi));
+      OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+      kernels::PolicyLossArgs pa;
+      pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
+      pa.temperature = o.temperature; pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0;
+      pa.weights = w_d + c0; pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
+      pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
+      pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
+      kernels::PolicyLossStats st;
+      int64_t bad = -1;
+      pa.stats = &st;
+      pa.bad_row = &bad;
+      OPS_TRY(be_.policy_loss(pa));
+      if (bad >= 0) {
+        OPS_TRY(zero_grad());  // partial gradients of this call are meaningless
+        return bad_logits(rows[c0 + bad]);
+      }
+      total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
+      clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
+      kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
+      // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
+      OPS_TRY(gin(logits, R * V, kCastB, &dl));
+      OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
+      OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
+      OPS_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
+      if (logp_out || entropy_out) {
+        OPS_TRY(be_.download(hl.data(), lp, R * 4));
+        OPS_TRY(be_.download(he.data(), en, R * 4));
+        for (int64_t i = 0; i < R; ++i) {
+          if (logp_out) logp_out[rows[c0 + i]] = hl[i];
+          if (entropy_out) entropy_out[rows[c0 + i]] = he[i];
+        }
+      }
+    }
+    if (total.weight_sum != 0) {
+      total.clipfrac = clip_sum / total.weight_sum;
+      total.dual_clipfrac = dual_sum / total.weight_sum;
+      total.ppo_kl = kl_sum / total.weight_sum;
+    }
+  }
+  if (stats_out) *stats_out = total;
+
+  // ---- final norm, then the layers in reverse (recomputing when not kept), then the embedding
+  OPS_TRY(ws(kDres, n * H, &dres));
+  OPS_TRY(be_.rmsnorm_bwd({resid + L * n * H, P + params_[norm_idx_].offset, invf, dxf, dres,
+                           G + params_[norm_idx_].offset, n, H, false}));
+  float* scratch = nullptr;
+  if (!keep) OPS_TRY(ws(kRecompute, n * H, &scratch));
+  for (int64_t l = L - 1; l >= 0; --l) {
+    Acts& a = *acts_[keep ? l : 0];
+    const float* x_in = resid + l * n * H;
+    if (!keep) OPS_TRY(layer_forward(static_cast<int>(l), x_in, scratch, a, n, cs, src, nullptr));
+    OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask));
+  }
+  return be_.embed_bwd(ids, dres, n, H, G + params_[embed_idx_].offset);
+}
+
+// ---------------------------------------------------------------------------
+// Optimizer (model.cpp's optimizer_step: global norm, clip, AdamW, zero grads)
+
+Status OpsModel::grad_norm(double* out) {
+  *out = 0;
+  if (!grads_ready_) return Status::Ok();
+  return be_.grad_norm(static_cast<const float*>(grad_.get()), nparams_, out);
+}
+
+Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
+  *res = StepResult{};
+  OPS_TRY(ensure_grads());
+  OPS_TRY(grad_norm(&res->grad_norm));
+  if (!std::isfinite(res->grad_norm)) {  // skip the update (verl), still zero the gradients
+    res->skipped = true;
+    res->step = adam_step_;
+    return zero_grad();
+  }
+  if (!adam_m_.get()) {
+    OPS_TRY(adam_m_.reserve(be_, nparams_ * 4));
+    OPS_TRY(adam_v_.reserve(be_, nparams_ * 4));
+    OPS_TRY(be_.zero(adam_m_.get(), nparams_ * 4));
+    OPS_TRY(be_.zero(adam_v_.get(), nparams_ * 4));
+  }
+  ++adam_step_;
+  ops::AdamWArgs a;
+  a.param = static_cast<float*>(data_.get()); a.grad = static_cast<float*>(grad_.get());
+  a.m = static_cast<float*>(adam_m_.get()); a.v = static_cast<float*>(adam_v_.get()); a.count = nparams_;
+  a.lr = o.lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
+  a.clip = ops::clip_factor(res->grad_norm, o.max_grad_norm);
+  a.step = adam_step_;
+  a.zero_grad = true;
+  OPS_TRY(be_.adamw(a));
+  bf16_fresh_ = false;
+  res->step = adam_step_;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// KV-cache decoding (model.cpp's prefill / step)
+
+void OpsModel::reset_cache() {
+  cache_k_.reset(); cache_v_.reset(); cache_mask_dev_.reset();
+  cache_mask_.clear(); cache_count_.clear();
+  cache_b_ = cache_cap_ = cache_len_ = 0;
+}
+
+Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
+  reset_cache();
+  const int64_t n = x.b * x.t, H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab, L = cfg_.layers;
+  if (capacity < x.t) return Status::Error(Code::Value, "capacity", "must be >= the prompt length");
+  std::vector<int64_t> crow(static_cast<size_t>(n));
+  std::vector<int32_t> last(static_cast<size_t>(x.b), -1);
+  std::vector<float> cmask(static_cast<size_t>(x.b * capacity), 0.f);
+  std::vector<int32_t> count(static_cast<size_t>(x.b), 0);
+  for (int64_t b = 0; b < x.b; ++b)
+    for (int64_t t = 0; t < x.t; ++t) {
+      crow[b * x.t + t] = b * capacity + t;
+      cmask[b * capacity + t] = x.mask[b * x.t + t];
+      if (x.mask[b * x.t + t] != 0.f) { ++count[b]; last[b] = static_cast<int32_t>(b * x.t + t); }
+    }
+  for (int64_t b = 0; b < x.b; ++b)
+    if (last[b] < 0)
+      return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
+  OPS_TRY(ensure_bf16());
+  const int64_t cache_floats = L * x.b * capacity * KV;
+  OPS_TRY(cache_k_.reserve(be_, cache_floats * 4));
+  OPS_TRY(cache_v_.reserve(be_, cache_floats * 4));
+  OPS_TRY(cache_mask_dev_.reserve(be_, x.b * capacity * 4));
+  // Zeroed: attention skips masked slots, but never let it see uninitialized memory.
+  OPS_TRY(be_.zero(cache_k_.get(), cache_floats * 4));
+  OPS_TRY(be_.zero(cache_v_.get(), cache_floats * 4));
+  OPS_TRY(be_.upload(cache_mask_dev_.get(), cmask.data(), x.b * capacity * 4));
+  cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
+  cache_mask_ = std::move(cmask);
+  cache_count_ = std::move(count);
+
+  int32_t *ids, *last_d;
+  int64_t* crow_d;
+  float *mask, *cs, *xa, *xb, *xl, *xf;
+  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  OPS_TRY(ws(kCrow, n, &crow_d));
+  OPS_TRY(ws(kLast, x.b, &last_d));
+  OPS_TRY(ws(kXa, n * H, &xa));
+  OPS_TRY(ws(kXb, n * H, &xb));
+  OPS_TRY(ws(kXl, x.b * H, &xl));
+  OPS_TRY(ws(kXf, x.b * H, &xf));
+  OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
+  OPS_TRY(be_.upload(last_d, last.data(), x.b * 4));
+  if (acts_.empty()) acts_.emplace_back(new Acts);
+  Acts& a = *acts_[0];
+  OPS_TRY(a.ensure(be_, n, cfg_));
+  const float* P = static_cast<const float*>(data_.get());
+  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  AttnSrc src;
+  src.b = x.b; src.tq = x.t; src.slot0 = 0; src.seq_stride = capacity;
+  src.mask = static_cast<const float*>(cache_mask_dev_.get()); src.mask_stride = capacity;
+  for (int l = 0; l < L; ++l) {
+    src.k = static_cast<float*>(cache_k_.get()) + l * x.b * capacity * KV;
+    src.v = static_cast<float*>(cache_v_.get()) + l * x.b * capacity * KV;
+    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
+    std::swap(xa, xb);
+  }
+  // Next-token logits from each row's last real token.
+  OPS_TRY(be_.embed_fwd(xa, last_d, x.b, H, xl));
+  OPS_TRY(be_.rmsnorm_fwd({xl, P + params_[norm_idx_].offset, xf, nullptr, x.b, H, cfg_.rms_eps}));
+  OPS_TRY(dec_logits_.reserve(be_, x.b * V * 4));
+  const void* xi;
+  OPS_TRY(gin(xf, x.b * H, kCastA, &xi));
+  OPS_TRY(be_.gemm(ops::linear_fwd(x.b, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
+                                   gdt())));
+  return out ? be_.download(out, dec_logits_.get(), x.b * V * 4) : Status::Ok();
+}
+
+Status OpsModel::step(const int32_t* tokens, float* out) {
+  if (cache_b_ == 0) return Status::Error(Code::Value, "decode", "no active decode: call prefill first");
+  if (cache_len_ >= cache_cap_)
+    return Status::Error(Code::Range, "decode",
+                         "the KV cache is full (" + std::to_string(cache_cap_) + " slots): prefill with a larger capacity");
+  const int64_t n = cache_b_, H = cfg_.hidden, V = cfg_.vocab, KV = cfg_.kv_heads * cfg_.head_dim, slot = cache_len_;
+  OPS_TRY(ensure_bf16());
+  std::vector<int32_t> pos(static_cast<size_t>(n));
+  std::vector<int64_t> crow(static_cast<size_t>(n));
+  for (int64_t b = 0; b < n; ++b) {
+    pos[b] = cache_count_[b];
+    crow[b] = b * cache_cap_ + slot;
+    cache_mask_[b * cache_cap_ + slot] = 1.f;
+  }
+  int32_t *ids, *pos_d;
+  int64_t* crow_d;
+  float *cs, *xa, *xb, *xf;
+  OPS_TRY(ws(kIds, n, &ids));
+  OPS_TRY(ws(kPos, n, &pos_d));
+  OPS_TRY(ws(kCs, n * cfg_.head_dim, &cs));
+  OPS_TRY(ws(kCrow, n, &crow_d));
+  OPS_TRY(ws(kXa, n * H, &xa));
+  OPS_TRY(ws(kXb, n * H, &xb));
+  OPS_TRY(ws(kXf, n * H, &xf));
+  OPS_TRY(be_.upload(ids, tokens, n * 4));
+  OPS_TRY(be_.upload(pos_d, pos.data(), n * 4));
+  OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
+  OPS_TRY(be_.upload(cache_mask_dev_.get(), cache_mask_.data(), n * cache_cap_ * 4));
+  OPS_TRY(be_.rope_table(pos_d, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, cs));
+  if (acts_.empty()) acts_.emplace_back(new Acts);
+  Acts& a = *acts_[0];
+  OPS_TRY(a.ensure(be_, n, cfg_));
+  const float* P = static_cast<const float*>(data_.get());
+  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  AttnSrc src;
+  src.b = n; src.tq = 1; src.slot0 = slot; src.seq_stride = cache_cap_;
+  src.mask = static_cast<const float*>(cache_mask_dev_.get()); src.mask_stride = cache_cap_;
+  for (int l = 0; l < cfg_.layers; ++l) {
+    src.k = static_cast<float*>(cache_k_.get()) + l * n * cache_cap_ * KV;
+    src.v = static_cast<float*>(cache_v_.get()) + l * n * cache_cap_ * KV;
+    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
+    std::swap(xa, xb);
+  }
+  for (int64_t b = 0; b < n; ++b) ++cache_count_[b];
+  ++cache_len_;
+  OPS_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
+  OPS_TRY(dec_logits_.reserve(be_, n * V * 4));
+  const void* xi;
+  OPS_TRY(gin(xf, n * H, kCastA, &xi));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
+                                   gdt())));
+  return out ? be_.download(out, dec_logits_.get(), n * V * 4) : Status::Ok();
+}
+
+}  // namespace rlvr::engine

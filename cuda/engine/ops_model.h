@@ -1,0 +1,190 @@
+// OpsModel: the Qwen2 / Llama decoder of native/src/engine/model.h assembled
+// from the engine ops (cuda/engine/ops.h) and the fused LM-head kernels
+// (kernels.h: logprob_fwd, policy_loss), over a Backend that supplies memory
+// and one implementation of every op:
+//   cpu_backend():  host memory, the *_cpu references (ref_cpu.cpp,
+//                   native/src/kernels/cpu) -- runs anywhere, checked against
+//                   engine::Model by rlvr_ops_model_cpu_check;
+//   cuda_backend(): device memory (rlvr::cuda::malloc_device ...), the *_cuda
+//                   ops (ops_backend_cuda.cpp; linked only into CUDA targets).
+// This file and ops_model.cpp are host code only, so the same model code runs
+// on both backends and the CPU instance is the reference the CUDA one is
+// checked against (rlvr_cuda_ops_model_check).
+//
+// Same math and API shape as engine::Model (Config, Batch, LossOptions,
+// AdamWOptions, StepResult, the parameter registry in Hugging Face order):
+// score, forward_backward (accumulates), optimizer_step (grad norm + AdamW,
+// zeroes the gradients), prefill / step (KV cache). Host pointers in and out,
+// as Model; parameters, gradients, optimizer state, activations and the KV
+// cache live in backend memory. Not (yet) here: packed segments (Batch::seg),
+// the value head, score_prefixed, Adam state import/export.
+//
+// bf16_gemm (off by default, so the CPU backend is comparable with Model):
+// every linear-layer GEMM (forward, both backward products, LM head) takes
+// bf16 operands with fp32 accumulation -- a bf16 copy of the weights, refreshed
+// after each parameter change, and activations / output gradients cast right
+// before the GEMM -- while parameters, gradients, AdamW state, norms,
+// attention and the loss stay fp32 (the usual autocast mixed precision).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda/engine/ops.h"
+#include "engine/model.h"  // Config, ParamInfo, Batch, LossOptions, AdamWOptions, StepResult (declarations only)
+
+namespace rlvr::engine {
+
+// Memory + ops of one device. Array pointers passed to the ops live in this
+// backend's memory; scalar outputs (norms, stats, bad_row) are host pointers.
+struct Backend {
+  const char* name;
+  Status (*alloc)(int64_t bytes, void** p);  // contents undefined
+  Status (*release)(void* p);
+  Status (*upload)(void* dst, const void* host_src, int64_t bytes);
+  Status (*download)(void* host_dst, const void* src, int64_t bytes);
+  Status (*copy)(void* dst, const void* src, int64_t bytes);
+  Status (*zero)(void* p, int64_t bytes);
+  Status (*sync)();
+  Status (*gemm)(const ops::GemmArgs&);
+  Status (*cast_bf16)(const float*, void*, int64_t);
+  Status (*bias_bwd)(const float*, float*, int64_t, int64_t);
+  Status (*rmsnorm_fwd)(const ops::RmsNormFwdArgs&);
+  Status (*rmsnorm_bwd)(const ops::RmsNormBwdArgs&);
+  Status (*positions)(const float*, int64_t, int64_t, int32_t*);
+  Status (*rope_table)(const int32_t*, int64_t, const float*, int64_t, float*);
+  Status (*rope_apply)(float*, int64_t, int64_t, int64_t, const float*, bool);
+  Status (*attention_fwd)(const ops::AttnFwdArgs&);
+  Status (*attention_bwd)(const ops::AttnBwdArgs&);
+  Status (*kv_append)(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*);
+  Status (*swiglu_fwd)(const float*, const float*, float*, int64_t);
+  Status (*swiglu_bwd)(const float*, const float*, const float*, float*, float*, int64_t);
+  Status (*embed_fwd)(const float*, const int32_t*, int64_t, int64_t, float*);
+  Status (*embed_bwd)(const int32_t*, const float*, int64_t, int64_t, float*);
+  Status (*grad_norm)(const float*, int64_t, double*);
+  Status (*adamw)(const ops::AdamWArgs&);
+  Status (*logprob_fwd)(const kernels::LogprobFwdArgs&);
+  Status (*policy_loss)(const kernels::PolicyLossArgs&);
+  // Defaults: floats of logits per LM-head chunk; bytes of kept activations
+  // before forward_backward switches to per-layer recompute.
+  int64_t lm_chunk_floats;
+  double act_budget_bytes;
+};
+const Backend& cpu_backend();
+const Backend& cuda_backend();  // cuda/engine/ops_backend_cuda.cpp
+
+// A block of backend memory, grown on demand (contents are lost when it grows).
+class BackendBuf {
+ public:
+  BackendBuf() = default;
+  BackendBuf(const BackendBuf&) = delete;
+  BackendBuf& operator=(const BackendBuf&) = delete;
+  BackendBuf(BackendBuf&& o) noexcept { *this = std::move(o); }
+  BackendBuf& operator=(BackendBuf&& o) noexcept;
+  ~BackendBuf() { reset(); }
+  Status reserve(const Backend& be, int64_t bytes);
+  void reset();
+  void* get() const { return p_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  const Backend* be_ = nullptr;
+  void* p_ = nullptr;
+  int64_t bytes_ = 0;
+};
+
+class OpsModel {
+ public:
+  // Parameters start at zero. Errors: a config this model does not support
+  // (value head), or an allocation failure.
+  static Status create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out);
+  ~OpsModel();
+
+  const Config& config() const { return cfg_; }
+  const Backend& backend() const { return be_; }
+  bool bf16_gemm() const { return bf16_; }
+  const std::vector<ParamInfo>& params() const { return params_; }
+  int find_param(const std::string& name) const;
+  int64_t num_parameters() const { return nparams_; }
+
+  // Whole flat buffers (num_parameters() floats, registry order), host side.
+  Status set_parameters(const float* host);
+  Status get_parameters(float* host) const;
+  Status get_gradients(float* host) const;  // zeros before the first forward_backward
+  // The flat parameter buffer in backend memory (e.g. a device-side random
+  // init); call params_changed() after writing through it.
+  float* parameter_data() { return static_cast<float*>(data_.get()); }
+  void params_changed() { bf16_fresh_ = false; }
+
+  Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
+               float* entropy);
+  Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
+                          const float* advantages, const float* weights, const LossOptions& o, float* logp,
+                          float* entropy, kernels::PolicyLossStats* stats);
+  Status optimizer_step(const AdamWOptions& o, StepResult* res);
+  Status zero_grad();
+  Status grad_norm(double* out);
+  int64_t adam_step() const { return adam_step_; }
+
+  // KV-cache decoding as Model. out: host [b, v], or null to leave the logits
+  // in backend memory only (decode_logits(), e.g. for sampling on the device).
+  Status prefill(const Batch& x, int64_t capacity, float* out);
+  Status step(const int32_t* tokens, float* out);
+  void reset_cache();
+  const float* decode_logits() const { return static_cast<const float*>(dec_logits_.get()); }
+  int64_t cache_len() const { return cache_len_; }
+
+  void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }  // 0 = backend default
+  void set_act_budget_bytes(double bytes) { act_budget_ = bytes; }     // < 0 = backend default
+  // Whether the last forward_backward kept every layer's activations (else it recomputed per layer).
+  bool last_kept_activations() const { return last_keep_; }
+  void release_scratch();  // frees workspaces (kept activations, LM-head chunk, ...); the cache stays
+
+ private:
+  struct Acts;
+  struct LayerW;
+  struct AttnSrc;
+  OpsModel(const Backend& be, Config c, bool bf16);
+
+  LayerW layer(int l) const;
+  Status ensure_bf16();
+  const void* W(int idx) const;  // a weight as the GEMMs take it (fp32 or its bf16 copy)
+  DType gdt() const { return bf16_ ? DType::BF16 : DType::F32; }
+  Status gin(const float* x, int64_t count, int slot, const void** out);  // GEMM operand (cast in bf16 mode)
+  template <class T>
+  Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
+  Status ensure_grads();
+  Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs);
+  Status layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
+                       const AttnSrc& src, const int64_t* cache_rows);
+  Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
+                        const float* cs, const float* mask);
+  Status body_forward(const Batch& x, const float** xf);
+  Status lm_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets, float temperature,
+                    float* logp, float* entropy);
+  int64_t lm_chunk() const;
+
+  const Backend& be_;
+  Config cfg_;
+  bool bf16_;
+  std::vector<ParamInfo> params_;
+  int64_t nparams_ = 0;
+  int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
+  std::vector<int> layer_base_;
+  BackendBuf data_, grad_, adam_m_, adam_v_, wbf16_, inv_freq_;
+  bool grads_ready_ = false, bf16_fresh_ = false;
+  int64_t adam_step_ = 0;
+  int64_t lm_chunk_override_ = 0;
+  double act_budget_ = -1;
+  bool last_keep_ = false;
+  std::vector<BackendBuf> ws_;
+  std::vector<std::unique_ptr<Acts>> acts_;  // [0] for no-grad / recompute; [0, L) when kept
+  // KV cache: [L, b, cap, kv_dim] for K and V; mask [b, cap] (host copy + backend copy).
+  BackendBuf cache_k_, cache_v_, cache_mask_dev_, dec_logits_;
+  std::vector<float> cache_mask_;
+  std::vector<int32_t> cache_count_;
+  int64_t cache_b_ = 0, cache_cap_ = 0, cache_len_ = 0;
+};
+
+}  // namespace rlvr::engine

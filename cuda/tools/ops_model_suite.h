@@ -1,0 +1,415 @@
+// The comparison suite shared by rlvr_ops_model_cpu_check (OpsModel on the CPU
+// backend vs engine::Model) and rlvr_cuda_ops_model_check (OpsModel on CUDA vs
+// OpsModel on the CPU backend). Host code only (no CUDA headers): two engines
+// behind one small adapter interface get the same random weights and inputs,
+// and every output is compared:
+//   score (left + right padded batch), forward_backward twice (accumulation;
+//   loss stats, per-token logp/entropy, every parameter's gradient), one
+//   AdamW step (grad norm, parameters), score after the step, prefill + decode
+//   steps (next-token logits).
+// One line per comparison:
+//   PASS|FAIL <config>.<what> n=.. max_abs_err=.. err=<measure> tol=<bound> (<why>)
+// where err is max|got - want| ("abs") or that divided by max|want| ("scaled").
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda/engine/ops_model.h"
+
+namespace rlvr::opscheck {
+
+using engine::AdamWOptions;
+using engine::Batch;
+using engine::Config;
+using engine::LossOptions;
+using engine::StepResult;
+
+// xorshift64* (as cuda/tools/harness.h, which needs the CUDA runtime headers).
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1Dull;
+  }
+  float uniform() { return static_cast<float>((next() >> 40) * (1.0 / 16777216.0)); }
+  float normal() {
+    float u = uniform(), v = uniform();
+    return std::sqrt(-2.f * std::log(u + 1e-12f)) * std::cos(6.2831853f * v);
+  }
+  int64_t below(int64_t k) { return static_cast<int64_t>(next() % static_cast<uint64_t>(k)); }
+};
+
+// What the suite needs from an engine (engine::Model or OpsModel).
+struct Engine {
+  virtual ~Engine() = default;
+  virtual const std::vector<engine::ParamInfo>& params() const = 0;
+  virtual int64_t num_parameters() const = 0;
+  virtual Status set_parameters(const std::vector<float>& p) = 0;
+  virtual Status get_parameters(std::vector<float>* p) = 0;
+  virtual Status get_gradients(std::vector<float>* g) = 0;
+  virtual void set_lm_chunk_rows(int64_t rows) = 0;
+  virtual Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
+                       float* entropy) = 0;
+  virtual Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
+                                  const float* ref_logp, const float* advantages, const float* weights,
+                                  const LossOptions& o, float* logp, float* entropy,
+                                  kernels::PolicyLossStats* stats) = 0;
+  virtual Status optimizer_step(const AdamWOptions& o, StepResult* r) = 0;
+  virtual Status prefill(const Batch& x, int64_t capacity, float* out) = 0;
+  virtual Status step(const int32_t* tokens, float* out) = 0;
+};
+
+struct OpsEngine : Engine {
+  std::unique_ptr<engine::OpsModel> m;
+  const std::vector<engine::ParamInfo>& params() const override { return m->params(); }
+  int64_t num_parameters() const override { return m->num_parameters(); }
+  Status set_parameters(const std::vector<float>& p) override { return m->set_parameters(p.data()); }
+  Status get_parameters(std::vector<float>* p) override {
+    p->resize(static_cast<size_t>(m->num_parameters()));
+    return m->get_parameters(p->data());
+  }
+  Status get_gradients(std::vector<float>* g) override {
+    g->resize(static_cast<size_t>(m->num_parameters()));
+    return m->get_gradients(g->data());
+  }
+  void set_lm_chunk_rows(int64_t rows) override { m->set_lm_chunk_rows(rows); }
+  Status score(const Batch& x, const int32_t* t, const float* rm, float temp, float* lp, float* en) override {
+    return m->score(x, t, rm, temp, lp, en);
+  }
+  Status forward_backward(const Batch& x, const int32_t* t, const float* ol, const float* rl, const float* ad,
+                          const float* w, const LossOptions& o, float* lp, float* en,
+                          kernels::PolicyLossStats* st) override {
+    return m->forward_backward(x, t, ol, rl, ad, w, o, lp, en, st);
+  }
+  Status optimizer_step(const AdamWOptions& o, StepResult* r) override { return m->optimizer_step(o, r); }
+  Status prefill(const Batch& x, int64_t cap, float* out) override { return m->prefill(x, cap, out); }
+  Status step(const int32_t* tokens, float* out) override { return m->step(tokens, out); }
+};
+
+inline std::unique_ptr<OpsEngine> make_ops(const engine::Backend& be, const Config& c, bool bf16) {
+  auto e = std::make_unique<OpsEngine>();
+  Status s = engine::OpsModel::create(be, c, bf16, &e->m);
+  if (!s.ok()) {
+    std::fprintf(stderr, "OpsModel::create(%s): %s: %s\n", be.name, s.argument.c_str(), s.message.c_str());
+    std::exit(3);
+  }
+  return e;
+}
+
+// ---- configs, weights, inputs -------------------------------------------------------
+
+inline std::vector<float> rope_inv_freq(int64_t head_dim, double theta) {
+  std::vector<float> f(static_cast<size_t>(head_dim / 2));
+  for (int64_t i = 0; i < head_dim / 2; ++i)
+    f[i] = static_cast<float>(1.0 / std::pow(theta, 2.0 * static_cast<double>(i) / static_cast<double>(head_dim)));
+  return f;
+}
+
+struct Case {
+  std::string name;
+  Config cfg;
+};
+
+// Qwen2-shaped: tied LM head, q/k/v biases, GQA 2:1. Llama-shaped: untied, no
+// biases, GQA 4:1, q width (heads * head_dim) != hidden. Odd sizes on purpose.
+inline std::vector<Case> tiny_cases() {
+  Case q;
+  q.name = "qwen2-tiny";
+  q.cfg.vocab = 97; q.cfg.hidden = 48; q.cfg.inter = 88; q.cfg.layers = 2; q.cfg.heads = 4; q.cfg.kv_heads = 2;
+  q.cfg.head_dim = 16; q.cfg.rms_eps = 1e-6f; q.cfg.qkv_bias = true; q.cfg.tied = true;
+  q.cfg.inv_freq = rope_inv_freq(16, 1e6);
+  Case l;
+  l.name = "llama-tiny";
+  l.cfg.vocab = 113; l.cfg.hidden = 40; l.cfg.inter = 72; l.cfg.layers = 3; l.cfg.heads = 8; l.cfg.kv_heads = 2;
+  l.cfg.head_dim = 8; l.cfg.rms_eps = 1e-5f; l.cfg.qkv_bias = false; l.cfg.tied = false;
+  l.cfg.inv_freq = rope_inv_freq(8, 10000);
+  return {q, l};
+}
+
+// Random weights by role, so activations and logits are O(1) (softmaxes neither
+// flat nor one-hot): norms ~1, linear weights ~N(0, 1/in), biases ~0.1.
+inline std::vector<float> random_weights(const std::vector<engine::ParamInfo>& ps, int64_t total, uint64_t seed) {
+  std::vector<float> w(static_cast<size_t>(total));
+  Rng rng(seed);
+  for (const auto& p : ps) {
+    const bool norm = p.name.find("layernorm") != std::string::npos || p.name == "model.norm.weight";
+    const bool bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+    const bool embed = p.name == "model.embed_tokens.weight";
+    const float scale = norm ? 0.1f : bias ? 0.1f : embed ? 0.3f : 1.f / std::sqrt(static_cast<float>(p.shape.back()));
+    for (int64_t i = 0; i < p.numel; ++i) w[p.offset + i] = (norm ? 1.f : 0.f) + scale * rng.normal();
+  }
+  return w;
+}
+
+// B x T batch with left padding (row 0), right padding (row 1), full rows after.
+struct PaddedBatch {
+  int64_t b, t;
+  std::vector<int32_t> ids, targets;
+  std::vector<float> mask;
+  Batch batch() const {
+    Batch x;
+    x.b = b; x.t = t; x.ids = ids.data(); x.mask = mask.data();
+    return x;
+  }
+};
+inline PaddedBatch padded_batch(int64_t b, int64_t t, int64_t left, int64_t right, int64_t vocab, Rng& rng) {
+  PaddedBatch p;
+  p.b = b; p.t = t;
+  p.ids.resize(static_cast<size_t>(b * t));
+  p.targets.resize(static_cast<size_t>(b * t));
+  p.mask.assign(static_cast<size_t>(b * t), 1.f);
+  for (int64_t i = 0; i < b * t; ++i) {
+    p.ids[i] = static_cast<int32_t>(rng.below(vocab));
+    p.targets[i] = static_cast<int32_t>(rng.below(vocab));
+  }
+  for (int64_t j = 0; j < left && j < t; ++j) p.mask[j] = 0.f;
+  if (b > 1)
+    for (int64_t j = t - right; j < t; ++j) p.mask[t + j] = 0.f;
+  return p;
+}
+
+// ---- comparisons ------------------------------------------------------------------------
+
+struct Tally {
+  int pass = 0, fail = 0;
+};
+
+enum class Measure { Abs, Scaled };
+
+// A bound on err (max|got - want|, or that over max|want| when Scaled), and why.
+struct Bound {
+  double tol;
+  Measure m;
+  const char* why;
+};
+
+inline void compare(Tally& t, const std::string& name, const float* got, const float* want, size_t n, Bound b) {
+  double max_abs = 0, scale = 0;
+  size_t first_bad = n;
+  bool nan = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(got[i]) || !std::isfinite(want[i])) {
+      nan = nan || !(got[i] == want[i]);
+      if (nan && first_bad == n) first_bad = i;
+      continue;
+    }
+    const double e = std::fabs(static_cast<double>(got[i]) - want[i]);
+    if (e > max_abs) { max_abs = e; }
+    scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+  }
+  const double err = b.m == Measure::Scaled ? (scale > 0 ? max_abs / scale : max_abs) : max_abs;
+  const bool ok = !nan && err <= b.tol;
+  (ok ? t.pass : t.fail)++;
+  std::printf("%s %s n=%zu max_abs_err=%.3g err=%.3g(%s) tol=%.2g (%s)%s\n", ok ? "PASS" : "FAIL", name.c_str(), n,
+              max_abs, err, b.m == Measure::Scaled ? "scaled" : "abs", b.tol, b.why, nan ? " NON-FINITE" : "");
+  std::fflush(stdout);
+}
+inline void compare(Tally& t, const std::string& name, const std::vector<float>& got, const std::vector<float>& want,
+                    Bound b) {
+  if (got.size() != want.size()) {
+    t.fail++;
+    std::printf("FAIL %s size %zu vs %zu\n", name.c_str(), got.size(), want.size());
+    return;
+  }
+  compare(t, name, got.data(), want.data(), want.size(), b);
+}
+inline void compare_scalar(Tally& t, const std::string& name, double got, double want, Bound b) {
+  const double e = std::fabs(got - want);
+  const double err = b.m == Measure::Scaled ? (want != 0 ? e / std::fabs(want) : e) : e;
+  const bool ok = std::isfinite(got) && err <= b.tol;
+  (ok ? t.pass : t.fail)++;
+  std::printf("%s %s got=%.9g want=%.9g err=%.3g(%s) tol=%.2g (%s)\n", ok ? "PASS" : "FAIL", name.c_str(), got, want,
+              err, b.m == Measure::Scaled ? "rel" : "abs", b.tol, b.why);
+  std::fflush(stdout);
+}
+inline void expect_ok(Tally& t, const std::string& name, const Status& s) {
+  if (s.ok()) return;
+  t.fail++;
+  std::printf("FAIL %s: status [%d] %s: %s\n", name.c_str(), static_cast<int>(s.code), s.argument.c_str(),
+              s.message.c_str());
+  std::fflush(stdout);
+}
+
+// The tolerances of one suite run (each with its justification).
+struct Tolerances {
+  Bound logp, entropy;  // score / forward_backward per-token outputs (abs)
+  Bound loss;           // loss stats (abs; values are O(1) weighted means)
+  Bound grad;           // each parameter's gradient (scaled by its max |want|)
+  Bound grad_norm;      // global gradient norm (relative)
+  Bound param_step;     // parameters after AdamW: abs error in units of lr (the step is ~lr per element)
+  Bound logits;         // prefill / decode logits (scaled)
+};
+
+// Runs everything on `test` and `ref` (same config) and compares. `label` prefixes every line.
+inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& ref, const Config& cfg,
+                      const Tolerances& tol, uint64_t seed) {
+  const int64_t V = cfg.vocab;
+  Rng rng(seed);
+  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed + 1);
+  expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
+  expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
+  // Small LM-head chunks on both, so the chunking (and partial last chunks) is exercised.
+  test.set_lm_chunk_rows(7);
+  ref.set_lm_chunk_rows(7);
+
+  // ---- score: 3 x 9, left padding 3 (row 0), right padding 2 (row 1)
+  PaddedBatch big = padded_batch(3, 9, 3, 2, V, rng);
+  const size_t nb = big.ids.size();
+  std::vector<float> lp_t(nb), en_t(nb), lp_r(nb), en_r(nb);
+  expect_ok(t, label + ".score(test)", test.score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_t.data(), en_t.data()));
+  expect_ok(t, label + ".score(ref)", ref.score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_r.data(), en_r.data()));
+  compare(t, label + ".score.logp", lp_t, lp_r, tol.logp);
+  compare(t, label + ".score.entropy", en_t, en_r, tol.entropy);
+
+  // ---- forward_backward twice (gradients accumulate): a small batch, then the big one
+  PaddedBatch small = padded_batch(2, 5, 1, 1, V, rng);
+  LossOptions o;
+  o.temperature = 0.9f; o.pg_coef = 1.f; o.kl_coef = 0.1f; o.entropy_coeff = 0.01f;
+  o.clip_low = 0.2f; o.clip_high = 0.28f; o.dual_clip = 3.f; o.kl_type = kernels::KlType::LowVarKl;
+  for (int call = 0; call < 2; ++call) {
+    const PaddedBatch& pb = call == 0 ? small : big;
+    const size_t n = pb.ids.size();
+    // old / ref log-probs near the reference's own (ratios around 1, some clipped),
+    // sequence-level advantages, token-mean weights with one real token excluded.
+    std::vector<float> base(n), ent(n), old(n), refl(n), adv(n), wts(n);
+    expect_ok(t, label + ".fb.pre-score", ref.score(pb.batch(), pb.targets.data(), nullptr, o.temperature, base.data(), ent.data()));
+    double msum = 0;
+    for (float m : pb.mask) msum += m;
+    for (int64_t b = 0; b < pb.b; ++b) {
+      const float a = rng.normal();
+      for (int64_t j = 0; j < pb.t; ++j) {
+        const size_t i = static_cast<size_t>(b * pb.t + j);
+        old[i] = base[i] + 0.15f * rng.normal();
+        refl[i] = base[i] + 0.3f * rng.normal();
+        adv[i] = a;
+        wts[i] = static_cast<float>(pb.mask[i] / msum);
+      }
+    }
+    wts[n - 1] = 0.f;  // a real token with weight 0: skipped by the LM head
+    std::vector<float> flp_t(n), fen_t(n), flp_r(n), fen_r(n);
+    kernels::PolicyLossStats st_t, st_r;
+    const std::string c = label + ".fb" + std::to_string(call + 1);
+    expect_ok(t, c + "(test)", test.forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
+                                                     wts.data(), o, flp_t.data(), fen_t.data(), &st_t));
+    expect_ok(t, c + "(ref)", ref.forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
+                                                   wts.data(), o, flp_r.data(), fen_r.data(), &st_r));
+    compare(t, c + ".logp", flp_t, flp_r, tol.logp);
+    compare(t, c + ".entropy", fen_t, fen_r, tol.entropy);
+    compare_scalar(t, c + ".stats.total", st_t.total, st_r.total, tol.loss);
+    compare_scalar(t, c + ".stats.pg_loss", st_t.pg_loss, st_r.pg_loss, tol.loss);
+    compare_scalar(t, c + ".stats.kl_loss", st_t.kl_loss, st_r.kl_loss, tol.loss);
+    compare_scalar(t, c + ".stats.entropy", st_t.entropy, st_r.entropy, tol.loss);
+    compare_scalar(t, c + ".stats.clipfrac", st_t.clipfrac, st_r.clipfrac, tol.loss);
+    compare_scalar(t, c + ".stats.ppo_kl", st_t.ppo_kl, st_r.ppo_kl, tol.loss);
+    compare_scalar(t, c + ".stats.weight_sum", st_t.weight_sum, st_r.weight_sum, tol.loss);
+  }
+  std::vector<float> g_t, g_r;
+  expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
+  expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
+  for (const auto& p : ref.params())
+    compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
+            static_cast<size_t>(p.numel), tol.grad);
+
+  // ---- one AdamW step (clipping active: max_grad_norm below the norm)
+  AdamWOptions ao;
+  ao.lr = 1e-3f; ao.weight_decay = 0.1f; ao.max_grad_norm = 0.5f;
+  StepResult sr_t, sr_r;
+  expect_ok(t, label + ".optimizer_step(test)", test.optimizer_step(ao, &sr_t));
+  expect_ok(t, label + ".optimizer_step(ref)", ref.optimizer_step(ao, &sr_r));
+  compare_scalar(t, label + ".adamw.grad_norm", sr_t.grad_norm, sr_r.grad_norm, tol.grad_norm);
+  std::vector<float> p_t, p_r, z;
+  expect_ok(t, label + ".get_parameters(test)", test.get_parameters(&p_t));
+  expect_ok(t, label + ".get_parameters(ref)", ref.get_parameters(&p_r));
+  {
+    std::vector<float> dt(p_t.size()), dr(p_r.size());  // in units of lr, relative to the start
+    for (size_t i = 0; i < p_t.size(); ++i) {
+      dt[i] = static_cast<float>((static_cast<double>(p_t[i]) - w0[i]) / ao.lr);
+      dr[i] = static_cast<float>((static_cast<double>(p_r[i]) - w0[i]) / ao.lr);
+    }
+    compare(t, label + ".adamw.params(delta/lr)", dt, dr, tol.param_step);
+  }
+  expect_ok(t, label + ".get_gradients(test, zeroed)", test.get_gradients(&z));
+  {
+    size_t nz = 0;
+    for (float v : z) nz += v != 0.f;
+    (nz == 0 ? t.pass : t.fail)++;
+    std::printf("%s %s.adamw.grads_zeroed nonzero=%zu\n", nz == 0 ? "PASS" : "FAIL", label.c_str(), nz);
+  }
+  // Continue from identical parameters, so later comparisons measure only their own error.
+  expect_ok(t, label + ".resync", test.set_parameters(p_r));
+
+  // ---- score after the step (the updated weights are what both use)
+  expect_ok(t, label + ".score2(test)", test.score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_t.data(), en_t.data()));
+  expect_ok(t, label + ".score2(ref)", ref.score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_r.data(), en_r.data()));
+  compare(t, label + ".score_after_step.logp", lp_t, lp_r, tol.logp);
+  compare(t, label + ".score_after_step.entropy", en_t, en_r, tol.entropy);
+
+  // ---- prefill (3 x 6: left padding 2 on row 0, right padding 1 on row 1) + 4 decode steps
+  PaddedBatch pr = padded_batch(3, 6, 2, 1, V, rng);
+  const int64_t steps = 4, cap = pr.t + steps + 1;
+  std::vector<float> lg_t(static_cast<size_t>(pr.b * V)), lg_r(lg_t.size());
+  expect_ok(t, label + ".prefill(test)", test.prefill(pr.batch(), cap, lg_t.data()));
+  expect_ok(t, label + ".prefill(ref)", ref.prefill(pr.batch(), cap, lg_r.data()));
+  compare(t, label + ".prefill.logits", lg_t, lg_r, tol.logits);
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<int32_t> tok(static_cast<size_t>(pr.b));
+    for (int64_t b = 0; b < pr.b; ++b)  // the reference's greedy token, fed to both
+      tok[b] = static_cast<int32_t>(std::max_element(lg_r.begin() + b * V, lg_r.begin() + (b + 1) * V) -
+                                    (lg_r.begin() + b * V));
+    expect_ok(t, label + ".step(test)", test.step(tok.data(), lg_t.data()));
+    expect_ok(t, label + ".step(ref)", ref.step(tok.data(), lg_r.data()));
+    compare(t, label + ".decode_step" + std::to_string(s + 1) + ".logits", lg_t, lg_r, tol.logits);
+  }
+}
+
+// OpsModel alone: forward_backward keeping all activations and with per-layer
+// recompute (activation budget 0) must give bitwise the same gradients and stats
+// (the recompute runs the same ops on the same inputs; every op is deterministic).
+inline void check_recompute(Tally& t, const std::string& label, const engine::Backend& be, const Config& cfg,
+                            bool bf16, uint64_t seed) {
+  auto keep = make_ops(be, cfg, bf16), rec = make_ops(be, cfg, bf16);
+  keep->m->set_act_budget_bytes(1e12);
+  rec->m->set_act_budget_bytes(0);
+  Rng rng(seed);
+  std::vector<float> w0 = random_weights(keep->params(), keep->num_parameters(), seed + 1);
+  expect_ok(t, label + ".set_parameters", keep->set_parameters(w0));
+  expect_ok(t, label + ".set_parameters", rec->set_parameters(w0));
+  PaddedBatch pb = padded_batch(3, 7, 2, 1, cfg.vocab, rng);
+  const size_t n = pb.ids.size();
+  std::vector<float> old(n), refl(n), adv(n), wts(n);
+  for (size_t i = 0; i < n; ++i) {
+    old[i] = -4.f + rng.normal();
+    refl[i] = -4.f + rng.normal();
+    adv[i] = rng.normal();
+    wts[i] = pb.mask[i] / static_cast<float>(n);
+  }
+  LossOptions o;
+  o.kl_coef = 0.05f;
+  o.entropy_coeff = 0.01f;
+  kernels::PolicyLossStats s1, s2;
+  expect_ok(t, label + ".fb(keep)", keep->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
+                                                          adv.data(), wts.data(), o, nullptr, nullptr, &s1));
+  expect_ok(t, label + ".fb(recompute)", rec->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
+                                                              adv.data(), wts.data(), o, nullptr, nullptr, &s2));
+  std::vector<float> g1, g2;
+  expect_ok(t, label + ".grads", keep->get_gradients(&g1));
+  expect_ok(t, label + ".grads", rec->get_gradients(&g2));
+  size_t diff = 0;
+  for (size_t i = 0; i < g1.size(); ++i) diff += std::memcmp(&g1[i], &g2[i], 4) != 0;
+  const bool ok = diff == 0 && s1.total == s2.total && keep->m->last_kept_activations() &&
+                  !rec->m->last_kept_activations();
+  (ok ? t.pass : t.fail)++;
+  std::printf("%s %s.keep_vs_recompute grads n=%zu bitwise_mismatches=%zu total %.9g vs %.9g kept=%d/%d\n",
+              ok ? "PASS" : "FAIL", label.c_str(), g1.size(), diff, s1.total, s2.total,
+              keep->m->last_kept_activations(), rec->m->last_kept_activations());
+  std::fflush(stdout);
+}
+
+}  // namespace rlvr::opscheck
