@@ -28,7 +28,7 @@ const positiveInt = (v: string) => {
 export function trainCommand(): Command {
   return new Command("train")
     .description(
-      `RLVR training (GRPO) on the rlvr engine; defaults are the paper's 1-shot recipe. With no --config and no --preset: ` +
+      `RLVR training (GRPO, or PPO with a critic: --preset ppo) on the rlvr engine; defaults are the paper's 1-shot recipe. With no --config and no --preset: ` +
         `the built-in ${DEFAULT_TRAIN_PRESET} preset (1-shot RLVR of the tiny math-world base model on CPU, out dir runs/${DEFAULT_TRAIN_PRESET}-<time>)`,
     )
     .option("--config <file>", "config file (.json, .yaml or .yml)")
