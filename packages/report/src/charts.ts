@@ -97,5 +97,19 @@ export function chartsFor(metrics: readonly StepMetrics[]): ChartDef[] {
     { id: "response_length", title: "Mean response length", yTitle: "tokens", points: series(metrics, (m) => m.response_length_mean) },
     { id: "test_acc", title: "Test accuracy per benchmark", yTitle: "accuracy", points: test, yDomain: [0, 1], yFormat: ".0%" },
     { id: "reflection", title: "Self-reflection words per step", yTitle: "count", points: reflection },
+    ...criticChart(metrics),
   ];
+}
+
+/** PPO runs (metrics with vf_loss): the critic's value loss and its mean value vs the mean return. */
+function criticChart(metrics: readonly StepMetrics[]): ChartDef[] {
+  const points: { step: number; value: number; series: string }[] = [];
+  for (const m of metrics) {
+    const x = m as StepMetrics & { vf_loss?: number; values_mean?: number; returns_mean?: number };
+    if (typeof x.vf_loss !== "number") continue;
+    points.push({ step: m.step, value: x.vf_loss, series: "value loss" });
+    if (typeof x.values_mean === "number") points.push({ step: m.step, value: x.values_mean, series: "mean value" });
+    if (typeof x.returns_mean === "number") points.push({ step: m.step, value: x.returns_mean, series: "mean return" });
+  }
+  return points.length === 0 ? [] : [{ id: "critic", title: "Critic (PPO): value loss, mean value and mean return", yTitle: "value", points }];
 }

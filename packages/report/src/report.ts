@@ -79,6 +79,9 @@ const SUMMARY: SummaryRow[] = [
   { label: "pg_loss", pick: (m) => m.pg_loss },
   { label: "grad_norm", pick: (m) => m.grad_norm },
   { label: "tokens_per_s", pick: (m) => m.tokens_per_s },
+  // PPO only (rows without values are left out)
+  { label: "vf_loss", pick: (m) => (m as { vf_loss?: number }).vf_loss },
+  { label: "values_mean", pick: (m) => (m as { values_mean?: number }).values_mean },
 ];
 
 function summaryTable(metrics: readonly StepMetrics[]): string {

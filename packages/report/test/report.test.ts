@@ -75,6 +75,16 @@ describe("renderReport", () => {
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("PPO runs get a critic chart (value loss, mean value, mean return) and summary rows", async () => {
+    const dir = runDir();
+    writeMetrics(dir, syntheticMetrics(30).map((m) => ({ ...m, vf_loss: 1 / m.step, values_mean: 0.01 * m.step, returns_mean: 0.5 }) as StepMetrics));
+    const result = await renderReport(dir, {});
+    expect(result.charts).toContain("critic");
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain(">mean return<");
+    expect(html).toMatch(/<th>vf_loss<\/th>/);
+  });
+
   it("notes the charts without data instead of drawing empty ones", async () => {
     const dir = runDir();
     writeMetrics(
