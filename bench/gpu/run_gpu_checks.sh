@@ -2,7 +2,11 @@
 # Device checks for rlvr's CUDA kernels, runnable without Node: builds the
 # standalone harness (cuda/tools), checks every kernel against the CPU
 # reference, runs compute-sanitizer, then benchmarks against the device's copy
-# bandwidth and PyTorch. Raw outputs (3 files) go to $OUT (default bench/results/gpu-raw).
+# bandwidth and PyTorch; checks and benchmarks the assembled CUDA model
+# (OpsModel: rlvr_cuda_ops_model_check / _bench). Raw outputs (5 files: the log,
+# 4 JSON) go to $OUT (default bench/results/gpu-raw). Runtime: ~2.5 min on an
+# H100 before the OpsModel steps (build ~1 min); those add ~1-2 min expected,
+# at most 150 + 180 s (their timeouts), keeping the script under 10 minutes.
 set -u
 OUT=${OUT:-bench/results/gpu-raw}
 mkdir -p "$OUT"
@@ -28,9 +32,18 @@ timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_engine_check >> "$LOG" 2>&1
 echo "engine check exit $?" | tee -a "$LOG"
 grep -E "^# engine check" "$LOG" | tail -1; grep FAIL "$LOG" | head -20
 
+step "ops model check: OpsModel CUDA vs CPU (fp32, bf16, keep vs recompute)"
+timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_check 2>&1 | tee -a "$LOG" > /tmp/rlvr-opsm-check.txt
+echo "ops model check exit ${PIPESTATUS[0]}" | tee -a "$LOG"
+grep -E "^# ops model cuda check" /tmp/rlvr-opsm-check.txt; grep FAIL /tmp/rlvr-opsm-check.txt | head -20
+
 step "engine ops bench"
 timeout 120 /tmp/rlvr-cudatools/rlvr_cuda_engine_bench 8192 2048 10 > "$OUT/cuda-engine-bench.json" 2>> "$LOG"
 echo "engine bench exit $?" | tee -a "$LOG"; head -c 1500 "$OUT/cuda-engine-bench.json"; echo
+
+step "ops model bench (Qwen2.5-1.5B shapes, bf16 GEMMs: train 8 x 1024, decode 256 x 512 prompt)"
+timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench.json" 2>> "$LOG"
+echo "ops model bench exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench.json"; echo
 
 step bench
 timeout 90 /tmp/rlvr-cudatools/rlvr_cuda_bench 4096 151936 20 > "$OUT/cuda-bench.json" 2>> "$LOG"

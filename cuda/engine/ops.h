@@ -1,9 +1,10 @@
 // Building blocks of the model engine (native/src/engine/model.cpp), one
 // interface with a CPU reference (cuda/engine/ref_cpu.cpp, written to match
 // model.cpp's math op for op) and a CUDA implementation (cuda/engine/*.cu).
-// The future CUDA Model assembles these; until then they are built only into
-// the standalone harness (cuda/tools: rlvr_cuda_engine_check / _bench), not
-// into the addon.
+// OpsModel (ops_model.h) assembles them into the model over a CPU or CUDA
+// backend; all of it is built only into the standalone harness (cuda/tools:
+// rlvr_cuda_engine_check / _bench, rlvr_ops_model_cpu_check,
+// rlvr_cuda_ops_model_check / _bench), not yet into the addon.
 //
 // Conventions (as kernels/kernels.h):
 //  - array pointers live on the device of the implementation called (host
