@@ -2,9 +2,11 @@
 // interface with a CPU reference (cuda/engine/ref_cpu.cpp, written to match
 // model.cpp's math op for op) and a CUDA implementation (cuda/engine/*.cu).
 // OpsModel (ops_model.h) assembles them into the model over a CPU or CUDA
-// backend; all of it is built only into the standalone harness (cuda/tools:
+// backend; it is built into the standalone harness (cuda/tools:
 // rlvr_cuda_engine_check / _bench, rlvr_ops_model_cpu_check,
-// rlvr_cuda_ops_model_check / _bench), not yet into the addon.
+// rlvr_cuda_ops_model_check / _bench) and into the addon (the Engine's
+// "ops-cpu" and "cuda" backends; the *_cuda ops are stubs returning
+// Code::Device in a build without nvcc, native/src/kernels/cuda_stub.cpp).
 //
 // Conventions (as kernels/kernels.h):
 //  - array pointers live on the device of the implementation called (host

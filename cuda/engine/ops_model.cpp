@@ -241,6 +241,55 @@ Status OpsModel::get_gradients(float* host) const {
   return be_.download(host, grad_.get(), nparams_ * 4);
 }
 
+Status OpsModel::set_param(int i, const float* host) {
+  const ParamInfo& p = params_[i];
+  bf16_fresh_ = false;
+  return be_.upload(static_cast<float*>(data_.get()) + p.offset, host, p.numel * 4);
+}
+
+Status OpsModel::get_param(int i, float* host) const {
+  const ParamInfo& p = params_[i];
+  return be_.download(host, static_cast<const float*>(data_.get()) + p.offset, p.numel * 4);
+}
+
+Status OpsModel::get_grad(int i, float* host) const {
+  const ParamInfo& p = params_[i];
+  if (!grads_ready_) {
+    std::fill(host, host + p.numel, 0.f);
+    return Status::Ok();
+  }
+  return be_.download(host, static_cast<const float*>(grad_.get()) + p.offset, p.numel * 4);
+}
+
+// AdamW moments are allocated (zeroed) by the first step or set_adam.
+Status OpsModel::ensure_adam() {
+  if (adam_m_.get()) return Status::Ok();
+  OPS_TRY(adam_m_.reserve(be_, nparams_ * 4));
+  OPS_TRY(adam_v_.reserve(be_, nparams_ * 4));
+  OPS_TRY(be_.zero(adam_m_.get(), nparams_ * 4));
+  return be_.zero(adam_v_.get(), nparams_ * 4);
+}
+
+Status OpsModel::get_adam(int i, float* m, float* v) const {
+  const ParamInfo& p = params_[i];
+  if (!adam_m_.get()) {
+    std::fill(m, m + p.numel, 0.f);
+    std::fill(v, v + p.numel, 0.f);
+    return Status::Ok();
+  }
+  OPS_TRY(be_.download(m, static_cast<const float*>(adam_m_.get()) + p.offset, p.numel * 4));
+  return be_.download(v, static_cast<const float*>(adam_v_.get()) + p.offset, p.numel * 4);
+}
+
+Status OpsModel::set_adam(int64_t step, int i, const float* m, const float* v) {
+  const ParamInfo& p = params_[i];
+  OPS_TRY(ensure_adam());
+  OPS_TRY(be_.upload(static_cast<float*>(adam_m_.get()) + p.offset, m, p.numel * 4));
+  OPS_TRY(be_.upload(static_cast<float*>(adam_v_.get()) + p.offset, v, p.numel * 4));
+  adam_step_ = step;
+  return Status::Ok();
+}
+
 // Gradients are allocated on first use (a decode-only model never needs them).
 Status OpsModel::ensure_grads() {
   if (grads_ready_) return Status::Ok();
@@ -518,6 +567,24 @@ Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_
   return lm_logprob(xf, rows, targets, temperature, logp, entropy);
 }
 
+// Every row's logits (padding rows included, as Model::logits), in LM-head row chunks.
+Status OpsModel::logits(const Batch& x, float* out) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
+  const float* xf;
+  OPS_TRY(body_forward(x, &xf));
+  const int64_t chunk = std::min(lm_chunk(), n);
+  float* lg;
+  OPS_TRY(ws(kLogits, chunk * V, &lg));
+  for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+    const int64_t R = std::min(chunk, n - c0);
+    const void* xi;
+    OPS_TRY(gin(xf + c0 * H, R * H, kCastA, &xi));
+    OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, lg, false, gdt())));
+    OPS_TRY(be_.download(out + c0 * V, lg, R * V * 4));
+  }
+  return Status::Ok();
+}
+
 Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
                                   const float* ref_logp, const float* advantages, const float* weights,
                                   const LossOptions& o, float* logp_out, float* entropy_out,
@@ -664,12 +731,7 @@ Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
     res->step = adam_step_;
     return zero_grad();
   }
-  if (!adam_m_.get()) {
-    OPS_TRY(adam_m_.reserve(be_, nparams_ * 4));
-    OPS_TRY(adam_v_.reserve(be_, nparams_ * 4));
-    OPS_TRY(be_.zero(adam_m_.get(), nparams_ * 4));
-    OPS_TRY(be_.zero(adam_v_.get(), nparams_ * 4));
-  }
+  OPS_TRY(ensure_adam());
   ++adam_step_;
   ops::AdamWArgs a;
   a.param = static_cast<float*>(data_.get()); a.grad = static_cast<float*>(grad_.get());

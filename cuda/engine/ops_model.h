@@ -6,7 +6,8 @@
 //                   native/src/kernels/cpu) -- runs anywhere, checked against
 //                   engine::Model by rlvr_ops_model_cpu_check;
 //   cuda_backend(): device memory (rlvr::cuda::malloc_device ...), the *_cuda
-//                   ops (ops_backend_cuda.cpp; linked only into CUDA targets).
+//                   ops (ops_backend_cuda.cpp; linked into the CUDA harnesses,
+//                   and into the addon over stubs when it is built without nvcc).
 // This file and ops_model.cpp are host code only, so the same model code runs
 // on both backends and the CPU instance is the reference the CUDA one is
 // checked against (rlvr_cuda_ops_model_check).
@@ -16,8 +17,10 @@
 // score, forward_backward (accumulates), optimizer_step (grad norm + AdamW,
 // zeroes the gradients), prefill / step (KV cache). Host pointers in and out,
 // as Model; parameters, gradients, optimizer state, activations and the KV
-// cache live in backend memory. Not (yet) here: packed segments (Batch::seg),
-// the value head, score_prefixed, Adam state import/export.
+// cache live in backend memory. Per-parameter access (set_param / get_param /
+// get_grad / get_adam / set_adam) and logits() serve the Node binding
+// (native/src/binding/engine_impl.cpp). Not (yet) here: packed segments
+// (Batch::seg), the value head, score_prefixed.
 //
 // bf16_gemm (off by default, so the CPU backend is comparable with Model):
 // every linear-layer GEMM (forward, both backward products, LM head) takes
@@ -72,7 +75,15 @@ struct Backend {
   double act_budget_bytes;
 };
 const Backend& cpu_backend();
-const Backend& cuda_backend();  // cuda/engine/ops_backend_cuda.cpp
+// cuda/engine/ops_backend_cuda.cpp. cuda_backend_for(d): memory on CUDA device d
+// (null outside [0, kMaxCudaBackends)); cuda_backend() is device 0. The ops run
+// on the calling thread's current device, so a caller using device d != 0 makes
+// it current (cuda::set_device) before each OpsModel call. In a build without
+// CUDA the ops and runtime services are stubs (native/src/kernels/cuda_stub.cpp):
+// the first allocation fails with Code::Device.
+constexpr int kMaxCudaBackends = 16;
+const Backend* cuda_backend_for(int device);
+const Backend& cuda_backend();
 
 // A block of backend memory, grown on demand (contents are lost when it grows).
 class BackendBuf {
@@ -112,6 +123,14 @@ class OpsModel {
   Status set_parameters(const float* host);
   Status get_parameters(float* host) const;
   Status get_gradients(float* host) const;  // zeros before the first forward_backward
+  // One parameter (index into params(), host data of its numel floats).
+  Status set_param(int i, const float* host);
+  Status get_param(int i, float* host) const;
+  Status get_grad(int i, float* host) const;  // zeros before the first forward_backward
+  // AdamW moments of one parameter (zeros before the first step) and, for
+  // set_adam, the step count (bias correction), as Model::get_adam / set_adam.
+  Status get_adam(int i, float* m, float* v) const;
+  Status set_adam(int64_t step, int i, const float* m, const float* v);
   // The flat parameter buffer in backend memory (e.g. a device-side random
   // init); call params_changed() after writing through it.
   float* parameter_data() { return static_cast<float*>(data_.get()); }
@@ -119,6 +138,8 @@ class OpsModel {
 
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                float* entropy);
+  // Full logits [b*t, v] on the host, every row (tests and debugging, as Model::logits).
+  Status logits(const Batch& x, float* out);
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
@@ -134,6 +155,7 @@ class OpsModel {
   void reset_cache();
   const float* decode_logits() const { return static_cast<const float*>(dec_logits_.get()); }
   int64_t cache_len() const { return cache_len_; }
+  int64_t cache_rows() const { return cache_b_; }  // 0 when no decode is active
 
   void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }  // 0 = backend default
   void set_act_budget_bytes(double bytes) { act_budget_ = bytes; }     // < 0 = backend default
@@ -155,6 +177,7 @@ class OpsModel {
   template <class T>
   Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
   Status ensure_grads();
+  Status ensure_adam();
   Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs);
   Status layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
                        const AttnSrc& src, const int64_t* cache_rows);

@@ -1,7 +1,8 @@
-// Binding of the CPU engine. Methods take one options object of tensor
-// descriptors (cpu only) and numbers, validate everything, call the engine
-// and return fresh typed arrays (never [tokens x vocab] logits, except the
-// size-capped test-only logits()).
+// Binding of the model engine. Methods take one options object of tensor
+// descriptors (cpu only: host memory whatever the backend; the "cuda" backend
+// copies to the device itself) and numbers, validate everything, call the
+// engine (EngineImpl: engine::Model or OpsModel) and return fresh typed arrays
+// (never [tokens x vocab] logits, except the size-capped test-only logits()).
 #include "binding/engine_binding.h"
 
 #include <cmath>
@@ -39,9 +40,12 @@ bool bool_field(const Napi::Object& o, const char* key) {
 
 TensorArg cpu_tensor(const Napi::Object& o, const char* key, bool optional = false) {
   TensorArg t = optional ? optional_tensor_arg(o, key) : tensor_arg(o, key);
-  if (t.present && t.on_cuda()) fail(Code::Device, key, "the CPU engine takes cpu tensors");
+  if (t.present && t.on_cuda())
+    fail(Code::Device, key, "the engine takes cpu tensors (every backend; \"cuda\" copies them to its device)");
   return t;
 }
+
+bool has(const Napi::Object& o, const char* key) { return o.Has(key) && !o.Get(key).IsUndefined(); }
 
 // segmentIds (optional) [b, t] i32 >= 0, non-decreasing along each row (packed sequences).
 void segment_arg(const Napi::Object& o, const TensorArg& ids, engine::Batch& b) {
@@ -61,8 +65,10 @@ void segment_arg(const Napi::Object& o, const TensorArg& ids, engine::Batch& b) 
   b.seg = s;
 }
 
-// inputIds [b, t] i32 with ids in range, attentionMask [b, t] 0/1, segmentIds (packing) if allowed.
-engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, TensorArg& mask, bool packing = true) {
+// inputIds [b, t] i32 with ids in range, attentionMask [b, t] 0/1, segmentIds (packing) unless
+// no_packing says why not.
+engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, TensorArg& mask,
+                         const std::string& no_packing) {
   ids = cpu_tensor(o, "inputIds");
   expect_dtype(ids, DType::I32);
   if (ids.shape.size() != 2 || ids.shape[0] < 1 || ids.shape[1] < 1)
@@ -77,13 +83,20 @@ engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, T
   b.t = ids.shape[1];
   b.ids = static_cast<const int32_t*>(ids.data);
   b.mask = static_cast<const float*>(mask.data);
-  if (packing) {
+  if (no_packing.empty()) {
     segment_arg(o, ids, b);
-  } else if (o.Has("segmentIds") && !o.Get("segmentIds").IsUndefined()) {
-    fail(Code::Value, "segmentIds", "packed sequences are for scoring and training, not for decoding (prefill)");
+  } else if (has(o, "segmentIds")) {
+    fail(Code::Value, "segmentIds", no_packing);
   }
   return b;
 }
+
+// The batch of a scoring / training call: packing where the backend has it.
+engine::Batch batch_args(const Napi::Object& o, const EngineImpl& m, TensorArg& ids, TensorArg& mask) {
+  return batch_args(o, m.config().vocab, ids, mask, m.packing_unsupported());
+}
+
+constexpr const char* kNoPackingInDecode = "packed sequences are for scoring and training, not for decoding (prefill)";
 
 TensorArg targets_arg(const Napi::Object& o, const TensorArg& ids, int64_t vocab) {
   TensorArg t = cpu_tensor(o, "targets");
@@ -144,12 +157,14 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("step", &EngineWrap::Step),
                                    InstanceMethod("resetCache", &EngineWrap::ResetCache),
                                    InstanceMethod("numParameters", &EngineWrap::NumParameters),
-                                   InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows)});
+                                   InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows),
+                                   InstanceMethod("backend", &EngineWrap::Backend)});
   exports.Set("Engine", fn);
 }
 
 // new Engine({ vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
-//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq, valueHead? })
+//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq, valueHead?,
+//              backend?: "cpu" | "ops-cpu" | "cuda", device?: number, bf16Gemm?: boolean })
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
   try {
     if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "config", "expected a config object");
@@ -167,7 +182,27 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     c.rms_eps = static_cast<float>(eps);
     c.qkv_bias = bool_field(o, "attentionBias");
     c.tied = bool_field(o, "tieWordEmbeddings");
-    c.value_head = o.Has("valueHead") && !o.Get("valueHead").IsUndefined() ? bool_field(o, "valueHead") : false;
+    c.value_head = has(o, "valueHead") ? bool_field(o, "valueHead") : false;
+    std::string backend = "cpu";
+    if (has(o, "backend")) {
+      if (!o.Get("backend").IsString()) fail(Code::Value, "backend", "expected \"cpu\", \"ops-cpu\" or \"cuda\"");
+      backend = o.Get("backend").As<Napi::String>().Utf8Value();
+      if (backend != "cpu" && backend != "ops-cpu" && backend != "cuda")
+        fail(Code::Value, "backend", "expected \"cpu\", \"ops-cpu\" or \"cuda\", got \"" + backend + "\"");
+    }
+    int device = 0;
+    if (has(o, "device")) {
+      if (backend != "cuda") fail(Code::Value, "device", "only backend \"cuda\" takes a device (backend is \"" + backend + "\")");
+      const int64_t d = int_field(o, "device", 0);
+      if (d > (int64_t{1} << 20)) fail(Code::Device, "device", "CUDA device " + std::to_string(d) + " is not available");
+      device = static_cast<int>(d);
+    }
+    const bool bf16 = has(o, "bf16Gemm") ? bool_field(o, "bf16Gemm") : false;
+    if (bf16 && backend == "cpu")
+      fail(Code::Value, "bf16Gemm", "bf16 GEMMs are an OpsModel feature: use backend \"ops-cpu\" or \"cuda\"");
+    if (c.value_head && backend != "cpu")
+      fail(Code::Value, "valueHead", "the value head (critic) is supported by backend \"cpu\" only (backend is \"" +
+                                         backend + "\")");
     Napi::Value f = o.Get("invFreq");
     if (!f.IsTypedArray()) fail(Code::Value, "invFreq", "expected a Float32Array or Float64Array");
     Napi::TypedArray ta = f.As<Napi::TypedArray>();
@@ -185,7 +220,11 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
       auto colon = err.find(':');
       fail(err.rfind("invFreq", 0) == 0 ? Code::Shape : Code::Value, err.substr(0, colon), err.substr(colon + 2));
     }
-    model_ = std::make_unique<engine::Model>(std::move(c));
+    if (backend == "cpu") {
+      model_ = make_cpu_engine(std::move(c));
+    } else {
+      check(make_ops_engine(backend, device, std::move(c), bf16, &model_));
+    }
   } catch (const ArgError& e) {
     throw to_js_error(info.Env(), e);
   } catch (const std::bad_alloc&) {
@@ -193,7 +232,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
   }
 }
 
-engine::Model& EngineWrap::model() {
+EngineImpl& EngineWrap::model() {
   if (!model_) fail(Code::Internal, "", "engine is not initialized");
   return *model_;
 }
@@ -215,7 +254,7 @@ Napi::Value EngineWrap::ParamInfo(const Napi::CallbackInfo& info) {
   });
 }
 
-static int param_index(engine::Model& m, const Napi::CallbackInfo& info) {
+static int param_index(const EngineImpl& m, const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) fail(Code::Value, "name", "expected a parameter name");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int i = m.find_param(name);
@@ -226,7 +265,7 @@ static int param_index(engine::Model& m, const Napi::CallbackInfo& info) {
 // setParam(name, Float32Array)
 Napi::Value EngineWrap::SetParam(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     int i = param_index(m, info);
     if (info.Length() < 2 || !info[1].IsTypedArray() ||
         info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -240,47 +279,46 @@ Napi::Value EngineWrap::SetParam(const Napi::CallbackInfo& info) {
     for (int64_t k = 0; k < p.numel; ++k)
       if (!std::isfinite(src[k]))
         fail(Code::Value, "data", "\"" + p.name + "\" has a non-finite value at index " + std::to_string(k));
-    std::copy(src, src + p.numel, m.param(i));
-    m.params_changed();
+    check(m.set_param(i, src));
     return info.Env().Undefined();
   });
 }
 
 // A copy of parameter `name`'s slice of a flat per-parameter buffer (weights or gradients).
 template <typename Get>
-static Napi::Value copy_param_slice(engine::Model& m, const Napi::CallbackInfo& info, Get get) {
+static Napi::Value copy_param_slice(EngineImpl& m, const Napi::CallbackInfo& info, Get get) {
   int i = param_index(m, info);
   const auto& p = m.params()[i];
   Napi::Float32Array out = new_f32(info.Env(), p.numel);
-  const float* src = get(i);
-  std::copy(src, src + p.numel, out.Data());
+  check(get(i, out.Data()));
   return out;
 }
 
 Napi::Value EngineWrap::GetParam(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
-    return copy_param_slice(m, info, [&](int i) -> const float* { return m.param(i); });
+    EngineImpl& m = model();
+    return copy_param_slice(m, info, [&](int i, float* out) { return m.get_param(i, out); });
   });
 }
 
 Napi::Value EngineWrap::GetGrad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
-    return copy_param_slice(m, info, [&](int i) { return m.grad(i); });
+    EngineImpl& m = model();
+    return copy_param_slice(m, info, [&](int i, float* out) { return m.get_grad(i, out); });
   });
 }
 
 // getAdamState(name) -> { step, m: Float32Array, v: Float32Array }
 Napi::Value EngineWrap::GetAdamState(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     int i = param_index(m, info);
     const auto& p = m.params()[i];
     Napi::Float32Array mo = new_f32(info.Env(), p.numel), vo = new_f32(info.Env(), p.numel);
-    m.get_adam(i, mo.Data(), vo.Data());
+    int64_t step = 0;
+    check(m.get_adam(i, mo.Data(), vo.Data(), &step));
     Napi::Object r = Napi::Object::New(info.Env());
-    r.Set("step", static_cast<double>(m.adam_step()));
+    r.Set("step", static_cast<double>(step));
     r.Set("m", mo);
     r.Set("v", vo);
     return r;
@@ -290,7 +328,7 @@ Napi::Value EngineWrap::GetAdamState(const Napi::CallbackInfo& info) {
 // setAdamState(name, step, m: Float32Array, v: Float32Array)
 Napi::Value EngineWrap::SetAdamState(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     int i = param_index(m, info);
     const auto& p = m.params()[i];
     if (info.Length() < 4 || !info[1].IsNumber()) fail(Code::Value, "step", "expected (name, step, m, v)");
@@ -309,20 +347,24 @@ Napi::Value EngineWrap::SetAdamState(const Napi::CallbackInfo& info) {
           fail(Code::Value, names[k], "\"" + p.name + "\" has an invalid value at index " + std::to_string(j) + (k == 1 ? " (second moments are finite and >= 0)" : " (must be finite)"));
       mv[k] = a.Data();
     }
-    m.set_adam(static_cast<int64_t>(step), i, mv[0], mv[1]);
+    check(m.set_adam(static_cast<int64_t>(step), i, mv[0], mv[1]));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value EngineWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    model().zero_grad();
+    check(model().zero_grad());
     return info.Env().Undefined();
   });
 }
 
 Napi::Value EngineWrap::GradNorm(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value { return Napi::Number::New(info.Env(), model().grad_norm()); });
+  return guarded(info, [&]() -> Napi::Value {
+    double norm = 0;
+    check(model().grad_norm(&norm));
+    return Napi::Number::New(info.Env(), norm);
+  });
 }
 
 Napi::Value EngineWrap::NumParameters(const Napi::CallbackInfo& info) {
@@ -334,10 +376,10 @@ Napi::Value EngineWrap::NumParameters(const Napi::CallbackInfo& info) {
 // score({ inputIds, attentionMask, targets, scoreMask?, temperature }) -> { logp, entropy }
 Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg tg = targets_arg(o, ids, m.config().vocab);
     TensorArg sm = cpu_tensor(o, "scoreMask", true);
     if (sm.data) {
@@ -363,7 +405,7 @@ Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
 //   -> { logp, entropy } over inputIds' [r, e] rows; row i continues prefix group[i].
 Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     const int64_t vocab = m.config().vocab;
     TensorArg pids = cpu_tensor(o, "prefixIds");
@@ -376,7 +418,7 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
     expect_shape(pmask, pids.shape);
     check_mask(pmask);
     TensorArg ids, mask;
-    engine::Batch ext = batch_args(o, vocab, ids, mask, false);
+    engine::Batch ext = batch_args(o, vocab, ids, mask, "packed sequences are not supported by scorePrefixed");
     TensorArg grp = cpu_tensor(o, "group");
     expect_dtype(grp, DType::I32);
     expect_shape(grp, {ext.b});
@@ -414,10 +456,10 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
 // logits({ inputIds, attentionMask }) -> Float32Array [b*t*v]; tests only, capped at 2^24 values.
 Napi::Value EngineWrap::Logits(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m, ids, mask);
     const int64_t total = b.b * b.t * m.config().vocab;
     if (total > kMaxDebugLogits)
       fail(Code::Shape, "inputIds", "full logits are for tests only; b*t*vocab = " + std::to_string(total) +
@@ -433,10 +475,10 @@ Napi::Value EngineWrap::Logits(const Napi::CallbackInfo& info) {
 //   -> { total, pgLoss, klLoss, entropy, clipFrac, dualClipFrac, ppoKl, weightSum, logp, entropy_ }
 Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg tg = targets_arg(o, ids, m.config().vocab);
     engine::LossOptions lo;
     lo.temperature = static_cast<float>(temperature_arg(o));
@@ -470,10 +512,10 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
 // values({ inputIds, attentionMask, scoreMask? }) -> Float32Array [b*t] (critic engines only)
 Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg sm = cpu_tensor(o, "scoreMask", true);
     if (sm.present) {
       expect_dtype(sm, DType::F32);
@@ -491,10 +533,10 @@ Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
 //   -> { loss, clipFrac, weightSum, values }   (critic engines only; gradients accumulate)
 Napi::Value EngineWrap::ValueForwardBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask);
+    engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg w = row_values(o, "weights", ids, mask, false, true);
     TensorArg old = row_values(o, "oldValues", ids, mask, false, false);
     TensorArg ret = row_values(o, "returns", ids, mask, false, false);
@@ -517,7 +559,7 @@ Napi::Value EngineWrap::ValueForwardBackward(const Napi::CallbackInfo& info) {
 // optimizerStep({ lr, beta1, beta2, eps, weightDecay, maxGradNorm }) -> { gradNorm, skipped, step }
 Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     engine::AdamWOptions a;
     double lr = number_arg(o, "lr", -1), b1 = number_arg(o, "beta1", 0.9), b2 = number_arg(o, "beta2", 0.999),
@@ -530,7 +572,8 @@ Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
     if (!(wd >= 0)) fail(Code::Value, "weightDecay", "must be >= 0, got " + std::to_string(wd));
     a.lr = static_cast<float>(lr); a.beta1 = static_cast<float>(b1); a.beta2 = static_cast<float>(b2);
     a.eps = static_cast<float>(eps); a.weight_decay = static_cast<float>(wd); a.max_grad_norm = static_cast<float>(mg);
-    engine::StepResult s = m.optimizer_step(a);
+    engine::StepResult s;
+    check(m.optimizer_step(a, &s));
     Napi::Object r = Napi::Object::New(info.Env());
     r.Set("gradNorm", s.grad_norm);
     r.Set("skipped", s.skipped);
@@ -542,10 +585,10 @@ Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
 // prefill({ inputIds, attentionMask, capacity }) -> Float32Array [b * v]
 Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     TensorArg ids, mask;
-    engine::Batch b = batch_args(o, m.config().vocab, ids, mask, false);
+    engine::Batch b = batch_args(o, m.config().vocab, ids, mask, kNoPackingInDecode);
     int64_t cap = int_field(o, "capacity", 1);
     if (cap < b.t) fail(Code::Range, "capacity", "must be >= the prompt length " + std::to_string(b.t));
     if (static_cast<double>(cap) * b.b * m.config().kv_heads * m.config().head_dim * m.config().layers * 8 > 6.4e10)
@@ -559,7 +602,7 @@ Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
 // step({ tokens }) -> Float32Array [b * v]
 Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     Napi::Object o = options(info);
     if (m.cache_rows() == 0) fail(Code::Value, "tokens", "no active decode: call prefill first");
     TensorArg tk = cpu_tensor(o, "tokens");
@@ -575,7 +618,7 @@ Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
 // setLmChunkRows(n): rows per LM-head chunk, 0 = automatic (tests use small values).
 Napi::Value EngineWrap::SetLmChunkRows(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    engine::Model& m = model();
+    EngineImpl& m = model();
     if (info.Length() < 1 || !info[0].IsNumber()) fail(Code::Value, "rows", "expected a non-negative integer");
     double r = info[0].As<Napi::Number>().DoubleValue();
     if (!(r >= 0) || r != std::floor(r) || r > 1e9) fail(Code::Value, "rows", "expected a non-negative integer");
@@ -586,9 +629,14 @@ Napi::Value EngineWrap::SetLmChunkRows(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::ResetCache(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    model().reset_cache();
+    check(model().reset_cache());
     return info.Env().Undefined();
   });
+}
+
+// backend() -> "cpu" | "ops-cpu" | "cuda"
+Napi::Value EngineWrap::Backend(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), model().backend()); });
 }
 
 }  // namespace rlvr::binding

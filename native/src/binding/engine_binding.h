@@ -1,13 +1,15 @@
-// Engine: the CPU model engine (native/src/engine) as a JavaScript class.
-// Every argument is validated here (shapes, dtypes, token ids in [0, vocab),
-// masks in {0, 1}, finite values, option ranges); failures become typed
+// Engine: the model engine as a JavaScript class, over one of three backends
+// (engine_impl.h): "cpu" (engine::Model, default), "ops-cpu" (OpsModel on the
+// CPU backend) or "cuda" (OpsModel on a CUDA device). Every argument is
+// validated here (shapes, dtypes, token ids in [0, vocab), masks in {0, 1},
+// finite values, option ranges) whatever the backend; failures become typed
 // errors naming the argument, never aborts.
 #pragma once
 #include <napi.h>
 
 #include <memory>
 
-#include "engine/model.h"
+#include "binding/engine_impl.h"
 
 namespace rlvr::binding {
 
@@ -37,9 +39,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value ResetCache(const Napi::CallbackInfo& info);
   Napi::Value NumParameters(const Napi::CallbackInfo& info);
   Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
+  Napi::Value Backend(const Napi::CallbackInfo& info);
 
-  engine::Model& model();
-  std::unique_ptr<engine::Model> model_;
+  EngineImpl& model();
+  std::unique_ptr<EngineImpl> model_;
 };
 
 }  // namespace rlvr::binding

@@ -1,5 +1,8 @@
-// Used when rlvr is built without nvcc: every CUDA entry point reports
-// Code::Device, and the runtime reports no devices.
+// Used when rlvr is built without nvcc: every CUDA entry point (the kernels of
+// kernels.h, the engine ops of cuda/engine/ops.h) reports Code::Device, and the
+// runtime reports no devices. OpsModel's CUDA backend (ops_backend_cuda.cpp) is
+// compiled in every build over these, so a "cuda" engine fails with Code::Device.
+#include "cuda/engine/ops.h"
 #include "kernels/kernels.h"
 
 namespace rlvr {
@@ -23,6 +26,29 @@ Status policy_loss_cuda(const PolicyLossArgs&) { return no_cuda(); }
 Status sample_cuda(const SampleArgs&) { return no_cuda(); }
 Status value_loss_cuda(const ValueLossArgs&) { return no_cuda(); }
 }  // namespace kernels
+
+namespace engine::ops {
+Status gemm_cuda(const GemmArgs&) { return no_cuda(); }
+Status cast_bf16_cuda(const float*, void*, int64_t) { return no_cuda(); }
+Status bias_bwd_cuda(const float*, float*, int64_t, int64_t) { return no_cuda(); }
+Status rmsnorm_fwd_cuda(const RmsNormFwdArgs&) { return no_cuda(); }
+Status rmsnorm_bwd_cuda(const RmsNormBwdArgs&) { return no_cuda(); }
+Status positions_cuda(const float*, int64_t, int64_t, int32_t*) { return no_cuda(); }
+Status rope_table_cuda(const int32_t*, int64_t, const float*, int64_t, float*) { return no_cuda(); }
+Status rope_apply_cuda(float*, int64_t, int64_t, int64_t, const float*, bool) { return no_cuda(); }
+Status attention_fwd_cuda(const AttnFwdArgs&) { return no_cuda(); }
+Status attention_bwd_cuda(const AttnBwdArgs&) { return no_cuda(); }
+Status kv_append_cuda(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*) { return no_cuda(); }
+Status swiglu_fwd_cuda(const float*, const float*, float*, int64_t) { return no_cuda(); }
+Status swiglu_bwd_cuda(const float*, const float*, const float*, float*, float*, int64_t) { return no_cuda(); }
+Status embed_fwd_cuda(const float*, const int32_t*, int64_t, int64_t, float*) { return no_cuda(); }
+Status embed_bwd_cuda(const int32_t*, const float*, int64_t, int64_t, float*) { return no_cuda(); }
+Status grad_norm_cuda(const float*, int64_t, double* norm) {
+  if (norm) *norm = 0;
+  return no_cuda();
+}
+Status adamw_cuda(const AdamWArgs&) { return no_cuda(); }
+}  // namespace engine::ops
 
 namespace cuda {
 bool compiled() { return false; }

@@ -15,8 +15,14 @@ export interface NativeEngineConfig {
   attentionBias: boolean;
   tieWordEmbeddings: boolean;
   invFreq: Float32Array | Float64Array;
-  /** A critic: score.weight / score.bias instead of the LM head. */
+  /** A critic: score.weight / score.bias instead of the LM head (backend "cpu" only). */
   valueHead?: boolean;
+  /** "cpu" (engine::Model, default), "ops-cpu" (OpsModel, CPU backend) or "cuda" (OpsModel on a device). */
+  backend?: string;
+  /** CUDA device ordinal (backend "cuda" only; default 0). */
+  device?: number;
+  /** OpsModel backends: bf16 GEMM operands with fp32 accumulation (default false). */
+  bf16Gemm?: boolean;
 }
 
 export interface NativeBatch {
@@ -66,6 +72,7 @@ export interface NativeEngine {
   step(o: { tokens: T }): Float32Array;
   resetCache(): void;
   setLmChunkRows(rows: number): void;
+  backend(): string;
 }
 
 export interface EngineAddon {

@@ -1,4 +1,4 @@
-// @rlvr/engine: a typed front for the native CPU model engine.
+// @rlvr/engine: a typed front for the native model engine (CPU engine, or OpsModel on the CPU or a CUDA device).
 import {
   expectedTensorShapes,
   checkTensorShapes,
@@ -85,14 +85,42 @@ export interface ValueForwardBackwardResult {
   values: Float32Array;
 }
 
-/** Options of Engine.fromWeights. */
+/**
+ * Which implementation runs the model (see the package README, "Backends"):
+ *  - "cpu": the CPU engine (native/src/engine), the default; every feature.
+ *  - "ops-cpu": OpsModel (cuda/engine/ops_model.h, the model written once over the ops
+ *    interface) on its CPU backend: host memory and the ops' CPU references. The device
+ *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
+ *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
+ *    the KV cache in device memory; inputs and outputs stay host typed arrays).
+ * The OpsModel backends have no value head, no scorePrefixed and no packed batches
+ * (segmentIds): those fail with a ValueError naming the method or argument.
+ */
+export type EngineBackend = "cpu" | "ops-cpu" | "cuda";
+
+/** Options of Engine.fromWeights / Engine.fromModelDir. */
 export interface EngineOptions {
   /**
    * A critic: the same body with a scalar value head (score.weight [1, h], score.bias [1],
    * HF *ForTokenClassification with num_labels 1) instead of the LM head. A head absent from
    * the weights starts at zero (values 0), so a critic can start from the actor's weights.
+   * Backend "cpu" only.
    */
   valueHead?: boolean;
+  /** The implementation (default "cpu"); see EngineBackend. */
+  backend?: EngineBackend;
+  /**
+   * CUDA device ordinal for backend "cuda" (default 0); a ValueError with any other backend.
+   * Creating a "cuda" engine without that device (or in a build without CUDA) throws a DeviceError.
+   */
+  device?: number;
+  /**
+   * OpsModel backends ("ops-cpu", "cuda") only: every linear-layer GEMM takes bf16 operands
+   * (a bf16 copy of the weights, activations cast before the GEMM) with fp32 accumulation;
+   * master weights, gradients, AdamW, norms, attention and the loss stay fp32. Default false
+   * (fp32 GEMMs, comparable with the CPU engine to fp32 rounding). A ValueError with "cpu".
+   */
+  bf16Gemm?: boolean;
 }
 
 /** Tensor names and shapes of a critic (value-head engine) for `config`. */
@@ -142,20 +170,22 @@ function batchArgs(x: BatchInput) {
   };
 }
 
-/**
- * The CPU engine: fp32 parameters, gradients and AdamW state live in native
- * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
- */
 /** AdamW state: the step count (bias correction) and each parameter's first/second moments. */
 export interface OptimizerState {
   step: number;
   moments: Map<string, { m: Float32Array; v: Float32Array }>;
 }
 
+/**
+ * The model engine: fp32 parameters, gradients and AdamW state live in native (or device)
+ * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
+ */
 export class Engine {
   readonly config: ModelConfig;
   /** True for a critic (value head instead of the LM head). */
   readonly valueHead: boolean;
+  /** The implementation running the model (EngineOptions.backend). */
+  readonly backend: EngineBackend;
   private readonly native: NativeEngine;
   private readonly names: string[];
 
@@ -163,6 +193,7 @@ export class Engine {
     this.config = config;
     this.native = native;
     this.valueHead = valueHead;
+    this.backend = native.backend() as EngineBackend;
     this.names = native.paramInfo().map((p) => p.name);
   }
 
@@ -201,6 +232,9 @@ export class Engine {
           tieWordEmbeddings: config.tieWordEmbeddings,
           invFreq: ropeInvFreq(config),
           valueHead,
+          ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+          ...(opts.device !== undefined ? { device: opts.device } : {}),
+          ...(opts.bf16Gemm !== undefined ? { bf16Gemm: opts.bf16Gemm } : {}),
         }),
     );
     for (const name of shapes.keys()) {
@@ -211,9 +245,9 @@ export class Engine {
   }
 
   /** Loads a Hugging Face model directory (config.json + safetensors) through @rlvr/model. */
-  static async fromModelDir(dir: string): Promise<Engine> {
+  static async fromModelDir(dir: string, opts: EngineOptions = {}): Promise<Engine> {
     const m = await loadModelDir(dir);
-    return Engine.fromWeights(m.config, m.weights!);
+    return Engine.fromWeights(m.config, m.weights!, opts);
   }
 
   get numParameters(): number {
@@ -335,12 +369,12 @@ export class Engine {
   }
 
   zeroGrad(): void {
-    this.native.zeroGrad();
+    callNative(() => this.native.zeroGrad());
   }
 
   /** Global L2 norm of the accumulated gradients. */
   gradNorm(): number {
-    return this.native.gradNorm();
+    return callNative(() => this.native.gradNorm());
   }
 
   /** A copy of one parameter's accumulated gradient. */
@@ -358,7 +392,6 @@ export class Engine {
     callNative(() => this.native.setParam(name, data));
   }
 
-  /** Every parameter by HF name, as @rlvr/model's saveCheckpoint takes them. */
   /** AdamW state (step count and per-parameter moments), for checkpoints that resume bit for bit. */
   optimizerState(): OptimizerState {
     const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
@@ -382,10 +415,11 @@ export class Engine {
     }
   }
 
+  /** Every parameter by HF name, as @rlvr/model's saveCheckpoint takes them. */
   exportWeights(): Map<string, TensorData> {
     const shapes = this.valueHead ? criticTensorShapes(this.config) : expectedTensorShapes(this.config);
     const out = new Map<string, TensorData>();
-    for (const [name, shape] of shapes) out.set(name, { shape, data: this.native.getParam(name) });
+    for (const [name, shape] of shapes) out.set(name, { shape, data: callNative(() => this.native.getParam(name)) });
     return out;
   }
 
@@ -401,6 +435,6 @@ export class Engine {
     step: (tokens: Int32Array): Float32Array =>
       callNative(() => this.native.step({ tokens: Tensor.from(tokens) })),
     /** Frees the cache. */
-    reset: (): void => this.native.resetCache(),
+    reset: (): void => callNative(() => this.native.resetCache()),
   };
 }

@@ -1,0 +1,79 @@
+// The model behind a JavaScript Engine: one interface over the two model
+// implementations, so the binding (engine_binding.cpp: argument checking and
+// conversions) is written once and never branches on the backend.
+//   "cpu":     engine::Model (native/src/engine), the default;
+//   "ops-cpu": engine::OpsModel over cpu_backend() (host memory, the *_cpu op
+//              references) -- the device code path, runnable without a GPU;
+//   "cuda":    engine::OpsModel over cuda_backend_for(device).
+// All pointers are host memory: the OpsModel implementations copy to and from
+// their backend inside. Features only engine::Model has (the value head,
+// score_prefixed, packed segments) fail with a Value error naming the method
+// and the backend that supports it. No Node-API here.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+
+namespace rlvr::binding {
+
+class EngineImpl {
+ public:
+  virtual ~EngineImpl() = default;
+
+  virtual const char* backend() const = 0;  // "cpu", "ops-cpu" or "cuda"
+  virtual const engine::Config& config() const = 0;
+  virtual const std::vector<engine::ParamInfo>& params() const = 0;
+  int find_param(const std::string& name) const;
+  virtual int64_t num_parameters() const = 0;
+
+  // One parameter (index into params()), host data of its numel floats.
+  virtual Status set_param(int i, const float* data) = 0;
+  virtual Status get_param(int i, float* out) = 0;
+  virtual Status get_grad(int i, float* out) = 0;
+  virtual Status get_adam(int i, float* m, float* v, int64_t* step) = 0;
+  virtual Status set_adam(int64_t step, int i, const float* m, const float* v) = 0;
+  virtual Status zero_grad() = 0;
+  virtual Status grad_norm(double* out) = 0;
+
+  virtual Status score(const engine::Batch& x, const int32_t* targets, const float* row_mask, float temperature,
+                       float* logp, float* entropy) = 0;
+  virtual Status logits(const engine::Batch& x, float* out) = 0;
+  virtual Status forward_backward(const engine::Batch& x, const int32_t* targets, const float* old_logp,
+                                  const float* ref_logp, const float* advantages, const float* weights,
+                                  const engine::LossOptions& o, float* logp, float* entropy,
+                                  kernels::PolicyLossStats* stats) = 0;
+  virtual Status optimizer_step(const engine::AdamWOptions& o, engine::StepResult* res) = 0;
+  virtual Status prefill(const engine::Batch& x, int64_t capacity, float* out) = 0;
+  virtual Status step(const int32_t* tokens, float* out) = 0;
+  virtual Status reset_cache() = 0;
+  virtual int64_t cache_rows() const = 0;  // rows of the active decode, 0 when none
+  virtual void set_lm_chunk_rows(int64_t rows) = 0;
+
+  // engine::Model only; the defaults report which backend has them.
+  // Batch::seg (segmentIds): "" when supported, else why not (argument: segmentIds).
+  virtual std::string packing_unsupported() const;
+  virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
+                                const int32_t* targets, const float* row_mask, float temperature, float* logp,
+                                float* entropy);
+  virtual Status values(const engine::Batch& x, const float* row_mask, float* out);
+  virtual Status value_forward_backward(const engine::Batch& x, const float* old_values, const float* returns,
+                                        const float* weights, float clip, float* values_out,
+                                        kernels::ValueLossStats* stats);
+
+ protected:
+  // A Value error naming `what` (a method or argument): supported by backend "cpu" only.
+  Status cpu_only(const char* what, const char* feature) const;
+};
+
+// backend "cpu": engine::Model (config already validated).
+std::unique_ptr<EngineImpl> make_cpu_engine(engine::Config c);
+// backend "ops-cpu" (device ignored) or "cuda" (device: CUDA ordinal): OpsModel.
+// Errors: Device when CUDA is not compiled in or the device is absent, Internal on
+// allocation failure.
+Status make_ops_engine(const std::string& backend, int device, engine::Config c, bool bf16_gemm,
+                       std::unique_ptr<EngineImpl>* out);
+
+}  // namespace rlvr::binding

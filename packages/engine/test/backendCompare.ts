@@ -1,0 +1,336 @@
+/**
+ * One engine backend against another through the public Engine API, on the golden fixtures
+ * (fixtures/{qwen2,llama}.safetensors: Qwen2-shaped with q/k/v biases and a tied LM head,
+ * Llama-shaped untied). Shared by backends.test.ts ("ops-cpu" vs "cpu") and
+ * backends.gpu.test.ts ("cuda" vs "cpu" / "ops-cpu").
+ *
+ * Compared: the parameter registry and a bitwise parameter round trip; score (logp, entropy)
+ * with LM-head chunks; full logits; forwardBackward twice (accumulating: loss stats, per-token
+ * logp / entropy, every gradient); one AdamW step (grad norm, each engine against the
+ * torch.optim.AdamW formula on its own gradients, the two engines' parameters and moments) and
+ * an optimizer-state round trip; prefill + decode steps (next-token logits).
+ *
+ * Every comparison prints `[label] fixture.what err=<measured> tol=<bound>` so a run records
+ * the measured errors next to the bounds. err is max|test - ref| ("abs"), or that over
+ * max|ref| ("scaled", per tensor), or relative for scalars ("rel").
+ */
+import { describe, expect, it } from "vitest";
+
+import { Engine, type EngineOptions } from "../src/index.js";
+import type { TensorData } from "@rlvr/model";
+
+import { type Golden, gaussian, loadGolden, maxAbs, rng, toI32 } from "./helpers.js";
+
+export interface BackendTolerances {
+  /** per-token logp (abs) */
+  logp: number;
+  /** per-token entropy (abs) */
+  entropy: number;
+  /** loss statistics total / pgLoss / klLoss / entropy (abs; weighted means, O(0.1..1)) */
+  loss: number;
+  /** each parameter's gradient, and the AdamW moments (scaled by the tensor's max |ref|) */
+  grad: number;
+  /** global gradient norm (rel) */
+  gradNorm: number;
+  /** full / prefill / decode logits (scaled by max |ref|) */
+  logits: number;
+  /** where the bounds come from (printed) */
+  why: string;
+}
+
+// ---- tolerance sets (each with where it comes from) ------------------------------------------
+// Fixture measurements below are printed by every run ("[label] fixture.what err=.. tol=..").
+
+/**
+ * "ops-cpu" vs "cpu", fp32. Same formulas in the same op order; they differ only in the GEMM's
+ * accumulation (fp64 in the ops reference, fp32 fixed-order panels in model.cpp) and attention's
+ * dot-product reduction order. Measured by rlvr_ops_model_cpu_check on its random models
+ * (cuda/tools/ops_model_suite.h): logp 1.9e-5, entropy 9.2e-6, loss stats 9.0e-7, gradients
+ * 9.0e-6 of each tensor's max, grad norm 4.3e-7 rel, logits 8.3e-7 of max; on these fixtures:
+ * logp 6.7e-6, entropy 2.3e-6, loss 1.1e-6, gradients 8.0e-6 of max, grad norm 1.3e-6 rel,
+ * logits 5.2e-7 of max. Bounds ~10x (grad norm: 1e-5, its relative error cannot exceed the
+ * gradients'). A real bug (a wrong RoPE pair, mask, bias, head mapping, missing gradient term)
+ * moves values by 1e-2..1.
+ */
+export const OPS_CPU_VS_CPU: BackendTolerances = {
+  logp: 2e-4, entropy: 1e-4, loss: 1e-5, grad: 1e-4, gradNorm: 1e-5, logits: 1e-5,
+  why: "fp32, GEMM accumulation / attention reduction order only; ~10x the measured errors",
+};
+
+/**
+ * "ops-cpu" with bf16Gemm vs "cpu" (fp32): a smoke check of the bf16 path. bf16 operands (2^-9
+ * relative rounding) move these tiny models' outputs a lot: measured on the fixtures logp 0.18,
+ * entropy 0.046, loss stats 8.3e-3, gradients 0.18 of max, grad norm 8.1% rel, logits 0.010 of
+ * max (the suite's random models: about half that). Bounds ~5-10x: they catch garbage (a wrong
+ * cast or operand gives errors of order 1 of max), not subtle bugs; the bf16 math itself is
+ * checked by CUDA bf16 vs ops-cpu bf16 (CUDA_BF16_VS_OPS_CPU_BF16). Smooth loss.
+ */
+export const BF16_VS_FP32: BackendTolerances = {
+  logp: 1, entropy: 0.4, loss: 0.05, grad: 0.9, gradNorm: 0.4, logits: 0.1,
+  why: "bf16 GEMM operands vs fp32; ~5-10x the effect measured on these fixtures",
+};
+
+/**
+ * "cuda" vs "cpu", fp32 GEMMs. ESTIMATES, not yet measured on a device. Two sources, the larger
+ * bound of each kept: (a) the suite's CUDA fp32 bounds (cuda_fp32_tolerances: the CUDA ops'
+ * errors vs their references, up to ~1e-5..1e-4 relative, ~50-250x the CPU-vs-Model errors);
+ * (b) 10x how far fp32-level noise moves these fixtures: ops-cpu with weights x (1 + 1e-6 N)
+ * vs without measured logp 1.35e-4, entropy 4.9e-5, loss 5.7e-6, gradients 4.8e-5 of max, grad
+ * norm 1.6e-5 rel, logits 7.5e-6 of max (backends.test.ts runs that check against these bounds).
+ * The ops-cpu-vs-cpu part (OPS_CPU_VS_CPU) is below a fifth of each.
+ */
+export const CUDA_FP32_VS_CPU: BackendTolerances = {
+  logp: 1.5e-3, entropy: 1e-3, loss: 1e-4, grad: 1e-3, gradNorm: 2e-4, logits: 2e-4,
+  why: "ESTIMATES (not yet measured on a device): CUDA fp32 op error bounds; 10x the response to 1e-6 weight noise",
+};
+
+/**
+ * "cuda" bf16Gemm vs "ops-cpu" bf16Gemm: the same bf16 math on both, so any tiny upstream
+ * difference (fp32 op rounding) flips the bf16 rounding of some operands (one bf16 ulp = 2^-8)
+ * and the outputs differ by a good part of the bf16 effect itself. ESTIMATES, not yet measured
+ * on a device: the suite's bf16 noise bounds (bf16_noise_tolerances); on these fixtures, ops-cpu
+ * bf16 with weights x (1 + 1e-6 N) vs without measured logp 0.061, entropy 0.015, loss 1.4e-3,
+ * gradients 0.013 of max, grad norm 2.1e-3 rel, logits 4.2e-3 of max, >= 6x below each bound
+ * (backends.test.ts runs that check). Smooth loss.
+ */
+export const CUDA_BF16_VS_OPS_CPU_BF16: BackendTolerances = {
+  logp: 0.4, entropy: 0.3, loss: 0.04, grad: 0.4, gradNorm: 0.05, logits: 0.07,
+  why: "ESTIMATES (not yet measured on a device): bf16 rounding flips; >= 6x the response to 1e-6 weight noise",
+};
+
+export interface CompareOptions {
+  /** No PPO clipping (ratio clip range [1e-4, 1e6], no dual clip): for paths whose logp errors are large
+   * enough (bf16) to move tokens across the clip boundary, where the gradient jumps. */
+  smoothLoss?: boolean;
+  /** The reference engine gets the weights x (1 + refWeightNoise N(0, 1)) (fixed seed): how far
+   * fp32-level noise moves a path (bf16 rounding flips), e.g. to back a bound by a measurement. */
+  refWeightNoise?: number;
+}
+
+export const FIXTURE_NAMES = ["qwen2", "llama"] as const;
+
+// AdamW (one step, lr 1e-3): a first step moves each parameter by ~ lr * g / |g| = +-lr, so a
+// near-zero gradient whose sign differs between two engines moves a parameter by 2 lr: the
+// engines' parameters are compared within 2.5 lr, and the optimizer itself tightly, each
+// engine against the fp64 torch formula on its own gradients: fp32 rounding of
+// p * (1 - lr wd) and of the update, 2 ulp of |p|, plus 1e-4 lr for the fp32 step arithmetic.
+const ADAM = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
+const PARAM_FLIP_LR = 2.5;
+
+function report(label: string, what: string, err: number, tol: number, kind: string): void {
+  console.log(`[${label}] ${what} err=${err.toExponential(2)}(${kind}) tol=${tol.toExponential(1)}`);
+}
+
+/** max |a - b| (optionally over max |b|); both arrays finite. */
+function diff(a: Float32Array, b: Float32Array, scaled: boolean): number {
+  expect(a.length).toBe(b.length);
+  let e = 0;
+  for (let i = 0; i < a.length; i++) {
+    expect(Number.isFinite(a[i]!), `non-finite at ${i}`).toBe(true);
+    e = Math.max(e, Math.abs(a[i]! - b[i]!));
+  }
+  if (!scaled) return e;
+  const s = maxAbs(b);
+  return s > 0 ? e / s : e;
+}
+
+function check(label: string, what: string, got: Float32Array, want: Float32Array, tol: number, scaled: boolean): number {
+  const err = diff(got, want, scaled);
+  report(label, what, err, tol, scaled ? "scaled" : "abs");
+  expect(err, `${what}: err ${err} > tol ${tol}`).toBeLessThanOrEqual(tol);
+  return err;
+}
+
+function checkScalar(label: string, what: string, got: number, want: number, tol: number, rel: boolean): void {
+  const e = Math.abs(got - want) / (rel && want !== 0 ? Math.abs(want) : 1);
+  report(label, what, e, tol, rel ? "rel" : "abs");
+  expect(Number.isFinite(got)).toBe(true);
+  expect(e, `${what}: got ${got}, want ${want}`).toBeLessThanOrEqual(tol);
+}
+
+function fixtureInputs(g: Golden, smooth: boolean) {
+  const x = {
+    batch: g.batch, length: g.length,
+    inputIds: toI32(g.t.input_ids!), attentionMask: g.t.attention_mask!, targets: toI32(g.t.targets!),
+  };
+  const resp = Float32Array.from(g.t.weights!, (w) => (w !== 0 ? 1 : 0));
+  const loss = smooth ? { ...g.loss, clipLow: 0.9999, clipHigh: 1e6, dualClip: 0 } : g.loss;
+  const fb = {
+    ...x, ...loss, weights: g.t.weights!, oldLogp: g.t.old_logp!, refLogp: g.t.ref_logp!, advantages: g.t.advantages!,
+  };
+  return { x, resp, fb };
+}
+
+function perturbed(weights: Map<string, TensorData>, rel: number): Map<string, TensorData> {
+  const r = rng(5);
+  return new Map(
+    [...weights].map(([n, t]) => [n, { shape: t.shape, data: t.data.map((x) => x * (1 + rel * gaussian(r))) }]),
+  );
+}
+
+function argmaxRows(logits: Float32Array, rows: number, v: number): Int32Array {
+  return Int32Array.from({ length: rows }, (_, b) => {
+    let best = 0;
+    for (let j = 1; j < v; j++) if (logits[b * v + j]! > logits[b * v + best]!) best = j;
+    return best;
+  });
+}
+
+/**
+ * Registers the comparison of `test` (an engine built with testOpts) against `ref` (refOpts)
+ * for every fixture: one `describe` per fixture.
+ */
+export function compareBackends(
+  label: string,
+  testOpts: EngineOptions,
+  refOpts: EngineOptions,
+  tol: BackendTolerances,
+  opts: CompareOptions = {},
+): void {
+  for (const name of FIXTURE_NAMES) {
+    describe(`${label}: ${name} fixture`, async () => {
+      const g = await loadGolden(name);
+      const { x, resp, fb } = fixtureInputs(g, opts.smoothLoss === true);
+      const V = g.config.vocabSize;
+      const refWeights = opts.refWeightNoise ? perturbed(g.weights, opts.refWeightNoise) : g.weights;
+      const make = () => ({
+        t: Engine.fromWeights(g.config, g.weights, testOpts),
+        r: Engine.fromWeights(g.config, refWeights, refOpts),
+      });
+      const tag = (what: string) => `${name}.${what}`;
+      console.log(`[${label}] bounds: ${tol.why}`);
+
+      it("backend, parameter registry and a bitwise parameter round trip; zero gradients before training", () => {
+        const { t, r } = make();
+        expect(t.backend).toBe(testOpts.backend ?? "cpu");
+        expect(r.backend).toBe(refOpts.backend ?? "cpu");
+        expect(t.parameterNames()).toEqual(r.parameterNames());
+        expect(t.numParameters).toBe(r.numParameters);
+        for (const n of t.parameterNames()) {
+          expect(t.parameter(n)).toEqual(g.weights.get(n)!.data);
+          expect(maxAbs(t.gradient(n))).toBe(0);
+        }
+        expect(t.gradNorm()).toBe(0);
+      });
+
+      it("score: per-token logp and entropy at the loss temperature, LM head in chunks of 4 rows", () => {
+        const { t, r } = make();
+        t.setLmChunkRows(4);
+        r.setLmChunkRows(4);
+        const a = t.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        const b = r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        for (let i = 0; i < resp.length; i++) if (resp[i] === 0) expect([a.logp[i], a.entropy[i]]).toEqual([0, 0]);
+        check(label, tag("score.logp"), a.logp, b.logp, tol.logp, false);
+        check(label, tag("score.entropy"), a.entropy, b.entropy, tol.entropy, false);
+      });
+
+      it("logits: every row (padding included), temperature 1", () => {
+        const { t, r } = make();
+        const a = t.logitsForTesting(x), b = r.logitsForTesting(x);
+        expect(a.length).toBe(g.batch * g.length * V);
+        check(label, tag("logits"), a, b, tol.logits, true);
+      });
+
+      it("forwardBackward twice (gradients accumulate): loss stats, per-token logp / entropy, every gradient", () => {
+        const { t, r } = make();
+        t.setLmChunkRows(5);
+        r.setLmChunkRows(5);
+        for (const call of [1, 2]) {
+          const a = t.forwardBackward(fb), b = r.forwardBackward(fb);
+          const stats = ["total", "pgLoss", "klLoss", "entropy"] as const;
+          for (const k of stats) checkScalar(label, tag(`fb${call}.${k}`), a[k], b[k], tol.loss, false);
+          checkScalar(label, tag(`fb${call}.weightSum`), a.weightSum, b.weightSum, 1e-6, true);
+          check(label, tag(`fb${call}.tokenLogp`), a.tokenLogp, b.tokenLogp, tol.logp, false);
+          check(label, tag(`fb${call}.tokenEntropy`), a.tokenEntropy, b.tokenEntropy, tol.entropy, false);
+          let worst = 0, worstName = "";
+          for (const n of r.parameterNames()) {
+            const gt = t.gradient(n), gr = r.gradient(n);
+            expect(maxAbs(gr), `${n}: reference gradient is zero`).toBeGreaterThan(0);
+            const e = diff(gt, gr, true);
+            if (e > worst) [worst, worstName] = [e, n];
+            expect(e, `${tag(`fb${call}.grad`)} ${n}: ${e} > ${tol.grad}`).toBeLessThanOrEqual(tol.grad);
+          }
+          report(label, tag(`fb${call}.grad (worst: ${worstName})`), worst, tol.grad, "scaled");
+          checkScalar(label, tag(`fb${call}.gradNorm`), t.gradNorm(), r.gradNorm(), tol.gradNorm, true);
+        }
+      });
+
+      it("optimizerStep (AdamW): grad norm; each engine vs the torch formula on its own gradients; parameters and moments across engines; state round trip", () => {
+        const { t, r } = make();
+        t.forwardBackward(fb);
+        r.forwardBackward(fb);
+        const names = r.parameterNames();
+        const before = new Map(
+          names.map((n) => [n, { pt: t.parameter(n), pr: r.parameter(n), gt: t.gradient(n), gr: r.gradient(n) }]),
+        );
+        const st = t.optimizerStep(ADAM), sr = r.optimizerStep(ADAM);
+        expect([st.step, st.skipped, sr.step, sr.skipped]).toEqual([1, false, 1, false]);
+        checkScalar(label, tag("adam.gradNorm"), st.gradNorm, sr.gradNorm, tol.gradNorm, true);
+        const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm } = ADAM;
+        let worstFormula = 0, worstCross = 0;
+        for (const [engine, pKey, gradKey] of [[t, "pt", "gt"], [r, "pr", "gr"]] as const) {
+          let ss = 0;
+          for (const n of names) for (const v of before.get(n)![gradKey]) ss += v * v;
+          const clip = Math.min(1, maxGradNorm / (Math.sqrt(ss) + 1e-6));
+          for (const n of names) {
+            const e = before.get(n)!, p = e[pKey], gr = e[gradKey];
+            const now = engine.parameter(n);
+            for (let i = 0; i < p.length; i++) {
+              const gc = gr[i]! * clip, m = (1 - b1) * gc, v = (1 - b2) * gc * gc;
+              const want = p[i]! * (1 - lr * wd) - (lr / (1 - b1)) * m / (Math.sqrt(v) / Math.sqrt(1 - b2) + eps);
+              const err = Math.abs(now[i]! - want), bound = 1e-4 * lr + 2 * 2 ** -23 * Math.max(Math.abs(p[i]!), Math.abs(want));
+              worstFormula = Math.max(worstFormula, err / bound);
+              expect(err, `${engine.backend} ${n}[${i}] vs the AdamW formula`).toBeLessThanOrEqual(bound);
+            }
+          }
+        }
+        report(label, tag("adam.params_vs_formula (err / bound)"), worstFormula, 1, "ratio");
+        for (const n of names) {
+          const e = diff(t.parameter(n), r.parameter(n), false) / lr;
+          worstCross = Math.max(worstCross, e);
+          expect(e, `${n}: parameters differ by ${e} lr`).toBeLessThanOrEqual(PARAM_FLIP_LR);
+        }
+        report(label, tag("adam.params (lr units)"), worstCross, PARAM_FLIP_LR, "abs/lr");
+        const ot = t.optimizerState(), or = r.optimizerState();
+        expect([ot.step, or.step]).toEqual([1, 1]);
+        let worstM = 0;
+        for (const n of names) {
+          const a = ot.moments.get(n)!, b = or.moments.get(n)!;
+          worstM = Math.max(worstM, diff(a.m, b.m, true));
+          expect(diff(a.m, b.m, true)).toBeLessThanOrEqual(tol.grad);
+          // v = (1 - b2) (clip g)^2: twice the relative error of g
+          expect(diff(a.v, b.v, true)).toBeLessThanOrEqual(2 * tol.grad);
+        }
+        report(label, tag("adam.m"), worstM, tol.grad, "scaled");
+        // The test engine's state carried into a fresh engine of the same backend: the next
+        // step is bitwise that of the engine that kept going (every backend is deterministic).
+        const t2 = Engine.fromWeights(g.config, t.exportWeights(), testOpts);
+        t2.loadOptimizerState(ot);
+        expect(t2.optimizerState().step).toBe(1);
+        t.forwardBackward(fb);
+        t2.forwardBackward(fb);
+        expect(t2.optimizerStep(ADAM)).toEqual(t.optimizerStep(ADAM));
+        for (const n of names) expect(t2.parameter(n)).toEqual(t.parameter(n));
+      });
+
+      it("decode: prefill + 5 steps, next-token logits (tokens: the reference's argmax, fed to both)", () => {
+        const { t, r } = make();
+        const steps = 5;
+        let a = t.decode.prefill({ ...x, capacity: g.length + steps });
+        let b = r.decode.prefill({ ...x, capacity: g.length + steps });
+        let worst = 0;
+        for (let s = 0; s <= steps; s++) {
+          expect(a.length).toBe(g.batch * V);
+          worst = Math.max(worst, check(label, tag(`decode[${s}].logits`), a, b, tol.logits, true));
+          if (s === steps) break;
+          const tok = argmaxRows(b, g.batch, V);
+          a = t.decode.step(tok);
+          b = r.decode.step(tok);
+        }
+        report(label, tag("decode.logits (worst step)"), worst, tol.logits, "scaled");
+        t.decode.reset();
+        r.decode.reset();
+      });
+    });
+  }
+}
