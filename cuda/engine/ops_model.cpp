@@ -15,6 +15,7 @@
 //  - workspaces are kept between calls and grown on demand (device allocation
 //    is slow and may synchronize).
 #include "cuda/engine/ops_model.h"
+#include "engine/param_registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -164,41 +165,13 @@ struct OpsModel::AttnSrc {
 // Parameters (model.cpp's registry, Hugging Face names and order)
 
 OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::move(c)), bf16_(bf16) {
-  const int64_t h = cfg_.hidden, v = cfg_.vocab, m = cfg_.inter, q = cfg_.heads * cfg_.head_dim,
-                kv = cfg_.kv_heads * cfg_.head_dim;
-  int64_t off = 0;
-  auto add = [&](std::string name, std::vector<int64_t> shape) {
-    ParamInfo p;
-    p.name = std::move(name);
-    p.shape = std::move(shape);
-    p.numel = 1;
-    for (int64_t d : p.shape) p.numel *= d;
-    p.offset = off;
-    off += p.numel;
-    params_.push_back(std::move(p));
-    return static_cast<int>(params_.size()) - 1;
-  };
-  embed_idx_ = add("model.embed_tokens.weight", {v, h});
-  for (int64_t l = 0; l < cfg_.layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l);
-    layer_base_.push_back(static_cast<int>(params_.size()));
-    add(p + ".input_layernorm.weight", {h});
-    add(p + ".self_attn.q_proj.weight", {q, h});
-    add(p + ".self_attn.k_proj.weight", {kv, h});
-    add(p + ".self_attn.v_proj.weight", {kv, h});
-    if (cfg_.qkv_bias) {
-      add(p + ".self_attn.q_proj.bias", {q});
-      add(p + ".self_attn.k_proj.bias", {kv});
-      add(p + ".self_attn.v_proj.bias", {kv});
-    }
-    add(p + ".self_attn.o_proj.weight", {h, q});
-    add(p + ".post_attention_layernorm.weight", {h});
-    add(p + ".mlp.gate_proj.weight", {m, h});
-    add(p + ".mlp.up_proj.weight", {m, h});
-    add(p + ".mlp.down_proj.weight", {h, m});
-  }
-  norm_idx_ = add("model.norm.weight", {h});
-  lm_idx_ = cfg_.tied ? embed_idx_ : add("lm_head.weight", {v, h});
+  ParamRegistry r = build_param_registry(cfg_);
+  params_ = std::move(r.params);
+  embed_idx_ = r.embed;
+  norm_idx_ = r.norm;
+  lm_idx_ = r.lm;
+  layer_base_ = std::move(r.layer_base);
+  const int64_t off = r.total;
   nparams_ = off;
   ws_.resize(kNumSlots);
 }

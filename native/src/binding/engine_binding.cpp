@@ -124,6 +124,16 @@ TensorArg row_values(const Napi::Object& o, const char* key, const TensorArg& id
   return t;
 }
 
+// scoreMask (optional) [b, t] f32 0/1, zero wherever attentionMask is 0.
+TensorArg score_mask_arg(const Napi::Object& o, const TensorArg& ids, const TensorArg& mask) {
+  TensorArg sm = cpu_tensor(o, "scoreMask", true);
+  if (!sm.present) return sm;
+  expect_dtype(sm, DType::F32);
+  expect_shape(sm, ids.shape);
+  check_mask(sm);
+  return row_values(o, "scoreMask", ids, mask, true, true);
+}
+
 double temperature_arg(const Napi::Object& o) {
   double t = number_arg(o, "temperature", 1.0);
   if (!(t > 0)) fail(Code::Value, "temperature", "must be > 0, got " + std::to_string(t));
@@ -381,13 +391,7 @@ Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
     TensorArg ids, mask;
     engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg tg = targets_arg(o, ids, m.config().vocab);
-    TensorArg sm = cpu_tensor(o, "scoreMask", true);
-    if (sm.data) {
-      expect_dtype(sm, DType::F32);
-      expect_shape(sm, ids.shape);
-      check_mask(sm);
-      sm = row_values(o, "scoreMask", ids, mask, true, true);
-    }
+    TensorArg sm = score_mask_arg(o, ids, mask);
     float temp = static_cast<float>(temperature_arg(o));
     const int64_t n = b.b * b.t;
     Napi::Env env = info.Env();
@@ -428,13 +432,7 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
         fail(Code::Range, "group", "group[" + std::to_string(i) + "] = " + std::to_string(g[i]) + " is not a prefix row in [0, " +
                                        std::to_string(pids.shape[0]) + ")");
     TensorArg tg = targets_arg(o, ids, vocab);
-    TensorArg sm = cpu_tensor(o, "scoreMask", true);
-    if (sm.present) {
-      expect_dtype(sm, DType::F32);
-      expect_shape(sm, ids.shape);
-      check_mask(sm);
-      sm = row_values(o, "scoreMask", ids, mask, true, true);
-    }
+    TensorArg sm = score_mask_arg(o, ids, mask);
     float temp = static_cast<float>(temperature_arg(o));
     engine::Batch pre;
     pre.b = pids.shape[0];
@@ -516,13 +514,7 @@ Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
     Napi::Object o = options(info);
     TensorArg ids, mask;
     engine::Batch b = batch_args(o, m, ids, mask);
-    TensorArg sm = cpu_tensor(o, "scoreMask", true);
-    if (sm.present) {
-      expect_dtype(sm, DType::F32);
-      expect_shape(sm, ids.shape);
-      check_mask(sm);
-      sm = row_values(o, "scoreMask", ids, mask, true, true);
-    }
+    TensorArg sm = score_mask_arg(o, ids, mask);
     Napi::Float32Array out = new_f32(info.Env(), b.b * b.t);
     check(m.values(b, static_cast<const float*>(sm.data), out.Data()));
     return out;

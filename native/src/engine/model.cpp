@@ -36,6 +36,7 @@
 //    score's (logprob_fwd on a chunk of rows) use the same per-row kernel.
 #include "engine/model.h"
 #include "engine/model_internal.h"
+#include "engine/param_registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -92,50 +93,16 @@ enum LayerSlot { kLn1, kWq, kWk, kWv, kBq, kBk, kBv, kWo, kLn2, kWg, kWu, kWd };
 }
 
 Model::Model(Config c) : cfg_(std::move(c)) {
-  const int64_t h = cfg_.hidden, v = cfg_.vocab, m = cfg_.inter, q = cfg_.heads * cfg_.head_dim,
-                kv = cfg_.kv_heads * cfg_.head_dim;
-  int64_t off = 0;
-  auto add = [&](std::string name, std::vector<int64_t> shape) {
-    ParamInfo p;
-    p.name = std::move(name);
-    p.shape = std::move(shape);
-    p.numel = 1;
-    for (int64_t d : p.shape) p.numel *= d;
-    p.offset = off;
-    off += p.numel;
-    params_.push_back(std::move(p));
-    return static_cast<int>(params_.size()) - 1;
-  };
-  embed_idx_ = add("model.embed_tokens.weight", {v, h});
-  for (int64_t l = 0; l < cfg_.layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l);
-    layer_base_.push_back(static_cast<int>(params_.size()));
-    add(p + ".input_layernorm.weight", {h});
-    add(p + ".self_attn.q_proj.weight", {q, h});
-    add(p + ".self_attn.k_proj.weight", {kv, h});
-    add(p + ".self_attn.v_proj.weight", {kv, h});
-    if (cfg_.qkv_bias) {
-      add(p + ".self_attn.q_proj.bias", {q});
-      add(p + ".self_attn.k_proj.bias", {kv});
-      add(p + ".self_attn.v_proj.bias", {kv});
-    }
-    add(p + ".self_attn.o_proj.weight", {h, q});
-    add(p + ".post_attention_layernorm.weight", {h});
-    add(p + ".mlp.gate_proj.weight", {m, h});
-    add(p + ".mlp.up_proj.weight", {m, h});
-    add(p + ".mlp.down_proj.weight", {h, m});
-  }
-  norm_idx_ = add("model.norm.weight", {h});
-  if (cfg_.value_head) {
-    // HF *ForTokenClassification with num_labels = 1 (verl's critic): score = Linear(h, 1)
-    score_w_idx_ = add("score.weight", {1, h});
-    score_b_idx_ = add("score.bias", {1});
-    lm_idx_ = -1;
-  } else {
-    lm_idx_ = cfg_.tied ? embed_idx_ : add("lm_head.weight", {v, h});
-  }
-  data_.assign(static_cast<size_t>(off), 0.f);
-  grad_.assign(static_cast<size_t>(off), 0.f);
+  ParamRegistry r = build_param_registry(cfg_);
+  params_ = std::move(r.params);
+  embed_idx_ = r.embed;
+  norm_idx_ = r.norm;
+  lm_idx_ = r.lm;
+  score_w_idx_ = r.score_w;
+  score_b_idx_ = r.score_b;
+  layer_base_ = std::move(r.layer_base);
+  data_.assign(static_cast<size_t>(r.total), 0.f);
+  grad_.assign(static_cast<size_t>(r.total), 0.f);
   wt_.resize(params_.size());
   wt_fresh_.assign(params_.size(), false);
 }
