@@ -33,12 +33,24 @@ export const ADV_ESTIMATORS = ["grpo", "gae"] as const;
 export const KL_TYPES = ["kl", "abs", "mse", "low_var_kl"] as const;
 export const LOSS_AGG_MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean"] as const;
 export const CHECKPOINT_DTYPES = ["float32", "bfloat16"] as const;
+export const ENGINE_BACKENDS = ["cpu", "ops-cpu", "cuda"] as const;
 
 const ModelSection = z.strictObject({
   /** Hugging Face model directory (config.json, safetensors, tokenizer). Required (a preset may supply it). */
   path: z.string().min(1, "is required: a Hugging Face model directory"),
   /** Storage dtype of the trainer's checkpoints; float32 makes resume exact. */
   checkpointDtype: z.enum(CHECKPOINT_DTYPES).default("float32"),
+  /**
+   * Engine implementation for the actor and the reference (@rlvr/engine EngineBackend): "cpu"
+   * (the CPU engine; everything supported), "ops-cpu" (OpsModel on the CPU ops, for testing the
+   * device path) or "cuda" (OpsModel on a GPU). The OpsModel backends have no critic head and no
+   * packed batches yet (a config using them fails early).
+   */
+  backend: z.enum(ENGINE_BACKENDS).default("cpu"),
+  /** CUDA device ordinal (backend "cuda"). */
+  device: nonNegInt.default(0),
+  /** OpsModel backends: bf16 operands in every linear-layer GEMM (fp32 master weights and accumulation). */
+  bf16Gemm: z.boolean().default(false),
 });
 
 const DataSection = z.strictObject({

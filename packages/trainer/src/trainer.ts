@@ -110,6 +110,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const c = opts.config;
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
+  if (c.model.backend !== "cpu" && c.algorithm.advEstimator === "gae") {
+    throw new ConfigError(`config key "model.backend": "${c.model.backend}" has no critic (value head) yet; PPO (algorithm.advEstimator "gae") needs "cpu"`, "model.backend");
+  }
+  if (c.model.backend !== "cpu" && c.actor.packSequences) {
+    throw new ConfigError(`config key "actor.packSequences": packed batches need model.backend "cpu" (got "${c.model.backend}")`, "actor.packSequences");
+  }
   if (c.eval.maxNewTokens < 1) throw new ConfigError(`config key "eval.maxNewTokens" must be >= 1`, "eval.maxNewTokens");
 
   const runDir = resolve(opts.outDir ?? c.trainer.outDir);
@@ -138,10 +144,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const base: ModelDir = await loadModelDir(c.model.path);
   const loss = effectiveLoss(c);
   const actorWeights = found ? (await loadModelDir(found.modelDir)).weights! : base.weights!;
-  const actor = Engine.fromWeights(base.config, actorWeights);
+  const engineOpts = {
+    backend: c.model.backend,
+    ...(c.model.backend === "cuda" ? { device: c.model.device } : {}),
+    ...(c.model.backend !== "cpu" && c.model.bf16Gemm ? { bf16Gemm: true } : {}),
+  };
+  const actor = Engine.fromWeights(base.config, actorWeights, engineOpts);
   if (found) actor.loadOptimizerState(await readOptimizerState(found.dir));
   // The frozen reference is the initial model, only needed for the KL loss.
-  const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!) : null;
+  const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!, engineOpts) : null;
   // PPO's critic: the base body with a zero value head, or the checkpoint's critic.
   const usePpo = c.algorithm.advEstimator === "gae";
   let critic: Engine | null = null;

@@ -150,7 +150,8 @@ export function scoreRollouts(
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
   for (const [a, b] of chunks(B, microBatch)) {
     const part = rollouts.slice(a, b);
-    const pre = packPrefixed(part);
+    // shared-prompt scoring is a CPU-engine feature; the OpsModel backends score whole sequences
+    const pre = engine.backend === "cpu" ? packPrefixed(part) : null;
     const p = pre ? pre.ext : packSequences(part);
     const x = {
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,
