@@ -152,7 +152,7 @@ describe("PPO with a critic (tiny model, CPU)", () => {
     expect(y.response_length_mean).toBe(x.response_length_mean);
     expect(y.entropy).toBe(x.entropy);
     expect(y.values_mean).toBe(x.values_mean);
-    expect(y.vf_loss).toBeCloseTo(x.vf_loss, 6);
+    expect(y.vf_loss).toBeCloseTo(x.vf_loss!, 6);
     expect(y.pg_loss).toBeCloseTo(x.pg_loss, 6);
     expect(b.metrics).toHaveLength(2);
   });
