@@ -1,6 +1,6 @@
 // Commander argument parsers shared by the commands: each rejects bad values
 // with a message commander prints next to the option's name.
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 
 /** An integer >= min. */
 export const intOption = (min: number) => (v: string): number => {
@@ -15,3 +15,35 @@ export const numberOption = (lo: number, hi: number, openLow = false) => (v: str
   if (!((openLow ? n > lo : n >= lo) && n <= hi)) throw new InvalidArgumentError(`expected a number in ${openLow ? "(" : "["}${lo}, ${hi}]`);
   return n;
 };
+
+/** The engine backends a command can run on (@rlvr/engine EngineBackend). */
+export const ENGINE_BACKENDS = ["cpu", "ops-cpu", "cuda"] as const;
+export type EngineBackendName = (typeof ENGINE_BACKENDS)[number];
+
+export const backendOption = (v: string): EngineBackendName => {
+  if (!(ENGINE_BACKENDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${ENGINE_BACKENDS.join(", ")}`);
+  return v as EngineBackendName;
+};
+
+/** --backend / --device / --bf16-gemm on a command that loads an engine. */
+export function withEngineOptions<C extends Command>(cmd: C): C {
+  return cmd
+    .option("--backend <name>", `engine: ${ENGINE_BACKENDS.join(" | ")} (ops-cpu and cuda run the OpsModel; cuda needs a GPU)`, backendOption, "cpu")
+    .option("--device <n>", "CUDA device ordinal (--backend cuda)", intOption(0))
+    .option("--bf16-gemm", "bf16 GEMM operands (--backend ops-cpu or cuda)") as C;
+}
+
+export interface EngineCliOptions {
+  backend?: EngineBackendName;
+  device?: number;
+  bf16Gemm?: boolean;
+}
+
+/** @rlvr/engine EngineOptions from the parsed --backend / --device / --bf16-gemm. */
+export function engineOptions(o: EngineCliOptions): { backend: EngineBackendName; device?: number; bf16Gemm?: boolean } {
+  return {
+    backend: o.backend ?? "cpu",
+    ...(o.device !== undefined ? { device: o.device } : {}),
+    ...(o.bf16Gemm ? { bf16Gemm: true } : {}),
+  };
+}

@@ -68,3 +68,20 @@ describe("rlvr generate / score (built CLI)", () => {
     await expect(run("node", [cli, "score", "--model", dir, "--input", input])).rejects.toThrow(/line 2: "response_ids" has token id 99999/);
   });
 });
+
+describe("--backend (built CLI)", () => {
+  it("score on ops-cpu agrees with cpu; cuda without a device fails with a typed message", async () => {
+    const dir = await tinyModelDir();
+    const input = join(await tempDir(), "in.jsonl");
+    writeFileSync(input, [{ prompt_ids: [5, 9, 17], response_ids: [3, 8, 21, 4] }, { prompt_ids: [42], response_ids: [7, 7, 1] }].map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const score = async (backend: string) =>
+      (await run("node", [cli, "score", "--model", dir, "--input", input, "--backend", backend])).stdout.trim().split("\n").map((l) => JSON.parse(l) as { logprobs: number[] });
+    const [a, b] = [await score("cpu"), await score("ops-cpu")];
+    // OpsModel's CPU backend vs the CPU engine: 1.9e-5 measured on log-probs (cuda/tools check), bound 10x
+    a.forEach((row, i) => row.logprobs.forEach((x, j) => expect(Math.abs(x - b[i]!.logprobs[j]!)).toBeLessThanOrEqual(2e-4)));
+    await expect(run("node", [cli, "score", "--model", dir, "--input", input, "--backend", "tpu"])).rejects.toThrow(/expected one of cpu, ops-cpu, cuda/);
+    const cuda = await run("node", [cli, "generate", "--model", dir, "--prompt", "hi", "--backend", "cuda"]).then(() => null, (e: { stderr: string }) => e.stderr);
+    expect(cuda).toMatch(/CUDA|device/i);
+    expect(cuda).not.toMatch(/Segmentation|Aborted|core dumped/);
+  });
+});

@@ -25,7 +25,7 @@ import {
 } from "@rlvr/trainer";
 import { DEFAULT_TIMEOUT_MS, VerifierPool } from "@rlvr/verifier";
 
-import { intOption, numberOption } from "../options.js";
+import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 const pair = (what: string) => (v: string, prev: [string, string][]) => {
@@ -34,7 +34,7 @@ const pair = (what: string) => (v: string, prev: [string, string][]) => {
   return [...prev, [v.slice(0, i).trim(), v.slice(i + 1).trim()] as [string, string]];
 };
 
-export interface EvalCliOptions {
+export interface EvalCliOptions extends EngineCliOptions {
   model: string;
   bench?: string[];
   file: [string, string][];
@@ -142,7 +142,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
   reflectionMatchers(reflection); // a bad word list fails before the model loads
 
   const m = await loadModelDir(o.model);
-  const engine = Engine.fromWeights(m.config, m.weights!);
+  const engine = Engine.fromWeights(m.config, m.weights!, engineOptions(o));
   progress.log(`eval ${resolve(o.model)}: ${sets.map((s) => `${s.name} ${s.examples.length}× ${protocolLabel(s)}`).join("; ")}; max ${o.maxTokens} tokens`);
   const pool = new VerifierPool({ size: o.workers, timeoutMs: o.timeoutMs });
   const results: EvalSetResult[] = [];
@@ -182,7 +182,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
 }
 
 export function evalCommand(io?: Io): Command {
-  return new Command("eval")
+  return withEngineOptions(new Command("eval"))
     .description("evaluate a model on the paper's math benchmarks (Qwen2.5-Math protocol): accuracy, response lengths, self-reflection words")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .option("--bench <names>", `comma-separated benchmarks (default: ${EVAL_BENCHMARKS.join(",")}; none when only --file is given)`, list)

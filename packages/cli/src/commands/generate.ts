@@ -4,10 +4,10 @@ import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
 import { engineStepModel, generate } from "@rlvr/sampler";
 
-import { intOption, numberOption } from "../options.js";
+import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
 
-interface GenerateCliOptions {
+interface GenerateCliOptions extends EngineCliOptions {
   model: string;
   prompt: string;
   n: number;
@@ -23,7 +23,7 @@ interface GenerateCliOptions {
 }
 
 export function generateCommand(): Command {
-  return new Command("generate")
+  return withEngineOptions(new Command("generate"))
     .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
@@ -39,7 +39,7 @@ export function generateCommand(): Command {
     .option("--json", "print one JSON object per sample (tokens, logprobs, finish reason)")
     .action(async (o: GenerateCliOptions) => {
       const dir = await loadModelDir(o.model);
-      const engine = Engine.fromWeights(dir.config, dir.weights!);
+      const engine = Engine.fromWeights(dir.config, dir.weights!, engineOptions(o));
       const tok = dir.tokenizer;
       const ids =
         o.chat && tok.chatTemplate

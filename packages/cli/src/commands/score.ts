@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 
 import { Engine } from "@rlvr/engine";
 
-import { intOption, numberOption } from "../options.js";
+import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
 export interface ScoreLine {
   prompt_ids: number[];
@@ -55,15 +55,15 @@ export function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1):
 
 
 export function scoreCommand(): Command {
-  return new Command("score")
+  return withEngineOptions(new Command("score"))
     .description("per-token log-probs and entropies of given responses (JSONL with prompt_ids and response_ids)")
     .requiredOption("--model <dir>", "Hugging Face model directory (config.json, safetensors, tokenizer)")
     .requiredOption("--input <file>", "JSONL: one {\"prompt_ids\": [...], \"response_ids\": [...]} per line")
     .option("--output <file>", "write JSONL here (default: stdout)")
     .option("--temperature <t>", "divide logits by t before the log-softmax", numberOption(0, Number.MAX_VALUE, true), 1)
     .option("--batch-size <n>", "sequences per forward pass", intOption(1), 8)
-    .action(async (opts: { model: string; input: string; output?: string; temperature: number; batchSize: number }) => {
-      const engine = await Engine.fromModelDir(opts.model);
+    .action(async (opts: EngineCliOptions & { model: string; input: string; output?: string; temperature: number; batchSize: number }) => {
+      const engine = await Engine.fromModelDir(opts.model, engineOptions(opts));
       const out = opts.output ? createWriteStream(opts.output) : process.stdout;
       const rl = createInterface({ input: createReadStream(opts.input), crlfDelay: Infinity });
       let lineNo = 0;
