@@ -50,6 +50,7 @@ Backend make_cuda_backend() {
   k.adamw = ops::adamw_cuda;
   k.logprob_fwd = kernels::logprob_fwd_cuda;
   k.policy_loss = kernels::policy_loss_cuda;
+  k.value_loss = kernels::value_loss_cuda;
   // LM-head chunks of 2^28 logits (1 GiB fp32): large GEMMs, ~1.7K rows at a 152K vocab.
   k.lm_chunk_floats = int64_t{1} << 28;
   // Keep all layers' activations up to 40 GiB (Qwen2.5-1.5B: ~140 KB per token

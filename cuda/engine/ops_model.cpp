@@ -67,6 +67,7 @@ const Backend& cpu_backend() {
     k.adamw = ops::adamw_cpu;
     k.logprob_fwd = kernels::logprob_fwd_cpu;
     k.policy_loss = kernels::policy_loss_cpu;
+    k.value_loss = kernels::value_loss_cpu;
     k.lm_chunk_floats = int64_t{1} << 25;  // as model.cpp: ~128 MB of logits
     k.act_budget_bytes = 1024.0 * 1024 * 1024;  // model.cpp's default (RLVR_ENGINE_ACT_BUDGET_MB)
     return k;
@@ -100,16 +101,6 @@ void BackendBuf::reset() {
   p_ = nullptr;
   bytes_ = 0;
 }
-
-namespace {
-// Workspace slots (each a BackendBuf kept between calls).
-enum Slot : int {
-  kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
-  kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC,
-  kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
-  kNumSlots
-};
-}  // namespace
 
 template <class T>
 Status OpsModel::ws(int slot, int64_t count, T** out) {
@@ -170,6 +161,8 @@ OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::
   embed_idx_ = r.embed;
   norm_idx_ = r.norm;
   lm_idx_ = r.lm;
+  score_w_idx_ = r.score_w;
+  score_b_idx_ = r.score_b;
   layer_base_ = std::move(r.layer_base);
   const int64_t off = r.total;
   nparams_ = off;
@@ -179,7 +172,6 @@ OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::
 OpsModel::~OpsModel() = default;
 
 Status OpsModel::create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out) {
-  if (c.value_head) return Status::Error(Code::Value, "config", "OpsModel has no value head yet");
   if (c.vocab < 1 || c.hidden < 1 || c.inter < 1 || c.layers < 1 || c.heads < 1 || c.kv_heads < 1 ||
       c.heads % c.kv_heads != 0 || c.head_dim < 2 || c.head_dim % 2 != 0 ||
       static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2)
@@ -477,6 +469,12 @@ Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
 }
 
 namespace {
+// Model's error (model.cpp), word for word.
+Status no_lm_head() {
+  return Status::Error(Code::Value, "engine",
+                       "this engine has a value head (a critic): it has no LM head for log-probs, logits or decoding");
+}
+
 Status bad_logits(int64_t row) {
   return Status::Error(Code::Value, "logits",
                        "row " + std::to_string(row) + " of the model's logits contains NaN or +inf (weights or activations "
@@ -528,6 +526,7 @@ Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, c
 
 Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                        float* entropy) {
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t;
   const float* xf;
   OPS_TRY(body_forward(x, &xf));
@@ -542,6 +541,7 @@ Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_
 
 // Every row's logits (padding rows included, as Model::logits), in LM-head row chunks.
 Status OpsModel::logits(const Batch& x, float* out) {
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
   const float* xf;
   OPS_TRY(body_forward(x, &xf));
@@ -558,11 +558,10 @@ Status OpsModel::logits(const Batch& x, float* out) {
   return Status::Ok();
 }
 
-Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
-                                  const float* ref_logp, const float* advantages, const float* weights,
-                                  const LossOptions& o, float* logp_out, float* entropy_out,
-                                  kernels::PolicyLossStats* stats_out) {
-  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab, L = cfg_.layers;
+// A training pass around a loss head (forward_backward's LM head + policy loss,
+// value_forward_backward's value head), as model.cpp's train_body.
+Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden, L = cfg_.layers;
   OPS_TRY(ensure_grads());
   OPS_TRY(ensure_bf16());
   const float* P = static_cast<const float*>(data_.get());
@@ -589,87 +588,10 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
   OPS_TRY(ws(kInvf, n, &invf));
   OPS_TRY(be_.rmsnorm_fwd({resid + L * n * H, P + params_[norm_idx_].offset, xf, invf, n, H, cfg_.rms_eps}));
 
-  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
+  // ---- the head: its loss, its parameters' gradients and d loss / d xf
   OPS_TRY(ws(kDxf, n * H, &dxf));
   OPS_TRY(be_.zero(dxf, n * H * 4));
-  std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r) {
-    if (logp_out) logp_out[r] = 0.f;
-    if (entropy_out) entropy_out[r] = 0.f;
-    if (weights[r] != 0.f) rows.push_back(r);
-  }
-  const int64_t N = static_cast<int64_t>(rows.size());
-  kernels::PolicyLossStats total;
-  if (N > 0) {
-    const int64_t chunk = std::min(lm_chunk(), N);
-    // Per-row inputs gathered on the host (absent ones as zeros, as model.cpp), uploaded once.
-    std::vector<int32_t> r32(static_cast<size_t>(N)), tg(static_cast<size_t>(N));
-    std::vector<float> w(static_cast<size_t>(N)), ol(static_cast<size_t>(N), 0.f), rl(static_cast<size_t>(N), 0.f),
-        ad(static_cast<size_t>(N), 0.f);
-    for (int64_t i = 0; i < N; ++i) {
-      const int64_t r = rows[i];
-      r32[i] = static_cast<int32_t>(r); tg[i] = targets[r]; w[i] = weights[r];
-      if (old_logp) ol[i] = old_logp[r];
-      if (ref_logp) rl[i] = ref_logp[r];
-      if (advantages) ad[i] = advantages[r];
-    }
-    int32_t *rows_d, *tg_d;
-    float *w_d, *ol_d, *rl_d, *ad_d, *xc, *dxc, *logits, *lp, *en;
-    OPS_TRY(ws(kRows, N, &rows_d)); OPS_TRY(ws(kTg, N, &tg_d)); OPS_TRY(ws(kWts, N, &w_d));
-    OPS_TRY(ws(kOld, N, &ol_d)); OPS_TRY(ws(kRef, N, &rl_d)); OPS_TRY(ws(kAdv, N, &ad_d));
-    OPS_TRY(ws(kXc, chunk * H, &xc)); OPS_TRY(ws(kDxc, chunk * H, &dxc)); OPS_TRY(ws(kLogits, chunk * V, &logits));
-    OPS_TRY(ws(kLp, chunk, &lp)); OPS_TRY(ws(kEn, chunk, &en));
-    OPS_TRY(be_.upload(rows_d, r32.data(), N * 4)); OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
-    OPS_TRY(be_.upload(w_d, w.data(), N * 4)); OPS_TRY(be_.upload(ol_d, ol.data(), N * 4));
-    OPS_TRY(be_.upload(rl_d, rl.data(), N * 4)); OPS_TRY(be_.upload(ad_d, ad.data(), N * 4));
-    std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
-    double clip_sum = 0, dual_sum = 0, kl_sum = 0;
-    float* dW_lm = G + params_[lm_idx_].offset;
-    for (int64_t c0 = 0; c0 < N; c0 += chunk) {
-      const int64_t R = std::min(chunk, N - c0);
-      OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
-      const void *xi, *dl;
-      OPS_TRY(gin(xc, R * H, kCastA, &xi));
-      OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
-      kernels::PolicyLossArgs pa;
-      pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
-      pa.temperature = o.temperature; pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0;
-      pa.weights = w_d + c0; pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
-      pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
-      pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
-      kernels::PolicyLossStats st;
-      int64_t bad = -1;
-      pa.stats = &st;
-      pa.bad_row = &bad;
-      OPS_TRY(be_.policy_loss(pa));
-      if (bad >= 0) {
-        OPS_TRY(zero_grad());  // partial gradients of this call are meaningless
-        return bad_logits(rows[c0 + bad]);
-      }
-      total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
-      clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
-      kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
-      // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
-      OPS_TRY(gin(logits, R * V, kCastB, &dl));
-      OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
-      OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
-      OPS_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
-      if (logp_out || entropy_out) {
-        OPS_TRY(be_.download(hl.data(), lp, R * 4));
-        OPS_TRY(be_.download(he.data(), en, R * 4));
-        for (int64_t i = 0; i < R; ++i) {
-          if (logp_out) logp_out[rows[c0 + i]] = hl[i];
-          if (entropy_out) entropy_out[rows[c0 + i]] = he[i];
-        }
-      }
-    }
-    if (total.weight_sum != 0) {
-      total.clipfrac = clip_sum / total.weight_sum;
-      total.dual_clipfrac = dual_sum / total.weight_sum;
-      total.ppo_kl = kl_sum / total.weight_sum;
-    }
-  }
-  if (stats_out) *stats_out = total;
+  OPS_TRY(head(xf, dxf));
 
   // ---- final norm, then the layers in reverse (recomputing when not kept), then the embedding
   OPS_TRY(ws(kDres, n * H, &dres));
@@ -684,6 +606,98 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
     OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask));
   }
   return be_.embed_bwd(ids, dres, n, H, G + params_[embed_idx_].offset);
+}
+
+
+Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
+                                  const float* ref_logp, const float* advantages, const float* weights,
+                                  const LossOptions& o, float* logp_out, float* entropy_out,
+                                  kernels::PolicyLossStats* stats_out) {
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
+  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
+  return train_body(x, [&](const float* xf, float* dxf) -> Status {
+    float* G = static_cast<float*>(grad_.get());
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (logp_out) logp_out[r] = 0.f;
+      if (entropy_out) entropy_out[r] = 0.f;
+      if (weights[r] != 0.f) rows.push_back(r);
+    }
+    const int64_t N = static_cast<int64_t>(rows.size());
+    kernels::PolicyLossStats total;
+    if (N > 0) {
+      const int64_t chunk = std::min(lm_chunk(), N);
+      // Per-row inputs gathered on the host (absent ones as zeros, as model.cpp), uploaded once.
+      std::vector<int32_t> r32(static_cast<size_t>(N)), tg(static_cast<size_t>(N));
+      std::vector<float> w(static_cast<size_t>(N)), ol(static_cast<size_t>(N), 0.f), rl(static_cast<size_t>(N), 0.f),
+          ad(static_cast<size_t>(N), 0.f);
+      for (int64_t i = 0; i < N; ++i) {
+        const int64_t r = rows[i];
+        r32[i] = static_cast<int32_t>(r); tg[i] = targets[r]; w[i] = weights[r];
+        if (old_logp) ol[i] = old_logp[r];
+        if (ref_logp) rl[i] = ref_logp[r];
+        if (advantages) ad[i] = advantages[r];
+      }
+      int32_t *rows_d, *tg_d;
+      float *w_d, *ol_d, *rl_d, *ad_d, *xc, *dxc, *logits, *lp, *en;
+      OPS_TRY(ws(kRows, N, &rows_d)); OPS_TRY(ws(kTg, N, &tg_d)); OPS_TRY(ws(kWts, N, &w_d));
+      OPS_TRY(ws(kOld, N, &ol_d)); OPS_TRY(ws(kRef, N, &rl_d)); OPS_TRY(ws(kAdv, N, &ad_d));
+      OPS_TRY(ws(kXc, chunk * H, &xc)); OPS_TRY(ws(kDxc, chunk * H, &dxc)); OPS_TRY(ws(kLogits, chunk * V, &logits));
+      OPS_TRY(ws(kLp, chunk, &lp)); OPS_TRY(ws(kEn, chunk, &en));
+      OPS_TRY(be_.upload(rows_d, r32.data(), N * 4)); OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
+      OPS_TRY(be_.upload(w_d, w.data(), N * 4)); OPS_TRY(be_.upload(ol_d, ol.data(), N * 4));
+      OPS_TRY(be_.upload(rl_d, rl.data(), N * 4)); OPS_TRY(be_.upload(ad_d, ad.data(), N * 4));
+      std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
+      double clip_sum = 0, dual_sum = 0, kl_sum = 0;
+      float* dW_lm = G + params_[lm_idx_].offset;
+      for (int64_t c0 = 0; c0 < N; c0 += chunk) {
+        const int64_t R = std::min(chunk, N - c0);
+        OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
+        const void *xi, *dl;
+        OPS_TRY(gin(xc, R * H, kCastA, &xi));
+        OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+        kernels::PolicyLossArgs pa;
+        pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
+        pa.temperature = o.temperature; pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0;
+        pa.weights = w_d + c0; pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
+        pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
+        pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
+        kernels::PolicyLossStats st;
+        int64_t bad = -1;
+        pa.stats = &st;
+        pa.bad_row = &bad;
+        OPS_TRY(be_.policy_loss(pa));
+        if (bad >= 0) {
+          OPS_TRY(zero_grad());  // partial gradients of this call are meaningless
+          return bad_logits(rows[c0 + bad]);
+        }
+        total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
+        clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
+        kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
+        // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
+        OPS_TRY(gin(logits, R * V, kCastB, &dl));
+        OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
+        OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
+        OPS_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
+        if (logp_out || entropy_out) {
+          OPS_TRY(be_.download(hl.data(), lp, R * 4));
+          OPS_TRY(be_.download(he.data(), en, R * 4));
+          for (int64_t i = 0; i < R; ++i) {
+            if (logp_out) logp_out[rows[c0 + i]] = hl[i];
+            if (entropy_out) entropy_out[rows[c0 + i]] = he[i];
+          }
+        }
+      }
+      if (total.weight_sum != 0) {
+        total.clipfrac = clip_sum / total.weight_sum;
+        total.dual_clipfrac = dual_sum / total.weight_sum;
+        total.ppo_kl = kl_sum / total.weight_sum;
+      }
+    }
+    if (stats_out) *stats_out = total;
+    return Status::Ok();
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -730,6 +744,7 @@ void OpsModel::reset_cache() {
 
 Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   reset_cache();
+  if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t, H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab, L = cfg_.layers;
   if (capacity < x.t) return Status::Error(Code::Value, "capacity", "must be >= the prompt length");
   std::vector<int64_t> crow(static_cast<size_t>(n));

@@ -15,12 +15,14 @@
 // Same math and API shape as engine::Model (Config, Batch, LossOptions,
 // AdamWOptions, StepResult, the parameter registry in Hugging Face order):
 // score, forward_backward (accumulates), optimizer_step (grad norm + AdamW,
-// zeroes the gradients), prefill / step (KV cache). Host pointers in and out,
+// zeroes the gradients), prefill / step (KV cache); with Config::value_head
+// (a critic, ops_value_head.cpp) values / value_forward_backward instead of
+// the LM-head paths, as model.h / value_head.cpp. Host pointers in and out,
 // as Model; parameters, gradients, optimizer state, activations and the KV
 // cache live in backend memory. Per-parameter access (set_param / get_param /
 // get_grad / get_adam / set_adam) and logits() serve the Node binding
 // (native/src/binding/engine_impl.cpp). Not (yet) here: packed segments
-// (Batch::seg), the value head, score_prefixed.
+// (Batch::seg), score_prefixed.
 //
 // bf16_gemm (off by default, so the CPU backend is comparable with Model):
 // every linear-layer GEMM (forward, both backward products, LM head) takes
@@ -30,6 +32,7 @@
 // attention and the loss stay fp32 (the usual autocast mixed precision).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +72,7 @@ struct Backend {
   Status (*adamw)(const ops::AdamWArgs&);
   Status (*logprob_fwd)(const kernels::LogprobFwdArgs&);
   Status (*policy_loss)(const kernels::PolicyLossArgs&);
+  Status (*value_loss)(const kernels::ValueLossArgs&);  // the critic's clipped value loss
   // Defaults: floats of logits per LM-head chunk; bytes of kept activations
   // before forward_backward switches to per-layer recompute.
   int64_t lm_chunk_floats;
@@ -107,8 +111,7 @@ class BackendBuf {
 
 class OpsModel {
  public:
-  // Parameters start at zero. Errors: a config this model does not support
-  // (value head), or an allocation failure.
+  // Parameters start at zero. Errors: an invalid config, or an allocation failure.
   static Status create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out);
   ~OpsModel();
 
@@ -143,6 +146,15 @@ class OpsModel {
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
+  // Critic (Config::value_head; ops_value_head.cpp), as Model::values /
+  // value_forward_backward: v[r] = score.w . final_hidden[r] + score.b on rows with
+  // row_mask != 0 (null: the mask), 0 elsewhere; the clipped value loss over rows
+  // with weight != 0, accumulated into the gradients like forward_backward. A
+  // critic has no LM head: score, logits, forward_backward and prefill fail with
+  // Model's Value error, and values / value_forward_backward on a policy too.
+  Status values(const Batch& x, const float* row_mask, float* out);
+  Status value_forward_backward(const Batch& x, const float* old_values, const float* returns, const float* weights,
+                                float clip, float* values_out, kernels::ValueLossStats* stats);
   Status optimizer_step(const AdamWOptions& o, StepResult* res);
   Status zero_grad();
   Status grad_norm(double* out);
@@ -167,6 +179,18 @@ class OpsModel {
   struct Acts;
   struct LayerW;
   struct AttnSrc;
+  // Workspace slots (each a BackendBuf in ws_, kept between calls).
+  enum Slot : int {
+    kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
+    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC,
+    kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
+    kVal, kDval,  // value head
+    kNumSlots
+  };
+  // The loss head of a training pass: given the final-normed hidden state xf
+  // [n, h], accumulates its parameters' gradients and writes d loss / d xf into
+  // dxf (zeroed on entry). Backend memory.
+  using HeadFn = std::function<Status(const float* xf, float* dxf)>;
   OpsModel(const Backend& be, Config c, bool bf16);
 
   LayerW layer(int l) const;
@@ -184,6 +208,9 @@ class OpsModel {
   Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
                         const float* cs, const float* mask);
   Status body_forward(const Batch& x, const float** xf);
+  // forward (keeping activations within the budget), head, final-norm / layer / embedding backward.
+  Status train_body(const Batch& x, const HeadFn& head);
+  Status value_rows(const float* xf, const int32_t* rows_d, int64_t R, float** xc, const void** xin, float** v);
   Status lm_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets, float temperature,
                     float* logp, float* entropy);
   int64_t lm_chunk() const;
@@ -194,6 +221,7 @@ class OpsModel {
   std::vector<ParamInfo> params_;
   int64_t nparams_ = 0;
   int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
+  int score_w_idx_ = -1, score_b_idx_ = -1;  // value head only
   std::vector<int> layer_base_;
   BackendBuf data_, grad_, adam_m_, adam_v_, wbf16_, inv_freq_;
   bool grads_ready_ = false, bf16_fresh_ = false;

@@ -44,6 +44,19 @@ int main(int argc, char** argv) {
     std::printf("# %s: OpsModel(cuda) keep vs recompute\n", c.name.c_str());
     check_recompute(t, c.name + ".cuda-fp32", gpu, c.cfg, false, seed + 2);
     check_recompute(t, c.name + ".cuda-bf16", gpu, c.cfg, true, seed + 3);
+    Config critic = c.cfg;
+    critic.value_head = true;
+    std::printf("# %s critic (value head): OpsModel(cuda) vs OpsModel(cpu), fp32 and bf16\n", c.name.c_str());
+    {
+      auto test = make_ops(gpu, critic, false);
+      auto ref = make_ops(cpu, critic, false);
+      run_critic_suite(t, c.name + ".critic.cuda-fp32", *test, *ref, critic, cuda_fp32_tolerances(), seed + 4);
+    }
+    {
+      auto test = make_ops(gpu, critic, true);
+      auto ref = make_ops(cpu, critic, true);
+      run_critic_suite(t, c.name + ".critic.cuda-bf16", *test, *ref, critic, bf16_noise_tolerances(), seed + 4);
+    }
     seed += 100;
   }
   if (!quick) {
@@ -52,6 +65,12 @@ int main(int argc, char** argv) {
     auto test = make_ops(gpu, c.cfg, false);
     auto ref = make_ops(cpu, c.cfg, false);
     run_suite(t, c.name + ".long.cuda-fp32", *test, *ref, c.cfg, cuda_fp32_tolerances(), seed, long_shapes());
+    Config critic = c.cfg;
+    critic.value_head = true;
+    auto ctest = make_ops(gpu, critic, false);
+    auto cref = make_ops(cpu, critic, false);
+    run_critic_suite(t, c.name + ".critic.long.cuda-fp32", *ctest, *cref, critic, cuda_fp32_tolerances(), seed + 4,
+                     long_shapes());
   }
   Status s = cuda::synchronize();
   if (!s.ok()) {

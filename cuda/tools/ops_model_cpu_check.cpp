@@ -49,6 +49,11 @@ struct ModelEngine : Engine {
   }
   Status prefill(const Batch& x, int64_t cap, float* out) override { return m.prefill(x, cap, out); }
   Status step(const int32_t* tokens, float* out) override { return m.step(tokens, out); }
+  Status values(const Batch& x, const float* rm, float* out) override { return m.values(x, rm, out); }
+  Status value_forward_backward(const Batch& x, const float* ov, const float* ret, const float* w, float clip,
+                                float* vo, kernels::ValueLossStats* st) override {
+    return m.value_forward_backward(x, ov, ret, w, clip, vo, st);
+  }
 };
 
 }  // namespace
@@ -82,6 +87,23 @@ int main() {
       auto ref = make_ops(engine::cpu_backend(), c.cfg, true);
       if (s.ok()) run_suite(t, c.name + ".bf16-noise", test, *ref, c.cfg, bf16_noise_tolerances(), seed);
     }
+    Config critic = c.cfg;
+    critic.value_head = true;
+    std::printf("# %s critic (value head): OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
+    {
+      auto test = make_ops(engine::cpu_backend(), critic, false);
+      ModelEngine ref(critic);
+      run_critic_suite(t, c.name + ".critic", *test, ref, critic, cpu_vs_model_tolerances(), seed + 4);
+    }
+    std::printf("# %s critic: OpsModel(cpu, bf16) on weights x (1 + 1e-6 N) vs OpsModel(cpu, bf16)\n",
+                c.name.c_str());
+    {
+      PerturbedOpsEngine test;
+      Status s = engine::OpsModel::create(engine::cpu_backend(), critic, true, &test.m);
+      expect_ok(t, c.name + ".critic.bf16-noise.create", s);
+      auto ref = make_ops(engine::cpu_backend(), critic, true);
+      if (s.ok()) run_critic_suite(t, c.name + ".critic.bf16-noise", test, *ref, critic, bf16_noise_tolerances(), seed + 4);
+    }
     seed += 100;
   }
   {
@@ -90,6 +112,13 @@ int main() {
     auto test = make_ops(engine::cpu_backend(), c.cfg, false);
     ModelEngine ref(c.cfg);
     run_suite(t, c.name + ".long", *test, ref, c.cfg, cpu_vs_model_tolerances(), seed, long_shapes());
+    Config critic = c.cfg;
+    critic.value_head = true;
+    std::printf("# %s critic, long sequences: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
+    auto ctest = make_ops(engine::cpu_backend(), critic, false);
+    ModelEngine cref(critic);
+    run_critic_suite(t, c.name + ".critic.long", *ctest, cref, critic, cpu_vs_model_tolerances(), seed + 4,
+                     long_shapes());
   }
   std::printf("# ops model cpu check: %d passed, %d failed\n", t.pass, t.fail);
   return t.fail ? 1 : 0;

@@ -66,6 +66,11 @@ struct Engine {
   virtual Status optimizer_step(const AdamWOptions& o, StepResult* r) = 0;
   virtual Status prefill(const Batch& x, int64_t capacity, float* out) = 0;
   virtual Status step(const int32_t* tokens, float* out) = 0;
+  // The critic (Config::value_head).
+  virtual Status values(const Batch& x, const float* row_mask, float* out) = 0;
+  virtual Status value_forward_backward(const Batch& x, const float* old_values, const float* returns,
+                                        const float* weights, float clip, float* values_out,
+                                        kernels::ValueLossStats* stats) = 0;
 };
 
 struct OpsEngine : Engine {
@@ -93,6 +98,11 @@ struct OpsEngine : Engine {
   Status optimizer_step(const AdamWOptions& o, StepResult* r) override { return m->optimizer_step(o, r); }
   Status prefill(const Batch& x, int64_t cap, float* out) override { return m->prefill(x, cap, out); }
   Status step(const int32_t* tokens, float* out) override { return m->step(tokens, out); }
+  Status values(const Batch& x, const float* rm, float* out) override { return m->values(x, rm, out); }
+  Status value_forward_backward(const Batch& x, const float* ov, const float* ret, const float* w, float clip,
+                                float* vo, kernels::ValueLossStats* st) override {
+    return m->value_forward_backward(x, ov, ret, w, clip, vo, st);
+  }
 };
 
 inline std::unique_ptr<OpsEngine> make_ops(const engine::Backend& be, const Config& c, bool bf16) {
@@ -390,6 +400,42 @@ struct PerturbedOpsEngine : OpsEngine {
   }
 };
 
+// The params_vs_formula / params(delta/lr) / grads_zeroed checks of one AdamW step
+// (clipping active), given both engines' parameters and gradients before it.
+inline void check_adamw_step(Tally& t, const std::string& label, Engine& test, Engine& ref, const Tolerances& tol,
+                             const std::vector<float>& p0_t, const std::vector<float>& p0_r,
+                             const std::vector<float>& g_t, const std::vector<float>& g_r, std::vector<float>* p_r) {
+  AdamWOptions ao;
+  ao.lr = 1e-3f; ao.weight_decay = 0.1f; ao.max_grad_norm = 0.5f;
+  StepResult sr_t, sr_r;
+  expect_ok(t, label + ".optimizer_step(test)", test.optimizer_step(ao, &sr_t));
+  expect_ok(t, label + ".optimizer_step(ref)", ref.optimizer_step(ao, &sr_r));
+  compare_scalar(t, label + ".adamw.grad_norm", sr_t.grad_norm, sr_r.grad_norm, tol.grad_norm);
+  std::vector<float> p_t, z;
+  expect_ok(t, label + ".get_parameters(test)", test.get_parameters(&p_t));
+  expect_ok(t, label + ".get_parameters(ref)", ref.get_parameters(p_r));
+  for (int e = 0; e < 2; ++e) {  // each engine's step vs the formula on its own gradients and parameters
+    const std::vector<double> want = adamw_first_step(e == 0 ? p0_t : p0_r, e == 0 ? g_t : g_r, ao);
+    const std::vector<float>& got = e == 0 ? p_t : *p_r;
+    std::vector<float> d(got.size()), zero(got.size(), 0.f);
+    for (size_t i = 0; i < got.size(); ++i) d[i] = static_cast<float>((got[i] - want[i]) / ao.lr);
+    compare(t, label + ".adamw.params_vs_formula(" + (e == 0 ? "test" : "ref") + ", err/lr)", d, zero, tol.adam_exact);
+  }
+  {
+    std::vector<float> dt(p_t.size()), dr(p_r->size());  // in units of lr, relative to the start
+    for (size_t i = 0; i < p_t.size(); ++i) {
+      dt[i] = static_cast<float>((static_cast<double>(p_t[i]) - p0_t[i]) / ao.lr);
+      dr[i] = static_cast<float>((static_cast<double>((*p_r)[i]) - p0_r[i]) / ao.lr);
+    }
+    compare(t, label + ".adamw.params(delta/lr)", dt, dr, tol.param_step);
+  }
+  expect_ok(t, label + ".get_gradients(test, zeroed)", test.get_gradients(&z));
+  size_t nz = 0;
+  for (float v : z) nz += v != 0.f;
+  (nz == 0 ? t.pass : t.fail)++;
+  std::printf("%s %s.adamw.grads_zeroed nonzero=%zu\n", nz == 0 ? "PASS" : "FAIL", label.c_str(), nz);
+}
+
 // Runs everything on `test` and `ref` (same config) and compares. `label` prefixes every line.
 inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& ref, const Config& cfg,
                       const Tolerances& tol, uint64_t seed, const Shapes& sh = Shapes{}) {
@@ -464,37 +510,8 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
             static_cast<size_t>(p.numel), tol.grad);
 
   // ---- one AdamW step (clipping active: max_grad_norm below the norm)
-  AdamWOptions ao;
-  ao.lr = 1e-3f; ao.weight_decay = 0.1f; ao.max_grad_norm = 0.5f;
-  StepResult sr_t, sr_r;
-  expect_ok(t, label + ".optimizer_step(test)", test.optimizer_step(ao, &sr_t));
-  expect_ok(t, label + ".optimizer_step(ref)", ref.optimizer_step(ao, &sr_r));
-  compare_scalar(t, label + ".adamw.grad_norm", sr_t.grad_norm, sr_r.grad_norm, tol.grad_norm);
-  std::vector<float> p_t, p_r, z;
-  expect_ok(t, label + ".get_parameters(test)", test.get_parameters(&p_t));
-  expect_ok(t, label + ".get_parameters(ref)", ref.get_parameters(&p_r));
-  for (int e = 0; e < 2; ++e) {  // each engine's step vs the formula on its own gradients and parameters
-    const std::vector<double> want = adamw_first_step(e == 0 ? p0_t : p0_r, e == 0 ? g_t : g_r, ao);
-    const std::vector<float>& got = e == 0 ? p_t : p_r;
-    std::vector<float> d(got.size()), zero(got.size(), 0.f);
-    for (size_t i = 0; i < got.size(); ++i) d[i] = static_cast<float>((got[i] - want[i]) / ao.lr);
-    compare(t, label + ".adamw.params_vs_formula(" + (e == 0 ? "test" : "ref") + ", err/lr)", d, zero, tol.adam_exact);
-  }
-  {
-    std::vector<float> dt(p_t.size()), dr(p_r.size());  // in units of lr, relative to the start
-    for (size_t i = 0; i < p_t.size(); ++i) {
-      dt[i] = static_cast<float>((static_cast<double>(p_t[i]) - p0_t[i]) / ao.lr);
-      dr[i] = static_cast<float>((static_cast<double>(p_r[i]) - p0_r[i]) / ao.lr);
-    }
-    compare(t, label + ".adamw.params(delta/lr)", dt, dr, tol.param_step);
-  }
-  expect_ok(t, label + ".get_gradients(test, zeroed)", test.get_gradients(&z));
-  {
-    size_t nz = 0;
-    for (float v : z) nz += v != 0.f;
-    (nz == 0 ? t.pass : t.fail)++;
-    std::printf("%s %s.adamw.grads_zeroed nonzero=%zu\n", nz == 0 ? "PASS" : "FAIL", label.c_str(), nz);
-  }
+  std::vector<float> p_r;
+  check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
   // Continue from identical parameters, so later comparisons measure only their own error.
   expect_ok(t, label + ".resync", test.set_parameters(p_r));
 
@@ -520,6 +537,74 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     expect_ok(t, label + ".step(ref)", ref.step(tok.data(), lg_r.data()));
     compare(t, label + ".decode_step" + std::to_string(s + 1) + ".logits", lg_t, lg_r, tol.logits);
   }
+}
+
+// The critic (value-head engines, cfg.value_head): values (b x t, left / right
+// padding, null row mask) and value_forward_backward twice (accumulating: a small
+// batch, then the big one with a row mask; values, loss stats, every gradient),
+// one AdamW step as run_suite, values after it. Values are O(1) scalars read off
+// the hidden state like a logit, so they take the logp bound; the value loss's
+// stats take the loss bound. Clip 0.2 around old values ~0.3 away, so both
+// branches of the clipped loss are taken (smooth_loss: clip 100, never clipped).
+inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, Engine& ref, const Config& cfg,
+                             const Tolerances& tol, uint64_t seed, const Shapes& sh = Shapes{}) {
+  const int64_t V = cfg.vocab;
+  Rng rng(seed);
+  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed + 1);
+  expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
+  expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
+  PaddedBatch big = padded_batch(sh.b, sh.t, sh.left, sh.right, V, rng);
+  std::vector<float> v_t(big.ids.size()), v_r(big.ids.size());
+  expect_ok(t, label + ".values(test)", test.values(big.batch(), nullptr, v_t.data()));
+  expect_ok(t, label + ".values(ref)", ref.values(big.batch(), nullptr, v_r.data()));
+  compare(t, label + ".values", v_t, v_r, tol.logp);
+
+  PaddedBatch small = padded_batch(sh.small_b, sh.small_t, 1, 1, V, rng);
+  const float clip = tol.smooth_loss ? 100.f : 0.2f;
+  for (int call = 0; call < 2; ++call) {
+    const PaddedBatch& pb = call == 0 ? small : big;
+    const size_t n = pb.ids.size();
+    std::vector<float> base(n), old(n), ret(n), wts(n);
+    expect_ok(t, label + ".vfb.pre-values", ref.values(pb.batch(), nullptr, base.data()));
+    double msum = 0;
+    for (float m : pb.mask) msum += m;
+    for (size_t i = 0; i < n; ++i) {
+      old[i] = base[i] + 0.3f * rng.normal();
+      ret[i] = base[i] + rng.normal();
+      wts[i] = static_cast<float>(pb.mask[i] / msum);
+    }
+    wts[n - 1] = 0.f;  // a real token with weight 0: skipped by the head
+    std::vector<float> vo_t(n), vo_r(n);
+    kernels::ValueLossStats st_t, st_r;
+    const std::string c = label + ".vfb" + std::to_string(call + 1);
+    expect_ok(t, c + "(test)", test.value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
+                                                           vo_t.data(), &st_t));
+    expect_ok(t, c + "(ref)", ref.value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
+                                                         vo_r.data(), &st_r));
+    compare(t, c + ".values", vo_t, vo_r, tol.logp);
+    compare_scalar(t, c + ".stats.total", st_t.total, st_r.total, tol.loss);
+    compare_scalar(t, c + ".stats.clipfrac", st_t.clipfrac, st_r.clipfrac, tol.loss);
+    compare_scalar(t, c + ".stats.weight_sum", st_t.weight_sum, st_r.weight_sum, tol.loss);
+    if (call == 1 && !tol.smooth_loss) {
+      const bool both = st_r.clipfrac > 0.05 && st_r.clipfrac < 0.95;
+      (both ? t.pass : t.fail)++;
+      std::printf("%s %s.clipfrac_in_(0.05,0.95) clipfrac=%.3f (both branches of the clipped loss)\n",
+                  both ? "PASS" : "FAIL", c.c_str(), st_r.clipfrac);
+    }
+  }
+  std::vector<float> g_t, g_r, p0_t, p0_r, p_r;
+  expect_ok(t, label + ".get_parameters(test, before step)", test.get_parameters(&p0_t));
+  expect_ok(t, label + ".get_parameters(ref, before step)", ref.get_parameters(&p0_r));
+  expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
+  expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
+  for (const auto& p : ref.params())
+    compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
+            static_cast<size_t>(p.numel), tol.grad);
+  check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
+  expect_ok(t, label + ".resync", test.set_parameters(p_r));
+  expect_ok(t, label + ".values2(test)", test.values(big.batch(), big.mask.data(), v_t.data()));
+  expect_ok(t, label + ".values2(ref)", ref.values(big.batch(), big.mask.data(), v_r.data()));
+  compare(t, label + ".values_after_step", v_t, v_r, tol.logp);
 }
 
 // OpsModel alone: forward_backward keeping all activations and with per-layer

@@ -210,9 +210,6 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     const bool bf16 = has(o, "bf16Gemm") ? bool_field(o, "bf16Gemm") : false;
     if (bf16 && backend == "cpu")
       fail(Code::Value, "bf16Gemm", "bf16 GEMMs are an OpsModel feature: use backend \"ops-cpu\" or \"cuda\"");
-    if (c.value_head && backend != "cpu")
-      fail(Code::Value, "valueHead", "the value head (critic) is supported by backend \"cpu\" only (backend is \"" +
-                                         backend + "\")");
     Napi::Value f = o.Get("invFreq");
     if (!f.IsTypedArray()) fail(Code::Value, "invFreq", "expected a Float32Array or Float64Array");
     Napi::TypedArray ta = f.As<Napi::TypedArray>();

@@ -38,13 +38,6 @@ Status EngineImpl::score_prefixed(const engine::Batch&, const engine::Batch&, co
   return cpu_only("scorePrefixed", "shared-prompt scoring");
 }
 
-Status EngineImpl::values(const engine::Batch&, const float*, float*) { return cpu_only("values", "the value head"); }
-
-Status EngineImpl::value_forward_backward(const engine::Batch&, const float*, const float*, const float*, float,
-                                          float*, kernels::ValueLossStats*) {
-  return cpu_only("valueForwardBackward", "the value head");
-}
-
 namespace {
 
 // ---- backend "cpu": engine::Model ------------------------------------------------
@@ -205,6 +198,15 @@ class OpsEngine final : public EngineImpl {
   }
   int64_t cache_rows() const override { return m_->cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_->set_lm_chunk_rows(rows); }
+  Status values(const engine::Batch& x, const float* rm, float* out) override {
+    IMPL_TRY(enter());
+    return m_->values(x, rm, out);
+  }
+  Status value_forward_backward(const engine::Batch& x, const float* ov, const float* ret, const float* w, float clip,
+                                float* vo, kernels::ValueLossStats* st) override {
+    IMPL_TRY(enter());
+    return m_->value_forward_backward(x, ov, ret, w, clip, vo, st);
+  }
 
   ~OpsEngine() override {
     // Device memory is freed on the device it was allocated on.

@@ -6,9 +6,9 @@
 //              references) -- the device code path, runnable without a GPU;
 //   "cuda":    engine::OpsModel over cuda_backend_for(device).
 // All pointers are host memory: the OpsModel implementations copy to and from
-// their backend inside. Features only engine::Model has (the value head,
-// score_prefixed, packed segments) fail with a Value error naming the method
-// and the backend that supports it. No Node-API here.
+// their backend inside. Features only engine::Model has (score_prefixed,
+// packed segments) fail with a Value error naming the method and the backend
+// that supports it. Both implement the value head (a critic). No Node-API here.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -51,6 +51,12 @@ class EngineImpl {
   virtual Status reset_cache() = 0;
   virtual int64_t cache_rows() const = 0;  // rows of the active decode, 0 when none
   virtual void set_lm_chunk_rows(int64_t rows) = 0;
+  // The critic (engine built with Config::value_head), every backend; on a policy
+  // engine they fail with the engines' Value error (argument "engine").
+  virtual Status values(const engine::Batch& x, const float* row_mask, float* out) = 0;
+  virtual Status value_forward_backward(const engine::Batch& x, const float* old_values, const float* returns,
+                                        const float* weights, float clip, float* values_out,
+                                        kernels::ValueLossStats* stats) = 0;
 
   // engine::Model only; the defaults report which backend has them.
   // Batch::seg (segmentIds): "" when supported, else why not (argument: segmentIds).
@@ -58,10 +64,6 @@ class EngineImpl {
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,
                                 float* entropy);
-  virtual Status values(const engine::Batch& x, const float* row_mask, float* out);
-  virtual Status value_forward_backward(const engine::Batch& x, const float* old_values, const float* returns,
-                                        const float* weights, float clip, float* values_out,
-                                        kernels::ValueLossStats* stats);
 
  protected:
   // A Value error naming `what` (a method or argument): supported by backend "cpu" only.

@@ -93,7 +93,7 @@ export interface ValueForwardBackwardResult {
  *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
  *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
  *    the KV cache in device memory; inputs and outputs stay host typed arrays).
- * The OpsModel backends have no value head, no scorePrefixed and no packed batches
+ * The OpsModel backends have no scorePrefixed and no packed batches
  * (segmentIds): those fail with a ValueError naming the method or argument.
  */
 export type EngineBackend = "cpu" | "ops-cpu" | "cuda";
@@ -104,7 +104,7 @@ export interface EngineOptions {
    * A critic: the same body with a scalar value head (score.weight [1, h], score.bias [1],
    * HF *ForTokenClassification with num_labels 1) instead of the LM head. A head absent from
    * the weights starts at zero (values 0), so a critic can start from the actor's weights.
-   * Backend "cpu" only.
+   * Every backend (OpsModel: cuda/engine/ops_value_head.cpp).
    */
   valueHead?: boolean;
   /** The implementation (default "cpu"); see EngineBackend. */

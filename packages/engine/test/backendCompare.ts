@@ -10,6 +10,11 @@
  * torch.optim.AdamW formula on its own gradients, the two engines' parameters and moments) and
  * an optimizer-state round trip; prefill + decode steps (next-token logits).
  *
+ * compareCriticBackends: the same for a critic (valueHead: true) on fixtures/qwen2_critic.safetensors:
+ * values, valueForwardBackward twice (values, loss, clipFrac, weightSum, every gradient, grad
+ * norm), one AdamW step (parameters and moments across engines), values after the step, and the
+ * LM-head paths' typed error. The policy's tolerance set applies (see compareCriticBackends).
+ *
  * Every comparison prints `[label] fixture.what err=<measured> tol=<bound>` so a run records
  * the measured errors next to the bounds. err is max|test - ref| ("abs"), or that over
  * max|ref| ("scaled", per tensor), or relative for scalars ("rel").
@@ -19,7 +24,7 @@ import { describe, expect, it } from "vitest";
 import { Engine, type EngineOptions } from "../src/index.js";
 import type { TensorData } from "@rlvr/model";
 
-import { type Golden, gaussian, loadGolden, maxAbs, rng, toI32 } from "./helpers.js";
+import { type Golden, gaussian, loadFixture, loadGolden, maxAbs, rng, toI32 } from "./helpers.js";
 
 export interface BackendTolerances {
   /** per-token logp (abs) */
@@ -333,4 +338,128 @@ export function compareBackends(
       });
     });
   }
+}
+
+/**
+ * Registers the critic comparison of `test` (testOpts + valueHead) against `ref` (refOpts +
+ * valueHead) on fixtures/qwen2_critic.safetensors (the qwen2 body with a score head; clip from
+ * its metadata, chosen so both branches of the clipped loss are taken). Bounds: the policy's set
+ * `tol`, because the critic is the same body with a cheaper head: a value is an h-term dot
+ * product of the final hidden state (|score.w| <~ 1.5), the same size and error class as a
+ * logit, far below a log-prob's (no log-softmax over V), so values take tol.logp (abs); the
+ * loss, clipFrac and weightSum are weighted means like the policy's stats (tol.loss, abs); the
+ * body's gradients are those of forwardBackward with a different d hidden, and the head's are
+ * one GEMM of d value and the hidden state (tol.grad, scaled by each tensor's max); grad norm
+ * tol.gradNorm (rel); the AdamW step as compareBackends (2.5 lr, moments tol.grad).
+ * Measured ("ops-cpu" vs "cpu", printed by every run): values 2.9e-6, loss 3.1e-7, clipFrac 0,
+ * gradients 5.5e-6 of max, grad norm 9.0e-7 rel, AdamW m 6.1e-6 of max, values after the step
+ * 6.6e-6 (rlvr_ops_model_cpu_check's critic runs on random models: values 2.7e-6, loss 3.2e-7,
+ * gradients 5.1e-6 of max): every bound >= 10x the measurement. A wrong head (a missing bias,
+ * a gradient not scattered to its row, a transposed product) moves values or gradients by O(0.1).
+ */
+export function compareCriticBackends(
+  label: string,
+  testOpts: EngineOptions,
+  refOpts: EngineOptions,
+  tol: BackendTolerances,
+): void {
+  describe(`${label}: qwen2_critic fixture`, async () => {
+    const g = await loadFixture("qwen2_critic");
+    const clip = JSON.parse(g.metadata.clip!) as number;
+    const x = { batch: g.batch, length: g.length, inputIds: toI32(g.t.input_ids!), attentionMask: g.t.attention_mask! };
+    const resp = Float32Array.from(g.t.weights!, (w) => (w !== 0 ? 1 : 0));
+    const vfb = { ...x, weights: g.t.weights!, oldValues: g.t.old_values!, returns: g.t.returns!, clip };
+    const make = () => ({
+      t: Engine.fromWeights(g.config, g.weights, { ...testOpts, valueHead: true }),
+      r: Engine.fromWeights(g.config, g.weights, { ...refOpts, valueHead: true }),
+    });
+    const tag = (what: string) => `qwen2_critic.${what}`;
+    console.log(`[${label}] critic bounds: the policy's set (${tol.why})`);
+
+    it("backend, critic parameter registry; values on the scored rows (0 elsewhere) and on every real row", () => {
+      const { t, r } = make();
+      expect(t.backend).toBe(testOpts.backend ?? "cpu");
+      expect(t.valueHead).toBe(true);
+      expect(t.parameterNames()).toEqual(r.parameterNames());
+      expect(t.parameterNames()).toContain("score.weight");
+      expect(t.numParameters).toBe(r.numParameters);
+      const a = t.values({ ...x, scoreMask: resp }), b = r.values({ ...x, scoreMask: resp });
+      for (let i = 0; i < resp.length; i++) if (resp[i] === 0) expect(a[i]).toBe(0);
+      check(label, tag("values"), a, b, tol.logp, false);
+      check(label, tag("values(mask)"), t.values(x), r.values(x), tol.logp, false);
+    });
+
+    it("valueForwardBackward twice (gradients accumulate): values, loss, clipFrac, weightSum, every gradient", () => {
+      const { t, r } = make();
+      for (const call of [1, 2]) {
+        const a = t.valueForwardBackward(vfb), b = r.valueForwardBackward(vfb);
+        expect(b.clipFrac).toBeGreaterThan(0.1); // both branches of the clipped loss
+        expect(b.clipFrac).toBeLessThan(0.9);
+        check(label, tag(`vfb${call}.values`), a.values, b.values, tol.logp, false);
+        checkScalar(label, tag(`vfb${call}.loss`), a.loss, b.loss, tol.loss, false);
+        checkScalar(label, tag(`vfb${call}.clipFrac`), a.clipFrac, b.clipFrac, tol.loss, false);
+        checkScalar(label, tag(`vfb${call}.weightSum`), a.weightSum, b.weightSum, 1e-6, true);
+        let worst = 0, worstName = "";
+        for (const n of r.parameterNames()) {
+          const gt = t.gradient(n), gr = r.gradient(n);
+          expect(maxAbs(gr), `${n}: reference gradient is zero`).toBeGreaterThan(0);
+          const e = diff(gt, gr, true);
+          if (e > worst) [worst, worstName] = [e, n];
+          expect(e, `${tag(`vfb${call}.grad`)} ${n}: ${e} > ${tol.grad}`).toBeLessThanOrEqual(tol.grad);
+        }
+        report(label, tag(`vfb${call}.grad (worst: ${worstName})`), worst, tol.grad, "scaled");
+        checkScalar(label, tag(`vfb${call}.gradNorm`), t.gradNorm(), r.gradNorm(), tol.gradNorm, true);
+      }
+    });
+
+    it("optimizerStep (AdamW) on the value loss: grad norm, parameters and moments across engines, values after", () => {
+      const { t, r } = make();
+      t.valueForwardBackward(vfb);
+      r.valueForwardBackward(vfb);
+      const st = t.optimizerStep(ADAM), sr = r.optimizerStep(ADAM);
+      expect([st.step, st.skipped, sr.step, sr.skipped]).toEqual([1, false, 1, false]);
+      checkScalar(label, tag("adam.gradNorm"), st.gradNorm, sr.gradNorm, tol.gradNorm, true);
+      let worstCross = 0, worstM = 0;
+      const ot = t.optimizerState(), or = r.optimizerState();
+      for (const n of r.parameterNames()) {
+        const e = diff(t.parameter(n), r.parameter(n), false) / ADAM.lr;
+        worstCross = Math.max(worstCross, e);
+        expect(e, `${n}: parameters differ by ${e} lr`).toBeLessThanOrEqual(PARAM_FLIP_LR);
+        const a = ot.moments.get(n)!, b = or.moments.get(n)!;
+        worstM = Math.max(worstM, diff(a.m, b.m, true));
+        expect(diff(a.m, b.m, true)).toBeLessThanOrEqual(tol.grad);
+        expect(diff(a.v, b.v, true)).toBeLessThanOrEqual(2 * tol.grad);
+        expect(maxAbs(t.gradient(n))).toBe(0); // zeroed by the step
+      }
+      report(label, tag("adam.params (lr units)"), worstCross, PARAM_FLIP_LR, "abs/lr");
+      report(label, tag("adam.m"), worstM, tol.grad, "scaled");
+      // the engines' parameters now differ by up to ~lr (sign flips): values follow within the bound
+      check(label, tag("values_after_step"), t.values({ ...x, scoreMask: resp }), r.values({ ...x, scoreMask: resp }),
+        tol.logp, false);
+    });
+
+    it("a critic has no LM head: score, logitsForTesting, forwardBackward and prefill fail as on the cpu engine", () => {
+      const { t, r } = make();
+      const fb = { ...x, targets: toI32(g.t.input_ids!), weights: g.t.weights!, oldLogp: resp, advantages: resp };
+      const calls: [string, (e: Engine) => unknown][] = [
+        ["score", (e) => e.score({ ...x, targets: fb.targets })],
+        ["logitsForTesting", (e) => e.logitsForTesting(x)],
+        ["forwardBackward", (e) => e.forwardBackward(fb)],
+        ["prefill", (e) => e.decode.prefill({ ...x, capacity: g.length + 2 })],
+      ];
+      for (const [what, call] of calls) {
+        const err = (e: Engine) => {
+          try {
+            call(e);
+          } catch (ex) {
+            return ex as Error & { argument?: string };
+          }
+          throw new Error(`${what}: no error on a critic`);
+        };
+        const a = err(t), b = err(r);
+        expect([a.constructor, a.argument, a.message], what).toEqual([b.constructor, b.argument, b.message]);
+        expect(a.argument, `${what}: ${a.message}`).toBe("engine");
+      }
+    });
+  });
 }

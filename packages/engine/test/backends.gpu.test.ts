@@ -5,6 +5,8 @@
  *  - "cuda" vs "cpu" (engine::Model), fp32 GEMMs: CUDA_FP32_VS_CPU;
  *  - "cuda" bf16Gemm vs "ops-cpu" bf16Gemm (the same bf16 math on both; the CPU reference of
  *    every op), smooth loss: CUDA_BF16_VS_OPS_CPU_BF16;
+ *  - the critic (valueHead: true) "cuda" vs "cpu" on fixtures/qwen2_critic.safetensors
+ *    (compareCriticBackends), under CUDA_FP32_VS_CPU;
  *  - device selection and its typed errors.
  * The bounds are ESTIMATES until this file has run on a device (their sources are stated in
  * backendCompare.ts, and backends.test.ts checks that they hold for fp32-level noise on the
@@ -17,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { DeviceError, buildInfo, cudaAvailable, devices } from "@rlvr/native";
 
 import { Engine } from "../src/index.js";
-import { CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, compareBackends } from "./backendCompare.js";
+import { CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, compareBackends, compareCriticBackends } from "./backendCompare.js";
 import { expectErr, paddedBatch, randomWeights, tinyConfig } from "./helpers.js";
 
 const available = cudaAvailable();
@@ -50,6 +52,7 @@ if (available) {
   });
 
   compareBackends("cuda vs cpu", { backend: "cuda" }, { backend: "cpu" }, CUDA_FP32_VS_CPU);
+  compareCriticBackends("cuda critic vs cpu", { backend: "cuda" }, { backend: "cpu" }, CUDA_FP32_VS_CPU);
   compareBackends(
     "cuda bf16Gemm vs ops-cpu bf16Gemm",
     { backend: "cuda", bf16Gemm: true },

@@ -13,7 +13,10 @@
  *    how far fp32-level noise (weights x (1 + 1e-6 N)) moves the same paths on the CPU: fp32
  *    (CUDA_FP32_VS_CPU) and bf16 (CUDA_BF16_VS_OPS_CPU_BF16), so those bounds are not
  *    tighter than the rounding differences a correct CUDA implementation must show.
- * 4. Typed errors: features OpsModel lacks (value head, scorePrefixed, packed batches) name the
+ * 4. The critic (valueHead: true): "ops-cpu" vs "cpu" on fixtures/qwen2_critic.safetensors
+ *    (compareCriticBackends: values, valueForwardBackward's loss / clipFrac / every gradient, one
+ *    AdamW step, the LM-head paths' typed error), under the policy's OPS_CPU_VS_CPU bounds.
+ * 5. Typed errors: features OpsModel lacks (scorePrefixed, packed batches) name the
  *    method or argument and the backend that has them; invalid backend options; backend "cuda"
  *    without a device throws a DeviceError (never a crash); argument validation is the same on
  *    every backend.
@@ -24,12 +27,13 @@ import { DeviceError, IndexRangeError, ShapeError, ValueError, buildInfo, cudaAv
 
 import { Engine, type EngineBackend } from "../src/index.js";
 import {
-  BF16_VS_FP32, CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, OPS_CPU_VS_CPU, compareBackends,
+  BF16_VS_FP32, CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, OPS_CPU_VS_CPU, compareBackends, compareCriticBackends,
 } from "./backendCompare.js";
 import { expectErr, loadGolden, paddedBatch, randomWeights, tinyConfig, toI32 } from "./helpers.js";
 
 compareBackends("ops-cpu vs cpu", { backend: "ops-cpu" }, { backend: "cpu" }, OPS_CPU_VS_CPU);
 compareBackends("ops-cpu bf16Gemm vs cpu", { backend: "ops-cpu", bf16Gemm: true }, {}, BF16_VS_FP32, { smoothLoss: true });
+compareCriticBackends("ops-cpu critic vs cpu", { backend: "ops-cpu" }, { backend: "cpu" }, OPS_CPU_VS_CPU);
 const NOISE = 1e-6;
 compareBackends("GPU fp32 bounds vs 1e-6 weight noise (ops-cpu)", { backend: "ops-cpu" }, { backend: "ops-cpu" }, CUDA_FP32_VS_CPU, {
   refWeightNoise: NOISE,
@@ -88,8 +92,10 @@ describe("backend options and typed errors", () => {
       ops.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]), scoreMask: undefined });
     expectErr(prefixed, ValueError, "scorePrefixed");
     expect(msg(prefixed)).toMatch(/backend "cpu" only.*"ops-cpu"/);
-    expectErr(() => ops.values(p), ValueError, "values");
-    expectErr(() => ops.valueForwardBackward({ ...p, weights, oldValues: zeros, returns: zeros }), ValueError, "valueForwardBackward");
+    // value paths on a policy engine: the cpu engine's error (argument "engine")
+    expectErr(() => ops.values(p), ValueError, "engine");
+    expectErr(() => ops.valueForwardBackward({ ...p, weights, oldValues: zeros, returns: zeros }), ValueError, "engine");
+    expect(msg(() => ops.values(p))).toBe(msg(() => Engine.fromWeights(c, w).values(p)));
     const seg = new Int32Array(15);
     expectErr(() => ops.score({ ...p, segmentIds: seg }), ValueError, "segmentIds");
     expectErr(() => ops.forwardBackward({ ...p, segmentIds: seg, weights, oldLogp: zeros, advantages: zeros }), ValueError, "segmentIds");
@@ -99,9 +105,10 @@ describe("backend options and typed errors", () => {
     const cpu = Engine.fromWeights(c, w);
     expect(cpu.score({ ...p, segmentIds: seg }).logp.length).toBe(15);
     expect(cpu.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]) }).logp.length).toBe(15);
-    // a value-head (critic) engine is backend "cpu" only
-    expectErr(() => Engine.fromWeights(c, w, { valueHead: true, backend: "ops-cpu" }), ValueError, "valueHead");
-    expect(Engine.fromWeights(c, w, { valueHead: true }).valueHead).toBe(true);
+    // a value-head (critic) engine runs on every backend
+    const critic = Engine.fromWeights(c, w, { valueHead: true, backend: "ops-cpu" });
+    expect([critic.valueHead, critic.backend]).toEqual([true, "ops-cpu"]);
+    expect(Array.from(critic.values(p)).every((v) => v === 0)).toBe(true); // a head absent from the weights is zero
   });
 
   it("invalid backend options", () => {
