@@ -110,9 +110,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const c = opts.config;
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
-  if (c.model.backend !== "cpu" && c.algorithm.advEstimator === "gae") {
-    throw new ConfigError(`config key "model.backend": "${c.model.backend}" has no critic (value head) yet; PPO (algorithm.advEstimator "gae") needs "cpu"`, "model.backend");
-  }
   if (c.model.backend !== "cpu" && c.actor.packSequences) {
     throw new ConfigError(`config key "actor.packSequences": packed batches need model.backend "cpu" (got "${c.model.backend}")`, "actor.packSequences");
   }
@@ -165,10 +162,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           "algorithm.advEstimator",
         );
       }
-      critic = Engine.fromWeights(base.config, saved.weights, { valueHead: true });
+      critic = Engine.fromWeights(base.config, saved.weights, { ...engineOpts, valueHead: true });
       critic.loadOptimizerState(saved.optimizer);
     } else {
-      critic = Engine.fromWeights(base.config, base.weights!, { valueHead: true });
+      critic = Engine.fromWeights(base.config, base.weights!, { ...engineOpts, valueHead: true });
     }
   }
   base.weights = null;

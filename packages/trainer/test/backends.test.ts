@@ -1,6 +1,6 @@
 // The trainer on the OpsModel CPU backend (model.backend "ops-cpu": the device path's model code
 // on host memory): it trains end to end, its reference log-probs are scored without the CPU
-// engine's shared-prompt path, and configs the OpsModel backends cannot run fail early.
+// engine's shared-prompt path, PPO's critic runs on it too, and packing (CPU engine only) fails early.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -40,13 +40,13 @@ describe("trainer on model.backend ops-cpu", () => {
     for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - b[k]!)).toBeLessThanOrEqual(2e-4);
   });
 
-  it("PPO and packed batches need the cpu backend: ConfigErrors naming the key", async () => {
+  it("PPO trains on ops-cpu (critic on the OpsModel); packed batches need the cpu backend", async () => {
     const [model, data] = [await tinyModelDir(), await tinyData()];
     const base = { model: { path: model, backend: "ops-cpu" }, trainer: { totalSteps: 1, testFreq: 0 }, eval: { beforeTrain: false } };
-    const ppo = tinyConfig(model, data, { ...base, algorithm: { advEstimator: "gae" } });
-    await expect(train({ config: ppo, outDir: join(await tempDir(), "p"), reward: parityReward })).rejects.toSatisfy(
-      (e: unknown) => e instanceof ConfigError && e.key === "model.backend",
-    );
+    const ppo = tinyConfig(model, data, { ...base, algorithm: { advEstimator: "gae" }, critic: { lr: 1e-2 }, trainer: { totalSteps: 2, testFreq: 0 } });
+    const r = await train({ config: ppo, outDir: join(await tempDir(), "p"), reward: parityReward });
+    for (const m of r.metrics) expect((m as { vf_loss?: number }).vf_loss).toBeGreaterThanOrEqual(0);
+    expect((r.metrics[1] as { values_mean?: number }).values_mean).not.toBe(0);
     const packed = tinyConfig(model, data, { ...base, actor: { packSequences: true } });
     await expect(train({ config: packed, outDir: join(await tempDir(), "q"), reward: parityReward })).rejects.toSatisfy(
       (e: unknown) => e instanceof ConfigError && e.key === "actor.packSequences",
