@@ -140,6 +140,14 @@ double temperature_arg(const Napi::Object& o) {
   return t;
 }
 
+// { logp, entropy }: what score and scorePrefixed return.
+Napi::Object logp_entropy(Napi::Env env, const Napi::Float32Array& lp, const Napi::Float32Array& en) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("logp", lp);
+  r.Set("entropy", en);
+  return r;
+}
+
 Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
   return Napi::Float32Array::New(env, static_cast<size_t>(n));
 }
@@ -395,10 +403,7 @@ Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
     Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
     check(m.score(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp, lp.Data(),
                   en.Data()));
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("logp", lp);
-    r.Set("entropy", en);
-    return r;
+    return logp_entropy(env, lp, en);
   });
 }
 
@@ -441,10 +446,7 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
     Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
     check(m.score_prefixed(pre, ext, g, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp,
                            lp.Data(), en.Data()));
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("logp", lp);
-    r.Set("entropy", en);
-    return r;
+    return logp_entropy(env, lp, en);
   });
 }
 
