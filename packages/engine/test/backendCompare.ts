@@ -153,6 +153,20 @@ function checkScalar(label: string, what: string, got: number, want: number, tol
   expect(e, `${what}: got ${got}, want ${want}`).toBeLessThanOrEqual(tol);
 }
 
+/** Every parameter's accumulated gradient (scaled error; the reference's must be non-zero) and the grad norm. */
+function checkGradients(label: string, what: string, t: Engine, r: Engine, tol: { grad: number; gradNorm: number }): void {
+  let worst = 0, worstName = "";
+  for (const n of r.parameterNames()) {
+    const gt = t.gradient(n), gr = r.gradient(n);
+    expect(maxAbs(gr), `${n}: reference gradient is zero`).toBeGreaterThan(0);
+    const e = diff(gt, gr, true);
+    if (e > worst) [worst, worstName] = [e, n];
+    expect(e, `${what}.grad ${n}: ${e} > ${tol.grad}`).toBeLessThanOrEqual(tol.grad);
+  }
+  report(label, `${what}.grad (worst: ${worstName})`, worst, tol.grad, "scaled");
+  checkScalar(label, `${what}.gradNorm`, t.gradNorm(), r.gradNorm(), tol.gradNorm, true);
+}
+
 function fixtureInputs(g: Golden, smooth: boolean) {
   const x = {
     batch: g.batch, length: g.length,
@@ -247,16 +261,7 @@ export function compareBackends(
           checkScalar(label, tag(`fb${call}.weightSum`), a.weightSum, b.weightSum, 1e-6, true);
           check(label, tag(`fb${call}.tokenLogp`), a.tokenLogp, b.tokenLogp, tol.logp, false);
           check(label, tag(`fb${call}.tokenEntropy`), a.tokenEntropy, b.tokenEntropy, tol.entropy, false);
-          let worst = 0, worstName = "";
-          for (const n of r.parameterNames()) {
-            const gt = t.gradient(n), gr = r.gradient(n);
-            expect(maxAbs(gr), `${n}: reference gradient is zero`).toBeGreaterThan(0);
-            const e = diff(gt, gr, true);
-            if (e > worst) [worst, worstName] = [e, n];
-            expect(e, `${tag(`fb${call}.grad`)} ${n}: ${e} > ${tol.grad}`).toBeLessThanOrEqual(tol.grad);
-          }
-          report(label, tag(`fb${call}.grad (worst: ${worstName})`), worst, tol.grad, "scaled");
-          checkScalar(label, tag(`fb${call}.gradNorm`), t.gradNorm(), r.gradNorm(), tol.gradNorm, true);
+          checkGradients(label, tag(`fb${call}`), t, r, tol);
         }
       });
 
@@ -399,16 +404,7 @@ export function compareCriticBackends(
         checkScalar(label, tag(`vfb${call}.loss`), a.loss, b.loss, tol.loss, false);
         checkScalar(label, tag(`vfb${call}.clipFrac`), a.clipFrac, b.clipFrac, tol.loss, false);
         checkScalar(label, tag(`vfb${call}.weightSum`), a.weightSum, b.weightSum, 1e-6, true);
-        let worst = 0, worstName = "";
-        for (const n of r.parameterNames()) {
-          const gt = t.gradient(n), gr = r.gradient(n);
-          expect(maxAbs(gr), `${n}: reference gradient is zero`).toBeGreaterThan(0);
-          const e = diff(gt, gr, true);
-          if (e > worst) [worst, worstName] = [e, n];
-          expect(e, `${tag(`vfb${call}.grad`)} ${n}: ${e} > ${tol.grad}`).toBeLessThanOrEqual(tol.grad);
-        }
-        report(label, tag(`vfb${call}.grad (worst: ${worstName})`), worst, tol.grad, "scaled");
-        checkScalar(label, tag(`vfb${call}.gradNorm`), t.gradNorm(), r.gradNorm(), tol.gradNorm, true);
+        checkGradients(label, tag(`vfb${call}`), t, r, tol);
       }
     });
 
