@@ -151,22 +151,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // The frozen reference is the initial model, only needed for the KL loss.
   const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!, engineOpts) : null;
   // PPO's critic: the base body with a zero value head, or the checkpoint's critic.
-  const usePpo = c.algorithm.advEstimator === "gae";
   let critic: Engine | null = null;
-  if (usePpo) {
-    if (found) {
-      const saved = await readCriticCheckpoint(found.dir);
-      if (!saved) {
-        throw new ConfigError(
-          `${found.dir} has no critic/ (it was written by a GRPO run): resume it with algorithm.advEstimator "grpo", or start a new --out`,
-          "algorithm.advEstimator",
-        );
-      }
-      critic = Engine.fromWeights(base.config, saved.weights, { ...engineOpts, valueHead: true });
-      critic.loadOptimizerState(saved.optimizer);
-    } else {
-      critic = Engine.fromWeights(base.config, base.weights!, { ...engineOpts, valueHead: true });
+  if (c.algorithm.advEstimator === "gae") {
+    const saved = found ? await readCriticCheckpoint(found.dir) : null;
+    if (found && !saved) {
+      throw new ConfigError(
+        `${found.dir} has no critic/ (it was written by a GRPO run): resume it with algorithm.advEstimator "grpo", or start a new --out`,
+        "algorithm.advEstimator",
+      );
     }
+    critic = Engine.fromWeights(base.config, saved?.weights ?? base.weights!, { ...engineOpts, valueHead: true });
+    if (saved) critic.loadOptimizerState(saved.optimizer);
   }
   base.weights = null;
 
