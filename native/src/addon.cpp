@@ -5,8 +5,10 @@
 #include "binding/gpu_buffer.h"
 #include "binding/info_binding.h"
 #include "binding/kernels_binding.h"
+#include "binding/malloc_tuning.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  rlvr::binding::apply_malloc_tuning();
   rlvr::binding::InitInfo(env, exports);
   rlvr::binding::InitKernels(env, exports);
   rlvr::binding::GpuBuffer::Init(env, exports);

@@ -1,6 +1,7 @@
 #include "binding/info_binding.h"
 
 #include "binding/errors.h"
+#include "binding/malloc_tuning.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"
 
@@ -22,6 +23,12 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("buildType", RLVR_BUILD_TYPE);
   o.Set("napiVersion", NAPI_VERSION);
   o.Set("cpuThreads", cpu::num_threads());
+  const MallocTuning& m = apply_malloc_tuning();
+  Napi::Object mt = Napi::Object::New(env);
+  mt.Set("applied", m.applied);
+  mt.Set("mmapThreshold", static_cast<double>(m.mmap_threshold));
+  mt.Set("trimThreshold", static_cast<double>(m.trim_threshold));
+  o.Set("mallocTuning", mt);
   return o;
 }
 

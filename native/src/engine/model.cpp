@@ -435,7 +435,9 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
   parallel_for(n * NH, 4, [&](int64_t i0, int64_t i1, int) {
     std::vector<float> pbuf(static_cast<size_t>(max_slot));
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t r = i / NH, hh = i % NH, b = r / s.q_per_seq, slot = s.slot0 + r % s.q_per_seq;
+      const int64_t r = i / NH, hh = i % NH;
+      const int64_t b = s.row_seq ? s.row_seq[r] : r / s.q_per_seq;
+      const int64_t slot = s.row_slot ? s.row_slot[r] : s.slot0 + r % s.q_per_seq;
       const int64_t kvh = hh / group, f = s.first ? s.first[r] : 0;  // keys of other packed sequences are skipped
       attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride + f) * KV + kvh * hd,
                  s.v + (b * s.seq_stride + f) * KV + kvh * hd, KV, s.mask + b * s.mask_stride + f, slot - f, hd, scale,
@@ -606,7 +608,7 @@ void Model::body_forward(const Batch& x, std::vector<float>& xf) {
 }
 
 Status Model::lm_head_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets,
-                              float temperature, float* logp, float* entropy) {
+                              float temperature, float* logp, float* entropy, const int64_t* row_names) {
   const int64_t H = cfg_.hidden, V = cfg_.vocab, chunk = lm_chunk();
   std::vector<float> xc, logits, lp, en, lse;
   std::vector<int32_t> tg;
@@ -625,7 +627,7 @@ Status Model::lm_head_logprob(const float* xf, const std::vector<int64_t>& rows,
     a.bad_row = &bad;
     Status s = kernels::logprob_fwd_cpu(a);
     if (!s.ok()) return s;
-    if (bad >= 0) return bad_logits(rows[c0 + bad]);
+    if (bad >= 0) return bad_logits(row_names ? row_names[rows[c0 + bad]] : rows[c0 + bad]);
     for (int64_t i = 0; i < R; ++i) {
       logp[rows[c0 + i]] = lp[i];
       entropy[rows[c0 + i]] = en[i];

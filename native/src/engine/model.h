@@ -159,8 +159,9 @@ class Model {
   void embed(const int32_t* ids, int64_t n, float* x);
   void final_norm(const float* x, float* xf, int64_t n);  // model.norm, no saved statistics
   Status require_lm_head() const;
+  // row_names (optional): the caller's row index of each xf row, for error messages.
   Status lm_head_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets, float temperature,
-                         float* logp, float* entropy);
+                         float* logp, float* entropy, const int64_t* row_names = nullptr);
   // Runs the body over a whole batch (no grad) and returns final-normed hidden [b*t, h].
   void body_forward(const Batch& x, std::vector<float>& xf);
   // A head on the final-normed hidden states xf [b*t, h]: computes its loss, accumulates its

@@ -22,6 +22,10 @@ struct Model::AttnSrc {
   // Packed sequences: per query row, the first slot of its segment (keys before it belong to
   // other sequences). Null: 0.
   const int64_t* first = nullptr;
+  // Compacted query rows (score_prefixed drops padding): query row r belongs to sequence
+  // row_seq[r] at slot row_slot[r]. Null: from q_per_seq and slot0 as above.
+  const int64_t* row_seq = nullptr;
+  const int64_t* row_slot = nullptr;
 };
 
 // Per token of x: the slot where its segment starts (x.seg), for AttnSrc::first.

@@ -5,6 +5,7 @@
 // (see the notes at the top of model.cpp: per-row GEMMs, one attention routine summing over
 // real key slots in ascending order, positions = count of real tokens before the slot).
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "engine/model.h"
@@ -57,47 +58,77 @@ Status Model::score_prefixed(const Batch& prefix, const Batch& ext, const int32_
   // ---- continuations: each row's slots [0, P) hold its prefix's K/V, [P, P + E) its own
   std::vector<float> cmask(static_cast<size_t>(R * cap), 0.f);
   pos.assign(static_cast<size_t>(ne), 0);
-  std::vector<int64_t> crow(static_cast<size_t>(ne));
+  // Only the extension's real tokens (and any row asked for by row_mask) are computed: each row
+  // is computed on its own (per-row GEMMs, attention over real slots), so dropping the padding
+  // rows changes nothing for the others, and padding is most of a micro-batch when response
+  // lengths vary (it runs to the longest response).
+  std::vector<int64_t> keep;
+  keep.reserve(static_cast<size_t>(ne));
   for (int64_t i = 0; i < R; ++i) {
     const int64_t g = group[i];
     std::memcpy(cmask.data() + i * cap, prefix.mask + g * P, sizeof(float) * P);
     int32_t c = count[g];
     for (int64_t t = 0; t < E; ++t) {
-      const bool real = ext.mask[i * E + t] != 0.f;
-      cmask[i * cap + P + t] = ext.mask[i * E + t];
+      const int64_t r = i * E + t;
+      const bool real = ext.mask[r] != 0.f;
+      cmask[i * cap + P + t] = ext.mask[r];
       c += real ? 1 : 0;
-      pos[i * E + t] = real ? c - 1 : 1;
-      crow[i * E + t] = i * cap + P + t;
+      pos[r] = real ? c - 1 : 1;
+      if (real || (row_mask && row_mask[r] != 0.f)) keep.push_back(r);
     }
   }
-  rope_tables(ne, pos.data(), cs);
-  std::vector<float> xa(static_cast<size_t>(ne * H)), xb(static_cast<size_t>(ne * H));
-  embed(ext.ids, ne, xa.data());
+  const int64_t nk = static_cast<int64_t>(keep.size());
+  std::vector<int32_t> kpos(static_cast<size_t>(nk)), kids(static_cast<size_t>(nk)), ktg(static_cast<size_t>(nk));
+  std::vector<int64_t> crow(static_cast<size_t>(nk)), kseq(static_cast<size_t>(nk)), kslot(static_cast<size_t>(nk));
+  for (int64_t k = 0; k < nk; ++k) {
+    const int64_t r = keep[k], i = r / E, t = r % E;
+    kpos[k] = pos[r];
+    kids[k] = ext.ids[r];
+    ktg[k] = targets[r];
+    crow[k] = i * cap + P + t;
+    kseq[k] = i;
+    kslot[k] = P + t;
+  }
+  rope_tables(nk, kpos.data(), cs);
+  std::vector<float> xa(static_cast<size_t>(nk * H)), xb(static_cast<size_t>(nk * H));
+  embed(kids.data(), nk, xa.data());
   Acts a;
-  a.resize(ne, cfg_);
-  std::vector<float> rk(static_cast<size_t>(R * cap * KV)), rv(static_cast<size_t>(R * cap * KV));
+  a.resize(nk, cfg_);
+  // Uninitialized on purpose: a slot is written (prefix copy or layer_forward) before any read,
+  // or masked and never read.
+  const size_t kv_floats = static_cast<size_t>(R * cap * KV);
+  std::unique_ptr<float[]> rk(new float[kv_floats]), rv(new float[kv_floats]);
   AttnSrc src;
-  src.k = rk.data(); src.v = rv.data();
+  src.k = rk.get(); src.v = rv.get();
   src.seq_stride = cap; src.mask = cmask.data(); src.mask_stride = cap; src.q_per_seq = E; src.slot0 = P;
+  src.row_seq = kseq.data(); src.row_slot = kslot.data();
   for (int l = 0; l < L; ++l) {
     for (int64_t i = 0; i < R; ++i) {
-      std::memcpy(rk.data() + i * cap * KV, pk[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
-      std::memcpy(rv.data() + i * cap * KV, pv[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
+      std::memcpy(rk.get() + i * cap * KV, pk[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
+      std::memcpy(rv.get() + i * cap * KV, pv[l].data() + group[i] * P * KV, sizeof(float) * P * KV);
     }
     pk[l] = {};
     pv[l] = {};
-    layer_forward(l, xa.data(), xb.data(), a, ne, cs, src, rk.data(), rv.data(), crow.data());
+    layer_forward(l, xa.data(), xb.data(), a, nk, cs, src, rk.get(), rv.get(), crow.data());
     std::swap(xa, xb);
   }
-  std::vector<float> xf(static_cast<size_t>(ne * H));
-  final_norm(xa.data(), xf.data(), ne);
+  std::vector<float> xf(static_cast<size_t>(nk * H));
+  final_norm(xa.data(), xf.data(), nk);
   std::vector<int64_t> rows;
+  for (int64_t k = 0; k < nk; ++k)
+    if ((row_mask ? row_mask[keep[k]] : ext.mask[keep[k]]) != 0.f) rows.push_back(k);
+  std::vector<float> klp(static_cast<size_t>(nk), 0.f), ken(static_cast<size_t>(nk), 0.f);
+  Status s = lm_head_logprob(xf.data(), rows, ktg.data(), temperature, klp.data(), ken.data(), keep.data());
+  if (!s.ok()) return s;
   for (int64_t r = 0; r < ne; ++r) {
     logp[r] = 0.f;
     entropy[r] = 0.f;
-    if ((row_mask ? row_mask[r] : ext.mask[r]) != 0.f) rows.push_back(r);
   }
-  return lm_head_logprob(xf.data(), rows, targets, temperature, logp, entropy);
+  for (int64_t k = 0; k < nk; ++k) {
+    logp[keep[k]] = klp[k];
+    entropy[keep[k]] = ken[k];
+  }
+  return Status::Ok();
 }
 
 }  // namespace rlvr::engine

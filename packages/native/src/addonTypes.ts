@@ -29,6 +29,13 @@ export interface BuildInfo {
   buildType: string;
   napiVersion: number;
   cpuThreads: number;
+  /**
+   * glibc malloc settings applied when the addon loads (native/src/binding/malloc_tuning.cpp):
+   * engine buffers up to mmapThreshold bytes come from the heap, which keeps up to
+   * trimThreshold freed bytes, so repeated engine calls reuse warm pages. Not applied off glibc
+   * or with RLVR_MALLOC_TUNING=0 (thresholds 0).
+   */
+  mallocTuning: { applied: boolean; mmapThreshold: number; trimThreshold: number };
 }
 
 export interface DeviceInfo {

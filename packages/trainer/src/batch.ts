@@ -130,6 +130,42 @@ export function chunks(total: number, size: number): [number, number][] {
   return out;
 }
 
+/** How scoring passes (reference / old log-probs, critic values) group rollouts into engine calls. */
+export interface ScoreBatching {
+  /** At most this many rollouts per call. */
+  maxRows: number;
+  /**
+   * At most this many token slots per call: rows x the longest prompt + response among them
+   * (a single longer rollout still gets a call of its own). Bounds activation memory; absent:
+   * no bound.
+   */
+  maxTokens?: number;
+}
+
+/**
+ * Consecutive [start, end) ranges of `rollouts` for scoring calls: each as long as `batching`
+ * allows. Fewer, larger calls pay (each call runs the shared prompts and pays the per-op thread
+ * hand-off once); scoring is row-independent, so the grouping does not change any result.
+ */
+export function scoreChunks(rollouts: readonly Rollout[], batching: number | ScoreBatching): [number, number][] {
+  const { maxRows, maxTokens = Infinity } = typeof batching === "number" ? { maxRows: batching } : batching;
+  const out: [number, number][] = [];
+  let start = 0, widest = 0;
+  rollouts.forEach((r, i) => {
+    const w = r.promptIds.length + r.responseIds.length;
+    const wider = Math.max(widest, w);
+    if (i > start && (i - start >= maxRows || (i - start + 1) * wider > maxTokens)) {
+      out.push([start, i]);
+      start = i;
+      widest = w;
+    } else {
+      widest = wider;
+    }
+  });
+  if (rollouts.length > start) out.push([start, rollouts.length]);
+  return out;
+}
+
 /**
  * One micro-batch for Engine.scorePrefixed: the distinct prompts of the rollouts, each without
  * its last token (`prefix`, right-padded), and per rollout that last token followed by the

@@ -103,11 +103,18 @@ const ActorSection = z.strictObject({
   /** Responses per forwardBackward call (gradient accumulation; does not change the gradient). */
   microBatchSize: posInt.default(8),
   /**
-   * Responses per scoring call (reference / recomputed old log-probs, critic values): no
-   * backward, so larger than microBatchSize pays (verl's log_prob_micro_batch_size). The results
-   * do not depend on it (scoring is row-independent, bit for bit).
+   * Most responses per scoring call (reference / recomputed old log-probs, critic values): no
+   * backward, so larger than microBatchSize pays (verl's log_prob_micro_batch_size); each call
+   * also stays within logProbMaxTokens. The results do not depend on either (scoring is
+   * row-independent, bit for bit); fewer calls are faster (shared prompts run once per call).
    */
-  logProbMicroBatchSize: posInt.default(32),
+  logProbMicroBatchSize: posInt.default(256),
+  /**
+   * Token budget of one scoring call: responses x the longest prompt + response among them
+   * (verl's log_prob_max_token_len_per_gpu); bounds the call's activation memory (about
+   * 140 KB per token for Qwen2.5-1.5B on the CPU engine). A longer single response still runs.
+   */
+  logProbMaxTokens: posInt.default(16384),
   ppoEpochs: posInt.default(1),
   clipLow: nonNeg.default(0.2),
   clipHigh: nonNeg.default(0.2),

@@ -5,12 +5,12 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights } from "@rlvr/native";
 
-import { chunks, gather, packSequences, scatter, type Rollout } from "./batch.js";
+import { chunks, gather, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
 
-/** Per-token values [B, W] of the rollouts' responses, `microBatch` sequences at a time. */
-export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number, pack = false): Float32Array {
+/** Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and its token budget). */
+export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack = false): Float32Array {
   const out = new Float32Array(rollouts.length * width);
-  for (const [a, b] of chunks(rollouts.length, microBatch)) {
+  for (const [a, b] of scoreChunks(rollouts, microBatch)) {
     const p = packSequences(rollouts.slice(a, b), { pack });
     const v = critic.values({
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, scoreMask: p.scoreMask,

@@ -303,6 +303,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       return v;
     };
     const n = c.rollout.n, tau = c.rollout.temperature;
+    const scoring = { maxRows: c.actor.logProbMicroBatchSize, maxTokens: c.actor.logProbMaxTokens };
 
     // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p)
     const samples = timed("rollout", () =>
@@ -329,10 +330,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     pending.catch(() => {}); // handled by the await below; no unhandled-rejection report while scoring
     // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
     const oldLogp = timed("old_logp", () =>
-      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, c.actor.logProbMicroBatchSize).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
+      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, scoring).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
     );
-    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, c.actor.logProbMicroBatchSize).logp) : undefined;
-    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, c.actor.logProbMicroBatchSize, c.actor.packSequences)) : null;
+    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, scoring).logp) : undefined;
+    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences)) : null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
     const rewards = await pending;

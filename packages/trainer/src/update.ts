@@ -9,7 +9,7 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights, type AggMode, type KlType } from "@rlvr/native";
 
-import { chunks, gather, packPrefixed, packSequences, scatter, type Rollout } from "./batch.js";
+import { chunks, gather, packPrefixed, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
 
 export interface UpdateInputs {
   rollouts: readonly Rollout[];
@@ -135,7 +135,7 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
 
 /**
  * Per-token log-probs (and entropies) of the rollouts' responses under `engine` at
- * `temperature`, in the response layout [B, W]; scored `microBatch` sequences at a time, each
+ * `temperature`, in the response layout [B, W]; scored in calls of up to `microBatch` sequences (and its token budget), each
  * distinct prompt of a micro-batch run once (Engine.scorePrefixed: GRPO's n samples share it),
  * bit for bit what scoring each whole sequence gives.
  */
@@ -144,11 +144,11 @@ export function scoreRollouts(
   rollouts: readonly Rollout[],
   width: number,
   temperature: number,
-  microBatch: number,
+  microBatch: number | ScoreBatching,
 ): { logp: Float32Array; entropy: Float32Array } {
   const B = rollouts.length;
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
-  for (const [a, b] of chunks(B, microBatch)) {
+  for (const [a, b] of scoreChunks(rollouts, microBatch)) {
     const part = rollouts.slice(a, b);
     // shared-prompt scoring is a CPU-engine feature; the OpsModel backends score whole sequences
     const pre = engine.backend === "cpu" ? packPrefixed(part) : null;

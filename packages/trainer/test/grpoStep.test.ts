@@ -86,6 +86,11 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
 
     // prompt-sharing scoring (scoreRollouts) is the sampler's log-probs bit for bit, at every micro-batch size
     for (const micro of [1, 3, 8]) expect(scoreRollouts(actor, s.rollouts, W, tau, micro).logp).toEqual(oldLogp);
+    // ... and at every token budget (1: one response per call; the widest response fits 2 rows)
+    const widest = Math.max(...s.rollouts.map((r) => r.promptIds.length + r.responseIds.length));
+    for (const maxTokens of [1, 2 * widest, 1e9]) {
+      expect(scoreRollouts(actor, s.rollouts, W, tau, { maxRows: 8, maxTokens }).logp).toEqual(oldLogp);
+    }
     // the sampler's log-probs are the engine's training log-probs (no recompute pass needed)
     let maxDiff = 0;
     for (let k = 0; k < B * W; k++) if (mask[k]) maxDiff = Math.max(maxDiff, Math.abs(stats.tokenLogp[k]! - oldLogp[k]!));

@@ -37,6 +37,32 @@ describe("worker pool", () => {
     expect(results.map((r) => r.correct)).toEqual(pairs.map((_, i) => i % 2 === 0));
   });
 
+  it("posts a batch to the workers up front: they grade it while the main thread is busy", async () => {
+    const pairs = Array.from({ length: 40 }, (_, i) => ({ response: `\\boxed{${i}}`, gold: String(i % 3 === 0 ? i : i + 1) }));
+    let settled = 0;
+    const results = pairs.map((p) => pool.verify(p.response, p.gold).then((r) => (settled++, r)));
+    // block the main thread (as the trainer's synchronous scoring does): with one task per
+    // worker at a time, only the first two could be graded meanwhile
+    const until = Date.now() + 1_000;
+    while (Date.now() < until);
+    await new Promise((r) => setImmediate(r)); // one turn of the event loop: the answers are waiting
+    expect(settled).toBe(40);
+    expect((await Promise.all(results)).map((r) => r.correct)).toEqual(pairs.map((_, i) => i % 3 === 0));
+  });
+
+  it("an overrun fails only its own task; the ones queued behind it on that worker are re-sent", async () => {
+    const one = new VerifierPool({ size: 1, timeoutMs: 5_000 });
+    try {
+      await one.verify("\\boxed{1}", "1"); // started
+      const slow = one.verify("\\boxed{\\frac{\\sqrt6-\\sqrt2}{4}}", "\\sin\\frac{\\pi}{12}", { timeoutMs: 1 });
+      const after = Array.from({ length: 5 }, (_, i) => one.verify(`\\boxed{${i}}`, String(i)));
+      expect(await slow).toMatchObject({ correct: false, reason: "timeout" });
+      for (const r of await Promise.all(after)) expect(r).toMatchObject({ correct: true });
+    } finally {
+      await one.close();
+    }
+  });
+
   it("gives up cleanly when workers cannot start (heap too small for the engine)", async () => {
     const tiny = new VerifierPool({ size: 1, maxHeapMb: 8, timeoutMs: 5_000 });
     try {

@@ -2,6 +2,11 @@
 // hard wall-clock limit: a worker that overruns is terminated and replaced, and the
 // verification counts as incorrect with reason "timeout". A worker that dies (out of
 // memory, crash) is replaced the same way. Idle workers do not keep the process alive.
+//
+// Tasks are posted to the workers up front (each answers its own in order), not one per
+// worker at a time: handing out the next task needs the main thread's event loop, and the
+// trainer keeps that thread busy (synchronous log-prob scoring) right after handing over a
+// batch, so with one task per worker only the first two were graded during that time.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -12,6 +17,8 @@ import type { VerifyOptions, VerifyResult } from "./verify.js";
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
 const MAX_FAILED_STARTS = 3;
+/** Tasks posted to one worker and not yet answered, at most. */
+const MAX_IN_FLIGHT = 512;
 
 export interface PoolOptions {
   /** Worker threads (default: min(2, available cores)). */
@@ -34,7 +41,9 @@ interface Task extends TaskMessage {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  task: Task | null;
+  /** Tasks posted to this worker, in the order it answers them (the first is the one it is on). */
+  inFlight: Task[];
+  /** The first in-flight task's time limit. */
   timer: NodeJS.Timeout | null;
 }
 
@@ -102,8 +111,7 @@ export class VerifierPool {
     await Promise.all(
       this.slots.map(async (slot) => {
         if (slot.timer) clearTimeout(slot.timer);
-        slot.task?.resolve(failure(slot.task, "worker-error"));
-        slot.task = null;
+        for (const task of slot.inFlight.splice(0)) task.resolve(failure(task, "worker-error"));
         slot.worker.removeAllListeners("exit");
         await slot.worker.terminate();
       }),
@@ -114,7 +122,7 @@ export class VerifierPool {
     const worker = new Worker(this.file, {
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
     });
-    const slot: Slot = { worker, ready: false, task: null, timer: null };
+    const slot: Slot = { worker, ready: false, inFlight: [], timer: null };
     worker.unref();
     worker.on("message", (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on("error", (err) => {
@@ -130,27 +138,44 @@ export class VerifierPool {
       slot.ready = true;
       this.failedStarts = 0;
       this.startError = null;
-    } else if (slot.task && msg.id === slot.task.id) {
-      const task = slot.task;
-      this.settle(slot);
+    } else if (slot.inFlight[0] && msg.id === slot.inFlight[0].id) {
+      const task = slot.inFlight.shift()!;
+      this.arm(slot);
       task.resolve("result" in msg ? msg.result : failure(task, "worker-error"));
     }
     this.dispatch();
   }
 
-  private settle(slot: Slot): void {
+  /**
+   * Starts the time limit of the slot's first in-flight task (the one its worker is on), or
+   * lets an idle worker go. The limit counts from when that task became first, as seen by the
+   * main thread; when it fires, results that arrived meanwhile are handled first (setImmediate
+   * runs after the event loop's poll phase), so a busy main thread does not turn a finished
+   * verification into a timeout.
+   */
+  private arm(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    slot.task = null;
-    slot.worker.unref();
+    const head = slot.inFlight[0];
+    if (!head) {
+      slot.worker.unref();
+      return;
+    }
+    slot.worker.ref();
+    const limit = head.options.timeoutMs ?? this.timeoutMs;
+    slot.timer = setTimeout(() => setImmediate(() => {
+      if (slot.inFlight[0] === head) this.replace(slot, "timeout");
+    }), limit);
   }
 
   /** Ends a slot's worker (overrun or death) and puts a fresh one in its place. */
   private replace(slot: Slot, reason: VerifyResult["reason"]): void {
     const index = this.slots.indexOf(slot);
     if (index < 0) return; // already replaced
-    const task = slot.task;
-    this.settle(slot);
+    // the task it was on fails; the ones posted after it go back to the front of the queue
+    const [task, ...waiting] = slot.inFlight.splice(0);
+    this.queue.unshift(...waiting);
+    this.arm(slot);
     this.slots.splice(index, 1);
     slot.worker.removeAllListeners("exit");
     slot.worker.on("error", () => {}); // late errors of a worker being terminated
@@ -170,15 +195,15 @@ export class VerifierPool {
     }
   }
 
+  /** Posts queued tasks to ready workers, each to the one with the fewest in flight. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (!slot.ready || slot.task) continue;
+    const ready = this.slots.filter((s) => s.ready);
+    while (this.queue.length > 0 && ready.length > 0) {
+      const slot = ready.reduce((a, b) => (b.inFlight.length < a.inFlight.length ? b : a));
+      if (slot.inFlight.length >= MAX_IN_FLIGHT) return;
       const task = this.queue.shift()!;
-      slot.task = task;
-      slot.worker.ref();
-      const limit = task.options.timeoutMs ?? this.timeoutMs;
-      slot.timer = setTimeout(() => this.replace(slot, "timeout"), limit);
+      slot.inFlight.push(task);
+      if (slot.inFlight.length === 1) this.arm(slot);
       const { resolve: _resolve, ...message } = task;
       slot.worker.postMessage(message);
     }

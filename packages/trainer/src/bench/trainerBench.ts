@@ -1,8 +1,9 @@
 // Time per training step, split by phase (rollout / reward / old_logp / ref_logp / update, and
-// values / critic for PPO), for GRPO, GRPO with recomputed old log-probs, packed and PPO, on a
-// tiny random Qwen2 model on CPU, through the real trainer (verifier pool reward included).
+// values / critic for PPO), through the real trainer (verifier pool reward included), on CPU:
+// the built-in default (`rlvr train` with no arguments: 1-shot GRPO of the tiny math-world base
+// model), and GRPO, GRPO with recomputed old log-probs, packed and PPO on a tiny random Qwen2.
 // Writes bench/results/trainer-cpu-<date>[-$RLVR_BENCH_TAG].json at the repository root.
-//   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps]
+//   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps builtinSteps]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -11,7 +12,9 @@ import { fileURLToPath } from "node:url";
 import { readMetrics } from "@rlvr/data";
 import { expectedTensorShapes, parseModelConfig, saveCheckpoint, type TensorData } from "@rlvr/model";
 
-import { resolveConfig } from "../config.js";
+import { DEFAULT_TRAIN_PRESET, mathworldPresets } from "@rlvr/mathworld";
+
+import { registerPreset, resolveConfig, type TrainConfig } from "../config.js";
 import { train } from "../trainer.js";
 
 function repoRoot(): string {
@@ -59,7 +62,7 @@ function tokenizerFiles(): Record<string, string> {
   };
 }
 
-const [hidden = 64, layers = 2, prompts = 4, n = 8, maxResponse = 48, steps = 3] = process.argv.slice(2).map(Number);
+const [hidden = 64, layers = 2, prompts = 4, n = 8, maxResponse = 48, steps = 8, builtinSteps = 10] = process.argv.slice(2).map(Number);
 const work = mkdtempSync(join(tmpdir(), "rlvr-trainer-bench-"));
 try {
   const config = parseModelConfig({
@@ -82,14 +85,15 @@ try {
   })).join("\n"));
   const phases = ["rollout", "reward", "old_logp", "ref_logp", "values", "update", "critic"] as const;
   type Phases = Record<(typeof phases)[number], number>;
-  const runOnce = async (name: string, actor: Record<string, unknown>, algorithm: Record<string, unknown> = {}) => {
-    const cfg = resolveConfig({
+  const runOnce = (name: string, actor: Record<string, unknown>, algorithm: Record<string, unknown> = {}) =>
+    runConfig(name, resolveConfig({
       file: {
         model: { path: modelDir }, data: { train: train_, trainBatchSize: prompts, maxResponseLength: maxResponse },
         rollout: { n }, actor: { ppoMiniBatchSize: prompts, microBatchSize: 8, ...actor }, algorithm,
         trainer: { totalSteps: steps + 1, saveFreq: 0, testFreq: 0 }, eval: { beforeTrain: false },
       },
-    });
+    }));
+  const runConfig = async (name: string, cfg: TrainConfig) => {
     const out = join(work, `run-${name}`);
     await train({ config: cfg, outDir: out });
     const metrics = readMetrics(join(out, "metrics.jsonl")).slice(1); // step 1 warms up
@@ -102,6 +106,10 @@ try {
     return { metrics, phase_s, total, meanOf, summary: { ...phase_s, total: Number(total.toFixed(4)), share, rest_share: Number(rest.toFixed(3)) } };
   };
   const t0 = performance.now();
+  // the built-in default, as `rlvr train` runs it (no evaluation, no checkpoints)
+  for (const [name, preset] of Object.entries(mathworldPresets())) registerPreset(name, preset);
+  const builtinCfg = resolveConfig({ file: { preset: DEFAULT_TRAIN_PRESET, trainer: { totalSteps: builtinSteps + 1, saveFreq: 0, testFreq: 0 }, eval: { beforeTrain: false } } });
+  const builtin = await runConfig("builtin", builtinCfg);
   const main = await runOnce("grpo", {});
   const recompute = await runOnce("recompute", { recomputeOldLogp: true });
   const packed = await runOnce("packed", { packSequences: true });
@@ -112,7 +120,18 @@ try {
     date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads: process.env.RLVR_NUM_THREADS ?? "all",
     model: { hidden, layers, vocab: 272, parameters: [...weights.values()].reduce((a, t) => a + t.data.length, 0) },
     setup: { prompts, n, responses: prompts * n, maxResponse, microBatch: 8, measuredSteps: metrics.length, warmupSteps: 1 },
-    /** GRPO, the paper's recipe (KL on: reference log-probs every step). rest_share = reward + old/ref log-probs. */
+    /**
+     * The built-in default (`rlvr train`: preset mathworld-1shot, the math-world base model, pi_1
+     * repeated, GRPO with KL, the verifier pool), measured steps after one warm-up step.
+     */
+    per_step_s_builtin: {
+      ...builtin.summary,
+      setup: {
+        preset: DEFAULT_TRAIN_PRESET, steps: builtin.metrics.length, prompts: builtinCfg.data.trainBatchSize, n: builtinCfg.rollout.n,
+        maxResponse: builtinCfg.data.maxResponseLength, response_length_mean: Number(builtin.meanOf((m) => m.response_length_mean).toFixed(1)),
+      },
+    },
+    /** GRPO on the random model (KL on: reference log-probs every step). rest_share = reward + old/ref log-probs. */
     per_step_s: main.summary,
     /** The same run with actor.recomputeOldLogp (a scoring pass the sampler's log-probs make unnecessary). */
     per_step_s_recompute_old_logp: recompute.summary,
@@ -128,6 +147,7 @@ try {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `trainer-cpu-${report.date.slice(0, 10)}${process.env.RLVR_BENCH_TAG ? `-${process.env.RLVR_BENCH_TAG}` : ""}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(JSON.stringify({ builtin: report.per_step_s_builtin.share, builtin_rest: report.per_step_s_builtin.rest_share }));
   console.log(JSON.stringify(report.per_step_s), `-> ${file}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
