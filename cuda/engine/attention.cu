@@ -71,9 +71,13 @@ __global__ void __launch_bounds__(kThreads) attn_fwd_kernel(AttnFwdArgs a, Geo g
   const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
   const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
   const float* mrow = a.mask + s * a.mask_stride;
-  int64_t slot[kQPerWarp];
+  int64_t slot[kQPerWarp], first[kQPerWarp];  // keys [first, slot] (first: packed sequences)
 #pragma unroll
-  for (int u = 0; u < kQPerWarp; ++u) slot[u] = a.slot0 + i0 + warp * kQPerWarp + u;
+  for (int u = 0; u < kQPerWarp; ++u) {
+    const int64_t row = i0 + warp * kQPerWarp + u;
+    slot[u] = a.slot0 + row;
+    first[u] = (a.first && row < a.tq) ? a.first[s * a.tq + row] : 0;
+  }
   float m[kQPerWarp], l[kQPerWarp], o[kQPerWarp][DPL];
 #pragma unroll
   for (int u = 0; u < kQPerWarp; ++u) {
@@ -105,7 +109,7 @@ __global__ void __launch_bounds__(kThreads) attn_fwd_kernel(AttnFwdArgs a, Geo g
     float p[kQPerWarp];
 #pragma unroll
     for (int u = 0; u < kQPerWarp; ++u) {
-      const float x = (mk && j <= slot[u]) ? sc[u] * g.scale : -INFINITY;
+      const float x = (mk && j <= slot[u] && j >= first[u]) ? sc[u] * g.scale : -INFINITY;
       const float mn = fmaxf(m[u], warp_max(x));
       float alpha = 1.f;
       p[u] = 0.f;
@@ -252,12 +256,13 @@ __global__ void __launch_bounds__(kThreads) attn_dq_kernel(AttnBwdArgs a, Geo g,
   const float* kb = a.k + s * t * g.kvd + kvh * hd;
   const float* vb = a.v + s * t * g.kvd + kvh * hd;
   const float* mrow = a.mask + s * t;
-  int64_t qrow[kQPerWarp];
+  int64_t qrow[kQPerWarp], qfirst[kQPerWarp];
   float lse[kQPerWarp], dr[kQPerWarp], dq[kQPerWarp][DPL];
 #pragma unroll
   for (int u = 0; u < kQPerWarp; ++u) {
     qrow[u] = i0 + warp * kQPerWarp + u;
     const bool in = qrow[u] < t;
+    qfirst[u] = (a.first && in) ? a.first[s * t + qrow[u]] : 0;
     lse[u] = in ? a.lse[(s * t + qrow[u]) * a.heads + h] : INFINITY;
     dr[u] = in ? drow[(s * t + qrow[u]) * a.heads + h] : 0.f;
 #pragma unroll
@@ -293,7 +298,7 @@ __global__ void __launch_bounds__(kThreads) attn_dq_kernel(AttnBwdArgs a, Geo g,
     float ds[kQPerWarp];
 #pragma unroll
     for (int u = 0; u < kQPerWarp; ++u) {
-      const bool vis = mk && j <= qrow[u] && qrow[u] < t;
+      const bool vis = mk && j <= qrow[u] && j >= qfirst[u] && qrow[u] < t;
       const float p = vis ? expf(sc[u] * g.scale - lse[u]) : 0.f;
       ds[u] = p * (dp[u] - dr[u]) * g.scale;
     }
@@ -331,6 +336,7 @@ __global__ void __launch_bounds__(kThreads) attn_dkv_kernel(AttnBwdArgs a, Geo g
   float* Gs = Qs + kKTile * (D + 1);   // [32][D+1] its dout
   float* Ls = Gs + kKTile * (D + 1);   // [32] lse
   float* Rs = Ls + kKTile;             // [32] drow
+  __shared__ int64_t Fs[kKTile];       // the query tile's first visible key (packed sequences)
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kQTile;  // 16 keys per block
@@ -367,6 +373,7 @@ __global__ void __launch_bounds__(kThreads) attn_dkv_kernel(AttnBwdArgs a, Geo g
         const int64_t row = i0 + tid;
         Ls[tid] = row < t ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
         Rs[tid] = row < t ? drow[(s * t + row) * a.heads + h] : 0.f;
+        Fs[tid] = (a.first && row < t) ? a.first[s * t + row] : 0;
       }
       __syncthreads();
       const int64_t qi = i0 + lane;
@@ -383,10 +390,11 @@ __global__ void __launch_bounds__(kThreads) attn_dkv_kernel(AttnBwdArgs a, Geo g
         }
       }
       const float lse = Ls[lane], dr = Rs[lane];
+      const int64_t qf = Fs[lane];
       float p[kQPerWarp], ds[kQPerWarp];
 #pragma unroll
       for (int u = 0; u < kQPerWarp; ++u) {
-        const bool vis = kvis[u] && qi < t && key[u] <= qi;
+        const bool vis = kvis[u] && qi < t && key[u] <= qi && key[u] >= qf;
         p[u] = vis ? expf(sc[u] * g.scale - lse) : 0.f;
         ds[u] = p[u] * (dp[u] - dr) * g.scale;
       }
@@ -463,7 +471,7 @@ Status attention_fwd_cuda(const AttnFwdArgs& a) {
   if (a.b > 65535 || a.heads > 65535) return Status::Error(Code::Shape, "attention", "b and heads must be <= 65535");
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
-    if (a.tq == 1) {
+    if (a.tq == 1 && !a.first) {  // (a packed row of one token is its own segment: first = 0 anyway)
       attn_decode_kernel<D><<<static_cast<unsigned>(a.b * a.heads), kThreads>>>(a, g);
       return launched("attn_decode_kernel");
     }

@@ -135,6 +135,8 @@ Status rope_apply_cuda(float* x, int64_t n, int64_t heads, int64_t head_dim, con
 //   training:  tq = t, slot0 = 0, seq_stride = mask_stride = t
 //   prefill:   tq = t, slot0 = 0, k/v/mask = the cache (seq_stride = capacity)
 //   decode:    tq = 1, slot0 = current slot, k/v/mask = the cache
+// Packed sequences (first != null): query row r sees only key slots >= first[r]
+// (the first slot of its segment), as model.cpp's AttnSrc::first.
 struct AttnFwdArgs {
   int64_t b = 0, tq = 0, slot0 = 0;
   int64_t heads = 0, kv_heads = 0, head_dim = 0;
@@ -147,6 +149,7 @@ struct AttnFwdArgs {
   float scale = 0.f;     // 0: 1 / sqrt(head_dim)
   float* out = nullptr;  // [b * tq, heads * head_dim]
   float* lse = nullptr;  // [b * tq, heads] (natural log of the softmax denominator, scaled scores) or null
+  const int32_t* first = nullptr;  // [b * tq] packed sequences: the first visible key slot per query; null: 0
 };
 Status attention_fwd_cpu(const AttnFwdArgs& a);
 Status attention_fwd_cuda(const AttnFwdArgs& a);  // head_dim <= 256 (CUDA); tq == 1 uses the decode kernel
@@ -168,6 +171,7 @@ struct AttnBwdArgs {
   float* dq = nullptr;  // [b * t, heads * head_dim]
   float* dk = nullptr;  // [b * t, kv_heads * head_dim]
   float* dv = nullptr;
+  const int32_t* first = nullptr;  // [b * t] as AttnFwdArgs::first (the forward's)
 };
 Status attention_bwd_cpu(const AttnBwdArgs& a);
 Status attention_bwd_cuda(const AttnBwdArgs& a);

@@ -150,6 +150,7 @@ struct OpsModel::AttnSrc {
   const float* mask = nullptr;
   float* k = nullptr;
   float* v = nullptr;
+  const int32_t* first = nullptr;  // packed sequences: each query's segment start slot (ops::AttnFwdArgs)
 };
 
 // ---------------------------------------------------------------------------
@@ -347,7 +348,7 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
     at.k = src.k; at.v = src.v;
   }
   at.seq_stride = src.seq_stride; at.mask = src.mask; at.mask_stride = src.mask_stride;
-  at.out = a.att; at.lse = a.lse;
+  at.out = a.att; at.lse = a.lse; at.first = src.first;
   OPS_TRY(be_.attention_fwd(at));
   // x2 = x_in + att @ Wo^T
   OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
@@ -368,7 +369,7 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
 // replaces dres by dL/d(x_in). `a` holds this layer's forward activations.
 // Same order of products and accumulations as model.cpp's layer_backward.
 Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
-                                const float* cs, const float* mask) {
+                                const float* cs, const float* mask, const int32_t* first) {
   const LayerW w = layer(l);
   const float* P = static_cast<const float*>(data_.get());
   float* G = static_cast<float*>(grad_.get());
@@ -409,7 +410,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   ops::AttnBwdArgs ab;
   ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
   ab.q = a.q; ab.k = a.k; ab.v = a.v; ab.mask = mask; ab.out = a.att; ab.lse = a.lse; ab.dout = datt;
-  ab.dq = dq; ab.dk = dk; ab.dv = dv;
+  ab.dq = dq; ab.dk = dk; ab.dv = dv; ab.first = first;
   OPS_TRY(be_.attention_bwd(ab));
   OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
   OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
@@ -429,8 +430,12 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
 // Whole-batch passes
 
 // ids, mask, HF position ids (ops positions) and the RoPE table of a batch, in backend memory.
-Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs) {
-  if (x.seg) return Status::Error(Code::Value, "segmentIds", "OpsModel does not support packed sequences yet");
+// Packed sequences (x.seg; only where `first` is given: not for prefill / decode): positions
+// restart at each segment and *first gets each token's segment start slot, both computed on the
+// host as model.cpp's positions() / segment_starts(); *first is null for an unpacked batch.
+Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first) {
+  if (x.seg && !first)
+    return Status::Error(Code::Value, "segmentIds", "packed sequences are for score and training, not for decoding");
   const int64_t n = x.b * x.t;
   int32_t* pos;
   OPS_TRY(ws(kIds, n, ids));
@@ -439,7 +444,28 @@ Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float
   OPS_TRY(ws(kCs, n * cfg_.head_dim, cs));
   OPS_TRY(be_.upload(*ids, x.ids, n * 4));
   OPS_TRY(be_.upload(*mask, x.mask, n * 4));
-  OPS_TRY(be_.positions(*mask, x.b, x.t, pos));
+  if (first) *first = nullptr;
+  if (x.seg) {
+    std::vector<int32_t> hpos(static_cast<size_t>(n)), hfirst(static_cast<size_t>(n));
+    for (int64_t b = 0; b < x.b; ++b) {
+      int32_t c = 0, f = 0;
+      for (int64_t t = 0; t < x.t; ++t) {
+        const int64_t r = b * x.t + t;
+        if (t > 0 && x.seg[r] != x.seg[r - 1]) { c = 0; f = static_cast<int32_t>(t); }  // a sequence starts
+        const bool real = x.mask[r] != 0.f;
+        c += real ? 1 : 0;
+        hpos[r] = real ? c - 1 : 1;  // HF: cumsum(mask) - 1, padding at 1
+        hfirst[r] = f;
+      }
+    }
+    int32_t* first_d;
+    OPS_TRY(ws(kFirst, n, &first_d));
+    OPS_TRY(be_.upload(pos, hpos.data(), n * 4));
+    OPS_TRY(be_.upload(first_d, hfirst.data(), n * 4));
+    *first = first_d;
+  } else {
+    OPS_TRY(be_.positions(*mask, x.b, x.t, pos));
+  }
   return be_.rope_table(pos, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, *cs);
 }
 
@@ -448,7 +474,8 @@ Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   OPS_TRY(ensure_bf16());
   int32_t* ids;
   float *mask, *cs, *xa, *xb, *xf;
-  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  const int32_t* first;
+  OPS_TRY(upload_batch(x, &ids, &mask, &cs, &first));
   OPS_TRY(ws(kXa, n * H, &xa));
   OPS_TRY(ws(kXb, n * H, &xb));
   OPS_TRY(ws(kXf, n * H, &xf));
@@ -458,7 +485,7 @@ Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
-  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t;
+  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t; src.first = first;
   for (int l = 0; l < cfg_.layers; ++l) {
     OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, nullptr));
     std::swap(xa, xb);
@@ -568,7 +595,8 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   float* G = static_cast<float*>(grad_.get());
   int32_t* ids;
   float *mask, *cs, *resid, *xf, *invf, *dxf, *dres;
-  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  const int32_t* first;
+  OPS_TRY(upload_batch(x, &ids, &mask, &cs, &first));
   // ---- forward, keeping every layer input (and all activations within the budget)
   OPS_TRY(ws(kResid, (L + 1) * n * H, &resid));
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, resid));
@@ -578,7 +606,7 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   const size_t nacts = keep ? static_cast<size_t>(L) : 1;
   while (acts_.size() < nacts) acts_.emplace_back(new Acts);
   AttnSrc src;
-  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t;
+  src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t; src.first = first;
   for (int l = 0; l < L; ++l) {
     Acts& a = *acts_[keep ? l : 0];
     OPS_TRY(a.ensure(be_, n, cfg_));
@@ -603,7 +631,7 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
     Acts& a = *acts_[keep ? l : 0];
     const float* x_in = resid + l * n * H;
     if (!keep) OPS_TRY(layer_forward(static_cast<int>(l), x_in, scratch, a, n, cs, src, nullptr));
-    OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask));
+    OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask, first));
   }
   return be_.embed_bwd(ids, dres, n, H, G + params_[embed_idx_].offset);
 }

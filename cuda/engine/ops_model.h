@@ -21,8 +21,8 @@
 // as Model; parameters, gradients, optimizer state, activations and the KV
 // cache live in backend memory. Per-parameter access (set_param / get_param /
 // get_grad / get_adam / set_adam) and logits() serve the Node binding
-// (native/src/binding/engine_impl.cpp). Not (yet) here: packed segments
-// (Batch::seg), score_prefixed.
+// (native/src/binding/engine_impl.cpp). Packed sequences (Batch::seg) in
+// score / logits / values and training, as Model. Not (yet) here: score_prefixed.
 //
 // bf16_gemm (off by default, so the CPU backend is comparable with Model):
 // every linear-layer GEMM (forward, both backward products, LM head) takes
@@ -185,6 +185,7 @@ class OpsModel {
     kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC,
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
+    kFirst,       // packed sequences: segment start per token
     kNumSlots
   };
   // The loss head of a training pass: given the final-normed hidden state xf
@@ -202,11 +203,11 @@ class OpsModel {
   Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
   Status ensure_grads();
   Status ensure_adam();
-  Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs);
+  Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first = nullptr);
   Status layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
                        const AttnSrc& src, const int64_t* cache_rows);
   Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
-                        const float* cs, const float* mask);
+                        const float* cs, const float* mask, const int32_t* first);
   Status body_forward(const Batch& x, const float** xf);
   // forward (keeping activations within the budget), head, final-norm / layer / embedding backward.
   Status train_body(const Batch& x, const HeadFn& head);

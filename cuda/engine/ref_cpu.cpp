@@ -204,9 +204,10 @@ Status attention_fwd_cpu(const AttnFwdArgs& a) {
   for (int64_t r = 0; r < a.b * a.tq; ++r)
     for (int64_t hh = 0; hh < a.heads; ++hh) {
       const int64_t s = r / a.tq, slot = a.slot0 + r % a.tq, kvh = hh / group;
-      attend_one(a.q + r * Q + hh * hd, a.k + s * a.seq_stride * KV + kvh * hd, a.v + s * a.seq_stride * KV + kvh * hd,
-                 KV, a.mask + s * a.mask_stride, slot, hd, scale, p.data(), a.out + r * Q + hh * hd,
-                 a.lse ? a.lse + r * a.heads + hh : nullptr);
+      const int64_t f = a.first ? a.first[r] : 0;  // keys of other packed sequences are skipped
+      attend_one(a.q + r * Q + hh * hd, a.k + (s * a.seq_stride + f) * KV + kvh * hd,
+                 a.v + (s * a.seq_stride + f) * KV + kvh * hd, KV, a.mask + s * a.mask_stride + f, slot - f, hd, scale,
+                 p.data(), a.out + r * Q + hh * hd, a.lse ? a.lse + r * a.heads + hh : nullptr);
     }
   return Status::Ok();
 }
@@ -230,24 +231,28 @@ Status attention_bwd_cpu(const AttnBwdArgs& a) {
     for (int64_t hh = kvh * group; hh < (kvh + 1) * group; ++hh) {
       for (int64_t t = 0; t < tlen; ++t) {
         const int64_t r = b * tlen + t;
+        const int64_t f = a.first ? a.first[r] : 0;  // the query's segment starts at slot f
         const float* qr = a.q + r * Q + hh * hd;
         const float* dor = a.dout + r * Q + hh * hd;
-        if (!attend_one(qr, kb, vb, KV, mask, t, hd, scale, pb.data(), tmp.data(), nullptr)) continue;
+        const float* kf = kb + f * KV;
+        const float* vf = vb + f * KV;
+        const float* mf = mask + f;
+        if (!attend_one(qr, kf, vf, KV, mf, t - f, hd, scale, pb.data(), tmp.data(), nullptr)) continue;
         double D = 0;
-        for (int64_t j = 0; j <= t; ++j) {
-          if (mask[j] == 0.f) continue;
-          dp[j] = dot16(dor, vb + j * KV, hd);
+        for (int64_t j = 0; j <= t - f; ++j) {
+          if (mf[j] == 0.f) continue;
+          dp[j] = dot16(dor, vf + j * KV, hd);
           D += static_cast<double>(pb[j]) * dp[j];
         }
         const float Df = static_cast<float>(D);
         float* dqr = a.dq + r * Q + hh * hd;
-        for (int64_t j = 0; j <= t; ++j) {
-          if (mask[j] == 0.f) continue;
+        for (int64_t j = 0; j <= t - f; ++j) {
+          if (mf[j] == 0.f) continue;
           const float pj = pb[j];
           const float ds = pj * (dp[j] - Df) * scale;
-          const float* kr = kb + j * KV;
-          float* dkr = dkb + j * KV;
-          float* dvr = dvb + j * KV;
+          const float* kr = kf + j * KV;
+          float* dkr = dkb + (f + j) * KV;
+          float* dvr = dvb + (f + j) * KV;
           for (int64_t d = 0; d < hd; ++d) {
             dqr[d] += ds * kr[d];
             dkr[d] += ds * qr[d];

@@ -357,23 +357,34 @@ void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint6
 
 // ---- attention --------------------------------------------------------------------------
 
-void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed) {
-  section("attention fwd/bwd", "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t, (long long)heads,
-          (long long)kvh, (long long)hd);
+// packed: each row holds 3 sequences (segments starting at ~t/3 and ~2t/3, jittered per row);
+// a query sees only keys from its segment's first slot on (AttnFwdArgs::first).
+void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed, bool packed = false) {
+  section(packed ? "attention fwd/bwd (packed)" : "attention fwd/bwd", "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld",
+          (long long)b, (long long)t, (long long)heads, (long long)kvh, (long long)hd);
   Rng rng(seed);
   const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
   std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
+  std::vector<int32_t> first(static_cast<size_t>(n), 0);
+  if (packed)
+    for (int64_t r = 0; r < b; ++r) {
+      const int64_t c1 = t / 3 + r % 3, c2 = 2 * t / 3 + r % 2;
+      for (int64_t j = 0; j < t; ++j) first[r * t + j] = static_cast<int32_t>(j >= c2 ? c2 : j >= c1 ? c1 : 0);
+    }
   std::vector<float> out(n * Q), lse(n * heads);
   AttnFwdArgs f;
   f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
   f.v = v.data(); f.seq_stride = t; f.mask = mask.data(); f.mask_stride = t; f.out = out.data(); f.lse = lse.data();
+  if (packed) f.first = first.data();
   SCHECK(attention_fwd_cpu(f));
   DevBuf<float> gq(q), gk(k), gv(v), gm(mask), gout(n * Q), glse(n * heads);
+  DevBuf<int32_t> gfirst(first);
   AttnFwdArgs fg = f;
   fg.q = gq.p; fg.k = gk.p; fg.v = gv.p; fg.mask = gm.p; fg.out = gout.p; fg.lse = glse.p;
+  fg.first = packed ? gfirst.p : nullptr;
   SCHECK(attention_fwd_cuda(fg));
-  const std::string shape = fmt("b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t,
-                                (long long)heads, (long long)kvh, (long long)hd);
+  const std::string shape = fmt("%sb=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", packed ? "packed " : "", (long long)b,
+                                (long long)t, (long long)heads, (long long)kvh, (long long)hd);
   compare_rel("attention_fwd.out[" + shape + "]", gout.get(), out, 2e-5, 1e-4);
   compare_rel("attention_fwd.lse[" + shape + "]", glse.get(), lse, 2e-5, 2e-5);
 
@@ -382,11 +393,13 @@ void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t h
   a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q.data(); a.k = k.data(); a.v = v.data();
   a.mask = mask.data(); a.out = out.data(); a.lse = lse.data(); a.dout = dout.data(); a.dq = dq.data();
   a.dk = dk.data(); a.dv = dv.data();
+  if (packed) a.first = first.data();
   SCHECK(attention_bwd_cpu(a));
   DevBuf<float> gdout(dout), gdq(n * Q), gdk(n * KV), gdv(n * KV);
   AttnBwdArgs ag = a;
   ag.q = gq.p; ag.k = gk.p; ag.v = gv.p; ag.mask = gm.p; ag.out = gout.p; ag.lse = glse.p; ag.dout = gdout.p;
   ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
+  ag.first = packed ? gfirst.p : nullptr;
   SCHECK(attention_bwd_cuda(ag));
   const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
   // floor 1e-2: with one visible key dq and dk are exactly 0 by cancellation
@@ -586,6 +599,8 @@ int main(int argc, char** argv) {
   check_attention(1, 1, 2, 1, 8, seed++);
   check_attention(5, 50, 12, 2, 128, seed++);
   check_attention(2, 33, 2, 1, 256, seed++);
+  check_attention(5, 37, 6, 2, 64, seed++, true);  // packed sequences
+  check_attention(3, 70, 4, 2, 128, seed++, true);
   if (!g_quick) check_attention(2, 300, 4, 2, 128, seed++);
   check_kv_decode(5, 19, 40, 6, 2, 64, seed++);
   check_kv_decode(3, 70, 75, 12, 2, 128, seed++);

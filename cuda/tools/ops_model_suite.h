@@ -7,7 +7,8 @@
 //   loss stats, per-token logp/entropy, every parameter's gradient), one
 //   AdamW step (grad norm; each engine's parameters vs the torch formula on
 //   its own gradients; the engines' parameters), score after the step,
-//   prefill + decode steps (next-token logits). Tolerance sets with their
+//   prefill + decode steps (next-token logits), packed sequences (score and one
+//   forward_backward with every gradient). Tolerance sets with their
 //   measured errors and reasons are below (cpu_vs_model_tolerances, ...).
 // One line per comparison:
 //   PASS|FAIL <config>.<what> n=.. max_abs_err=.. err=<measure> tol=<bound> (<why>)
@@ -536,6 +537,47 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     expect_ok(t, label + ".step(test)", test.step(tok.data(), lg_t.data()));
     expect_ok(t, label + ".step(ref)", ref.step(tok.data(), lg_r.data()));
     compare(t, label + ".decode_step" + std::to_string(s + 1) + ".logits", lg_t, lg_r, tol.logits);
+  }
+
+  // ---- packed sequences (segment ids; rows of 2 or 3 sequences, the padded rows too):
+  // score, then one forward_backward from zero gradients (the step zeroed them) and every
+  // gradient. Attention stays inside a segment and positions restart at each.
+  PaddedBatch pk = padded_batch(sh.b, sh.t, sh.left, sh.right, V, rng);
+  const size_t np = pk.ids.size();
+  std::vector<int32_t> seg(np);
+  for (int64_t b = 0; b < pk.b; ++b)
+    for (int64_t j = 0; j < pk.t; ++j) seg[b * pk.t + j] = static_cast<int32_t>(j * (2 + b % 2) / pk.t);
+  Batch xs = pk.batch();
+  xs.seg = seg.data();
+  std::vector<float> plp_t(np), pen_t(np), plp_r(np), pen_r(np);
+  expect_ok(t, label + ".packed.score(test)", test.score(xs, pk.targets.data(), nullptr, 0.8f, plp_t.data(), pen_t.data()));
+  expect_ok(t, label + ".packed.score(ref)", ref.score(xs, pk.targets.data(), nullptr, 0.8f, plp_r.data(), pen_r.data()));
+  compare(t, label + ".packed.score.logp", plp_t, plp_r, tol.logp);
+  compare(t, label + ".packed.score.entropy", pen_t, pen_r, tol.entropy);
+  {
+    std::vector<float> old(np), refl(np), adv(np), wts(np);
+    double msum = 0;
+    for (float m : pk.mask) msum += m;
+    for (size_t i = 0; i < np; ++i) {
+      old[i] = plp_r[i] + 0.15f * rng.normal();
+      refl[i] = plp_r[i] + 0.3f * rng.normal();
+      adv[i] = static_cast<float>(seg[i] % 2 == 0 ? 1 : -1) * (0.5f + 0.1f * static_cast<float>(seg[i]));  // per sequence
+      wts[i] = static_cast<float>(pk.mask[i] / msum);
+    }
+    kernels::PolicyLossStats st_t, st_r;
+    std::vector<float> flp_t(np), fen_t(np), flp_r(np), fen_r(np);
+    expect_ok(t, label + ".packed.fb(test)", test.forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
+                                                                   wts.data(), o, flp_t.data(), fen_t.data(), &st_t));
+    expect_ok(t, label + ".packed.fb(ref)", ref.forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
+                                                                 wts.data(), o, flp_r.data(), fen_r.data(), &st_r));
+    compare(t, label + ".packed.fb.logp", flp_t, flp_r, tol.logp);
+    compare_scalar(t, label + ".packed.fb.stats.total", st_t.total, st_r.total, tol.loss);
+    std::vector<float> pg_t, pg_r;
+    expect_ok(t, label + ".packed.get_gradients(test)", test.get_gradients(&pg_t));
+    expect_ok(t, label + ".packed.get_gradients(ref)", ref.get_gradients(&pg_r));
+    for (const auto& p : ref.params())
+      compare(t, label + ".packed.grad[" + p.name + "]", pg_t.data() + p.offset, pg_r.data() + p.offset,
+              static_cast<size_t>(p.numel), tol.grad);
   }
 }
 

@@ -28,11 +28,6 @@ Status EngineImpl::cpu_only(const char* what, const char* feature) const {
                        "engine's backend \"" + backend() + "\" (OpsModel)");
 }
 
-std::string EngineImpl::packing_unsupported() const {
-  return std::string("packed sequences are supported by backend \"cpu\" only (engine::Model), not by this engine's "
-                     "backend \"") + backend() + "\" (OpsModel takes one sequence per row)";
-}
-
 Status EngineImpl::score_prefixed(const engine::Batch&, const engine::Batch&, const int32_t*, const int32_t*,
                                   const float*, float, float*, float*) {
   return cpu_only("scorePrefixed", "shared-prompt scoring");
@@ -106,7 +101,6 @@ class CpuEngine final : public EngineImpl {
   int64_t cache_rows() const override { return m_.cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_.set_lm_chunk_rows(rows); }
 
-  std::string packing_unsupported() const override { return ""; }
   Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
                         const float* rm, float temp, float* lp, float* en) override {
     return m_.score_prefixed(pre, ext, g, t, rm, temp, lp, en);

@@ -6,9 +6,9 @@
 //              references) -- the device code path, runnable without a GPU;
 //   "cuda":    engine::OpsModel over cuda_backend_for(device).
 // All pointers are host memory: the OpsModel implementations copy to and from
-// their backend inside. Features only engine::Model has (score_prefixed,
-// packed segments) fail with a Value error naming the method and the backend
-// that supports it. Both implement the value head (a critic). No Node-API here.
+// their backend inside. Both implement packed segments and the value head (a
+// critic); what only engine::Model has (score_prefixed) fails with a Value
+// error naming the method and the backend that supports it. No Node-API here.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -58,9 +58,10 @@ class EngineImpl {
                                         const float* weights, float clip, float* values_out,
                                         kernels::ValueLossStats* stats) = 0;
 
-  // engine::Model only; the defaults report which backend has them.
-  // Batch::seg (segmentIds): "" when supported, else why not (argument: segmentIds).
-  virtual std::string packing_unsupported() const;
+  // Batch::seg (segmentIds): "" when supported (every backend now), else why not
+  // (argument: segmentIds).
+  virtual std::string packing_unsupported() const { return ""; }
+  // engine::Model only; the default reports which backend has it.
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,
                                 float* entropy);

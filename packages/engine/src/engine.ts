@@ -93,8 +93,8 @@ export interface ValueForwardBackwardResult {
  *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
  *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
  *    the KV cache in device memory; inputs and outputs stay host typed arrays).
- * The OpsModel backends have no scorePrefixed and no packed batches
- * (segmentIds): those fail with a ValueError naming the method or argument.
+ * Every backend takes packed batches (segmentIds). The OpsModel backends have no
+ * scorePrefixed: it fails with a ValueError naming the method and the backend that has it.
  */
 export type EngineBackend = "cpu" | "ops-cpu" | "cuda";
 

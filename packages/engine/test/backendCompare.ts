@@ -265,6 +265,24 @@ export function compareBackends(
         }
       });
 
+      it("packed sequences (segmentIds, each row split in two): score, forwardBackward's loss and every gradient", () => {
+        const { t, r } = make();
+        const segmentIds = Int32Array.from({ length: g.batch * g.length }, (_, i) => (i % g.length < g.length / 2 ? 0 : 1));
+        const a = t.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
+        const b = r.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
+        check(label, tag("packed.score.logp"), a.logp, b.logp, tol.logp, false);
+        check(label, tag("packed.score.entropy"), a.entropy, b.entropy, tol.entropy, false);
+        // packing changes the numbers (a real test): the second halves lose their context
+        const unpacked = r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        expect(diff(b.logp, unpacked.logp, false)).toBeGreaterThan(0.05);
+        // old / ref log-probs of the packed sequences themselves (ratios near 1, as in training)
+        const fbp = { ...fb, segmentIds, oldLogp: b.logp, refLogp: b.logp.map((v, i) => v + 0.1 * Math.sin(i)) };
+        const fa = t.forwardBackward(fbp), fr = r.forwardBackward(fbp);
+        checkScalar(label, tag("packed.fb.total"), fa.total, fr.total, tol.loss, false);
+        check(label, tag("packed.fb.tokenLogp"), fa.tokenLogp, fr.tokenLogp, tol.logp, false);
+        checkGradients(label, tag("packed.fb"), t, r, tol);
+      });
+
       it("optimizerStep (AdamW): grad norm; each engine vs the torch formula on its own gradients; parameters and moments across engines; state round trip", () => {
         const { t, r } = make();
         t.forwardBackward(fb);

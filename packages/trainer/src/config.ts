@@ -43,8 +43,8 @@ const ModelSection = z.strictObject({
   /**
    * Engine implementation for the actor and the reference (@rlvr/engine EngineBackend): "cpu"
    * (the CPU engine; everything supported), "ops-cpu" (OpsModel on the CPU ops, for testing the
-   * device path) or "cuda" (OpsModel on a GPU). The OpsModel backends have no packed batches and
-   * no shared-prompt scoring yet (packSequences with them fails early).
+   * device path) or "cuda" (OpsModel on a GPU). The OpsModel backends have no shared-prompt
+   * scoring yet (their scoring passes run whole sequences).
    */
   backend: z.enum(ENGINE_BACKENDS).default("cpu"),
   /** CUDA device ordinal (backend "cuda"). */

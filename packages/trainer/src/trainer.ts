@@ -110,9 +110,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const c = opts.config;
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
-  if (c.model.backend !== "cpu" && c.actor.packSequences) {
-    throw new ConfigError(`config key "actor.packSequences": packed batches need model.backend "cpu" (got "${c.model.backend}")`, "actor.packSequences");
-  }
   if (c.eval.maxNewTokens < 1) throw new ConfigError(`config key "eval.maxNewTokens" must be >= 1`, "eval.maxNewTokens");
 
   const runDir = resolve(opts.outDir ?? c.trainer.outDir);
