@@ -15,6 +15,7 @@
 //  - workspaces are kept between calls and grown on demand (device allocation
 //    is slow and may synchronize).
 #include "cuda/engine/ops_model.h"
+#include "cuda/engine/ops_model_internal.h"
 #include "engine/param_registry.h"
 
 #include <algorithm>
@@ -23,12 +24,6 @@
 #include <cstring>
 
 namespace rlvr::engine {
-
-#define OPS_TRY(expr)                  \
-  do {                                 \
-    ::rlvr::Status s_ = (expr);        \
-    if (!s_.ok()) return s_;           \
-  } while (0)
 
 // ---------------------------------------------------------------------------
 // CPU backend: host memory and the *_cpu references.
@@ -101,57 +96,6 @@ void BackendBuf::reset() {
   p_ = nullptr;
   bytes_ = 0;
 }
-
-template <class T>
-Status OpsModel::ws(int slot, int64_t count, T** out) {
-  OPS_TRY(ws_[slot].reserve(be_, count * static_cast<int64_t>(sizeof(T))));
-  *out = static_cast<T*>(ws_[slot].get());
-  return Status::Ok();
-}
-
-// One layer's activations for up to `rows` rows, carved from one allocation
-// (pieces aligned to 64 floats for the vectorized bf16 / fp32 loads).
-struct OpsModel::Acts {
-  BackendBuf mem;
-  int64_t rows = 0;
-  float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
-  static double floats_per_row(const Config& c) {
-    const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    return 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
-  }
-  Status ensure(const Backend& be, int64_t n, const Config& c) {
-    if (mem.get() && n <= rows) return Status::Ok();
-    const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    const int64_t sizes[13] = {n * H, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H, n * H, n, n * I, n * I, n * I};
-    float** ptrs[13] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h};
-    int64_t total = 0;
-    for (int64_t s : sizes) total += (s + 63) / 64 * 64;
-    OPS_TRY(mem.reserve(be, total * 4));
-    float* p = static_cast<float*>(mem.get());
-    for (int i = 0; i < 13; ++i) {
-      *ptrs[i] = p;
-      p += (sizes[i] + 63) / 64 * 64;
-    }
-    rows = n;
-    return Status::Ok();
-  }
-};
-
-// Parameter indices of one layer (-1: no bias).
-struct OpsModel::LayerW {
-  int ln1, wq, wk, wv, bq, bk, bv, wo, ln2, wg, wu, wd;
-};
-
-// Where a layer's queries find keys / values (ops::AttnFwdArgs' layout).
-// k == null: the layer's own k / v (training, score); else the KV cache, into
-// which the layer first appends its rows at cache_rows.
-struct OpsModel::AttnSrc {
-  int64_t b = 0, tq = 0, slot0 = 0, seq_stride = 0, mask_stride = 0;
-  const float* mask = nullptr;
-  float* k = nullptr;
-  float* v = nullptr;
-  const int32_t* first = nullptr;  // packed sequences: each query's segment start slot (ops::AttnFwdArgs)
-};
 
 // ---------------------------------------------------------------------------
 // Parameters (model.cpp's registry, Hugging Face names and order)
@@ -550,6 +494,8 @@ Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, c
   }
   return Status::Ok();
 }
+
+Status OpsModel::require_lm_head() const { return cfg_.value_head ? no_lm_head() : Status::Ok(); }
 
 Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                        float* entropy) {

@@ -22,7 +22,7 @@
 // cache live in backend memory. Per-parameter access (set_param / get_param /
 // get_grad / get_adam / set_adam) and logits() serve the Node binding
 // (native/src/binding/engine_impl.cpp). Packed sequences (Batch::seg) in
-// score / logits / values and training, as Model. Not (yet) here: score_prefixed.
+// score / logits / values and training, and score_prefixed, as Model.
 //
 // bf16_gemm (off by default, so the CPU backend is comparable with Model):
 // every linear-layer GEMM (forward, both backward products, LM head) takes
@@ -141,6 +141,11 @@ class OpsModel {
 
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                float* entropy);
+  // score() for sequences sharing prompts, as Model::score_prefixed (ops_score_prefix.cpp):
+  // each prefix [g, P] runs once; row i of ext [r, E] continues prefix group[i]; outputs over
+  // ext's rows. Equal to score() on the concatenations up to fp32 summation order.
+  Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
+                        const float* row_mask, float temperature, float* logp, float* entropy);
   // Full logits [b*t, v] on the host, every row (tests and debugging, as Model::logits).
   Status logits(const Batch& x, float* out);
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
@@ -186,6 +191,7 @@ class OpsModel {
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
     kFirst,       // packed sequences: segment start per token
+    kPrefixK, kPrefixV, kGather, kDest, kCacheK, kCacheV, kTmpK, kTmpV,  // score_prefixed
     kNumSlots
   };
   // The loss head of a training pass: given the final-normed hidden state xf
@@ -195,6 +201,7 @@ class OpsModel {
   OpsModel(const Backend& be, Config c, bool bf16);
 
   LayerW layer(int l) const;
+  Status require_lm_head() const;  // Model's Value error on a critic
   Status ensure_bf16();
   const void* W(int idx) const;  // a weight as the GEMMs take it (fp32 or its bf16 copy)
   DType gdt() const { return bf16_ ? DType::BF16 : DType::F32; }

@@ -16,14 +16,10 @@
 #include <vector>
 
 #include "cuda/engine/ops_model.h"
+#include "cuda/engine/ops_model_internal.h"
 
 namespace rlvr::engine {
 
-#define OPS_TRY(expr)                  \
-  do {                                 \
-    ::rlvr::Status s_ = (expr);        \
-    if (!s_.ok()) return s_;           \
-  } while (0)
 
 namespace {
 

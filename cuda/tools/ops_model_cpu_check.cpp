@@ -38,6 +38,10 @@ struct ModelEngine : Engine {
   Status score(const Batch& x, const int32_t* t, const float* rm, float temp, float* lp, float* en) override {
     return m.score(x, t, rm, temp, lp, en);
   }
+  Status score_prefixed(const Batch& pre, const Batch& ext, const int32_t* g, const int32_t* t, const float* rm,
+                        float temp, float* lp, float* en) override {
+    return m.score_prefixed(pre, ext, g, t, rm, temp, lp, en);
+  }
   Status forward_backward(const Batch& x, const int32_t* t, const float* ol, const float* rl, const float* ad,
                           const float* w, const LossOptions& o, float* lp, float* en,
                           kernels::PolicyLossStats* st) override {

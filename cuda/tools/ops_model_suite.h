@@ -3,7 +3,7 @@
 // OpsModel on the CPU backend). Host code only (no CUDA headers): two engines
 // behind one small adapter interface get the same random weights and inputs,
 // and every output is compared:
-//   score (left + right padded batch), forward_backward twice (accumulation;
+//   score (left + right padded batch), score_prefixed (shared prompts), forward_backward twice (accumulation;
 //   loss stats, per-token logp/entropy, every parameter's gradient), one
 //   AdamW step (grad norm; each engine's parameters vs the torch formula on
 //   its own gradients; the engines' parameters), score after the step,
@@ -60,6 +60,8 @@ struct Engine {
   virtual void set_lm_chunk_rows(int64_t rows) = 0;
   virtual Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                        float* entropy) = 0;
+  virtual Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
+                                const float* row_mask, float temperature, float* logp, float* entropy) = 0;
   virtual Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
                                   const float* ref_logp, const float* advantages, const float* weights,
                                   const LossOptions& o, float* logp, float* entropy,
@@ -90,6 +92,10 @@ struct OpsEngine : Engine {
   void set_lm_chunk_rows(int64_t rows) override { m->set_lm_chunk_rows(rows); }
   Status score(const Batch& x, const int32_t* t, const float* rm, float temp, float* lp, float* en) override {
     return m->score(x, t, rm, temp, lp, en);
+  }
+  Status score_prefixed(const Batch& pre, const Batch& ext, const int32_t* g, const int32_t* t, const float* rm,
+                        float temp, float* lp, float* en) override {
+    return m->score_prefixed(pre, ext, g, t, rm, temp, lp, en);
   }
   Status forward_backward(const Batch& x, const int32_t* t, const float* ol, const float* rl, const float* ad,
                           const float* w, const LossOptions& o, float* lp, float* en,
@@ -457,6 +463,27 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   expect_ok(t, label + ".score(ref)", ref.score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_r.data(), en_r.data()));
   compare(t, label + ".score.logp", lp_t, lp_r, tol.logp);
   compare(t, label + ".score.entropy", en_t, en_r, tol.entropy);
+
+  // ---- score_prefixed: 3 prefixes (the second left-padded, the third right-padded) continued by
+  // 5 rows of different lengths (right padding), prefixes shared by several rows
+  {
+    const int64_t G = 3, P = 6, R = 5, E = sh.t / 2 + 3;
+    PaddedBatch pre = padded_batch(G, P, 0, 0, V, rng), ext = padded_batch(R, E, 0, 0, V, rng);
+    for (int64_t j = 0; j < 2; ++j) pre.mask[1 * P + j] = 0.f;      // left padding
+    for (int64_t j = P - 3; j < P; ++j) pre.mask[2 * P + j] = 0.f;  // right padding
+    const int64_t lens[5] = {E, 1, E - 2, E / 2, 3};
+    for (int64_t i = 0; i < R; ++i)
+      for (int64_t j = lens[i]; j < E; ++j) ext.mask[i * E + j] = 0.f;
+    const int32_t group[5] = {0, 1, 2, 0, 1};
+    const size_t ne = ext.ids.size();
+    std::vector<float> sp_lt(ne), sp_et(ne), sp_lr(ne), sp_er(ne);
+    expect_ok(t, label + ".score_prefixed(test)", test.score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
+                                                                      nullptr, 0.8f, sp_lt.data(), sp_et.data()));
+    expect_ok(t, label + ".score_prefixed(ref)", ref.score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
+                                                                    nullptr, 0.8f, sp_lr.data(), sp_er.data()));
+    compare(t, label + ".score_prefixed.logp", sp_lt, sp_lr, tol.logp);
+    compare(t, label + ".score_prefixed.entropy", sp_et, sp_er, tol.entropy);
+  }
 
   // ---- forward_backward twice (gradients accumulate): a small batch, then the big one
   PaddedBatch small = padded_batch(sh.small_b, sh.small_t, 1, 1, V, rng);

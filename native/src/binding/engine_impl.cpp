@@ -22,17 +22,6 @@ int EngineImpl::find_param(const std::string& name) const {
   return -1;
 }
 
-Status EngineImpl::cpu_only(const char* what, const char* feature) const {
-  return Status::Error(Code::Value, what,
-                       std::string(feature) + " is supported by backend \"cpu\" only (engine::Model), not by this "
-                       "engine's backend \"" + backend() + "\" (OpsModel)");
-}
-
-Status EngineImpl::score_prefixed(const engine::Batch&, const engine::Batch&, const int32_t*, const int32_t*,
-                                  const float*, float, float*, float*) {
-  return cpu_only("scorePrefixed", "shared-prompt scoring");
-}
-
 namespace {
 
 // ---- backend "cpu": engine::Model ------------------------------------------------
@@ -192,6 +181,11 @@ class OpsEngine final : public EngineImpl {
   }
   int64_t cache_rows() const override { return m_->cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_->set_lm_chunk_rows(rows); }
+  Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
+                        const float* rm, float temp, float* lp, float* en) override {
+    IMPL_TRY(enter());
+    return m_->score_prefixed(pre, ext, g, t, rm, temp, lp, en);
+  }
   Status values(const engine::Batch& x, const float* rm, float* out) override {
     IMPL_TRY(enter());
     return m_->values(x, rm, out);

@@ -6,9 +6,8 @@
 //              references) -- the device code path, runnable without a GPU;
 //   "cuda":    engine::OpsModel over cuda_backend_for(device).
 // All pointers are host memory: the OpsModel implementations copy to and from
-// their backend inside. Both implement packed segments and the value head (a
-// critic); what only engine::Model has (score_prefixed) fails with a Value
-// error naming the method and the backend that supports it. No Node-API here.
+// their backend inside. Both implement the whole interface: packed segments,
+// shared-prompt scoring and the value head (a critic). No Node-API here.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -61,14 +60,10 @@ class EngineImpl {
   // Batch::seg (segmentIds): "" when supported (every backend now), else why not
   // (argument: segmentIds).
   virtual std::string packing_unsupported() const { return ""; }
-  // engine::Model only; the default reports which backend has it.
+  // Shared-prompt scoring (Model / OpsModel::score_prefixed).
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,
-                                float* entropy);
-
- protected:
-  // A Value error naming `what` (a method or argument): supported by backend "cpu" only.
-  Status cpu_only(const char* what, const char* feature) const;
+                                float* entropy) = 0;
 };
 
 // backend "cpu": engine::Model (config already validated).

@@ -93,8 +93,8 @@ export interface ValueForwardBackwardResult {
  *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
  *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
  *    the KV cache in device memory; inputs and outputs stay host typed arrays).
- * Every backend takes packed batches (segmentIds). The OpsModel backends have no
- * scorePrefixed: it fails with a ValueError naming the method and the backend that has it.
+ * Every backend has the whole API: packed batches (segmentIds), shared-prompt scoring
+ * (scorePrefixed), the value head.
  */
 export type EngineBackend = "cpu" | "ops-cpu" | "cuda";
 
@@ -275,8 +275,9 @@ export class Engine {
    * score() for sequences that share prompts, running each shared prefix once. `prefix` holds
    * the shared parts (each row >= 1 real token); row i of the batch continues prefix `group[i]`
    * (its real tokens first). Outputs are over the batch's [B, T] rows and equal score() on the
-   * concatenated sequences bit for bit. GRPO's n samples per prompt share the prompt minus its
-   * last token (that token's logits score the first response token).
+   * concatenated sequences: bit for bit on backend "cpu", up to fp32 summation order on the
+   * OpsModel backends. GRPO's n samples per prompt share the prompt minus its last token (that
+   * token's logits score the first response token).
    */
   scorePrefixed(x: ScoreInput & { prefix: BatchInput; group: Int32Array }): { logp: Float32Array; entropy: Float32Array } {
     if (x.group.length !== x.batch) {

@@ -265,6 +265,23 @@ export function compareBackends(
         }
       });
 
+      it("scorePrefixed: 2 shared prompts (one left-padded) continued by rows of different lengths", () => {
+        const { t, r } = make();
+        const rnd = rng(17), tok = () => 1 + Math.floor(rnd() * (V - 1));
+        const P = 4, R = 5, E = 7, lens = [7, 1, 5, 3, 6], group = Int32Array.from([0, 1, 1, 0, 1]);
+        const prefix = {
+          batch: 2, length: P, inputIds: Int32Array.from({ length: 2 * P }, tok),
+          attentionMask: Float32Array.from({ length: 2 * P }, (_, i) => (i === P ? 0 : 1)),
+        };
+        const ids = Int32Array.from({ length: R * E }, tok);
+        const mask = Float32Array.from({ length: R * E }, (_, i) => (i % E < lens[Math.floor(i / E)]! ? 1 : 0));
+        const targets = Int32Array.from({ length: R * E }, tok);
+        const ext = { batch: R, length: E, inputIds: ids, attentionMask: mask, targets, temperature: g.loss.temperature };
+        const a = t.scorePrefixed({ ...ext, prefix, group }), b = r.scorePrefixed({ ...ext, prefix, group });
+        check(label, tag("scorePrefixed.logp"), a.logp, b.logp, tol.logp, false);
+        check(label, tag("scorePrefixed.entropy"), a.entropy, b.entropy, tol.entropy, false);
+      });
+
       it("packed sequences (segmentIds, each row split in two): score, forwardBackward's loss and every gradient", () => {
         const { t, r } = make();
         const segmentIds = Int32Array.from({ length: g.batch * g.length }, (_, i) => (i % g.length < g.length / 2 ? 0 : 1));

@@ -6,7 +6,7 @@
  *    the code path of the "cuda" backend with host memory and the ops' CPU references) vs
  *    "cpu" (engine::Model) through the public API on the golden fixtures: registry, score,
  *    logits, forwardBackward (loss, every gradient), AdamW, optimizer state, decode logits
- *    packed sequences (OPS_CPU_VS_CPU: ~10x the measured fp32 differences).
+ *    packed sequences, shared-prompt scoring (OPS_CPU_VS_CPU: ~10x the measured fp32 differences).
  * 2. "ops-cpu" with bf16Gemm vs "cpu" (fp32): a smoke check of the bf16 path (BF16_VS_FP32),
  *    and that the flag takes effect (bf16 moves logp far beyond fp32 rounding).
  * 3. The bounds of backends.gpu.test.ts (estimates until measured on a device) checked against
@@ -16,8 +16,8 @@
  * 4. The critic (valueHead: true): "ops-cpu" vs "cpu" on fixtures/qwen2_critic.safetensors
  *    (compareCriticBackends: values, valueForwardBackward's loss / clipFrac / every gradient, one
  *    AdamW step, the LM-head paths' typed error), under the policy's OPS_CPU_VS_CPU bounds.
- * 5. Typed errors: what OpsModel lacks (scorePrefixed) names the method and the backend
- *    that has it; packed batches (segmentIds) are checked alike on every backend; invalid backend options; backend "cuda"
+ * 5. Typed errors: scorePrefixed's and segmentIds' argument checks and the value paths on a
+ *    policy engine fail alike on every backend; invalid backend options; backend "cuda"
  *    without a device throws a DeviceError (never a crash); argument validation is the same on
  *    every backend.
  */
@@ -78,7 +78,7 @@ describe("backend options and typed errors", () => {
     expect(ops.backend).toBe("ops-cpu");
   });
 
-  it("what OpsModel lacks names the method and the backend that has it; shared argument checks", () => {
+  it("typed errors are the same on every backend (scorePrefixed's arguments, value paths on a policy, segment ids)", () => {
     const msg = (fn: () => unknown) => {
       try {
         fn();
@@ -88,10 +88,13 @@ describe("backend options and typed errors", () => {
       return "";
     };
     const prefix = { batch: 1, length: 3, inputIds: new Int32Array([1, 2, 3]), attentionMask: new Float32Array([1, 1, 1]) };
-    const prefixed = () =>
-      ops.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]), scoreMask: undefined });
-    expectErr(prefixed, ValueError, "scorePrefixed");
-    expect(msg(prefixed)).toMatch(/backend "cpu" only.*"ops-cpu"/);
+    const cpu = Engine.fromWeights(c, w);
+    for (const e of [ops, cpu]) {
+      expect(e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]) }).logp.length).toBe(15);
+      expect(() => e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 1, 0]) })).toThrow(expect.objectContaining({ argument: "group" }));
+      const empty = { ...prefix, attentionMask: new Float32Array(3) };
+      expectErr(() => e.scorePrefixed({ ...p, prefix: empty, group: new Int32Array(3) }), ValueError, "prefixMask");
+    }
     // value paths on a policy engine: the cpu engine's error (argument "engine")
     expectErr(() => ops.values(p), ValueError, "engine");
     expectErr(() => ops.valueForwardBackward({ ...p, weights, oldValues: zeros, returns: zeros }), ValueError, "engine");
@@ -99,9 +102,6 @@ describe("backend options and typed errors", () => {
     // segment ids are checked the same way on every backend
     expectErr(() => ops.score({ ...p, segmentIds: new Int32Array(15).fill(-1) }), ValueError, "segmentIds");
     expectErr(() => ops.decode.prefill({ ...p, segmentIds: new Int32Array(15), capacity: 6 }), ValueError, "segmentIds");
-    // scorePrefixed works on the cpu backend
-    const cpu = Engine.fromWeights(c, w);
-    expect(cpu.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]) }).logp.length).toBe(15);
     // a value-head (critic) engine runs on every backend
     const critic = Engine.fromWeights(c, w, { valueHead: true, backend: "ops-cpu" });
     expect([critic.valueHead, critic.backend]).toEqual([true, "ops-cpu"]);

@@ -42,9 +42,8 @@ const ModelSection = z.strictObject({
   checkpointDtype: z.enum(CHECKPOINT_DTYPES).default("float32"),
   /**
    * Engine implementation for the actor and the reference (@rlvr/engine EngineBackend): "cpu"
-   * (the CPU engine; everything supported), "ops-cpu" (OpsModel on the CPU ops, for testing the
-   * device path) or "cuda" (OpsModel on a GPU). The OpsModel backends have no shared-prompt
-   * scoring yet (their scoring passes run whole sequences).
+   * (the CPU engine), "ops-cpu" (OpsModel on the CPU ops, for testing the
+   * device path) or "cuda" (OpsModel on a GPU), all with the same features.
    */
   backend: z.enum(ENGINE_BACKENDS).default("cpu"),
   /** CUDA device ordinal (backend "cuda"). */

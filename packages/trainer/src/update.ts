@@ -135,9 +135,9 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
 
 /**
  * Per-token log-probs (and entropies) of the rollouts' responses under `engine` at
- * `temperature`, in the response layout [B, W]; scored in calls of up to `microBatch` sequences (and its token budget), each
- * distinct prompt of a micro-batch run once (Engine.scorePrefixed: GRPO's n samples share it),
- * bit for bit what scoring each whole sequence gives.
+ * `temperature`, in the response layout [B, W]; scored in calls of up to `microBatch` sequences
+ * (and its token budget), each distinct prompt of a call run once (Engine.scorePrefixed: GRPO's
+ * n samples share it): on backend "cpu" bit for bit what scoring each whole sequence gives.
  */
 export function scoreRollouts(
   engine: Engine,
@@ -150,8 +150,7 @@ export function scoreRollouts(
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
   for (const [a, b] of scoreChunks(rollouts, microBatch)) {
     const part = rollouts.slice(a, b);
-    // shared-prompt scoring is a CPU-engine feature; the OpsModel backends score whole sequences
-    const pre = engine.backend === "cpu" ? packPrefixed(part) : null;
+    const pre = packPrefixed(part);
     const p = pre ? pre.ext : packSequences(part);
     const x = {
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,

@@ -1,6 +1,6 @@
 // The trainer on the OpsModel CPU backend (model.backend "ops-cpu": the device path's model code
-// on host memory): it trains end to end, its reference log-probs are scored without the CPU
-// engine's shared-prompt path, PPO's critic runs on it too, and so do packed batches.
+// on host memory): it trains end to end, its shared-prompt reference scoring matches the CPU
+// engine's, PPO's critic runs on it too, and so do packed batches.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -25,7 +25,7 @@ describe("trainer on model.backend ops-cpu", () => {
     }
   });
 
-  it("reference scoring on ops-cpu matches the CPU engine's shared-prompt scoring (fp32 reassociation only)", async () => {
+  it("shared-prompt reference scoring on ops-cpu matches the CPU engine's (fp32 reassociation only)", async () => {
     const m = await loadModelDir(await tinyModelDir(5));
     const cpu = Engine.fromWeights(m.config, m.weights!), ops = Engine.fromWeights(m.config, m.weights!, { backend: "ops-cpu" });
     const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
