@@ -43,6 +43,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 #include "engine/gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -911,46 +913,87 @@ void Model::reset_cache() {
   cache_b_ = cache_cap_ = cache_len_ = 0;
 }
 
+// Identical prompt rows (GRPO samples n responses per prompt; 1-shot RLVR repeats one prompt
+// over the whole batch) are computed once: every row's K/V and logits are a function of its own
+// tokens only (per-row GEMMs and attention, see the notes at the top), so the first row of each
+// group runs the layers and the others get copies of its cache slots and logits, bit for bit
+// what computing them gives.
 Status Model::prefill(const Batch& x, int64_t capacity, float* out) {
   reset_cache();
   if (cfg_.value_head) return no_lm_head();
-  const int64_t n = x.b * x.t, H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab;
+  const int64_t H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab;
   cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
   cache_k_.assign(cfg_.layers, std::vector<float>(static_cast<size_t>(x.b * capacity * KV), 0.f));
   cache_v_.assign(cfg_.layers, std::vector<float>(static_cast<size_t>(x.b * capacity * KV), 0.f));
   cache_mask_.assign(static_cast<size_t>(x.b * capacity), 0.f);
   cache_count_.assign(static_cast<size_t>(x.b), 0);
-  std::vector<int64_t> crow(static_cast<size_t>(n)), last(static_cast<size_t>(x.b), -1);
+  std::vector<int64_t> last(static_cast<size_t>(x.b), -1);
   for (int64_t b = 0; b < x.b; ++b)
     for (int64_t t = 0; t < x.t; ++t) {
-      crow[b * x.t + t] = b * capacity + t;
       cache_mask_[b * capacity + t] = x.mask[b * x.t + t];
-      if (x.mask[b * x.t + t] != 0.f) { ++cache_count_[b]; last[b] = b * x.t + t; }
+      if (x.mask[b * x.t + t] != 0.f) { ++cache_count_[b]; last[b] = t; }
     }
   for (int64_t b = 0; b < x.b; ++b)
     if (last[b] < 0) {
       reset_cache();
       return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
     }
-  std::vector<int32_t> pos = positions(x);
+  // rep[b]: the first row with b's tokens and mask; uniq: those first rows, in order
+  std::vector<int64_t> rep(static_cast<size_t>(x.b)), uniq;
+  {
+    std::unordered_map<std::string, int64_t> seen;
+    std::string key(static_cast<size_t>(x.t) * (sizeof(int32_t) + sizeof(float)), '\0');
+    for (int64_t b = 0; b < x.b; ++b) {
+      std::memcpy(key.data(), x.ids + b * x.t, sizeof(int32_t) * x.t);
+      std::memcpy(key.data() + sizeof(int32_t) * x.t, x.mask + b * x.t, sizeof(float) * x.t);
+      const auto it = seen.emplace(key, b).first;
+      rep[b] = it->second;
+      if (it->second == b) uniq.push_back(b);
+    }
+  }
+  const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  std::vector<float> mask(static_cast<size_t>(n));
+  std::vector<int64_t> crow(static_cast<size_t>(n)), qseq(static_cast<size_t>(n)), qslot(static_cast<size_t>(n));
+  for (int64_t k = 0; k < u; ++k)
+    for (int64_t t = 0; t < x.t; ++t) {
+      const int64_t r = k * x.t + t, b = uniq[k];
+      ids[r] = x.ids[b * x.t + t];
+      mask[r] = x.mask[b * x.t + t];
+      crow[r] = b * capacity + t;
+      qseq[r] = b;
+      qslot[r] = t;
+    }
+  Batch xu;
+  xu.b = u; xu.t = x.t; xu.ids = ids.data(); xu.mask = mask.data();
+  std::vector<int32_t> pos = positions(xu);
   std::vector<float> cs;
   rope_tables(n, pos.data(), cs);
   std::vector<float> xa(static_cast<size_t>(n * H)), xb(static_cast<size_t>(n * H));
-  embed(x.ids, n, xa.data());
+  embed(ids.data(), n, xa.data());
   Acts a;
   a.resize(n, cfg_);
   AttnSrc src;
   src.seq_stride = capacity; src.mask = cache_mask_.data(); src.mask_stride = capacity; src.q_per_seq = x.t;
-  src.slot0 = 0;
+  src.slot0 = 0; src.row_seq = qseq.data(); src.row_slot = qslot.data();
   for (int l = 0; l < cfg_.layers; ++l) {
     src.k = cache_k_[l].data(); src.v = cache_v_[l].data();
     layer_forward(l, xa.data(), xb.data(), a, n, cs, src, cache_k_[l].data(), cache_v_[l].data(), crow.data());
     std::swap(xa, xb);
   }
-  std::vector<float> xl(static_cast<size_t>(x.b * H)), xf(static_cast<size_t>(x.b * H));
-  for (int64_t b = 0; b < x.b; ++b) std::memcpy(xl.data() + b * H, xa.data() + last[b] * H, sizeof(float) * H);
-  rmsnorm_fwd(xl.data(), param(norm_idx_), xf.data(), nullptr, x.b, H, cfg_.rms_eps);
-  linear_fwd(x.b, V, H, xf.data(), wt(lm_idx_), nullptr, out);
+  for (int64_t b = 0; b < x.b; ++b)  // the copies' cache slots
+    if (rep[b] != b)
+      for (int l = 0; l < cfg_.layers; ++l) {
+        std::memcpy(cache_k_[l].data() + b * capacity * KV, cache_k_[l].data() + rep[b] * capacity * KV, sizeof(float) * x.t * KV);
+        std::memcpy(cache_v_[l].data() + b * capacity * KV, cache_v_[l].data() + rep[b] * capacity * KV, sizeof(float) * x.t * KV);
+      }
+  std::vector<float> xl(static_cast<size_t>(u * H)), xf(static_cast<size_t>(u * H)), lg(static_cast<size_t>(u * V));
+  for (int64_t k = 0; k < u; ++k) std::memcpy(xl.data() + k * H, xa.data() + (k * x.t + last[uniq[k]]) * H, sizeof(float) * H);
+  rmsnorm_fwd(xl.data(), param(norm_idx_), xf.data(), nullptr, u, H, cfg_.rms_eps);
+  linear_fwd(u, V, H, xf.data(), wt(lm_idx_), nullptr, lg.data());
+  std::vector<int64_t> slot_of(static_cast<size_t>(x.b));  // row b -> its representative's index in uniq
+  for (int64_t k = 0; k < u; ++k) slot_of[uniq[k]] = k;
+  for (int64_t b = 0; b < x.b; ++b) std::memcpy(out + b * V, lg.data() + slot_of[rep[b]] * V, sizeof(float) * V);
   return Status::Ok();
 }
 

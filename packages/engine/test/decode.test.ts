@@ -99,6 +99,49 @@ describe("decode == score, bitwise", () => {
   }
 });
 
+describe("prefill with repeated prompts (computed once, copied)", () => {
+  it("rows with the same prompt get its cache and logits; each row then decodes as score() says, bitwise", () => {
+    const e = tinyEngine(CASES[0]!.cfg, 12);
+    const V = e.config.vocabSize;
+    const T = 9, S = 12, L = T + S, order = [0, 1, 0, 2, 1, 0];
+    const base = paddedBatch(V, 3, T, 6);
+    const B = order.length;
+    const p = { batch: B, length: T, inputIds: new Int32Array(B * T), attentionMask: new Float32Array(B * T) };
+    order.forEach((k, b) => {
+      p.inputIds.set(base.inputIds.subarray(k * T, (k + 1) * T), b * T);
+      p.attentionMask.set(base.attentionMask.subarray(k * T, (k + 1) * T), b * T);
+    });
+    // the distinct prompts alone give the same first logits, bit for bit
+    const alone = e.decode.prefill({ ...base, capacity: L });
+    let logits = e.decode.prefill({ ...p, capacity: L });
+    order.forEach((k, b) => expect(bits(logits.subarray(b * V, (b + 1) * V))).toEqual(bits(alone.subarray(k * V, (k + 1) * V))));
+    // rows of one prompt are fed different tokens, so each copy's cache is used on its own
+    const fed: Int32Array[] = [];
+    for (let s = 0; s < S; s++) {
+      const tok = Int32Array.from({ length: B }, (_, b) => (argmax(logits, b * V, V) + b) % V);
+      fed.push(tok);
+      if (s < S - 1) logits = e.decode.step(tok);
+    }
+    const last = logits;
+    e.decode.reset();
+    // the same sequences scored whole: the last step's logits row of each
+    const inputIds = new Int32Array(B * L), attentionMask = new Float32Array(B * L);
+    for (let b = 0; b < B; b++) {
+      inputIds.set(p.inputIds.subarray(b * T, (b + 1) * T), b * L);
+      attentionMask.set(p.attentionMask.subarray(b * T, (b + 1) * T), b * L);
+      for (let s = 0; s < S - 1; s++) {
+        inputIds[b * L + T + s] = fed[s]![b]!;
+        attentionMask[b * L + T + s] = 1;
+      }
+    }
+    const all = e.logitsForTesting({ batch: B, length: L, inputIds, attentionMask });
+    for (let b = 0; b < B; b++) {
+      const r = b * L + T + S - 2;
+      expect(bits(last.subarray(b * V, (b + 1) * V))).toEqual(bits(all.subarray(r * V, (r + 1) * V)));
+    }
+  });
+});
+
 describe("scorePrefixed (shared prompts run once)", () => {
   for (const tied of [true, false]) {
     it(`equals score() on the concatenated sequences bit for bit (tied ${tied})`, () => {
