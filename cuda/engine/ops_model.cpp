@@ -22,6 +22,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <unordered_map>
 
 namespace rlvr::engine {
 
@@ -716,24 +718,40 @@ void OpsModel::reset_cache() {
   cache_b_ = cache_cap_ = cache_len_ = 0;
 }
 
+// Identical prompt rows are computed once (as Model::prefill): the distinct rows run the layers
+// over a cache of their own, copied into every row's cache after each layer (embed_fwd with a
+// row per sequence's cache block), and their next-token logits are copied the same way.
 Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   reset_cache();
   if (cfg_.value_head) return no_lm_head();
-  const int64_t n = x.b * x.t, H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab, L = cfg_.layers;
+  const int64_t H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab, L = cfg_.layers;
   if (capacity < x.t) return Status::Error(Code::Value, "capacity", "must be >= the prompt length");
-  std::vector<int64_t> crow(static_cast<size_t>(n));
-  std::vector<int32_t> last(static_cast<size_t>(x.b), -1);
   std::vector<float> cmask(static_cast<size_t>(x.b * capacity), 0.f);
-  std::vector<int32_t> count(static_cast<size_t>(x.b), 0);
+  std::vector<int32_t> count(static_cast<size_t>(x.b), 0), last_t(static_cast<size_t>(x.b), -1);
   for (int64_t b = 0; b < x.b; ++b)
     for (int64_t t = 0; t < x.t; ++t) {
-      crow[b * x.t + t] = b * capacity + t;
       cmask[b * capacity + t] = x.mask[b * x.t + t];
-      if (x.mask[b * x.t + t] != 0.f) { ++count[b]; last[b] = static_cast<int32_t>(b * x.t + t); }
+      if (x.mask[b * x.t + t] != 0.f) { ++count[b]; last_t[b] = static_cast<int32_t>(t); }
     }
   for (int64_t b = 0; b < x.b; ++b)
-    if (last[b] < 0)
+    if (last_t[b] < 0)
       return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
+  // slot[b]: index of b's prompt among the distinct ones (uniq: their first rows)
+  std::vector<int32_t> slot(static_cast<size_t>(x.b));
+  std::vector<int64_t> uniq;
+  {
+    std::unordered_map<std::string, int32_t> seen;
+    std::string key(static_cast<size_t>(x.t) * 8, '\0');
+    for (int64_t b = 0; b < x.b; ++b) {
+      std::memcpy(&key[0], x.ids + b * x.t, 4 * x.t);
+      std::memcpy(&key[4 * x.t], x.mask + b * x.t, 4 * x.t);
+      const auto it = seen.emplace(key, static_cast<int32_t>(uniq.size())).first;
+      if (it->second == static_cast<int32_t>(uniq.size())) uniq.push_back(b);
+      slot[b] = it->second;
+    }
+  }
+  const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
+  const bool copies = u < x.b;
   OPS_TRY(ensure_bf16());
   const int64_t cache_floats = L * x.b * capacity * KV;
   OPS_TRY(cache_k_.reserve(be_, cache_floats * 4));
@@ -744,44 +762,76 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   OPS_TRY(be_.zero(cache_v_.get(), cache_floats * 4));
   OPS_TRY(be_.upload(cache_mask_dev_.get(), cmask.data(), x.b * capacity * 4));
   cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
+
+  // the distinct prompts as a batch, with their own cache (the real one when there are no copies)
+  std::vector<int32_t> uids(static_cast<size_t>(n)), ulast(static_cast<size_t>(u));
+  std::vector<float> umask(static_cast<size_t>(n)), ucmask(static_cast<size_t>(u * capacity), 0.f);
+  std::vector<int64_t> crow(static_cast<size_t>(n));
+  for (int64_t k = 0; k < u; ++k) {
+    const int64_t b = uniq[k];
+    std::memcpy(uids.data() + k * x.t, x.ids + b * x.t, 4 * x.t);
+    std::memcpy(umask.data() + k * x.t, x.mask + b * x.t, 4 * x.t);
+    std::memcpy(ucmask.data() + k * capacity, cmask.data() + b * capacity, 4 * capacity);
+    for (int64_t t = 0; t < x.t; ++t) crow[k * x.t + t] = k * capacity + t;
+    ulast[k] = static_cast<int32_t>(k * x.t + last_t[b]);
+  }
   cache_mask_ = std::move(cmask);
   cache_count_ = std::move(count);
-
-  int32_t *ids, *last_d;
+  Batch xu;
+  xu.b = u; xu.t = x.t; xu.ids = uids.data(); xu.mask = umask.data();
+  int32_t *ids, *last_d, *slot_d = nullptr;
   int64_t* crow_d;
-  float *mask, *cs, *xa, *xb, *xl, *xf;
-  OPS_TRY(upload_batch(x, &ids, &mask, &cs));
+  float *mask, *cs, *xa, *xb, *xl, *xf, *uk = nullptr, *uv = nullptr, *ucm = nullptr, *ulg = nullptr;
+  OPS_TRY(upload_batch(xu, &ids, &mask, &cs));
   OPS_TRY(ws(kCrow, n, &crow_d));
-  OPS_TRY(ws(kLast, x.b, &last_d));
+  OPS_TRY(ws(kLast, u, &last_d));
   OPS_TRY(ws(kXa, n * H, &xa));
   OPS_TRY(ws(kXb, n * H, &xb));
-  OPS_TRY(ws(kXl, x.b * H, &xl));
-  OPS_TRY(ws(kXf, x.b * H, &xf));
+  OPS_TRY(ws(kXl, u * H, &xl));
+  OPS_TRY(ws(kXf, u * H, &xf));
   OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
-  OPS_TRY(be_.upload(last_d, last.data(), x.b * 4));
+  OPS_TRY(be_.upload(last_d, ulast.data(), u * 4));
+  if (copies) {
+    OPS_TRY(ws(kCacheK, u * capacity * KV, &uk));
+    OPS_TRY(ws(kCacheV, u * capacity * KV, &uv));
+    OPS_TRY(ws(kCmask, u * capacity, &ucm));
+    OPS_TRY(ws(kGather, x.b, &slot_d));
+    OPS_TRY(be_.zero(uk, u * capacity * KV * 4));
+    OPS_TRY(be_.zero(uv, u * capacity * KV * 4));
+    OPS_TRY(be_.upload(ucm, ucmask.data(), u * capacity * 4));
+    OPS_TRY(be_.upload(slot_d, slot.data(), x.b * 4));
+  }
   if (acts_.empty()) acts_.emplace_back(new Acts);
   Acts& a = *acts_[0];
   OPS_TRY(a.ensure(be_, n, cfg_));
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
-  src.b = x.b; src.tq = x.t; src.slot0 = 0; src.seq_stride = capacity;
-  src.mask = static_cast<const float*>(cache_mask_dev_.get()); src.mask_stride = capacity;
+  src.b = u; src.tq = x.t; src.slot0 = 0; src.seq_stride = capacity; src.mask_stride = capacity;
+  src.mask = copies ? ucm : static_cast<const float*>(cache_mask_dev_.get());
   for (int l = 0; l < L; ++l) {
-    src.k = static_cast<float*>(cache_k_.get()) + l * x.b * capacity * KV;
-    src.v = static_cast<float*>(cache_v_.get()) + l * x.b * capacity * KV;
+    float* ck = static_cast<float*>(cache_k_.get()) + l * x.b * capacity * KV;
+    float* cv = static_cast<float*>(cache_v_.get()) + l * x.b * capacity * KV;
+    src.k = copies ? uk : ck;
+    src.v = copies ? uv : cv;
     OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
     std::swap(xa, xb);
+    if (copies) {  // every row's cache block <- its prompt's
+      OPS_TRY(be_.embed_fwd(uk, slot_d, x.b, capacity * KV, ck));
+      OPS_TRY(be_.embed_fwd(uv, slot_d, x.b, capacity * KV, cv));
+    }
   }
-  // Next-token logits from each row's last real token.
-  OPS_TRY(be_.embed_fwd(xa, last_d, x.b, H, xl));
-  OPS_TRY(be_.rmsnorm_fwd({xl, P + params_[norm_idx_].offset, xf, nullptr, x.b, H, cfg_.rms_eps}));
+  // Next-token logits from each distinct prompt's last real token, then one row per sequence.
+  OPS_TRY(be_.embed_fwd(xa, last_d, u, H, xl));
+  OPS_TRY(be_.rmsnorm_fwd({xl, P + params_[norm_idx_].offset, xf, nullptr, u, H, cfg_.rms_eps}));
   OPS_TRY(dec_logits_.reserve(be_, x.b * V * 4));
+  float* logits = static_cast<float*>(dec_logits_.get());
+  if (copies) OPS_TRY(ws(kLogits, u * V, &ulg));
   const void* xi;
-  OPS_TRY(gin(xf, x.b * H, kCastA, &xi));
-  OPS_TRY(be_.gemm(ops::linear_fwd(x.b, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
-                                   gdt())));
-  return out ? be_.download(out, dec_logits_.get(), x.b * V * 4) : Status::Ok();
+  OPS_TRY(gin(xf, u * H, kCastA, &xi));
+  OPS_TRY(be_.gemm(ops::linear_fwd(u, V, H, xi, W(lm_idx_), nullptr, copies ? ulg : logits, false, gdt())));
+  if (copies) OPS_TRY(be_.embed_fwd(ulg, slot_d, x.b, V, logits));
+  return out ? be_.download(out, logits, x.b * V * 4) : Status::Ok();
 }
 
 Status OpsModel::step(const int32_t* tokens, float* out) {

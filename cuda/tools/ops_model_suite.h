@@ -7,7 +7,7 @@
 //   loss stats, per-token logp/entropy, every parameter's gradient), one
 //   AdamW step (grad norm; each engine's parameters vs the torch formula on
 //   its own gradients; the engines' parameters), score after the step,
-//   prefill + decode steps (next-token logits), packed sequences (score and one
+//   prefill (a repeated prompt included) + decode steps (next-token logits), packed sequences (score and one
 //   forward_backward with every gradient). Tolerance sets with their
 //   measured errors and reasons are below (cpu_vs_model_tolerances, ...).
 // One line per comparison:
@@ -551,6 +551,10 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
 
   // ---- prefill (left padding on row 0, right padding on row 1) + decode steps
   PaddedBatch pr = padded_batch(sh.b, sh.pre_t, sh.pre_left, sh.pre_right, V, rng);
+  if (pr.b >= 2) {  // the last row repeats row 0's prompt (prefill computes it once and copies it)
+    std::copy(pr.ids.begin(), pr.ids.begin() + pr.t, pr.ids.end() - pr.t);
+    std::copy(pr.mask.begin(), pr.mask.begin() + pr.t, pr.mask.end() - pr.t);
+  }
   const int64_t steps = sh.steps, cap = pr.t + steps + 1;
   std::vector<float> lg_t(static_cast<size_t>(pr.b * V)), lg_r(lg_t.size());
   expect_ok(t, label + ".prefill(test)", test.prefill(pr.batch(), cap, lg_t.data()));
@@ -558,9 +562,9 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   compare(t, label + ".prefill.logits", lg_t, lg_r, tol.logits);
   for (int64_t s = 0; s < steps; ++s) {
     std::vector<int32_t> tok(static_cast<size_t>(pr.b));
-    for (int64_t b = 0; b < pr.b; ++b)  // the reference's greedy token, fed to both
-      tok[b] = static_cast<int32_t>(std::max_element(lg_r.begin() + b * V, lg_r.begin() + (b + 1) * V) -
-                                    (lg_r.begin() + b * V));
+    for (int64_t b = 0; b < pr.b; ++b)  // the reference's greedy token (+ b, so repeated prompts diverge), fed to both
+      tok[b] = static_cast<int32_t>((std::max_element(lg_r.begin() + b * V, lg_r.begin() + (b + 1) * V) -
+                                     (lg_r.begin() + b * V) + b) % V);
     expect_ok(t, label + ".step(test)", test.step(tok.data(), lg_t.data()));
     expect_ok(t, label + ".step(ref)", ref.step(tok.data(), lg_r.data()));
     compare(t, label + ".decode_step" + std::to_string(s + 1) + ".logits", lg_t, lg_r, tol.logits);
