@@ -1,6 +1,8 @@
 #include "kernels/cpu/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -10,6 +12,11 @@
 namespace rlvr::cpu {
 namespace {
 
+// Fork-join pool. The engine runs hundreds of short parallel regions per step (tens of
+// microseconds each at small shapes), so waking a sleeping thread through the kernel for each
+// one cost ~15 % of a decode step (perf: futex wake-ups and context switches). Both sides
+// therefore spin briefly (spin_until: ~50 us, yielding after the first microseconds) on an
+// atomic before blocking on a condition variable; notifications go only to sleeping threads.
 class Pool {
  public:
   explicit Pool(int n) {
@@ -18,7 +25,8 @@ class Pool {
   ~Pool() {
     {
       std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
+      stop_.store(true);
+      generation_.fetch_add(2, std::memory_order_release);  // stays even (published)
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -28,46 +36,97 @@ class Pool {
   // Runs task(i) for i in [0, parts) using the caller as worker 0.
   void run(int parts, const std::function<void(int)>& task) {
     std::unique_lock<std::mutex> call(call_mu_);  // one parallel region at a time
+    int sleepers;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      task_ = &task;
-      parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
+      // seqlock: odd while the region's fields are written, even once they are published
+      generation_.fetch_add(1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_release);
+      task_.store(&task, std::memory_order_relaxed);
+      parts_.store(parts, std::memory_order_relaxed);
+      pending_.store(parts - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      sleepers = sleeping_;
     }
-    cv_.notify_all();
+    if (sleepers > 0) cv_.notify_all();
     task(0);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
-    task_ = nullptr;
+    spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lk(mu_);
+      main_waiting_ = true;
+      done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      main_waiting_ = false;
+    }
   }
 
  private:
-  void loop(int id) {
-    uint64_t seen = 0;
-    for (;;) {
-      const std::function<void(int)>* task;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-        if (id >= parts_) continue;
-        task = task_;
+  // Spin for up to ~50 us waiting for done(): busy (pause) for the first few microseconds,
+  // then yielding the core on each check, so an oversubscribed machine (more threads than
+  // cores) lets the thread with work run instead of a spinner. True when done() held.
+  template <class Done>
+  static bool spin_until(const Done& done) {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    for (int i = 0;; ++i) {
+      if (done()) return true;
+      if (i < 256) {
+        pause();
+        continue;
       }
+      if ((i & 15) == 0 && clock::now() - start > std::chrono::microseconds(50)) return false;
+      std::this_thread::yield();
+    }
+  }
+
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+
+  void loop(int id) {
+    uint64_t seen = 0;  // the last published (even) generation this worker handled
+    const auto fresh = [&](uint64_t g) { return g != seen && (g & 1) == 0; };
+    for (;;) {
+      uint64_t g = 0;
+      spin_until([&] { return fresh(g = generation_.load(std::memory_order_acquire)); });
+      if (!fresh(g)) {
+        std::unique_lock<std::mutex> lk(mu_);
+        ++sleeping_;
+        cv_.wait(lk, [&] { return fresh(generation_.load(std::memory_order_acquire)); });
+        --sleeping_;
+        g = generation_.load(std::memory_order_acquire);
+      }
+      if (stop_.load()) return;
+      // A worker not needed by region g may lag while the caller starts the next region and
+      // rewrites task_ / parts_: the seqlock check sees the generation move and retries.
+      // (A participant's region cannot end, and so be replaced, without it.)
+      const int parts = parts_.load(std::memory_order_relaxed);
+      const std::function<void(int)>* task = task_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (generation_.load(std::memory_order_relaxed) != g) continue;
+      seen = g;
+      if (id >= parts) continue;
       (*task)(id);
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (main_waiting_) done_cv_.notify_one();
+      }
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex mu_, call_mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* task_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<int> parts_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  int sleeping_ = 0;           // workers blocked on cv_ (guarded by mu_)
+  bool main_waiting_ = false;  // the caller blocked on done_cv_ (guarded by mu_)
 };
 
 int configured_threads() {
