@@ -15,7 +15,7 @@ export interface NativeEngineConfig {
   attentionBias: boolean;
   tieWordEmbeddings: boolean;
   invFreq: Float32Array | Float64Array;
-  /** A critic: score.weight / score.bias instead of the LM head (backend "cpu" only). */
+  /** A critic: score.weight / score.bias instead of the LM head (every backend). */
   valueHead?: boolean;
   /** "cpu" (engine::Model, default), "ops-cpu" (OpsModel, CPU backend) or "cuda" (OpsModel on a device). */
   backend?: string;
