@@ -17,6 +17,7 @@
 #include "cuda/engine/ops_model.h"
 #include "cuda/engine/ops_model_internal.h"
 #include "engine/param_registry.h"
+#include "engine/positions.h"
 
 #include <algorithm>
 #include <cmath>
@@ -378,7 +379,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
 // ids, mask, HF position ids (ops positions) and the RoPE table of a batch, in backend memory.
 // Packed sequences (x.seg; only where `first` is given: not for prefill / decode): positions
 // restart at each segment and *first gets each token's segment start slot, both computed on the
-// host as model.cpp's positions() / segment_starts(); *first is null for an unpacked batch.
+// host (engine/positions.h, shared with the CPU engine); *first is null for an unpacked batch.
 Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first) {
   if (x.seg && !first)
     return Status::Error(Code::Value, "segmentIds", "packed sequences are for score and training, not for decoding");
@@ -392,18 +393,9 @@ Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float
   OPS_TRY(be_.upload(*mask, x.mask, n * 4));
   if (first) *first = nullptr;
   if (x.seg) {
-    std::vector<int32_t> hpos(static_cast<size_t>(n)), hfirst(static_cast<size_t>(n));
-    for (int64_t b = 0; b < x.b; ++b) {
-      int32_t c = 0, f = 0;
-      for (int64_t t = 0; t < x.t; ++t) {
-        const int64_t r = b * x.t + t;
-        if (t > 0 && x.seg[r] != x.seg[r - 1]) { c = 0; f = static_cast<int32_t>(t); }  // a sequence starts
-        const bool real = x.mask[r] != 0.f;
-        c += real ? 1 : 0;
-        hpos[r] = real ? c - 1 : 1;  // HF: cumsum(mask) - 1, padding at 1
-        hfirst[r] = f;
-      }
-    }
+    const std::vector<int32_t> hpos = positions(x);
+    const std::vector<int64_t> f64 = segment_starts(x);
+    const std::vector<int32_t> hfirst(f64.begin(), f64.end());
     int32_t* first_d;
     OPS_TRY(ws(kFirst, n, &first_d));
     OPS_TRY(be_.upload(pos, hpos.data(), n * 4));

@@ -37,6 +37,7 @@
 #include "engine/model.h"
 #include "engine/model_internal.h"
 #include "engine/param_registry.h"
+#include "engine/positions.h"
 
 #include <algorithm>
 #include <cmath>
@@ -532,36 +533,6 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
     bias_bwd(dv.data(), gp.bv, n, KV);
   }
   rmsnorm_bwd(x_in, p.ln1, a.inv1.data(), dxn.data(), dres, gp.ln1, n, H, true);
-}
-
-namespace {
-std::vector<int32_t> positions(const Batch& x) {
-  std::vector<int32_t> pos(static_cast<size_t>(x.b * x.t));
-  for (int64_t b = 0; b < x.b; ++b) {
-    int32_t c = 0;
-    for (int64_t t = 0; t < x.t; ++t) {
-      if (x.seg && t > 0 && x.seg[b * x.t + t] != x.seg[b * x.t + t - 1]) c = 0;  // a packed sequence starts
-      c += x.mask[b * x.t + t] != 0.f ? 1 : 0;
-      // HF: cumsum(mask) - 1, with padding positions set to 1
-      pos[b * x.t + t] = x.mask[b * x.t + t] != 0.f ? c - 1 : 1;
-    }
-  }
-  return pos;
-}
-
-}  // namespace
-
-std::vector<int64_t> segment_starts(const Batch& x) {
-  std::vector<int64_t> first(static_cast<size_t>(x.b * x.t), 0);
-  if (!x.seg) return first;
-  for (int64_t b = 0; b < x.b; ++b) {
-    int64_t f = 0;
-    for (int64_t t = 0; t < x.t; ++t) {
-      if (t > 0 && x.seg[b * x.t + t] != x.seg[b * x.t + t - 1]) f = t;
-      first[b * x.t + t] = f;
-    }
-  }
-  return first;
 }
 
 namespace {

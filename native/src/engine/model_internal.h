@@ -28,9 +28,6 @@ struct Model::AttnSrc {
   const int64_t* row_slot = nullptr;
 };
 
-// Per token of x: the slot where its segment starts (x.seg), for AttnSrc::first.
-std::vector<int64_t> segment_starts(const Batch& x);
-
 // One layer's activations for n rows (reused across layers).
 struct Model::Acts {
   std::vector<float> xn1, inv1, q, k, v, att, x2, xn2, inv2, g, u, h;
