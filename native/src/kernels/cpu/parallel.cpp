@@ -15,11 +15,12 @@ namespace {
 // Fork-join pool. The engine runs hundreds of short parallel regions per step (tens of
 // microseconds each at small shapes), so waking a sleeping thread through the kernel for each
 // one cost ~15 % of a decode step (perf: futex wake-ups and context switches). Both sides
-// therefore spin briefly (spin_until: ~50 us, yielding after the first microseconds) on an
-// atomic before blocking on a condition variable; notifications go only to sleeping threads.
+// therefore spin briefly (spin_until: RLVR_SPIN_US, default 50 us, yielding after the first
+// microseconds) on an atomic before blocking on a condition variable; notifications go only to
+// sleeping threads.
 class Pool {
  public:
-  explicit Pool(int n) {
+  Pool(int n, int spin_us) : spin_us_(spin_us) {
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
   }
   ~Pool() {
@@ -60,11 +61,13 @@ class Pool {
   }
 
  private:
-  // Spin for up to ~50 us waiting for done(): busy (pause) for the first few microseconds,
-  // then yielding the core on each check, so an oversubscribed machine (more threads than
-  // cores) lets the thread with work run instead of a spinner. True when done() held.
+  // Spin for up to spin_us_ (RLVR_SPIN_US, default 50) waiting for done(): busy (pause) for the
+  // first few microseconds, then yielding the core on each check, so an oversubscribed machine
+  // (more threads than cores) lets the thread with work run instead of a spinner. True when
+  // done() held. spin_us_ = 0: block at once.
   template <class Done>
-  static bool spin_until(const Done& done) {
+  bool spin_until(const Done& done) const {
+    if (spin_us_ <= 0) return done();
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     for (int i = 0;; ++i) {
@@ -73,7 +76,7 @@ class Pool {
         pause();
         continue;
       }
-      if ((i & 15) == 0 && clock::now() - start > std::chrono::microseconds(50)) return false;
+      if ((i & 15) == 0 && clock::now() - start > std::chrono::microseconds(spin_us_)) return false;
       std::this_thread::yield();
     }
   }
@@ -117,6 +120,7 @@ class Pool {
     }
   }
 
+  const int spin_us_;
   std::vector<std::thread> workers_;
   std::mutex mu_, call_mu_;
   std::condition_variable cv_, done_cv_;
@@ -138,8 +142,18 @@ int configured_threads() {
   return hc == 0 ? 1 : static_cast<int>(hc);
 }
 
+// RLVR_SPIN_US: how long idle pool threads spin before sleeping (default 50 us; 0: never).
+int configured_spin_us() {
+  if (const char* env = std::getenv("RLVR_SPIN_US")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && v >= 0) return static_cast<int>(std::min<long>(v, 100000));
+  }
+  return 50;
+}
+
 Pool& pool() {
-  static Pool p(configured_threads());
+  static Pool p(configured_threads(), configured_spin_us());
   return p;
 }
 

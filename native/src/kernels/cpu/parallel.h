@@ -6,7 +6,8 @@
 
 namespace rlvr::cpu {
 
-// Number of worker threads (RLVR_NUM_THREADS, else hardware concurrency).
+// Number of worker threads (RLVR_NUM_THREADS, else hardware concurrency). Idle workers spin
+// for RLVR_SPIN_US microseconds (default 50; 0: never) before sleeping (parallel.cpp).
 int num_threads();
 
 // Runs fn(begin, end) over [0, n) split into at most num_threads() ranges.
