@@ -710,9 +710,10 @@ void OpsModel::reset_cache() {
   cache_b_ = cache_cap_ = cache_len_ = 0;
 }
 
-// Identical prompt rows are computed once (as Model::prefill): the distinct rows run the layers
-// over a cache of their own, copied into every row's cache after each layer (embed_fwd with a
-// row per sequence's cache block), and their next-token logits are copied the same way.
+// Identical prompt rows are computed once (as Model::prefill): the distinct prompts run the
+// layers over a cache of their own (prompt slots only); after each layer their K/V rows are
+// gathered per sequence (embed_fwd) and scattered into every row's cache (kv_append), and their
+// next-token logits are copied the same way.
 Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   reset_cache();
   if (cfg_.value_head) return no_lm_head();
@@ -754,26 +755,27 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   OPS_TRY(be_.zero(cache_v_.get(), cache_floats * 4));
   OPS_TRY(be_.upload(cache_mask_dev_.get(), cmask.data(), x.b * capacity * 4));
   cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
+  cache_mask_ = std::move(cmask);
+  cache_count_ = std::move(count);
 
-  // the distinct prompts as a batch, with their own cache (the real one when there are no copies)
+  // the distinct prompts as a batch; their cache: the real one when there are no copies, else
+  // a prompt-sized one of their own ([u, t] slots)
+  const int64_t ucap = copies ? x.t : capacity;
   std::vector<int32_t> uids(static_cast<size_t>(n)), ulast(static_cast<size_t>(u));
-  std::vector<float> umask(static_cast<size_t>(n)), ucmask(static_cast<size_t>(u * capacity), 0.f);
+  std::vector<float> umask(static_cast<size_t>(n));
   std::vector<int64_t> crow(static_cast<size_t>(n));
   for (int64_t k = 0; k < u; ++k) {
     const int64_t b = uniq[k];
     std::memcpy(uids.data() + k * x.t, x.ids + b * x.t, 4 * x.t);
     std::memcpy(umask.data() + k * x.t, x.mask + b * x.t, 4 * x.t);
-    std::memcpy(ucmask.data() + k * capacity, cmask.data() + b * capacity, 4 * capacity);
-    for (int64_t t = 0; t < x.t; ++t) crow[k * x.t + t] = k * capacity + t;
+    for (int64_t t = 0; t < x.t; ++t) crow[k * x.t + t] = k * ucap + t;
     ulast[k] = static_cast<int32_t>(k * x.t + last_t[b]);
   }
-  cache_mask_ = std::move(cmask);
-  cache_count_ = std::move(count);
   Batch xu;
   xu.b = u; xu.t = x.t; xu.ids = uids.data(); xu.mask = umask.data();
-  int32_t *ids, *last_d, *slot_d = nullptr;
-  int64_t* crow_d;
-  float *mask, *cs, *xa, *xb, *xl, *xf, *uk = nullptr, *uv = nullptr, *ucm = nullptr, *ulg = nullptr;
+  int32_t *ids, *last_d, *slot_d = nullptr, *gather_d = nullptr;
+  int64_t *crow_d, *dest_d = nullptr;
+  float *mask, *cs, *xa, *xb, *xl, *xf, *uk = nullptr, *uv = nullptr, *sk = nullptr, *sv = nullptr, *ulg = nullptr;
   OPS_TRY(upload_batch(xu, &ids, &mask, &cs));
   OPS_TRY(ws(kCrow, n, &crow_d));
   OPS_TRY(ws(kLast, u, &last_d));
@@ -783,14 +785,24 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   OPS_TRY(ws(kXf, u * H, &xf));
   OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
   OPS_TRY(be_.upload(last_d, ulast.data(), u * 4));
+  const int64_t nb = x.b * x.t;  // every row's prompt slots
   if (copies) {
-    OPS_TRY(ws(kCacheK, u * capacity * KV, &uk));
-    OPS_TRY(ws(kCacheV, u * capacity * KV, &uv));
-    OPS_TRY(ws(kCmask, u * capacity, &ucm));
-    OPS_TRY(ws(kGather, x.b, &slot_d));
-    OPS_TRY(be_.zero(uk, u * capacity * KV * 4));
-    OPS_TRY(be_.zero(uv, u * capacity * KV * 4));
-    OPS_TRY(be_.upload(ucm, ucmask.data(), u * capacity * 4));
+    std::vector<int32_t> gather(static_cast<size_t>(nb));
+    std::vector<int64_t> dest(static_cast<size_t>(nb));
+    for (int64_t b = 0; b < x.b; ++b)
+      for (int64_t t = 0; t < x.t; ++t) {
+        gather[b * x.t + t] = static_cast<int32_t>(slot[b] * x.t + t);
+        dest[b * x.t + t] = b * capacity + t;
+      }
+    OPS_TRY(ws(kCacheK, n * KV, &uk));
+    OPS_TRY(ws(kCacheV, n * KV, &uv));
+    OPS_TRY(ws(kTmpK, nb * KV, &sk));
+    OPS_TRY(ws(kTmpV, nb * KV, &sv));
+    OPS_TRY(ws(kGather, nb, &gather_d));
+    OPS_TRY(ws(kDest, nb, &dest_d));
+    OPS_TRY(ws(kSlot, x.b, &slot_d));
+    OPS_TRY(be_.upload(gather_d, gather.data(), nb * 4));
+    OPS_TRY(be_.upload(dest_d, dest.data(), nb * 8));
     OPS_TRY(be_.upload(slot_d, slot.data(), x.b * 4));
   }
   if (acts_.empty()) acts_.emplace_back(new Acts);
@@ -799,8 +811,9 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
-  src.b = u; src.tq = x.t; src.slot0 = 0; src.seq_stride = capacity; src.mask_stride = capacity;
-  src.mask = copies ? ucm : static_cast<const float*>(cache_mask_dev_.get());
+  src.b = u; src.tq = x.t; src.slot0 = 0; src.seq_stride = ucap;
+  src.mask = copies ? mask : static_cast<const float*>(cache_mask_dev_.get());
+  src.mask_stride = copies ? x.t : capacity;
   for (int l = 0; l < L; ++l) {
     float* ck = static_cast<float*>(cache_k_.get()) + l * x.b * capacity * KV;
     float* cv = static_cast<float*>(cache_v_.get()) + l * x.b * capacity * KV;
@@ -808,9 +821,10 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
     src.v = copies ? uv : cv;
     OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
     std::swap(xa, xb);
-    if (copies) {  // every row's cache block <- its prompt's
-      OPS_TRY(be_.embed_fwd(uk, slot_d, x.b, capacity * KV, ck));
-      OPS_TRY(be_.embed_fwd(uv, slot_d, x.b, capacity * KV, cv));
+    if (copies) {  // every row's prompt slots <- its prompt's K/V
+      OPS_TRY(be_.embed_fwd(uk, gather_d, nb, KV, sk));
+      OPS_TRY(be_.embed_fwd(uv, gather_d, nb, KV, sv));
+      OPS_TRY(be_.kv_append(sk, sv, nb, KV, dest_d, ck, cv));
     }
   }
   // Next-token logits from each distinct prompt's last real token, then one row per sequence.

@@ -191,8 +191,8 @@ class OpsModel {
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
     kFirst,       // packed sequences: segment start per token
-    kPrefixK, kPrefixV, kGather, kDest, kCacheK, kCacheV, kTmpK, kTmpV,  // score_prefixed (prefill: the cache of distinct prompts)
-    kCmask,
+    kPrefixK, kPrefixV, kGather, kDest, kCacheK, kCacheV, kTmpK, kTmpV,  // score_prefixed, and prefill's copies
+    kSlot,        // prefill: each row's distinct prompt
     kNumSlots
   };
   // The loss head of a training pass: given the final-normed hidden state xf
