@@ -112,10 +112,11 @@ function bracesForShortArgs(s: string): string {
 }
 
 function removeSpacing(s: string): string {
+  // ~ first: "\~:" must not turn into the spacing command "\:" only after this step
+  s = s.replace(/~/g, " ");
   s = s.replace(/(\d)\s*\{,\}\s*(?=\d{3})/g, "$1");
   s = s.replace(/(\d)\\[,;:! ](?=\d{3}\b)/g, "$1");
   s = s.replace(/(?<!\\)\\(?:[,;:! >]|quad|qquad|enspace|thinspace|medspace|thickspace|hspace\*?\{[^}]*\}|displaystyle|textstyle|scriptstyle|nonumber|limits)/g, " ");
-  s = s.replace(/~/g, " ");
   return s;
 }
 
@@ -139,10 +140,31 @@ function removeUnitsAndSigns(s: string): string {
   return s;
 }
 
+// 7\frac{1}{2} -> (7+\frac{1}{2}) when the fraction is proper and the whole part does not follow
+// a letter, digit, command, brace, dot or sub/superscript. A mixed number right after one just
+// converted follows its ")" (7\frac{1}{2}7\frac{1}{2} -> both), so that applying this again
+// changes nothing (normalization is idempotent).
 function mixedNumbers(s: string): string {
-  return s.replace(/(^|[^\d\\^_{}.a-zA-Z])(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}/g, (whole, pre: string, w: string, n: string, d: string) =>
-    BigInt(n) < BigInt(d) ? `${pre}(${w}+\\frac{${n}}{${d}})` : whole,
-  );
+  let lastEnd = -1;
+  return s.replace(/(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}/g, (whole: string, w: string, n: string, d: string, at: number) => {
+    const prev = at === lastEnd ? ")" : at > 0 ? s[at - 1]! : "";
+    if (/[\d\\^_{}.a-zA-Z]/.test(prev) || !(BigInt(n) < BigInt(d))) return whole;
+    lastEnd = at + whole.length;
+    return `(${w}+\\frac{${n}}{${d}})`;
+  });
+}
+
+// .5 -> 0.5: a "." with a digit after it and none before gets a 0, scanning right to left so
+// that chains settle in one pass ("..0" -> "0.0.0", not ".0.0"); after the spaces are gone, so
+// ". 5" does not become ".5" first.
+function leadingZeros(s: string): string {
+  let out = "";
+  for (let i = s.length - 1; i >= 0; i--) {
+    const c = s[i]!;
+    out = c + out;
+    if (c === "." && /\d/.test(out[1] ?? "") && !/\d/.test(s[i - 1] ?? "")) out = "0" + out;
+  }
+  return out;
 }
 
 function tidySpaces(s: string): string {
@@ -159,8 +181,23 @@ function choiceLetter(s: string): string {
   return m ? (m[1] ?? m[2]!) : s;
 }
 
-/** Cleans a LaTeX answer to a canonical spelling. */
+/**
+ * Cleans a LaTeX answer to a canonical spelling. Idempotent: one step can make input for an
+ * earlier one (dropping "^\\circ" joins digits that a "{,}" thousands separator then matches;
+ * dropping "\\$" forms the spacing command "\\:"), so the steps are repeated until they change
+ * nothing (at most 8 rounds; real answers settle in one).
+ */
 export function normalizeAnswer(input: string): string {
+  let s = normalizeOnce(input);
+  for (let i = 0; i < 8; i++) {
+    const next = normalizeOnce(s);
+    if (next === s) break;
+    s = next;
+  }
+  return s;
+}
+
+function normalizeOnce(input: string): string {
   let s = unicodeToLatex(input);
   s = stripDelimiters(s);
   s = replaceCommand(s, "boxed", (x) => x);
@@ -170,11 +207,15 @@ export function normalizeAnswer(input: string): string {
   s = removeUnitsAndSigns(s);
   s = bracesForShortArgs(s);
   s = mixedNumbers(s);
-  s = s.replace(/(^|[^\d])\.(\d)/g, "$10.$2");
   s = s.replace(/\+\s*\\infty/g, "\\infty");
   s = tidySpaces(s);
-  s = stripDelimiters(s);
-  s = s.replace(/^\{([^{}]*)\}$/, "$1");
+  s = leadingZeros(s);
+  // delimiters and one outer brace pair, until neither is left ("{.}" -> "." -> "")
+  for (;;) {
+    const before = s;
+    s = stripDelimiters(s).replace(/^\{([^{}]*)\}$/, "$1");
+    if (s === before) break;
+  }
   return choiceLetter(s);
 }
 
