@@ -19,6 +19,25 @@ export function stepSummary(m: StepMetrics): string {
   return parts.join(" ");
 }
 
+/**
+ * Where a run's time went: mean seconds per step and each phase's share, over the given steps
+ * (the first one is left out when there are others: it pays one-time warm-up). The "rest" is
+ * everything but rollout and update. Null without steps.
+ */
+export function phaseSummary(metrics: readonly StepMetrics[]): { stepSeconds: number; share: Record<string, number>; rest: number; text: string } | null {
+  const ms = metrics.length > 1 ? metrics.slice(1) : metrics;
+  if (ms.length === 0) return null;
+  const names = ["rollout", "reward", "old_logp", "ref_logp", "values", "update", "critic"] as const;
+  const mean = Object.fromEntries(names.map((k) => [k, ms.reduce((a, m) => a + (m.phase_s[k] ?? 0), 0) / ms.length]));
+  const total = names.reduce((a, k) => a + mean[k]!, 0);
+  // phases that took time (at least 0.05 % of the step: old_logp is a copy unless recomputed)
+  const share = Object.fromEntries(names.filter((k) => total > 0 && mean[k]! / total >= 5e-4).map((k) => [k, mean[k]! / total]));
+  const rest = total > 0 ? 1 - (mean.rollout! + mean.update!) / total : 0;
+  const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+  const text = `time per step ${f(total)} s: ${Object.entries(share).map(([k, v]) => `${k} ${pct(v)}`).join(", ")} (all but rollout and update: ${pct(rest)})`;
+  return { stepSeconds: total, share, rest, text };
+}
+
 export class Progress {
   private readonly tty: boolean;
   private readonly times: number[] = [];

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 
 import { DEFAULT_TRAIN_PRESET, mathworldPresets } from "@rlvr/mathworld";
-import { PRESETS, Progress, RUN_FILES, configToYaml, formatDuration, registerPreset, resolveConfig, train, type ConfigInput } from "@rlvr/trainer";
+import { PRESETS, Progress, RUN_FILES, configToYaml, formatDuration, phaseSummary, registerPreset, resolveConfig, train, type ConfigInput } from "@rlvr/trainer";
 
 // the built-in math world's presets (mathworld-1shot is the default of a bare `rlvr train`)
 for (const [name, preset] of Object.entries(mathworldPresets())) registerPreset(name, preset);
@@ -78,6 +78,8 @@ export function trainCommand(): Command {
         });
         progress.done();
         process.stderr.write(`done: step ${r.lastStep} in ${formatDuration((Date.now() - t0) / 1000)}; metrics in ${join(r.runDir, RUN_FILES.metrics)}\n`);
+        const phases = phaseSummary(r.metrics);
+        if (phases) process.stderr.write(`${phases.text}\n`);
         const first = evals[0], last = evals.at(-1);
         if (first && last && last !== first) {
           const pct = (x: number | undefined) => (x === undefined ? "n/a" : `${(x * 100).toFixed(1)}%`);
