@@ -16,6 +16,7 @@
 //    is slow and may synchronize).
 #include "cuda/engine/ops_model.h"
 #include "cuda/engine/ops_model_internal.h"
+#include "engine/engine_errors.h"
 #include "engine/param_registry.h"
 #include "engine/positions.h"
 
@@ -432,20 +433,6 @@ Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   *xf_out = xf;
   return Status::Ok();
 }
-
-namespace {
-// Model's error (model.cpp), word for word.
-Status no_lm_head() {
-  return Status::Error(Code::Value, "engine",
-                       "this engine has a value head (a critic): it has no LM head for log-probs, logits or decoding");
-}
-
-Status bad_logits(int64_t row) {
-  return Status::Error(Code::Value, "logits",
-                       "row " + std::to_string(row) + " of the model's logits contains NaN or +inf (weights or activations "
-                       "are non-finite)");
-}
-}  // namespace
 
 Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets,
                             float temperature, float* logp, float* entropy) {

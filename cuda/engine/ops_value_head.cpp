@@ -17,23 +17,9 @@
 
 #include "cuda/engine/ops_model.h"
 #include "cuda/engine/ops_model_internal.h"
+#include "engine/engine_errors.h"
 
 namespace rlvr::engine {
-
-
-namespace {
-
-// Model's errors (value_head.cpp), word for word.
-Status no_value_head() {
-  return Status::Error(Code::Value, "engine", "this engine has no value head: construct it with valueHead: true (a critic)");
-}
-
-Status bad_value(int64_t row) {
-  return Status::Error(Code::Value, "values",
-                       "row " + std::to_string(row) + " has a non-finite value (weights or activations are non-finite)");
-}
-
-}  // namespace
 
 // v[i] = score.w . xf[rows[i]] + score.b for the R rows (already uploaded to rows_d):
 // gathers them into kXc and leaves the values in kVal (backend memory). *xin: the

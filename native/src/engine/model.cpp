@@ -35,6 +35,7 @@
 //  - the log-prob of a token from decode logits (logprob_fwd on [B, V]) and
 //    score's (logprob_fwd on a chunk of rows) use the same per-row kernel.
 #include "engine/model.h"
+#include "engine/engine_errors.h"
 #include "engine/model_internal.h"
 #include "engine/param_registry.h"
 #include "engine/positions.h"
@@ -541,16 +542,6 @@ namespace {
 // times, so fewer, larger chunks pay (Qwen2.5's 152K vocab: 220 rows).
 int64_t lm_chunk_rows(int64_t v) { return std::max<int64_t>(8, (int64_t{1} << 25) / std::max<int64_t>(1, v)); }
 
-Status no_lm_head() {
-  return Status::Error(Code::Value, "engine",
-                       "this engine has a value head (a critic): it has no LM head for log-probs, logits or decoding");
-}
-
-Status bad_logits(int64_t row) {
-  return Status::Error(Code::Value, "logits",
-                       "row " + std::to_string(row) + " of the model's logits contains NaN or +inf (weights or activations "
-                       "are non-finite)");
-}
 }  // namespace
 
 Status Model::require_lm_head() const { return cfg_.value_head ? no_lm_head() : Status::Ok(); }

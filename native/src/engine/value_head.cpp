@@ -6,25 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine_errors.h"
 #include "engine/model.h"
 
 namespace rlvr::engine {
 namespace {
-
-Status no_value_head() {
-  return Status::Error(Code::Value, "engine", "this engine has no value head: construct it with valueHead: true (a critic)");
-}
 
 // v = w . x + b with a double accumulator (h terms; fixed order, so bitwise reproducible).
 float head_value(const float* x, const float* w, float b, int64_t h) {
   double s = 0;
   for (int64_t c = 0; c < h; ++c) s += static_cast<double>(x[c]) * w[c];
   return static_cast<float>(s + b);
-}
-
-Status bad_value(int64_t row) {
-  return Status::Error(Code::Value, "values",
-                       "row " + std::to_string(row) + " has a non-finite value (weights or activations are non-finite)");
 }
 
 }  // namespace
