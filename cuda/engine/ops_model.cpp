@@ -25,7 +25,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 
 namespace rlvr::engine {
 
@@ -716,20 +715,9 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   for (int64_t b = 0; b < x.b; ++b)
     if (last_t[b] < 0)
       return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
-  // slot[b]: index of b's prompt among the distinct ones (uniq: their first rows)
-  std::vector<int32_t> slot(static_cast<size_t>(x.b));
-  std::vector<int64_t> uniq;
-  {
-    std::unordered_map<std::string, int32_t> seen;
-    std::string key(static_cast<size_t>(x.t) * 8, '\0');
-    for (int64_t b = 0; b < x.b; ++b) {
-      std::memcpy(&key[0], x.ids + b * x.t, 4 * x.t);
-      std::memcpy(&key[4 * x.t], x.mask + b * x.t, 4 * x.t);
-      const auto it = seen.emplace(key, static_cast<int32_t>(uniq.size())).first;
-      if (it->second == static_cast<int32_t>(uniq.size())) uniq.push_back(b);
-      slot[b] = it->second;
-    }
-  }
+  const DistinctRows d = distinct_rows(x);  // engine/positions.h
+  const std::vector<int64_t>& uniq = d.first;
+  const std::vector<int32_t>& slot = d.of_row;
   const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
   const bool copies = u < x.b;
   OPS_TRY(ensure_bf16());

@@ -14,6 +14,7 @@
 
 #include "cuda/engine/ops_model.h"
 #include "cuda/engine/ops_model_internal.h"
+#include "engine/positions.h"
 
 namespace rlvr::engine {
 
@@ -23,11 +24,8 @@ Status OpsModel::score_prefixed(const Batch& prefix, const Batch& ext, const int
   OPS_TRY(require_lm_head());
   const int64_t G = prefix.b, P = prefix.t, R = ext.b, E = ext.t, H = cfg_.hidden, L = cfg_.layers;
   const int64_t KV = cfg_.kv_heads * cfg_.head_dim, cap = P + E, np = G * P, ne = R * E;
-  std::vector<int32_t> count(static_cast<size_t>(G), 0);
-  for (int64_t g = 0; g < G; ++g) {
-    for (int64_t t = 0; t < P; ++t) count[g] += prefix.mask[g * P + t] != 0.f ? 1 : 0;
-    if (count[g] == 0) return Status::Error(Code::Value, "prefixMask", "prefix row " + std::to_string(g) + " has no real token");
-  }
+  ContinuationLayout lay;  // the continuations' positions and masks (engine/positions.h)
+  OPS_TRY(continuation_layout(prefix, ext, group, &lay));
   OPS_TRY(ensure_bf16());
   const float* Pm = static_cast<const float*>(data_.get());
   if (acts_.empty()) acts_.emplace_back(new Acts);
@@ -60,26 +58,15 @@ Status OpsModel::score_prefixed(const Batch& prefix, const Batch& ext, const int
     }
   }
 
-  // ---- 2. the continuations: host-side layout (positions, cache rows, mask, prefix gather)
-  std::vector<int32_t> pos(static_cast<size_t>(ne)), gather(static_cast<size_t>(R * P));
+  // ---- 2. the continuations: cache rows and the prefix gather (positions and masks: lay)
+  std::vector<int32_t> gather(static_cast<size_t>(R * P));
   std::vector<int64_t> crow(static_cast<size_t>(ne)), dest(static_cast<size_t>(R * P));
-  std::vector<float> cmask(static_cast<size_t>(R * cap));
   for (int64_t i = 0; i < R; ++i) {
-    const int64_t g = group[i];
-    int32_t c = count[g];
     for (int64_t t = 0; t < P; ++t) {
-      cmask[i * cap + t] = prefix.mask[g * P + t];
-      gather[i * P + t] = static_cast<int32_t>(g * P + t);
+      gather[i * P + t] = static_cast<int32_t>(group[i] * P + t);
       dest[i * P + t] = i * cap + t;
     }
-    for (int64_t t = 0; t < E; ++t) {
-      const int64_t r = i * E + t;
-      const bool real = ext.mask[r] != 0.f;
-      cmask[i * cap + P + t] = ext.mask[r];
-      c += real ? 1 : 0;
-      pos[r] = real ? c - 1 : 1;  // as positions() on the concatenation: padding gets 1
-      crow[r] = i * cap + P + t;
-    }
+    for (int64_t t = 0; t < E; ++t) crow[i * E + t] = i * cap + P + t;
   }
   int32_t *ids, *pos_d, *gather_d;
   int64_t *crow_d, *dest_d;
@@ -97,11 +84,11 @@ Status OpsModel::score_prefixed(const Batch& prefix, const Batch& ext, const int
   OPS_TRY(ws(kTmpV, R * P * KV, &tv));
   OPS_TRY(ws(kXf, ne * H, &xf));
   OPS_TRY(be_.upload(ids, ext.ids, ne * 4));
-  OPS_TRY(be_.upload(pos_d, pos.data(), ne * 4));
+  OPS_TRY(be_.upload(pos_d, lay.pos.data(), ne * 4));
   OPS_TRY(be_.upload(crow_d, crow.data(), ne * 8));
   OPS_TRY(be_.upload(gather_d, gather.data(), R * P * 4));
   OPS_TRY(be_.upload(dest_d, dest.data(), R * P * 8));
-  OPS_TRY(be_.upload(cmask_d, cmask.data(), R * cap * 4));
+  OPS_TRY(be_.upload(cmask_d, lay.mask.data(), R * cap * 4));
   OPS_TRY(be_.rope_table(pos_d, ne, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, cs));
   // Every slot is written below each layer; zeroed once so no path ever reads stale memory.
   OPS_TRY(be_.zero(ck, R * cap * KV * 4));

@@ -45,8 +45,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <string>
-#include <unordered_map>
 
 #include "engine/gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -900,19 +898,8 @@ Status Model::prefill(const Batch& x, int64_t capacity, float* out) {
       reset_cache();
       return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
     }
-  // rep[b]: the first row with b's tokens and mask; uniq: those first rows, in order
-  std::vector<int64_t> rep(static_cast<size_t>(x.b)), uniq;
-  {
-    std::unordered_map<std::string, int64_t> seen;
-    std::string key(static_cast<size_t>(x.t) * (sizeof(int32_t) + sizeof(float)), '\0');
-    for (int64_t b = 0; b < x.b; ++b) {
-      std::memcpy(key.data(), x.ids + b * x.t, sizeof(int32_t) * x.t);
-      std::memcpy(key.data() + sizeof(int32_t) * x.t, x.mask + b * x.t, sizeof(float) * x.t);
-      const auto it = seen.emplace(key, b).first;
-      rep[b] = it->second;
-      if (it->second == b) uniq.push_back(b);
-    }
-  }
+  const DistinctRows d = distinct_rows(x);  // engine/positions.h
+  const std::vector<int64_t>& uniq = d.first;
   const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
   std::vector<int32_t> ids(static_cast<size_t>(n));
   std::vector<float> mask(static_cast<size_t>(n));
@@ -943,19 +930,19 @@ Status Model::prefill(const Batch& x, int64_t capacity, float* out) {
     layer_forward(l, xa.data(), xb.data(), a, n, cs, src, cache_k_[l].data(), cache_v_[l].data(), crow.data());
     std::swap(xa, xb);
   }
-  for (int64_t b = 0; b < x.b; ++b)  // the copies' cache slots
-    if (rep[b] != b)
+  for (int64_t b = 0; b < x.b; ++b) {  // the copies' cache slots
+    const int64_t rep = uniq[d.of_row[b]];
+    if (rep != b)
       for (int l = 0; l < cfg_.layers; ++l) {
-        std::memcpy(cache_k_[l].data() + b * capacity * KV, cache_k_[l].data() + rep[b] * capacity * KV, sizeof(float) * x.t * KV);
-        std::memcpy(cache_v_[l].data() + b * capacity * KV, cache_v_[l].data() + rep[b] * capacity * KV, sizeof(float) * x.t * KV);
+        std::memcpy(cache_k_[l].data() + b * capacity * KV, cache_k_[l].data() + rep * capacity * KV, sizeof(float) * x.t * KV);
+        std::memcpy(cache_v_[l].data() + b * capacity * KV, cache_v_[l].data() + rep * capacity * KV, sizeof(float) * x.t * KV);
       }
+  }
   std::vector<float> xl(static_cast<size_t>(u * H)), xf(static_cast<size_t>(u * H)), lg(static_cast<size_t>(u * V));
   for (int64_t k = 0; k < u; ++k) std::memcpy(xl.data() + k * H, xa.data() + (k * x.t + last[uniq[k]]) * H, sizeof(float) * H);
   rmsnorm_fwd(xl.data(), param(norm_idx_), xf.data(), nullptr, u, H, cfg_.rms_eps);
   linear_fwd(u, V, H, xf.data(), wt(lm_idx_), nullptr, lg.data());
-  std::vector<int64_t> slot_of(static_cast<size_t>(x.b));  // row b -> its representative's index in uniq
-  for (int64_t k = 0; k < u; ++k) slot_of[uniq[k]] = k;
-  for (int64_t b = 0; b < x.b; ++b) std::memcpy(out + b * V, lg.data() + slot_of[rep[b]] * V, sizeof(float) * V);
+  for (int64_t b = 0; b < x.b; ++b) std::memcpy(out + b * V, lg.data() + d.of_row[b] * V, sizeof(float) * V);
   return Status::Ok();
 }
 

@@ -10,6 +10,7 @@
 
 #include "engine/model.h"
 #include "engine/model_internal.h"
+#include "engine/positions.h"
 
 namespace rlvr::engine {
 
@@ -19,21 +20,12 @@ Status Model::score_prefixed(const Batch& prefix, const Batch& ext, const int32_
   if (!ok.ok()) return ok;
   const int64_t G = prefix.b, P = prefix.t, R = ext.b, E = ext.t, H = cfg_.hidden, L = cfg_.layers;
   const int64_t KV = cfg_.kv_heads * cfg_.head_dim, cap = P + E, np = G * P, ne = R * E;
-  for (int64_t g = 0; g < G; ++g) {
-    bool any = false;
-    for (int64_t t = 0; t < P; ++t) any = any || prefix.mask[g * P + t] != 0.f;
-    if (!any) return Status::Error(Code::Value, "prefixMask", "prefix row " + std::to_string(g) + " has no real token");
-  }
+  ContinuationLayout lay;  // the continuations' positions and masks (engine/positions.h)
+  Status st = continuation_layout(prefix, ext, group, &lay);
+  if (!st.ok()) return st;
 
   // ---- prefixes: once per group, keeping every layer's K/V
-  std::vector<int32_t> pos(static_cast<size_t>(np));
-  std::vector<int32_t> count(static_cast<size_t>(G), 0);
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t t = 0; t < P; ++t) {
-      const bool real = prefix.mask[g * P + t] != 0.f;
-      count[g] += real ? 1 : 0;
-      pos[g * P + t] = real ? count[g] - 1 : 1;  // as positions(): padding gets 1
-    }
+  const std::vector<int32_t> pos = positions(prefix);
   std::vector<float> cs;
   rope_tables(np, pos.data(), cs);
   std::vector<std::vector<float>> pk(static_cast<size_t>(L)), pv(static_cast<size_t>(L));
@@ -56,33 +48,21 @@ Status Model::score_prefixed(const Batch& prefix, const Batch& ext, const int32_
   }
 
   // ---- continuations: each row's slots [0, P) hold its prefix's K/V, [P, P + E) its own
-  std::vector<float> cmask(static_cast<size_t>(R * cap), 0.f);
-  pos.assign(static_cast<size_t>(ne), 0);
+  const std::vector<float>& cmask = lay.mask;
   // Only the extension's real tokens (and any row asked for by row_mask) are computed: each row
   // is computed on its own (per-row GEMMs, attention over real slots), so dropping the padding
   // rows changes nothing for the others, and padding is most of a micro-batch when response
   // lengths vary (it runs to the longest response).
   std::vector<int64_t> keep;
   keep.reserve(static_cast<size_t>(ne));
-  for (int64_t i = 0; i < R; ++i) {
-    const int64_t g = group[i];
-    std::memcpy(cmask.data() + i * cap, prefix.mask + g * P, sizeof(float) * P);
-    int32_t c = count[g];
-    for (int64_t t = 0; t < E; ++t) {
-      const int64_t r = i * E + t;
-      const bool real = ext.mask[r] != 0.f;
-      cmask[i * cap + P + t] = ext.mask[r];
-      c += real ? 1 : 0;
-      pos[r] = real ? c - 1 : 1;
-      if (real || (row_mask && row_mask[r] != 0.f)) keep.push_back(r);
-    }
-  }
+  for (int64_t r = 0; r < ne; ++r)
+    if (ext.mask[r] != 0.f || (row_mask && row_mask[r] != 0.f)) keep.push_back(r);
   const int64_t nk = static_cast<int64_t>(keep.size());
   std::vector<int32_t> kpos(static_cast<size_t>(nk)), kids(static_cast<size_t>(nk)), ktg(static_cast<size_t>(nk));
   std::vector<int64_t> crow(static_cast<size_t>(nk)), kseq(static_cast<size_t>(nk)), kslot(static_cast<size_t>(nk));
   for (int64_t k = 0; k < nk; ++k) {
     const int64_t r = keep[k], i = r / E, t = r % E;
-    kpos[k] = pos[r];
+    kpos[k] = lay.pos[r];
     kids[k] = ext.ids[r];
     ktg[k] = targets[r];
     crow[k] = i * cap + P + t;
