@@ -407,6 +407,12 @@ Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float
   return be_.rope_table(pos, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, *cs);
 }
 
+Status OpsModel::scratch_acts(int64_t rows, Acts** out) {
+  if (acts_.empty()) acts_.emplace_back(new Acts);
+  *out = acts_[0].get();
+  return (*out)->ensure(be_, rows, cfg_);
+}
+
 Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   const int64_t n = x.b * x.t, H = cfg_.hidden;
   OPS_TRY(ensure_bf16());
@@ -417,9 +423,9 @@ Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   OPS_TRY(ws(kXa, n * H, &xa));
   OPS_TRY(ws(kXb, n * H, &xb));
   OPS_TRY(ws(kXf, n * H, &xf));
-  if (acts_.empty()) acts_.emplace_back(new Acts);
-  Acts& a = *acts_[0];
-  OPS_TRY(a.ensure(be_, n, cfg_));
+  Acts* ap;
+  OPS_TRY(scratch_acts(n, &ap));
+  Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
@@ -780,9 +786,9 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
     OPS_TRY(be_.upload(dest_d, dest.data(), nb * 8));
     OPS_TRY(be_.upload(slot_d, slot.data(), x.b * 4));
   }
-  if (acts_.empty()) acts_.emplace_back(new Acts);
-  Acts& a = *acts_[0];
-  OPS_TRY(a.ensure(be_, n, cfg_));
+  Acts* ap;
+  OPS_TRY(scratch_acts(n, &ap));
+  Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
@@ -844,9 +850,9 @@ Status OpsModel::step(const int32_t* tokens, float* out) {
   OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
   OPS_TRY(be_.upload(cache_mask_dev_.get(), cache_mask_.data(), n * cache_cap_ * 4));
   OPS_TRY(be_.rope_table(pos_d, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, cs));
-  if (acts_.empty()) acts_.emplace_back(new Acts);
-  Acts& a = *acts_[0];
-  OPS_TRY(a.ensure(be_, n, cfg_));
+  Acts* ap;
+  OPS_TRY(scratch_acts(n, &ap));
+  Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;

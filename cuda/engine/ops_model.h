@@ -212,6 +212,9 @@ class OpsModel {
   Status ensure_grads();
   Status ensure_adam();
   Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first = nullptr);
+  // acts_[0], one layer's activations for a no-grad pass (score, prefill, decode step), grown to
+  // >= rows rows.
+  Status scratch_acts(int64_t rows, Acts** out);
   Status layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
                        const AttnSrc& src, const int64_t* cache_rows);
   Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,

@@ -28,9 +28,9 @@ Status OpsModel::score_prefixed(const Batch& prefix, const Batch& ext, const int
   OPS_TRY(continuation_layout(prefix, ext, group, &lay));
   OPS_TRY(ensure_bf16());
   const float* Pm = static_cast<const float*>(data_.get());
-  if (acts_.empty()) acts_.emplace_back(new Acts);
-  Acts& a = *acts_[0];
-  OPS_TRY(a.ensure(be_, np > ne ? np : ne, cfg_));
+  Acts* ap;
+  OPS_TRY(scratch_acts(np > ne ? np : ne, &ap));
+  Acts& a = *ap;
   float *xa, *xb, *pk, *pv;
   OPS_TRY(ws(kXa, (np > ne ? np : ne) * H, &xa));
   OPS_TRY(ws(kXb, (np > ne ? np : ne) * H, &xb));
