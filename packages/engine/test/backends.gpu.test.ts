@@ -16,18 +16,14 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { DeviceError, buildInfo, cudaAvailable, devices } from "@rlvr/native";
+import { DeviceError, buildInfo, cudaAvailable, cudaUnavailableReason, devices } from "@rlvr/native";
 
 import { Engine } from "../src/index.js";
 import { CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, compareBackends, compareCriticBackends } from "./backendCompare.js";
 import { expectErr, paddedBatch, randomWeights, tinyConfig } from "./helpers.js";
 
 const available = cudaAvailable();
-const reason = available
-  ? ""
-  : buildInfo().cudaCompiled
-    ? "rlvr was built with CUDA but no CUDA device is visible (devices() is empty)"
-    : "rlvr was built without CUDA (buildInfo().cudaCompiled is false): rebuild with nvcc on a GPU machine";
+const reason = cudaUnavailableReason();
 if (!available) console.log(`[backends.gpu.test.ts] skipped: ${reason}`);
 
 describe.skipIf(available)("engine backend cuda", () => {

@@ -21,3 +21,11 @@ export function cpuFeatures(): Record<string, boolean> {
 export function cudaAvailable(): boolean {
   return buildInfo().cudaCompiled && devices().length > 0;
 }
+
+/** Why CUDA cannot run here ("" when cudaAvailable()): what a skipped GPU test prints. */
+export function cudaUnavailableReason(): string {
+  if (cudaAvailable()) return "";
+  return buildInfo().cudaCompiled
+    ? "rlvr was built with CUDA but no CUDA device is visible (devices() is empty)"
+    : "rlvr was built without CUDA (buildInfo().cudaCompiled is false): rebuild with nvcc on a GPU machine";
+}

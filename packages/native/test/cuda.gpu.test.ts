@@ -17,7 +17,7 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  type AggMode, type Device, type KlType, Tensor, aggregationWeights, buildInfo, cudaAvailable, devices, gae, grpoAdvantage, klPenalty,
+  type AggMode, type Device, type KlType, Tensor, aggregationWeights, buildInfo, cudaAvailable, cudaUnavailableReason, devices, gae, grpoAdvantage, klPenalty,
   ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, ValueError, valueLoss,
 } from "../src/index.js";
 import { aggregationWeightsRef, gaeRef, grpoAdvantageRef, klTokenRef, ppoClipTokenRef, valueLossRef } from "../src/reference/index.js";
@@ -25,11 +25,7 @@ import { type HalfOrF32, U, checkBackward, checkForward, f32, floatValues, i32, 
 import { checkAgainstRef, makeCase, run } from "./policyCase.js";
 
 const available = cudaAvailable();
-const reason = available
-  ? ""
-  : buildInfo().cudaCompiled
-    ? "rlvr was built with CUDA but no CUDA device is visible (devices() is empty)"
-    : "rlvr was built without CUDA (buildInfo().cudaCompiled is false): rebuild with nvcc on a GPU machine";
+const reason = cudaUnavailableReason();
 if (!available) console.log(`[cuda.gpu.test.ts] skipped: ${reason}`);
 
 const GPU = "cuda:0" as Device;
