@@ -8,9 +8,13 @@
 //    and aligned, a guarded scalar path (zero fill) elsewhere, so odd shapes
 //    and unaligned leading dimensions work, just slower at the edges.
 // Both: no split-K, fixed reduction order per output -> deterministic.
+// BF16 goes to cuBLAS instead when it loads (cublas_gemm.h): same operands and
+// fp32 accumulation, its own (deterministic) summation order; this kernel is
+// then the fallback and the reference it is checked against.
 #include <mma.h>
 
 #include "cuda/common.cuh"
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops.h"
 
 namespace rlvr::engine::ops {
@@ -267,6 +271,8 @@ Status gemm_cuda(const GemmArgs& g) {
     return g.trans_b ? launch_sgemm<false, true>(g) : launch_sgemm<false, false>(g);
   }
   if (g.dtype == DType::BF16) {
+    Status st = Status::Ok();
+    if (cublas_gemm_bf16(g, &st)) return st;
     if (g.trans_a) return g.trans_b ? launch_hgemm<true, true>(g) : launch_hgemm<true, false>(g);
     return g.trans_b ? launch_hgemm<false, true>(g) : launch_hgemm<false, false>(g);
   }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops.h"
 #include "cuda/tools/harness.h"
 
@@ -145,7 +146,14 @@ int main(int argc, char** argv) {
   Json gj;
   // per-layer GEMM time (ms) for the step estimate: [dtype][0 fwd, 1 bwd_input, 2 bwd_weight]
   double layer_gemm[2][3] = {}, lm_gemm[2][3] = {};
-  for (int di = 0; di < 2; ++di) {
+  // passes: f32, bf16 on the default implementation (cuBLAS when it loads),
+  // and the WMMA kernel too when that was cuBLAS (not in the step estimate).
+  const std::string bf16_impl = bf16_gemm_impl();
+  const int passes = bf16_impl.rfind("cublas", 0) == 0 ? 3 : 2;
+  for (int pass = 0; pass < passes; ++pass) {
+    const int di = pass == 0 ? 0 : 1;
+    if (pass == 2) set_cublas_enabled(false);
+    const std::string impl = di == 0 ? "simt" : bf16_gemm_impl();
     const DType dt = di == 0 ? DType::F32 : DType::BF16;
     const void* a = di == 0 ? static_cast<const void*>(A.p) : Ab.p;
     const void* w = di == 0 ? static_cast<const void*>(W.p) : Wb.p;
@@ -159,15 +167,17 @@ int main(int argc, char** argv) {
       const char* fname[3] = {"fwd", "bwd_input", "bwd_weight"};
       for (int fi = 0; fi < 3; ++fi) {
         const double ms = time_ms(r, [&] { SCHECK(gemm_cuda(forms[fi])); });
-        gj.item(f("{\"op\": \"%s\", \"form\": \"%s\", \"dtype\": \"%s\", \"m\": %lld, \"n\": %lld, \"k\": %lld, "
-                  "\"ms\": %.4f, \"tflops\": %.2f}",
-                  l.name, fname[fi], di ? "bf16" : "f32", (long long)forms[fi].m, (long long)forms[fi].n,
-                  (long long)forms[fi].k, ms, flops / (ms * 1e9)));
+        gj.item(f("{\"op\": \"%s\", \"form\": \"%s\", \"dtype\": \"%s\", \"impl\": \"%s\", \"m\": %lld, "
+                  "\"n\": %lld, \"k\": %lld, \"ms\": %.4f, \"tflops\": %.2f}",
+                  l.name, fname[fi], di ? "bf16" : "f32", impl.c_str(), (long long)forms[fi].m,
+                  (long long)forms[fi].n, (long long)forms[fi].k, ms, flops / (ms * 1e9)));
+        if (pass == 2) continue;
         if (l.per_layer) layer_gemm[di][fi] += l.per_layer * ms;
         else lm_gemm[di][fi] = ms * double(n) / double(M);
       }
     }
   }
+  set_cublas_enabled(true);
 
   // ---- attention
   DevBuf<float> q(n * Qd), k(n * KVd), v(n * KVd), o(n * Qd), lse(n * NH), dout(n * Qd), dq(n * Qd), dk(n * KVd),
@@ -188,6 +198,17 @@ int main(int argc, char** argv) {
   AttnFwdArgs ad = af;
   ad.b = db; ad.tq = 1; ad.slot0 = cap - 1; ad.seq_stride = cap; ad.mask_stride = cap;
   const double decode_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(ad)); });
+  // decode at the model bench's shape: 256 sequences, 576 cache slots (its own
+  // cache buffers; one layer); GB/s counts the K and V rows read once.
+  const int64_t db2 = 256, cap2 = 576;
+  DevBuf<float> kc(db2 * cap2 * KVd), vc(db2 * cap2 * KVd), qc(db2 * Qd), oc(db2 * Qd), mc(db2 * cap2);
+  fill(kc.p, db2 * cap2 * KVd, 12); fill(vc.p, db2 * cap2 * KVd, 13); fill(qc.p, db2 * Qd, 14);
+  ones_kernel<<<1024, 256>>>(mc.p, db2 * cap2);
+  AttnFwdArgs ad2 = af;
+  ad2.b = db2; ad2.tq = 1; ad2.slot0 = cap2 - 1; ad2.seq_stride = cap2; ad2.mask_stride = cap2;
+  ad2.q = qc.p; ad2.k = kc.p; ad2.v = vc.p; ad2.mask = mc.p; ad2.out = oc.p; ad2.lse = nullptr;
+  const double decode256_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(ad2)); });
+  const double decode256_gbs = 2.0 * db2 * cap2 * KVd * 4 / (decode256_ms * 1e6);
 
   // ---- elementwise ops of one layer
   DevBuf<float> x(n * H), y(n * H), dx(n * H), invb(n), wln(H), dwln(H), g(n * I), u(n * I), hbuf(n * I), cs(n * HD),
@@ -258,6 +279,7 @@ int main(int argc, char** argv) {
 
   std::printf("{\n  \"device\": \"%s\", \"sm\": \"%d%d\", \"sm_count\": %d,\n", info.name.c_str(), info.cc_major,
               info.cc_minor, info.sm_count);
+  std::printf("  \"bf16_gemm_impl\": \"%s\",\n", bf16_impl.c_str());
   std::printf("  \"peak_tflops\": {\"bf16_dense\": %.1f, \"f32_simt\": %.1f},\n", peak_bf16, peak_f32);
   std::printf("  \"shape\": {\"model\": \"Qwen2.5-1.5B\", \"tokens\": %lld, \"batch\": %lld, \"seq_len\": %lld, "
               "\"hidden\": %lld, \"inter\": %lld, \"heads\": %lld, \"kv_heads\": %lld, \"head_dim\": %lld, "
@@ -266,9 +288,11 @@ int main(int argc, char** argv) {
               (long long)HD, (long long)V, (long long)L, (long long)params);
   std::printf("  \"gemm\": [%s\n  ],\n", gj.s.c_str());
   std::printf("  \"attention\": {\"dtype\": \"f32\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f, \"bwd_ms\": %.4f, "
-              "\"bwd_tflops\": %.2f, \"decode_ms\": %.4f, \"decode_batch\": %lld, \"decode_cache_len\": %lld},\n",
+              "\"bwd_tflops\": %.2f, \"decode_ms\": %.4f, \"decode_batch\": %lld, \"decode_cache_len\": %lld, "
+              "\"decode_b256_c576_ms\": %.4f, \"decode_b256_c576_kv_gb_per_s\": %.0f},\n",
               attn_fwd_ms, attn_flops_fwd / (attn_fwd_ms * 1e9), attn_bwd_ms,
-              2.5 * attn_flops_fwd / (attn_bwd_ms * 1e9), decode_ms, (long long)db, (long long)cap);
+              2.5 * attn_flops_fwd / (attn_bwd_ms * 1e9), decode_ms, (long long)db, (long long)cap, decode256_ms,
+              decode256_gbs);
   std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rope_qk\": %.4f, "
               "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "
               "\"embed_bwd\": %.4f, \"grad_norm_adamw_all_params\": %.4f},\n",

@@ -12,6 +12,7 @@
 #include <limits>
 #include <string>
 
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops.h"
 #include "cuda/tools/harness.h"
 
@@ -572,14 +573,27 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes = {{1, 1, 1, 0},     {5, 3, 7, 0},      {133, 77, 45, 0},  {200, 264, 136, 0},
                                {129, 131, 33, 8}, {64, 128, 300, 0}, {257, 130, 520, 1}};
   if (!g_quick) shapes.push_back({300, 520, 1032, 0});
-  for (const DType dt : {DType::F32, DType::BF16})
+  auto gemm_cases = [&](DType dt) {
     for (int t = 0; t < 4; ++t)
       for (size_t si = 0; si < shapes.size(); ++si) {
         const Shape& s = shapes[si];
         check_gemm(dt, t & 1, t & 2, s.m, s.n, s.k, s.pad, si % 2 == 1, si % 3 == 2, seed++);
       }
-  check_gemm(DType::BF16, false, true, 256, 256, 64, 0, true, true, seed++);  // exact tiles, bias + accumulate
-  for (const DType dt : {DType::F32, DType::BF16}) check_linear_helpers(dt, seed++);
+    if (dt == DType::BF16) check_gemm(dt, false, true, 256, 256, 64, 0, true, true, seed++);  // bias + accumulate
+    check_linear_helpers(dt, seed++);
+  };
+  gemm_cases(DType::F32);
+  // bf16: what runs by default (cuBLAS when it loads), then the WMMA kernel if
+  // that was cuBLAS, so both implementations are held to the CPU reference.
+  const std::string impl = bf16_gemm_impl();
+  std::printf("# bf16 GEMMs: %s\n", impl.c_str());
+  gemm_cases(DType::BF16);
+  if (impl.rfind("cublas", 0) == 0) {
+    set_cublas_enabled(false);
+    std::printf("# bf16 GEMMs: %s\n", bf16_gemm_impl().c_str());
+    gemm_cases(DType::BF16);
+    set_cublas_enabled(true);
+  }
   for (const int64_t n : {1, 7, 1000, 100003}) check_cast(n, seed++);
 
   for (const auto& rh : std::vector<std::pair<int64_t, int64_t>>{{1, 8}, {37, 1000}, {300, 1536}, {5, 4097}})

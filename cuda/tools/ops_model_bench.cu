@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cuda/tools/harness.h"
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops_model.h"
 
 using namespace rlvr;
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
   const double mfu = 6.0 * params * tok_s / kPeakBf16;
 
   // ---- decode: prefill dbatch x prompt, then steps of step + sample
-  double prefill_s = 0, decode_s = 0;
+  double prefill_s = 0, decode_s = 0, sample_s = 0;
   {
     std::unique_ptr<OpsModel> m = make_model(true);
     const int64_t np = dbatch * prompt;
@@ -184,16 +185,19 @@ int main(int argc, char** argv) {
       sample();
     }
     BCHECK(cuda::synchronize());
-    t0 = now_s();
-    for (int i = 0; i < steps; ++i) {
+    for (int i = 0; i < steps; ++i) {  // each half timed to its end on the device
+      t0 = now_s();
       BCHECK(m->step(tok.data(), nullptr));
+      BCHECK(cuda::synchronize());
+      const double t1 = now_s();
       sample();
+      decode_s += now_s() - t0;
+      sample_s += now_s() - t1;
     }
-    BCHECK(cuda::synchronize());
-    decode_s = now_s() - t0;
   }
 
-  std::printf("{\n  \"device\": \"%s\",\n", di.name.c_str());
+  std::printf("{\n  \"device\": \"%s\",\n  \"bf16_gemm_impl\": \"%s\",\n", di.name.c_str(),
+              engine::ops::bf16_gemm_impl().c_str());
   std::printf("  \"model\": {\"shape\": \"Qwen2.5-1.5B\", \"params\": %.0f, \"hidden\": %lld, \"inter\": %lld, "
               "\"layers\": %lld, \"heads\": %lld, \"kv_heads\": %lld, \"head_dim\": %lld, \"vocab\": %lld, "
               "\"tied\": true, \"gemm\": \"bf16 (fp32 accumulate; fp32 master weights, grads, AdamW)\"},\n",
@@ -209,11 +213,13 @@ int main(int argc, char** argv) {
               kept ? "" : "; recompute adds ~1/3 more GEMM FLOPs", loss, grad_norm,
               train_note.empty() ? "" : ", \"note\": \"", train_note.c_str(), train_note.empty() ? "" : "\"");
   std::printf("  \"decode\": {\"batch\": %lld, \"prompt\": %lld, \"steps\": %d, \"prefill_ms\": %.1f, "
-              "\"prefill_tokens_per_s\": %.0f, \"step_ms\": %.2f, \"tokens_per_s\": %.0f, "
+              "\"prefill_tokens_per_s\": %.0f, \"step_ms\": %.2f, \"model_step_ms\": %.2f, \"sample_ms\": %.2f, "
+              "\"tokens_per_s\": %.0f, "
               "\"note\": \"each step: OpsModel::step (logits left on the device) + sample_cuda (temperature 1) + "
               "token copy to the host; fp32 KV cache\"}\n}\n",
               (long long)dbatch, (long long)prompt, steps, 1e3 * prefill_s,
               static_cast<double>(dbatch * prompt) / prefill_s, 1e3 * decode_s / steps,
+              1e3 * (decode_s - sample_s) / steps, 1e3 * sample_s / steps,
               static_cast<double>(dbatch) * steps / decode_s);
   return 0;
 }

@@ -3,7 +3,8 @@
 // the suite of ops_model_suite.h, on the tiny Qwen2 / Llama / head_dim-128
 // configs and a long-sequence run:
 //   - fp32 GEMMs: cuda_fp32_tolerances();
-//   - bf16 GEMMs on both (same bf16 math): bf16_noise_tolerances() (looser:
+//   - bf16 GEMMs on both (same bf16 math; on CUDA cuBLAS when it loads, and the
+//     WMMA kernel): bf16_noise_tolerances() (looser:
 //     fp32-level differences flip bf16 roundings; the CPU check shows the
 //     bounds hold for 1e-6 weight noise);
 //   - keep-all-activations vs per-layer recompute on the device: bitwise.
@@ -11,6 +12,7 @@
 //   usage: rlvr_cuda_ops_model_check [--quick]   (--quick: no long run)
 #include <cstring>
 
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/tools/ops_model_suite.h"
 
 using namespace rlvr;
@@ -26,6 +28,8 @@ int main(int argc, char** argv) {
   if (cuda::device_info(0, &di).ok()) std::printf("# device: %s\n", di.name.c_str());
   const engine::Backend& gpu = engine::cuda_backend();
   const engine::Backend& cpu = engine::cpu_backend();
+  const bool cublas = engine::ops::bf16_gemm_impl().rfind("cublas", 0) == 0;
+  std::printf("# bf16 GEMMs: %s\n", engine::ops::bf16_gemm_impl().c_str());
   Tally t;
   uint64_t seed = 11;  // the CPU check's seeds: same weights and batches
   for (const Case& c : tiny_cases()) {
@@ -35,12 +39,18 @@ int main(int argc, char** argv) {
       auto ref = make_ops(cpu, c.cfg, false);
       run_suite(t, c.name + ".cuda-fp32", *test, *ref, c.cfg, cuda_fp32_tolerances(), seed);
     }
-    std::printf("# %s: OpsModel(cuda, bf16) vs OpsModel(cpu, bf16)\n", c.name.c_str());
-    {
+    // bf16: the default GEMM (cuBLAS when it loads), then the WMMA kernel too.
+    for (const bool wmma : {false, true}) {
+      if (wmma && !cublas) break;
+      engine::ops::set_cublas_enabled(!wmma);
+      const std::string label = c.name + (wmma ? ".cuda-bf16-wmma" : ".cuda-bf16");
+      std::printf("# %s: OpsModel(cuda, bf16 GEMMs on %s) vs OpsModel(cpu, bf16)\n", c.name.c_str(),
+                  engine::ops::bf16_gemm_impl().c_str());
       auto test = make_ops(gpu, c.cfg, true);
       auto ref = make_ops(cpu, c.cfg, true);
-      run_suite(t, c.name + ".cuda-bf16", *test, *ref, c.cfg, bf16_noise_tolerances(), seed);
+      run_suite(t, label, *test, *ref, c.cfg, bf16_noise_tolerances(), seed);
     }
+    engine::ops::set_cublas_enabled(cublas);
     std::printf("# %s: OpsModel(cuda) keep vs recompute\n", c.name.c_str());
     check_recompute(t, c.name + ".cuda-fp32", gpu, c.cfg, false, seed + 2);
     check_recompute(t, c.name + ".cuda-bf16", gpu, c.cfg, true, seed + 3);

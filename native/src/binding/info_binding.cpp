@@ -2,6 +2,7 @@
 
 #include "binding/errors.h"
 #include "binding/malloc_tuning.h"
+#include "cuda/engine/cublas_gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"
 
@@ -46,6 +47,7 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
       o.Set("totalMemory", static_cast<double>(d.total_mem));
       o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
       o.Set("multiprocessors", d.sm_count);
+      o.Set("bf16Gemm", engine::ops::bf16_gemm_impl());
       arr.Set(i, o);
     }
     return arr;

@@ -2,6 +2,7 @@
 // kernels.h, the engine ops of cuda/engine/ops.h) reports Code::Device, and the
 // runtime reports no devices. OpsModel's CUDA backend (ops_backend_cuda.cpp) is
 // compiled in every build over these, so a "cuda" engine fails with Code::Device.
+#include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops.h"
 #include "kernels/kernels.h"
 
@@ -29,6 +30,8 @@ Status value_loss_cuda(const ValueLossArgs&) { return no_cuda(); }
 
 namespace engine::ops {
 Status gemm_cuda(const GemmArgs&) { return no_cuda(); }
+std::string bf16_gemm_impl() { return "none (built without CUDA)"; }
+void set_cublas_enabled(bool) {}
 Status cast_bf16_cuda(const float*, void*, int64_t) { return no_cuda(); }
 Status bias_bwd_cuda(const float*, float*, int64_t, int64_t) { return no_cuda(); }
 Status rmsnorm_fwd_cuda(const RmsNormFwdArgs&) { return no_cuda(); }

@@ -8,9 +8,10 @@
  *  - the critic (valueHead: true) "cuda" vs "cpu" on fixtures/qwen2_critic.safetensors
  *    (compareCriticBackends), under CUDA_FP32_VS_CPU;
  *  - device selection and its typed errors.
- * The bounds are ESTIMATES until this file has run on a device (their sources are stated in
- * backendCompare.ts, and backends.test.ts checks that they hold for fp32-level noise on the
- * CPU); each comparison prints its measured error, so a run records what to tighten them to.
+ * The bf16 GEMMs run on cuBLAS when it loads (devices()[i].bf16Gemm says), else on the WMMA
+ * kernel; rlvr_cuda_ops_model_check covers both. The bounds' sources are stated in
+ * backendCompare.ts (backends.test.ts checks that they hold for fp32-level noise on the CPU);
+ * each comparison prints its measured error (an H100 run: bench/results/gpu-h100/).
  * On a GPU machine without Node: bench/gpu/make_node_bundle.sh here, then
  * `bash bench/gpu/run_node_gpu_tests.sh packages/engine/test/backends.gpu.test.ts` there.
  */
@@ -34,7 +35,9 @@ if (available) {
   describe("engine backend cuda: device", () => {
     it("reports the device under test; device selection", () => {
       const d = devices();
-      console.log(`[backends.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}`);
+      console.log(`[backends.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}, bf16 GEMMs: ${d[0]!.bf16Gemm}`);
+      // what runs the bf16 comparisons below: cuBLAS when it loads, else the WMMA kernel (with the reason)
+      expect(d[0]!.bf16Gemm).toMatch(/^(cublas|wmma) \(.+\)$/);
       const c = tinyConfig();
       const w = randomWeights(c, 1);
       const e = Engine.fromWeights(c, w, { backend: "cuda", device: d.length - 1 });
