@@ -3,10 +3,12 @@
 # standalone harness (cuda/tools), checks every kernel against the CPU
 # reference, runs compute-sanitizer, then benchmarks against the device's copy
 # bandwidth and PyTorch; checks and benchmarks the assembled CUDA model
-# (OpsModel: rlvr_cuda_ops_model_check / _bench). Raw outputs (5 files: the log,
-# 4 JSON) go to $OUT (default bench/results/gpu-raw). Runtime: ~2.5 min on an
-# H100 before the OpsModel steps (build ~1 min); those add ~1-2 min expected,
-# at most 150 + 180 s (their timeouts), keeping the script under 10 minutes.
+# (OpsModel: rlvr_cuda_ops_model_check / _bench) and the same model in PyTorch
+# (torch_model_gpu.py). Raw outputs (6 files: the log, 5 JSON) go to $OUT
+# (default bench/results/gpu-raw). Runtime: ~2.5 min on an H100 before the
+# OpsModel and PyTorch-model steps (build ~1 min); those add ~2-4 min expected.
+# RLVR_WAIT_FILE: wait (at most 4 min) for this file before the benchmarks, so
+# that work started beside this script (run_device_session.sh) is not timed.
 set -u
 OUT=${OUT:-bench/results/gpu-raw}
 mkdir -p "$OUT"
@@ -15,6 +17,7 @@ LOG="$OUT/gpu-check.txt"
 step() { echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$LOG"; }
 
 step device
+. "$(dirname "$0")/find_cublas.sh" > /tmp/rlvr-cublas.txt; tee -a "$LOG" < /tmp/rlvr-cublas.txt
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$LOG"
 nvcc --version | tail -2 | tee -a "$LOG"
 
@@ -37,6 +40,11 @@ timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_check 2>&1 | tee -a "$LOG" >
 echo "ops model check exit ${PIPESTATUS[0]}" | tee -a "$LOG"
 grep -E "^# ops model cuda check" /tmp/rlvr-opsm-check.txt; grep FAIL /tmp/rlvr-opsm-check.txt | head -20
 
+if [ -n "${RLVR_WAIT_FILE:-}" ]; then
+  step "waiting for $RLVR_WAIT_FILE before the benchmarks"
+  for _ in $(seq 240); do [ -e "$RLVR_WAIT_FILE" ] && break; sleep 1; done
+fi
+
 step "engine ops bench"
 timeout 120 /tmp/rlvr-cudatools/rlvr_cuda_engine_bench 8192 2048 10 > "$OUT/cuda-engine-bench.json" 2>> "$LOG"
 echo "engine bench exit $?" | tee -a "$LOG"; head -c 1500 "$OUT/cuda-engine-bench.json"; echo
@@ -44,6 +52,14 @@ echo "engine bench exit $?" | tee -a "$LOG"; head -c 1500 "$OUT/cuda-engine-benc
 step "ops model bench (Qwen2.5-1.5B shapes, bf16 GEMMs: train 8 x 1024, decode 256 x 512 prompt)"
 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench.json" 2>> "$LOG"
 echo "ops model bench exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench.json"; echo
+
+step "ops model bench, bf16 GEMMs on the WMMA kernel (RLVR_CUBLAS=0)"
+RLVR_CUBLAS=0 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench-wmma.json" 2>> "$LOG"
+echo "ops model bench (wmma) exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench-wmma.json"; echo
+
+step "torch model bench (the same Qwen2.5-1.5B workload in PyTorch on this device)"
+PYTHONUNBUFFERED=1 timeout 150 python3 bench/gpu/torch_model_gpu.py 8 1024 3 256 512 64 > "$OUT/torch-model-gpu.json" 2>> "$LOG"
+echo "torch model bench exit $?" | tee -a "$LOG"; cat "$OUT/torch-model-gpu.json"; echo
 
 step bench
 timeout 90 /tmp/rlvr-cudatools/rlvr_cuda_bench 4096 151936 20 > "$OUT/cuda-bench.json" 2>> "$LOG"
@@ -60,4 +76,9 @@ for tool in memcheck racecheck initcheck synccheck; do
   grep -E "passed|SUMMARY|=========" /tmp/san.txt | tail -5 | tee -a "$LOG"
   echo "sanitizer $tool exit $rc" | tee -a "$LOG"
 done
+step "compute-sanitizer memcheck (rlvr_cuda_ops_model_check --quick)"
+timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_check --quick > /tmp/san.txt 2>&1
+rc=$?
+grep -E "ops model cuda check|SUMMARY|=========" /tmp/san.txt | tail -8 | tee -a "$LOG"
+echo "sanitizer memcheck (ops model) exit $rc" | tee -a "$LOG"
 step done

@@ -49,12 +49,13 @@ describe("trainer on model.backend ops-cpu", () => {
     expect((r.metrics[1] as { values_mean?: number }).values_mean).not.toBe(0);
     // the same first step packed and unpacked: the same rollouts, and the update's statistics
     // (computed before its optimizer step) equal up to fp32 summation order
-    const [packed, plain] = await Promise.all(
+    const both = await Promise.all(
       [true, false].map(async (packSequences) => {
         const cfg = tinyConfig(model, data, { ...base, actor: { packSequences } });
         return (await train({ config: cfg, outDir: join(await tempDir(), `q${packSequences}`), reward: parityReward })).metrics[0]!;
       }),
     );
+    const [packed, plain] = [both[0]!, both[1]!];
     expect(packed.response_length_mean).toBe(plain.response_length_mean);
     for (const k of ["pg_loss", "kl", "entropy", "grad_norm"] as const) expect(packed[k]).toBeCloseTo(plain[k], 5);
   });
