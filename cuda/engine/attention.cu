@@ -9,7 +9,8 @@
 // lane owns head_dim / 32 output dims and p is broadcast with shuffles.
 // Decode (tq == 1): a block per (sequence, head), warps split the keys
 // (lane-per-dim dot products, warp reductions), partial softmax states merged
-// at the end.
+// at the end; for large batches of a GQA model, a block per (sequence, kv
+// head) instead, whose warps (one per query head) share each K/V tile.
 // Backward: two deterministic kernels, no atomics:
 //   dq:    blocks over query tiles (as the forward), loop over key tiles;
 //   dk/dv: blocks over 16-key tiles of one kv head, loop over the group's
@@ -214,6 +215,84 @@ __global__ void __launch_bounds__(kThreads) attn_decode_kernel(AttnFwdArgs a, Ge
     if (d < hd) a.out[s * g.qd + h * hd + d] = out[i] * inv;
   }
   if (a.lse && lane == 0) a.lse[s * a.heads + h] = L > 0.f ? M + logf(L) : INFINITY;
+}
+
+// ---- decode, grouped-query: one block per (sequence, kv head) ----------------------
+// For large decode batches. The group's query heads (one warp each) share every
+// 32-key K/V tile, loaded once into shared memory, so the cache is read from
+// memory once per kv head instead of once per query head (GQA models have 6-7
+// query heads per kv head). Per warp: lane-per-key scores over the tile, an
+// online-softmax update per tile, lane-per-dim P.V with p broadcast by shuffles.
+// Keys are not split across warps, so a block walks the whole cache: used only
+// when there are enough blocks to fill the device (kGqaDecodeMinBlocks).
+constexpr int64_t kGqaDecodeMinBlocks = 256;  // ~2 blocks per SM on A100 / H100
+
+template <int D>
+size_t gqa_decode_smem(int64_t group) { return sizeof(float) * (group * D + kKTile * (D + 1) + kKTile * D); }
+
+template <int D>
+__global__ void attn_decode_gqa_kernel(AttnFwdArgs a, Geo g) {
+  constexpr int DPL = D / 32;
+  extern __shared__ float sm[];
+  const int G = static_cast<int>(g.group), nthreads = blockDim.x;
+  float* Qs = sm;                     // [G][D]
+  float* Ks = Qs + G * D;             // [32][D+1]
+  float* Vs = Ks + kKTile * (D + 1);  // [32][D]
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t s = blockIdx.x / a.kv_heads, kvh = blockIdx.x % a.kv_heads, hd = a.head_dim;
+  const int64_t h = kvh * G + warp, slot = a.slot0;  // this warp's query head; tq == 1
+  for (int e = tid; e < G * D; e += nthreads) {
+    const int qh = e / D, d = e % D;
+    Qs[e] = d < hd ? a.q[s * g.qd + (kvh * G + qh) * hd + d] : 0.f;
+  }
+  const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* mrow = a.mask + s * a.mask_stride;
+  const float* qw = Qs + warp * D;
+  float m = -INFINITY, l = 0.f, o[DPL];
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) o[i] = 0.f;
+  for (int64_t j0 = 0; j0 <= slot; j0 += kKTile) {
+    __syncthreads();  // the previous tile is consumed (and Qs written, the first time)
+    for (int e = tid; e < kKTile * D; e += nthreads) {
+      const int kj = e / D, d = e % D;
+      const int64_t j = j0 + kj;
+      const bool in = j <= slot && d < hd;
+      Ks[kj * (D + 1) + d] = in ? kb[j * g.kvd + d] : 0.f;
+      Vs[kj * D + d] = in ? vb[j * g.kvd + d] : 0.f;
+    }
+    __syncthreads();
+    const int64_t j = j0 + lane;
+    const bool mk = j <= slot && mrow[j] != 0.f;
+    const float* kr = Ks + lane * (D + 1);
+    float sc = 0.f;
+#pragma unroll 8
+    for (int d = 0; d < D; ++d) sc = fmaf(qw[d], kr[d], sc);
+    const float x = mk ? sc * g.scale : -INFINITY;
+    const float mn = fmaxf(m, warp_max(x));
+    float alpha = 1.f, p = 0.f;
+    if (mn != -INFINITY) {
+      p = expf(x - mn);      // x = -inf -> 0
+      alpha = expf(m - mn);  // m = -inf -> 0
+    }
+    l = l * alpha + warp_sum(p);
+    m = mn;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) o[i] *= alpha;
+    const int jn = static_cast<int>((slot - j0 + 1) < kKTile ? (slot - j0 + 1) : kKTile);
+    for (int jj = 0; jj < jn; ++jj) {
+      const float pj = __shfl_sync(0xffffffffu, p, jj);
+#pragma unroll
+      for (int i = 0; i < DPL; ++i) o[i] = fmaf(pj, Vs[jj * D + lane + 32 * i], o[i]);
+    }
+  }
+  const float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+  for (int i = 0; i < DPL; ++i) {
+    const int d = lane + 32 * i;
+    if (d < hd) a.out[s * g.qd + h * hd + d] = o[i] * inv;
+  }
+  if (a.lse && lane == 0) a.lse[s * a.heads + h] = l > 0.f ? m + logf(l) : INFINITY;
 }
 
 // ---- backward ---------------------------------------------------------------------
@@ -472,6 +551,14 @@ Status attention_fwd_cuda(const AttnFwdArgs& a) {
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     if (a.tq == 1 && !a.first) {  // (a packed row of one token is its own segment: first = 0 anyway)
+      if (g.group >= 2 && g.group <= 32 && a.b * a.kv_heads >= kGqaDecodeMinBlocks) {
+        const size_t bytes = gqa_decode_smem<D>(g.group);
+        Status s = set_smem(attn_decode_gqa_kernel<D>, bytes);
+        if (!s.ok()) return s;
+        attn_decode_gqa_kernel<D>
+            <<<static_cast<unsigned>(a.b * a.kv_heads), static_cast<unsigned>(32 * g.group), bytes>>>(a, g);
+        return launched("attn_decode_gqa_kernel");
+      }
       attn_decode_kernel<D><<<static_cast<unsigned>(a.b * a.heads), kThreads>>>(a, g);
       return launched("attn_decode_kernel");
     }

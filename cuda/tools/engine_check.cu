@@ -619,6 +619,15 @@ int main(int argc, char** argv) {
   check_kv_decode(5, 19, 40, 6, 2, 64, seed++);
   check_kv_decode(3, 70, 75, 12, 2, 128, seed++);
   check_kv_decode(2, 9, 12, 2, 1, 20, seed++);
+  // batches with b * kv_heads >= 256 take the grouped-query decode kernel (a block
+  // per sequence and kv head): group 6 and 7 at head_dim 128 / 64, group 16 at
+  // head_dim 256 (over 48 KB of shared memory), and an MHA model (stays on the
+  // per-head kernel) at the same size
+  check_kv_decode(130, 40, 45, 12, 2, 128, seed++);
+  check_kv_decode(128, 21, 26, 14, 2, 64, seed++);
+  check_kv_decode(64, 9, 14, 64, 4, 256, seed++);
+  check_kv_decode(260, 7, 10, 2, 2, 32, seed++);
+  check_kv_decode(256, 5, 8, 4, 1, 20, seed++);  // head_dim 20 padded to 32, group 4
 
   for (const int64_t c : {1, 1000, 100003}) check_swiglu(c, seed++);
   check_embedding(1, 5, 16, seed++);
