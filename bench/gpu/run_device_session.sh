@@ -13,7 +13,7 @@ done_file=/tmp/rlvr-node-tests.done
 rm -f "$done_file"
 if [ -d gpu-bundle ]; then
   (OUT=$OUT timeout 300 bash "$here/run_node_gpu_tests.sh" packages/engine/test/backends.gpu.test.ts \
-     packages/native/test/cuda.gpu.test.ts packages/trainer/test/train.gpu.test.ts > /tmp/rlvr-node-tests.log 2>&1
+     packages/native/test/cuda.gpu.test.ts packages/native/test/gemmImpl.test.ts packages/trainer/test/train.gpu.test.ts > /tmp/rlvr-node-tests.log 2>&1
    echo "node tests exit $?" >> "$OUT/node-gpu-tests.txt"; touch "$done_file") &
 else
   echo "no gpu-bundle/: Node GPU tests skipped (run bench/gpu/make_node_bundle.sh, carry gpu-bundle)" |

@@ -54,6 +54,13 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   });
 }
 
+// What runs the CUDA engine's bf16 GEMMs (cuBLAS loaded at run time, or the
+// WMMA kernel with the reason); asks the loader, so it also answers on a
+// machine without a device (the loader's own error paths are testable there).
+Napi::Value Bf16GemmImpl(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), engine::ops::bf16_gemm_impl());
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -73,6 +80,7 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 void InitInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
+  exports.Set("bf16GemmImpl", Napi::Function::New(env, Bf16GemmImpl, "bf16GemmImpl"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
 }
 

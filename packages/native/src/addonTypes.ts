@@ -74,6 +74,7 @@ type T = TensorDescriptor;
 export interface Addon {
   buildInfo(): BuildInfo;
   devices(): DeviceInfo[];
+  bf16GemmImpl(): string;
   cpuFeatures(): Record<string, boolean>;
   GpuBuffer: new (device: number, bytes: number) => GpuBufferHandle;
   logprobForward(o: { logits: T; targets: T; temperature: number; logp: T; entropy: T; lse: T }): void;

@@ -12,6 +12,15 @@ export function devices(): DeviceInfo[] {
   return callNative(() => loadAddon().devices());
 }
 
+/**
+ * What runs the CUDA engine's bf16 GEMMs: "cublas (<library>)" when cuBLAS loads at run time
+ * (`RLVR_CUBLAS=0` turns it off, `RLVR_CUBLAS_PATH` names the library), "wmma (<why not>)"
+ * otherwise, "none (built without CUDA)" in a build without nvcc. Read once per process.
+ */
+export function bf16GemmImpl(): string {
+  return loadAddon().bf16GemmImpl();
+}
+
 /** x86 SIMD features the CPU kernels can use (picked at load time). */
 export function cpuFeatures(): Record<string, boolean> {
   return loadAddon().cpuFeatures();
