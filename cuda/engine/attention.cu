@@ -50,6 +50,20 @@ constexpr size_t dq_smem() { return sizeof(float) * (2 * kQTile * D + 2 * kKTile
 template <int D>
 constexpr size_t dkv_smem() { return sizeof(float) * (2 * kQTile * D + 2 * kKTile * (D + 1) + 2 * kKTile); }
 
+// One 32-key K/V tile [j0, j0 + 32) into shared memory (Ks padded to D + 1 so
+// that lane-per-key reads are conflict-free), zeros past `last` and head_dim.
+template <int D>
+__device__ __forceinline__ void load_kv_tile(float* Ks, float* Vs, const float* kb, const float* vb, int64_t j0,
+                                             int64_t last, int64_t hd, int64_t kvd, int tid, int nthreads) {
+  for (int e = tid; e < kKTile * D; e += nthreads) {
+    const int kj = e / D, d = e % D;
+    const int64_t j = j0 + kj;
+    const bool in = j <= last && d < hd;
+    Ks[kj * (D + 1) + d] = in ? kb[j * kvd + d] : 0.f;
+    Vs[kj * D + d] = in ? vb[j * kvd + d] : 0.f;
+  }
+}
+
 // ---- forward ----------------------------------------------------------------
 
 template <int D>
@@ -88,13 +102,7 @@ __global__ void __launch_bounds__(kThreads) attn_fwd_kernel(AttnFwdArgs a, Geo g
   }
   for (int64_t j0 = 0; j0 <= max_slot; j0 += kKTile) {
     __syncthreads();  // the previous tile is consumed (and Qs written, the first time)
-    for (int e = tid; e < kKTile * D; e += kThreads) {
-      const int kj = e / D, d = e % D;
-      const int64_t j = j0 + kj;
-      const bool in = j <= max_slot && d < hd;
-      Ks[kj * (D + 1) + d] = in ? kb[j * g.kvd + d] : 0.f;
-      Vs[kj * D + d] = in ? vb[j * g.kvd + d] : 0.f;
-    }
+    load_kv_tile<D>(Ks, Vs, kb, vb, j0, max_slot, hd, g.kvd, tid, kThreads);
     __syncthreads();
     const int64_t j = j0 + lane;
     const bool mk = j <= max_slot && mrow[j] != 0.f;
@@ -254,13 +262,7 @@ __global__ void attn_decode_gqa_kernel(AttnFwdArgs a, Geo g) {
   for (int i = 0; i < DPL; ++i) o[i] = 0.f;
   for (int64_t j0 = 0; j0 <= slot; j0 += kKTile) {
     __syncthreads();  // the previous tile is consumed (and Qs written, the first time)
-    for (int e = tid; e < kKTile * D; e += nthreads) {
-      const int kj = e / D, d = e % D;
-      const int64_t j = j0 + kj;
-      const bool in = j <= slot && d < hd;
-      Ks[kj * (D + 1) + d] = in ? kb[j * g.kvd + d] : 0.f;
-      Vs[kj * D + d] = in ? vb[j * g.kvd + d] : 0.f;
-    }
+    load_kv_tile<D>(Ks, Vs, kb, vb, j0, slot, hd, g.kvd, tid, nthreads);
     __syncthreads();
     const int64_t j = j0 + lane;
     const bool mk = j <= slot && mrow[j] != 0.f;

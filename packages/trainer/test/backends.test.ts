@@ -4,12 +4,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { Engine } from "@rlvr/engine";
-import { loadModelDir } from "@rlvr/model";
-import { engineStepModel, generate } from "@rlvr/sampler";
-
-import { responseWidth, scoreRollouts, train, type Rollout } from "../src/index.js";
-import { parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
+import { train } from "../src/index.js";
+import { parityReward, sharedPromptScores, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 describe("trainer on model.backend ops-cpu", () => {
   it("trains 2 steps with the reference (KL on): finite metrics, a checkpoint", async () => {
@@ -26,16 +22,7 @@ describe("trainer on model.backend ops-cpu", () => {
   });
 
   it("shared-prompt reference scoring on ops-cpu matches the CPU engine's (fp32 reassociation only)", async () => {
-    const m = await loadModelDir(await tinyModelDir(5));
-    const cpu = Engine.fromWeights(m.config, m.weights!), ops = Engine.fromWeights(m.config, m.weights!, { backend: "ops-cpu" });
-    const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
-    const samples = generate(engineStepModel(cpu, { maxNewTokens: 6 }), prompts, { n: 3, temperature: 0.6, maxNewTokens: 6, seed: 4, decode: (t) => m.tokenizer.decode(Array.from(t)) });
-    const rollouts: Rollout[] = samples.map((s) => ({
-      promptIds: prompts[s.promptIndex]!, responseIds: s.tokens, oldLogp: s.logprobs, text: s.text!, finishReason: s.finishReason,
-      group: s.promptIndex, exampleIndex: 0, gold: "2",
-    }));
-    const W = responseWidth(rollouts);
-    const a = scoreRollouts(cpu, rollouts, W, 0.6, 4).logp, b = scoreRollouts(ops, rollouts, W, 0.6, 4).logp;
+    const { cpu: a, other: b } = await sharedPromptScores({ backend: "ops-cpu" });
     // the OpsModel CPU check measured 1.9e-5 absolute on log-probs; bound 10x
     for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - b[k]!)).toBeLessThanOrEqual(2e-4);
   });

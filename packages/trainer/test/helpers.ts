@@ -3,10 +3,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { saveCheckpoint } from "@rlvr/model";
+import { Engine, type EngineOptions } from "@rlvr/engine";
+import { loadModelDir, saveCheckpoint } from "@rlvr/model";
+import { engineStepModel, generate } from "@rlvr/sampler";
 
 import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
-import { resolveConfig, type ConfigInput, type TrainConfig } from "../src/index.js";
+import { resolveConfig, responseWidth, scoreRollouts, type ConfigInput, type Rollout, type TrainConfig } from "../src/index.js";
 
 export { tempDir };
 
@@ -70,4 +72,24 @@ export async function parityReward(items: readonly { response: string }[]) {
     const ok = c % 2 === 0;
     return { score: ok ? 1 : 0, correct: ok };
   });
+}
+
+/**
+ * Reference log-probs of the same rollouts (2 prompts x 3 samples of the tiny model, sampled on
+ * the CPU engine) scored with shared prompts on the CPU engine and on `backend`: the two logp
+ * arrays, for the backend comparisons.
+ */
+export async function sharedPromptScores(backend: EngineOptions): Promise<{ cpu: Float32Array; other: Float32Array }> {
+  const m = await loadModelDir(await tinyModelDir(5));
+  const cpu = Engine.fromWeights(m.config, m.weights!), other = Engine.fromWeights(m.config, m.weights!, backend);
+  const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
+  const samples = generate(engineStepModel(cpu, { maxNewTokens: 6 }), prompts, {
+    n: 3, temperature: 0.6, maxNewTokens: 6, seed: 4, decode: (t) => m.tokenizer.decode(Array.from(t)),
+  });
+  const rollouts: Rollout[] = samples.map((s) => ({
+    promptIds: prompts[s.promptIndex]!, responseIds: s.tokens, oldLogp: s.logprobs, text: s.text!, finishReason: s.finishReason,
+    group: s.promptIndex, exampleIndex: 0, gold: "2",
+  }));
+  const W = responseWidth(rollouts);
+  return { cpu: scoreRollouts(cpu, rollouts, W, 0.6, 4).logp, other: scoreRollouts(other, rollouts, W, 0.6, 4).logp };
 }

@@ -6,13 +6,10 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { Engine } from "@rlvr/engine";
-import { loadModelDir } from "@rlvr/model";
 import { cudaAvailable, cudaUnavailableReason } from "@rlvr/native";
-import { engineStepModel, generate } from "@rlvr/sampler";
 
-import { responseWidth, scoreRollouts, train, type Rollout } from "../src/index.js";
-import { parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
+import { train } from "../src/index.js";
+import { parityReward, sharedPromptScores, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 const available = cudaAvailable();
 const reason = cudaUnavailableReason();
@@ -57,18 +54,7 @@ describe.skipIf(!available)("trainer on model.backend cuda", () => {
   });
 
   it("shared-prompt reference scoring on cuda matches the CPU engine's", async () => {
-    const m = await loadModelDir(await tinyModelDir(5));
-    const cpu = Engine.fromWeights(m.config, m.weights!), gpu = Engine.fromWeights(m.config, m.weights!, { backend: "cuda" });
-    const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
-    const samples = generate(engineStepModel(cpu, { maxNewTokens: 6 }), prompts, {
-      n: 3, temperature: 0.6, maxNewTokens: 6, seed: 4, decode: (t) => m.tokenizer.decode(Array.from(t)),
-    });
-    const rollouts: Rollout[] = samples.map((s) => ({
-      promptIds: prompts[s.promptIndex]!, responseIds: s.tokens, oldLogp: s.logprobs, text: s.text!, finishReason: s.finishReason,
-      group: s.promptIndex, exampleIndex: 0, gold: "2",
-    }));
-    const W = responseWidth(rollouts);
-    const a = scoreRollouts(cpu, rollouts, W, 0.6, 4).logp, b = scoreRollouts(gpu, rollouts, W, 0.6, 4).logp;
+    const { cpu: a, other: b } = await sharedPromptScores({ backend: "cuda" });
     // engine bound CUDA_FP32_VS_CPU.logp (packages/engine/test/backendCompare.ts): 1.5e-3
     for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - b[k]!)).toBeLessThanOrEqual(1.5e-3);
   });
