@@ -159,6 +159,20 @@ __global__ void __launch_bounds__(kThreads) attn_fwd_kernel(AttnFwdArgs a, Geo g
   }
 }
 
+// A decode query's output (o / l, lane-per-dim) and log-sum-exp (m + log l;
+// +inf when no key was visible), written by one warp.
+template <int D>
+__device__ __forceinline__ void store_decode_row(const AttnFwdArgs& a, const Geo& g, int64_t s, int64_t h, int lane,
+                                                 const float (&o)[D / 32], float m, float l) {
+  const float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+  for (int i = 0; i < D / 32; ++i) {
+    const int d = lane + 32 * i;
+    if (d < a.head_dim) a.out[s * g.qd + h * a.head_dim + d] = o[i] * inv;
+  }
+  if (a.lse && lane == 0) a.lse[s * a.heads + h] = l > 0.f ? m + logf(l) : INFINITY;
+}
+
 // ---- decode: one query per (sequence, head) -------------------------------------
 
 template <int D>
@@ -216,13 +230,7 @@ __global__ void __launch_bounds__(kThreads) attn_decode_kernel(AttnFwdArgs a, Ge
 #pragma unroll
       for (int i = 0; i < DPL; ++i) out[i] = fmaf(c, sm_o[w][lane + 32 * i], out[i]);
     }
-  const float inv = L > 0.f ? 1.f / L : 0.f;
-#pragma unroll
-  for (int i = 0; i < DPL; ++i) {
-    const int d = lane + 32 * i;
-    if (d < hd) a.out[s * g.qd + h * hd + d] = out[i] * inv;
-  }
-  if (a.lse && lane == 0) a.lse[s * a.heads + h] = L > 0.f ? M + logf(L) : INFINITY;
+  store_decode_row<D>(a, g, s, h, lane, out, M, L);
 }
 
 // ---- decode, grouped-query: one block per (sequence, kv head) ----------------------
@@ -288,13 +296,7 @@ __global__ void attn_decode_gqa_kernel(AttnFwdArgs a, Geo g) {
       for (int i = 0; i < DPL; ++i) o[i] = fmaf(pj, Vs[jj * D + lane + 32 * i], o[i]);
     }
   }
-  const float inv = l > 0.f ? 1.f / l : 0.f;
-#pragma unroll
-  for (int i = 0; i < DPL; ++i) {
-    const int d = lane + 32 * i;
-    if (d < hd) a.out[s * g.qd + h * hd + d] = o[i] * inv;
-  }
-  if (a.lse && lane == 0) a.lse[s * a.heads + h] = l > 0.f ? m + logf(l) : INFINITY;
+  store_decode_row<D>(a, g, s, h, lane, o, m, l);
 }
 
 // ---- backward ---------------------------------------------------------------------
