@@ -18,6 +18,7 @@
 #include "cuda/engine/ops_model_internal.h"
 #include "engine/engine_errors.h"
 #include "engine/param_registry.h"
+#include "engine/policy_loss_chunks.h"
 #include "engine/positions.h"
 
 #include <algorithm>
@@ -585,7 +586,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
       if (weights[r] != 0.f) rows.push_back(r);
     }
     const int64_t N = static_cast<int64_t>(rows.size());
-    kernels::PolicyLossStats total;
+    PolicyLossTotal total;
     if (N > 0) {
       const int64_t chunk = std::min(lm_chunk(), N);
       // Per-row inputs gathered on the host (absent ones as zeros, as model.cpp), uploaded once.
@@ -609,7 +610,6 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
       OPS_TRY(be_.upload(w_d, w.data(), N * 4)); OPS_TRY(be_.upload(ol_d, ol.data(), N * 4));
       OPS_TRY(be_.upload(rl_d, rl.data(), N * 4)); OPS_TRY(be_.upload(ad_d, ad.data(), N * 4));
       std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
-      double clip_sum = 0, dual_sum = 0, kl_sum = 0;
       float* dW_lm = G + params_[lm_idx_].offset;
       for (int64_t c0 = 0; c0 < N; c0 += chunk) {
         const int64_t R = std::min(chunk, N - c0);
@@ -617,11 +617,9 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
         const void *xi, *dl;
         OPS_TRY(gin(xc, R * H, kCastA, &xi));
         OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
-        kernels::PolicyLossArgs pa;
+        kernels::PolicyLossArgs pa = policy_loss_args(o);
         pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
-        pa.temperature = o.temperature; pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0;
-        pa.weights = w_d + c0; pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
-        pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
+        pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0; pa.weights = w_d + c0;
         pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
         kernels::PolicyLossStats st;
         int64_t bad = -1;
@@ -632,9 +630,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
           OPS_TRY(zero_grad());  // partial gradients of this call are meaningless
           return bad_logits(rows[c0 + bad]);
         }
-        total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
-        clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
-        kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
+        total.add(st);
         // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
         OPS_TRY(gin(logits, R * V, kCastB, &dl));
         OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
@@ -649,13 +645,8 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
           }
         }
       }
-      if (total.weight_sum != 0) {
-        total.clipfrac = clip_sum / total.weight_sum;
-        total.dual_clipfrac = dual_sum / total.weight_sum;
-        total.ppo_kl = kl_sum / total.weight_sum;
-      }
     }
-    if (stats_out) *stats_out = total;
+    if (stats_out) *stats_out = total.result();
     return Status::Ok();
   });
 }

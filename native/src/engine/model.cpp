@@ -38,6 +38,7 @@
 #include "engine/engine_errors.h"
 #include "engine/model_internal.h"
 #include "engine/param_registry.h"
+#include "engine/policy_loss_chunks.h"
 #include "engine/positions.h"
 
 #include <algorithm>
@@ -699,8 +700,7 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
     const int64_t chunk = lm_chunk();
     std::vector<float> xc, logits, lp, en, ol, rl, ad, w, dxc;
     std::vector<int32_t> tg;
-    kernels::PolicyLossStats total;
-    double clip_sum = 0, dual_sum = 0, kl_sum = 0;
+    PolicyLossTotal total;
     float* dW_lm = grad_.data() + params_[lm_idx_].offset;
     for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
       const int64_t R = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - c0));
@@ -716,11 +716,9 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
         if (advantages) ad[i] = advantages[r];
       }
       linear_fwd(R, V, H, xc.data(), wt(lm_idx_), nullptr, logits.data());
-      kernels::PolicyLossArgs pa;
+      kernels::PolicyLossArgs pa = policy_loss_args(o);
       pa.logits = logits.data(); pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg.data();
-      pa.temperature = o.temperature; pa.old_logp = ol.data(); pa.ref_logp = rl.data(); pa.advantages = ad.data();
-      pa.weights = w.data(); pa.pg_coef = o.pg_coef; pa.kl_coef = o.kl_coef; pa.entropy_coeff = o.entropy_coeff;
-      pa.clip_low = o.clip_low; pa.clip_high = o.clip_high; pa.dual_clip = o.dual_clip; pa.kl_type = o.kl_type;
+      pa.old_logp = ol.data(); pa.ref_logp = rl.data(); pa.advantages = ad.data(); pa.weights = w.data();
       pa.logp = lp.data(); pa.entropy = en.data(); pa.dlogits = logits.data();  // in place
       kernels::PolicyLossStats st;
       int64_t bad = -1;
@@ -732,9 +730,7 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
         zero_grad();  // partial gradients of this call are meaningless
         return bad_logits(rows[c0 + bad]);
       }
-      total.total += st.total; total.pg_loss += st.pg_loss; total.kl_loss += st.kl_loss; total.entropy += st.entropy;
-      clip_sum += st.clipfrac * st.weight_sum; dual_sum += st.dual_clipfrac * st.weight_sum;
-      kl_sum += st.ppo_kl * st.weight_sum; total.weight_sum += st.weight_sum;
+      total.add(st);
       // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden
       linear_bwd_input(R, V, H, logits.data(), lm_weight(), dxc.data(), false);
       linear_bwd_weight(R, V, H, logits.data(), xc.data(), dW_lm);
@@ -745,12 +741,7 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
         if (entropy_out) entropy_out[r] = en[i];
       }
     }
-    if (total.weight_sum != 0) {
-      total.clipfrac = clip_sum / total.weight_sum;
-      total.dual_clipfrac = dual_sum / total.weight_sum;
-      total.ppo_kl = kl_sum / total.weight_sum;
-    }
-    if (stats_out) *stats_out = total;
+    if (stats_out) *stats_out = total.result();
     return Status::Ok();
   });
 }
