@@ -447,14 +447,35 @@ inline void check_adamw_step(Tally& t, const std::string& label, Engine& test, E
   std::printf("%s %s.adamw.grads_zeroed nonzero=%zu\n", nz == 0 ? "PASS" : "FAIL", label.c_str(), nz);
 }
 
+// Both engines get the same random weights.
+inline void same_random_weights(Tally& t, const std::string& label, Engine& test, Engine& ref, uint64_t seed) {
+  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed);
+  expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
+  expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
+}
+
+// After the accumulated backward passes: every parameter's gradient, then one
+// AdamW step (check_adamw_step), then `test` continues from `ref`'s parameters,
+// so later comparisons measure only their own error.
+inline void check_grads_and_step(Tally& t, const std::string& label, Engine& test, Engine& ref, const Tolerances& tol) {
+  std::vector<float> g_t, g_r, p0_t, p0_r, p_r;
+  expect_ok(t, label + ".get_parameters(test, before step)", test.get_parameters(&p0_t));
+  expect_ok(t, label + ".get_parameters(ref, before step)", ref.get_parameters(&p0_r));
+  expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
+  expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
+  for (const auto& p : ref.params())
+    compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
+            static_cast<size_t>(p.numel), tol.grad);
+  check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
+  expect_ok(t, label + ".resync", test.set_parameters(p_r));
+}
+
 // Runs everything on `test` and `ref` (same config) and compares. `label` prefixes every line.
 inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& ref, const Config& cfg,
                       const Tolerances& tol, uint64_t seed, const Shapes& sh = Shapes{}) {
   const int64_t V = cfg.vocab;
   Rng rng(seed);
-  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed + 1);
-  expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
-  expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
+  same_random_weights(t, label, test, ref, seed + 1);
   // Small LM-head chunks on both, so the chunking (and partial last chunks) is exercised.
   test.set_lm_chunk_rows(sh.lm_chunk);
   ref.set_lm_chunk_rows(sh.lm_chunk);
@@ -532,20 +553,8 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     compare_scalar(t, c + ".stats.ppo_kl", st_t.ppo_kl, st_r.ppo_kl, tol.loss);
     compare_scalar(t, c + ".stats.weight_sum", st_t.weight_sum, st_r.weight_sum, tol.loss);
   }
-  std::vector<float> g_t, g_r, p0_t, p0_r;
-  expect_ok(t, label + ".get_parameters(test, before step)", test.get_parameters(&p0_t));
-  expect_ok(t, label + ".get_parameters(ref, before step)", ref.get_parameters(&p0_r));
-  expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
-  expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
-  for (const auto& p : ref.params())
-    compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
-            static_cast<size_t>(p.numel), tol.grad);
-
-  // ---- one AdamW step (clipping active: max_grad_norm below the norm)
-  std::vector<float> p_r;
-  check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
-  // Continue from identical parameters, so later comparisons measure only their own error.
-  expect_ok(t, label + ".resync", test.set_parameters(p_r));
+  // ---- every gradient, one AdamW step (clipping active), then test resynced to ref
+  check_grads_and_step(t, label, test, ref, tol);
 
   // ---- score after the step (the updated weights are what both use)
   expect_ok(t, label + ".score2(test)", test.score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_t.data(), en_t.data()));
@@ -627,9 +636,7 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
                              const Tolerances& tol, uint64_t seed, const Shapes& sh = Shapes{}) {
   const int64_t V = cfg.vocab;
   Rng rng(seed);
-  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed + 1);
-  expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
-  expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
+  same_random_weights(t, label, test, ref, seed + 1);
   PaddedBatch big = padded_batch(sh.b, sh.t, sh.left, sh.right, V, rng);
   std::vector<float> v_t(big.ids.size()), v_r(big.ids.size());
   expect_ok(t, label + ".values(test)", test.values(big.batch(), nullptr, v_t.data()));
@@ -669,16 +676,7 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
                   both ? "PASS" : "FAIL", c.c_str(), st_r.clipfrac);
     }
   }
-  std::vector<float> g_t, g_r, p0_t, p0_r, p_r;
-  expect_ok(t, label + ".get_parameters(test, before step)", test.get_parameters(&p0_t));
-  expect_ok(t, label + ".get_parameters(ref, before step)", ref.get_parameters(&p0_r));
-  expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
-  expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
-  for (const auto& p : ref.params())
-    compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
-            static_cast<size_t>(p.numel), tol.grad);
-  check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
-  expect_ok(t, label + ".resync", test.set_parameters(p_r));
+  check_grads_and_step(t, label, test, ref, tol);
   expect_ok(t, label + ".values2(test)", test.values(big.batch(), big.mask.data(), v_t.data()));
   expect_ok(t, label + ".values2(ref)", ref.values(big.batch(), big.mask.data(), v_r.data()));
   compare(t, label + ".values_after_step", v_t, v_r, tol.logp);
