@@ -47,7 +47,6 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
       o.Set("totalMemory", static_cast<double>(d.total_mem));
       o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
       o.Set("multiprocessors", d.sm_count);
-      o.Set("bf16Gemm", engine::ops::bf16_gemm_impl());
       arr.Set(i, o);
     }
     return arr;

@@ -8,7 +8,7 @@
  *  - the critic (valueHead: true) "cuda" vs "cpu" on fixtures/qwen2_critic.safetensors
  *    (compareCriticBackends), under CUDA_FP32_VS_CPU;
  *  - device selection and its typed errors.
- * The bf16 GEMMs run on cuBLAS when it loads (devices()[i].bf16Gemm says), else on the WMMA
+ * The bf16 GEMMs run on cuBLAS when it loads (bf16GemmImpl() says), else on the WMMA
  * kernel; rlvr_cuda_ops_model_check covers both. The bounds' sources are stated in
  * backendCompare.ts (backends.test.ts checks that they hold for fp32-level noise on the CPU);
  * each comparison prints its measured error (an H100 run: bench/results/gpu-h100/).
@@ -17,7 +17,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { DeviceError, buildInfo, cudaAvailable, cudaUnavailableReason, devices } from "@rlvr/native";
+import { DeviceError, bf16GemmImpl, buildInfo, cudaAvailable, cudaUnavailableReason, devices } from "@rlvr/native";
 
 import { Engine } from "../src/index.js";
 import { CUDA_BF16_VS_OPS_CPU_BF16, CUDA_FP32_VS_CPU, compareBackends, compareCriticBackends } from "./backendCompare.js";
@@ -35,9 +35,9 @@ if (available) {
   describe("engine backend cuda: device", () => {
     it("reports the device under test; device selection", () => {
       const d = devices();
-      console.log(`[backends.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}, bf16 GEMMs: ${d[0]!.bf16Gemm}`);
+      console.log(`[backends.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}, bf16 GEMMs: ${bf16GemmImpl()}`);
       // what runs the bf16 comparisons below: cuBLAS when it loads, else the WMMA kernel (with the reason)
-      expect(d[0]!.bf16Gemm).toMatch(/^(cublas|wmma) \(.+\)$/);
+      expect(bf16GemmImpl()).toMatch(/^(cublas|wmma) \(.+\)$/);
       const c = tinyConfig();
       const w = randomWeights(c, 1);
       const e = Engine.fromWeights(c, w, { backend: "cuda", device: d.length - 1 });

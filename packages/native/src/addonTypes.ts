@@ -44,9 +44,6 @@ export interface DeviceInfo {
   totalMemory: number;
   computeCapability: string;
   multiprocessors: number;
-  /** What runs the engine's bf16 GEMMs: "cublas (<library>)" when cuBLAS loads at run time
-   * (RLVR_CUBLAS=0 turns it off, RLVR_CUBLAS_PATH names it), else "wmma (<why not>)". */
-  bf16Gemm: string;
 }
 
 export interface NativePolicyLossStats {

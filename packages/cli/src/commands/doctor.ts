@@ -1,14 +1,14 @@
 import { Command } from "commander";
 import os from "node:os";
 
-import { buildInfo, cpuFeatures, devices, loadAddon } from "@rlvr/native";
+import { bf16GemmImpl, buildInfo, cpuFeatures, devices, loadAddon } from "@rlvr/native";
 
 export interface DoctorReport {
   node: string;
   platform: string;
   cpu: { model: string; cores: number; features: Record<string, boolean> };
   build: ReturnType<typeof buildInfo>;
-  cuda: { compiled: boolean; devices: ReturnType<typeof devices>; note: string };
+  cuda: { compiled: boolean; devices: ReturnType<typeof devices>; bf16Gemm: string; note: string };
 }
 
 /** Collects what rlvr can use on this machine. */
@@ -26,7 +26,7 @@ export function doctorReport(): DoctorReport {
     platform: `${process.platform}-${process.arch}`,
     cpu: { model: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, features: cpuFeatures() },
     build,
-    cuda: { compiled: build.cudaCompiled, devices: gpus, note },
+    cuda: { compiled: build.cudaCompiled, devices: gpus, bf16Gemm: bf16GemmImpl(), note },
   };
 }
 
@@ -37,7 +37,7 @@ function formatReport(r: DoctorReport): string {
     `cpu         ${r.cpu.model}, ${r.cpu.cores} cores, kernel threads ${r.build.cpuThreads}, SIMD: ${feats}`,
     `addon       ${r.build.cxxCompiler}, ${r.build.buildType}, N-API ${r.build.napiVersion}, malloc tuning ${r.build.mallocTuning.applied ? `on (heap blocks <= ${r.build.mallocTuning.mmapThreshold / 2 ** 20} MiB, keeps ${r.build.mallocTuning.trimThreshold / 2 ** 20} MiB)` : "off"}`,
     `cuda        ${r.build.cudaCompiled ? `compiled (nvcc ${r.build.cudaCompilerVersion}, archs ${r.build.cudaArchs}, runtime ${r.build.cudaRuntimeVersion})` : "not compiled"}`,
-    ...r.cuda.devices.map((d) => `gpu ${d.index}       ${d.name}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, sm ${d.computeCapability}, ${d.multiprocessors} SMs; bf16 GEMMs: ${d.bf16Gemm}`),
+    ...r.cuda.devices.map((d) => `gpu ${d.index}       ${d.name}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, sm ${d.computeCapability}, ${d.multiprocessors} SMs, bf16 GEMMs on ${r.cuda.bf16Gemm}`),
     `status      ${r.cuda.note}`,
   ];
   return lines.join("\n");
