@@ -54,6 +54,55 @@ export function broadcastRows(values: ArrayLike<number>, mask: Float32Array, wid
   return out;
 }
 
+/**
+ * The distinct (prompt, response) token sequences among the rollouts, first occurrence first, and
+ * for each rollout the index of its sequence there. Scoring is row-independent, so identical
+ * sequences score identically: a frozen-model pass (reference log-probs, recomputed old
+ * log-probs, critic values) scores each one once. In 1-shot RLVR all rows share the prompt and,
+ * once the policy sharpens, many responses repeat.
+ */
+export function distinctSequences(rollouts: readonly Rollout[]): { unique: Rollout[]; of: Int32Array } {
+  const byHash = new Map<number, number[]>();
+  const unique: Rollout[] = [];
+  const of = new Int32Array(rollouts.length);
+  rollouts.forEach((r, i) => {
+    const h = sequenceHash(r);
+    const candidates = byHash.get(h);
+    const hit = candidates?.find((u) => sameTokens(unique[u]!.promptIds, r.promptIds) && sameTokens(unique[u]!.responseIds, r.responseIds));
+    if (hit !== undefined) {
+      of[i] = hit;
+      return;
+    }
+    of[i] = unique.length;
+    if (candidates) candidates.push(unique.length);
+    else byHash.set(h, [unique.length]);
+    unique.push(r);
+  });
+  return { unique, of };
+}
+
+/** Rows [U, width] of the distinct sequences back to the rollouts' rows [B, width]. */
+export function expandRows(src: Float32Array, of: Int32Array, width: number): Float32Array {
+  const out = new Float32Array(of.length * width);
+  of.forEach((u, i) => out.set(src.subarray(u * width, (u + 1) * width), i * width));
+  return out;
+}
+
+function sequenceHash(r: Rollout): number {
+  // FNV-1a over both token arrays, with the prompt length mixed in so the split point counts
+  let h = 0x811c9dc5 ^ r.promptIds.length;
+  for (const ids of [r.promptIds, r.responseIds]) {
+    for (let k = 0; k < ids.length; k++) h = Math.imul(h ^ ids[k]!, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function sameTokens(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /** One micro-batch in the engine's sequence layout. */
 export interface PackedBatch {
   batch: number;

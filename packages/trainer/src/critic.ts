@@ -5,10 +5,17 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights } from "@rlvr/native";
 
-import { chunks, gather, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
+import { chunks, distinctSequences, expandRows, gather, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
 
 /** Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and its token budget). */
 export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack = false): Float32Array {
+  // identical sequences get identical values: each distinct one runs once
+  const { unique, of } = distinctSequences(rollouts);
+  if (unique.length < rollouts.length) return expandRows(valuesOf(critic, unique, width, microBatch, pack), of, width);
+  return valuesOf(critic, rollouts, width, microBatch, pack);
+}
+
+function valuesOf(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack: boolean): Float32Array {
   const out = new Float32Array(rollouts.length * width);
   for (const [a, b] of scoreChunks(rollouts, microBatch)) {
     const p = packSequences(rollouts.slice(a, b), { pack });

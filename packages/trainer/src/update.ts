@@ -9,7 +9,7 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights, type AggMode, type KlType } from "@rlvr/native";
 
-import { chunks, gather, packPrefixed, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
+import { chunks, distinctSequences, expandRows, gather, packPrefixed, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
 
 export interface UpdateInputs {
   rollouts: readonly Rollout[];
@@ -137,9 +137,23 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
  * Per-token log-probs (and entropies) of the rollouts' responses under `engine` at
  * `temperature`, in the response layout [B, W]; scored in calls of up to `microBatch` sequences
  * (and its token budget), each distinct prompt of a call run once (Engine.scorePrefixed: GRPO's
- * n samples share it): on backend "cpu" bit for bit what scoring each whole sequence gives.
+ * n samples share it), and each distinct sequence scored once (identical rollouts get identical
+ * rows): on backend "cpu" bit for bit what scoring each whole sequence gives.
  */
 export function scoreRollouts(
+  engine: Engine,
+  rollouts: readonly Rollout[],
+  width: number,
+  temperature: number,
+  microBatch: number | ScoreBatching,
+): { logp: Float32Array; entropy: Float32Array } {
+  const { unique, of } = distinctSequences(rollouts);
+  if (unique.length === rollouts.length) return scoreEach(engine, rollouts, width, temperature, microBatch);
+  const s = scoreEach(engine, unique, width, temperature, microBatch);
+  return { logp: expandRows(s.logp, of, width), entropy: expandRows(s.entropy, of, width) };
+}
+
+function scoreEach(
   engine: Engine,
   rollouts: readonly Rollout[],
   width: number,

@@ -91,6 +91,9 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
     for (const maxTokens of [1, 2 * widest, 1e9]) {
       expect(scoreRollouts(actor, s.rollouts, W, tau, { maxRows: 8, maxTokens }).logp).toEqual(oldLogp);
     }
+    // repeated rollouts are scored once and get their sequence's row (same bits as scoring each)
+    const repeated = [...s.rollouts, s.rollouts[2]!, s.rollouts[0]!, s.rollouts[2]!];
+    expect(scoreRollouts(actor, repeated, W, tau, 3).logp).toEqual(toResponseLayout(repeated.map((r) => r.oldLogp), W));
     // the sampler's log-probs are the engine's training log-probs (no recompute pass needed)
     let maxDiff = 0;
     for (let k = 0; k < B * W; k++) if (mask[k]) maxDiff = Math.max(maxDiff, Math.abs(stats.tokenLogp[k]! - oldLogp[k]!));

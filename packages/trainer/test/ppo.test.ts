@@ -55,6 +55,10 @@ describe("PPO pieces against references from the same rollouts", () => {
       expect(Math.abs(v3[k]! - v1[k]!)).toBeLessThanOrEqual(1e-6);
       if (mask[k] === 0) expect(v8[k]).toBe(0);
     }
+    // repeated rollouts: each distinct sequence runs once, its row copied (the same values as v1's rows)
+    const order = [0, 3, 0, 5, 3, 3];
+    const vr = criticValues(critic, order.map((i) => rollouts[i]!), W, 8);
+    order.forEach((i, k) => expect(vr.subarray(k * W, (k + 1) * W)).toEqual(criticValues(critic, [rollouts[i]!], W, 1)));
     const scores = Float32Array.from(rollouts, (_, i) => i % 2);
     const g = gaeAdvantages(scores, v1, mask, W, { gamma: 1, lambda: 0.9 });
     const rewards = new Float32Array(mask.length);
