@@ -53,9 +53,11 @@ step "ops model bench (Qwen2.5-1.5B shapes, bf16 GEMMs: train 8 x 1024, decode 2
 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench.json" 2>> "$LOG"
 echo "ops model bench exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench.json"; echo
 
-step "ops model bench, bf16 GEMMs on the WMMA kernel (RLVR_CUBLAS=0)"
-RLVR_CUBLAS=0 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench-wmma.json" 2>> "$LOG"
-echo "ops model bench (wmma) exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench-wmma.json"; echo
+if [ "${RLVR_BENCH_WMMA:-0}" = 1 ]; then
+  step "ops model bench, bf16 GEMMs on the WMMA kernel (RLVR_CUBLAS=0)"
+  RLVR_CUBLAS=0 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench-wmma.json" 2>> "$LOG"
+  echo "ops model bench (wmma) exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench-wmma.json"; echo
+fi
 
 step "torch model bench (the same Qwen2.5-1.5B workload in PyTorch on this device)"
 PYTHONUNBUFFERED=1 timeout 150 python3 bench/gpu/torch_model_gpu.py 8 1024 3 256 512 64 > "$OUT/torch-model-gpu.json" 2>> "$LOG"
@@ -81,4 +83,22 @@ timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 /tmp/rlvr-cudat
 rc=$?
 grep -E "ops model cuda check|SUMMARY|=========" /tmp/san.txt | tail -8 | tee -a "$LOG"
 echo "sanitizer memcheck (ops model) exit $rc" | tee -a "$LOG"
+for tool in memcheck racecheck; do
+  step "compute-sanitizer $tool (rlvr_cuda_engine_check --quick: the engine ops, tensor-core attention included)"
+  timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_engine_check --quick > /tmp/san.txt 2>&1
+  rc=$?
+  grep -E "engine check|SUMMARY|=========" /tmp/san.txt | tail -6 | tee -a "$LOG"
+  echo "sanitizer $tool (engine ops) exit $rc" | tee -a "$LOG"
+done
+
+# Where the training step's time goes, per kernel (when the device has Nsight Systems).
+NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+if [ -n "$NSYS" ]; then
+  step "nsys: kernel time summary of the ops model bench (train 8 x 1024, 2 reps; decode 8 x 64, 4 steps)"
+  timeout 150 "$NSYS" profile -o /tmp/rlvr-prof --force-overwrite true -t cuda /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 2 8 64 4 > /dev/null 2>> /tmp/nsys-err.txt
+  timeout 60 "$NSYS" stats --report cuda_gpu_kern_sum --format csv /tmp/rlvr-prof.nsys-rep 2>/dev/null |
+    cut -d, -f1-4,9- | cut -c1-220 | head -45 | tee -a "$LOG"
+else
+  step "nsys not found: no kernel time summary"
+fi
 step done

@@ -17,7 +17,10 @@
 //          query heads and the query tiles at or after the keys;
 // with Drow = sum_d dout * out precomputed per (row, head).
 // head_dim is padded (with zeros) to D = 32, 64, 128 or 256.
+// bf16 = true (ops.h's bf16 math) runs the tensor-core kernels of
+// attention_tc.cu when attn::tc_supported; decode (tq == 1) stays fp32.
 #include "cuda/common.cuh"
+#include "cuda/engine/attention_internal.cuh"
 #include "cuda/engine/ops.h"
 
 namespace rlvr::engine::ops {
@@ -38,10 +41,7 @@ __device__ __forceinline__ float warp_sum(float x) {
   return x;
 }
 
-struct Geo {  // derived sizes shared by the kernels
-  int64_t qd, kvd, group;
-  float scale;
-};
+using attn::Geo;
 
 template <int D>
 constexpr size_t fwd_smem() { return sizeof(float) * (kQTile * D + kKTile * (D + 1) + kKTile * D); }
@@ -552,6 +552,7 @@ Status attention_fwd_cuda(const AttnFwdArgs& a) {
   if (!st.ok()) return st;
   if (a.b <= 0 || a.tq <= 0) return Status::Ok();
   if (a.b > 65535 || a.heads > 65535) return Status::Error(Code::Shape, "attention", "b and heads must be <= 65535");
+  if (a.bf16 && a.tq > 1 && attn::tc_supported(a.head_dim)) return attn::fwd_tc(a, g);
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     if (a.tq == 1 && !a.first) {  // (a packed row of one token is its own segment: first = 0 anyway)
@@ -589,6 +590,7 @@ Status attention_bwd_cuda(const AttnBwdArgs& a) {
   attn_drow_kernel<<<grid_for(a.b * a.t * a.heads * 32, 256, 8192), 256>>>(a, g, drow);
   st = launched("attn_drow_kernel");
   if (!st.ok()) return st;
+  if (a.bf16 && a.t > 1 && attn::tc_supported(a.head_dim)) return attn::bwd_tc(a, g, drow);
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     Status s = set_smem(attn_dq_kernel<D>, dq_smem<D>());

@@ -150,7 +150,21 @@ struct AttnFwdArgs {
   float* out = nullptr;  // [b * tq, heads * head_dim]
   float* lse = nullptr;  // [b * tq, heads] (natural log of the softmax denominator, scaled scores) or null
   const int32_t* first = nullptr;  // [b * tq] packed sequences: the first visible key slot per query; null: 0
+  bool bf16 = false;               // the bf16 math below; tq == 1 (decode) stays fp32
 };
+// bf16 attention (OpsModel's bf16_gemm mode; CUDA: tensor cores when head_dim
+// <= 128 on sm_80+, else the fp32 kernels). The math, which attention_*_cpu
+// with bf16 = true reproduces:
+//  forward: q, k, v rounded to bf16 (RNE); s = (q . k) * scale in fp32; keys in
+//    absolute slot tiles [64 c, 64 c + 64): per tile, m' = max(m, visible s of
+//    the tile), alpha = exp(m - m'), p = exp(s - m') (0 when not visible),
+//    l = l alpha + sum p (fp32 p), o = o alpha + sum bf16(p) v; out = o / l,
+//    lse = m + log l (+inf and out 0 with no visible key).
+//  backward: D = sum_d dout * out (fp32 inputs); p = exp(s - lse);
+//    dp = bf16(dout) . v; ds = p (dp - D) * scale (fp32);
+//    dq = sum_j bf16(ds) k_j, dk_j = sum_i bf16(ds) q_i, dv_j = sum_i bf16(p) bf16(dout_i)
+//    (q, k, v rounded as in the forward; fp32 accumulation).
+constexpr int64_t kAttnBf16Keys = 64;
 Status attention_fwd_cpu(const AttnFwdArgs& a);
 Status attention_fwd_cuda(const AttnFwdArgs& a);  // head_dim <= 256 (CUDA); tq == 1 uses the decode kernel
 
@@ -172,6 +186,7 @@ struct AttnBwdArgs {
   float* dk = nullptr;  // [b * t, kv_heads * head_dim]
   float* dv = nullptr;
   const int32_t* first = nullptr;  // [b * t] as AttnFwdArgs::first (the forward's)
+  bool bf16 = false;               // the bf16 math above, as the forward that made out / lse (t == 1: fp32, as that forward)
 };
 Status attention_bwd_cpu(const AttnBwdArgs& a);
 Status attention_bwd_cuda(const AttnBwdArgs& a);

@@ -297,6 +297,7 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   }
   at.seq_stride = src.seq_stride; at.mask = src.mask; at.mask_stride = src.mask_stride;
   at.out = a.att; at.lse = a.lse; at.first = src.first;
+  at.bf16 = bf16_;  // bf16 mode: tensor-core attention (ops.h), as the GEMMs
   OPS_TRY(be_.attention_fwd(at));
   // x2 = x_in + att @ Wo^T
   OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
@@ -358,7 +359,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   ops::AttnBwdArgs ab;
   ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
   ab.q = a.q; ab.k = a.k; ab.v = a.v; ab.mask = mask; ab.out = a.att; ab.lse = a.lse; ab.dout = datt;
-  ab.dq = dq; ab.dk = dk; ab.dv = dv; ab.first = first;
+  ab.dq = dq; ab.dk = dk; ab.dv = dv; ab.first = first; ab.bf16 = bf16_;
   OPS_TRY(be_.attention_bwd(ab));
   OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
   OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));

@@ -195,9 +195,132 @@ bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t 
   return true;
 }
 inline float default_scale(float s, int64_t hd) { return s != 0.f ? s : 1.0f / std::sqrt(static_cast<float>(hd)); }
+
+// ---- bf16 attention (ops.h, AttnFwdArgs::bf16) ----
+// The tensor-core kernels' math, not model.cpp's. Sums run in double and are
+// rounded to float where ops.h names an fp32 value (s, dp, D, the per-tile
+// softmax state, the gradients): the products of bf16 operands are exact in
+// fp32, so this is the correctly rounded value that any fp32 summation order
+// on the GPU approximates, and the check measures only the GPU's own rounding.
+inline float round_bf16(float x) { return bf16_bits_to_f32(f32_to_bf16_bits(x)); }  // RNE, as __float2bfloat16_rn
+std::vector<float> rounded_bf16(const float* x, int64_t count) {
+  std::vector<float> r(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) r[i] = round_bf16(x[i]);
+  return r;
+}
+inline float dot_exact(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(s);
+}
+
+// One query row of the bf16 forward: online softmax over absolute 64-slot key
+// tiles (kAttnBf16Keys), keys f..slot with mask != 0. k / v / mask point at
+// slot 0 of the sequence (tile boundaries are absolute slot numbers, so the
+// tile a key falls in, hence the running max its p is rounded against, does
+// not depend on f). s, osum: scratch of kAttnBf16Keys and hd elements.
+void attend_bf16(const float* q, const float* k, const float* v, int64_t kv_stride, const float* mask, int64_t f,
+                 int64_t slot, int64_t hd, float scale, float* s, double* osum, float* out, float* lse) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  float m = ninf, l = 0.f;
+  for (int64_t d = 0; d < hd; ++d) out[d] = 0.f;  // the running o, divided by l at the end
+  for (int64_t c0 = f / kAttnBf16Keys * kAttnBf16Keys; c0 <= slot; c0 += kAttnBf16Keys) {
+    const int64_t lo = std::max(c0, f), hi = std::min(c0 + kAttnBf16Keys, slot + 1);
+    float mt = ninf;
+    for (int64_t j = lo; j < hi; ++j) {
+      if (mask[j] == 0.f) continue;
+      s[j - c0] = dot_exact(q, k + j * kv_stride, hd) * scale;
+      mt = std::max(mt, s[j - c0]);
+    }
+    if (mt == ninf) continue;  // no visible key in this tile: the state is unchanged
+    const float mn = std::max(m, mt), alpha = std::exp(m - mn);  // m = -inf: alpha = 0 on a zero state
+    double psum = 0;
+    for (int64_t d = 0; d < hd; ++d) osum[d] = 0;
+    for (int64_t j = lo; j < hi; ++j) {
+      if (mask[j] == 0.f) continue;
+      const float p = std::exp(s[j - c0] - mn);
+      psum += p;  // l takes the fp32 p, the PV product its bf16 rounding
+      const double pb = round_bf16(p);
+      const float* vr = v + j * kv_stride;
+      for (int64_t d = 0; d < hd; ++d) osum[d] += pb * vr[d];
+    }
+    l = static_cast<float>(static_cast<double>(l * alpha) + psum);
+    for (int64_t d = 0; d < hd; ++d) out[d] = static_cast<float>(static_cast<double>(out[d] * alpha) + osum[d]);
+    m = mn;
+  }
+  if (m == ninf) {  // no visible key at all (out is still 0)
+    if (lse) *lse = std::numeric_limits<float>::infinity();
+    return;
+  }
+  for (int64_t d = 0; d < hd; ++d) out[d] /= l;
+  if (lse) *lse = m + std::log(l);
+}
+
+Status attention_fwd_bf16_cpu(const AttnFwdArgs& a) {
+  const int64_t hd = a.head_dim, Q = a.heads * hd, KV = a.kv_heads * hd, group = a.heads / a.kv_heads;
+  const float scale = default_scale(a.scale, hd);
+  if (a.b <= 0 || a.tq <= 0) return Status::Ok();
+  // Round each input once. k / v: every row up to the last sequence's last key
+  // (the cache rows in between are rounded too: cheaper than tracking them).
+  const int64_t kv_rows = (a.b - 1) * a.seq_stride + a.slot0 + a.tq;
+  const std::vector<float> q = rounded_bf16(a.q, a.b * a.tq * Q), k = rounded_bf16(a.k, kv_rows * KV),
+                           v = rounded_bf16(a.v, kv_rows * KV);
+  std::vector<float> s(static_cast<size_t>(kAttnBf16Keys));
+  std::vector<double> osum(static_cast<size_t>(hd));
+  for (int64_t r = 0; r < a.b * a.tq; ++r)
+    for (int64_t hh = 0; hh < a.heads; ++hh) {
+      const int64_t sq = r / a.tq, slot = a.slot0 + r % a.tq, kvh = hh / group;
+      const int64_t base = sq * a.seq_stride * KV + kvh * hd;
+      attend_bf16(q.data() + r * Q + hh * hd, k.data() + base, v.data() + base, KV, a.mask + sq * a.mask_stride,
+                  a.first ? a.first[r] : 0, slot, hd, scale, s.data(), osum.data(), a.out + r * Q + hh * hd,
+                  a.lse ? a.lse + r * a.heads + hh : nullptr);
+    }
+  return Status::Ok();
+}
+
+// The bf16 backward: p from the forward's lse (not recomputed as a softmax), D
+// from its out; gradients summed in double per element, in (query, key) order.
+Status attention_bwd_bf16_cpu(const AttnBwdArgs& a) {
+  const int64_t hd = a.head_dim, NH = a.heads, Q = NH * hd, KV = a.kv_heads * hd, group = NH / a.kv_heads, T = a.t;
+  const float scale = default_scale(a.scale, hd);
+  const int64_t n = a.b * T;
+  const std::vector<float> q = rounded_bf16(a.q, n * Q), k = rounded_bf16(a.k, n * KV), v = rounded_bf16(a.v, n * KV),
+                           dout = rounded_bf16(a.dout, n * Q);
+  std::vector<double> dq(static_cast<size_t>(n * Q), 0.0), dk(static_cast<size_t>(n * KV), 0.0),
+      dv(static_cast<size_t>(n * KV), 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t hh = 0; hh < NH; ++hh) {
+      const float L = a.lse[r * NH + hh];
+      if (L == std::numeric_limits<float>::infinity()) continue;  // no visible key: no gradient
+      const int64_t sq = r / T, slot = r % T, f = a.first ? a.first[r] : 0;
+      const int64_t qo = r * Q + hh * hd, kvo = sq * T * KV + (hh / group) * hd;
+      const float D = dot_exact(a.dout + qo, a.out + qo, hd);  // fp32 dout and out, unrounded
+      const float* mask = a.mask + sq * T;
+      for (int64_t j = f; j <= slot; ++j) {
+        if (mask[j] == 0.f) continue;
+        const int64_t ko = kvo + j * KV;
+        const float p = std::exp(dot_exact(q.data() + qo, k.data() + ko, hd) * scale - L);
+        const float dp = dot_exact(dout.data() + qo, v.data() + ko, hd);
+        const double ds = round_bf16(p * (dp - D) * scale), pb = round_bf16(p);
+        for (int64_t d = 0; d < hd; ++d) {
+          dq[qo + d] += ds * k[ko + d];
+          dk[ko + d] += ds * q[qo + d];
+          dv[ko + d] += pb * dout[qo + d];
+        }
+      }
+    }
+  for (int64_t i = 0; i < n * Q; ++i) a.dq[i] = static_cast<float>(dq[i]);
+  for (int64_t i = 0; i < n * KV; ++i) {
+    a.dk[i] = static_cast<float>(dk[i]);
+    a.dv[i] = static_cast<float>(dv[i]);
+  }
+  return Status::Ok();
+}
 }  // namespace
 
 Status attention_fwd_cpu(const AttnFwdArgs& a) {
+  // decode (tq == 1) stays fp32 in bf16 mode, as the CUDA op's decode kernels
+  if (a.bf16 && a.tq > 1) return attention_fwd_bf16_cpu(a);
   const int64_t hd = a.head_dim, Q = a.heads * hd, KV = a.kv_heads * hd, group = a.heads / a.kv_heads;
   const float scale = default_scale(a.scale, hd);
   std::vector<float> p(static_cast<size_t>(a.slot0 + a.tq));
@@ -214,6 +337,7 @@ Status attention_fwd_cpu(const AttnFwdArgs& a) {
 
 // model.cpp's layer_backward attention part (dq/dk/dv zeroed first, then accumulated).
 Status attention_bwd_cpu(const AttnBwdArgs& a) {
+  if (a.bf16 && a.t > 1) return attention_bwd_bf16_cpu(a);
   const int64_t hd = a.head_dim, NH = a.heads, NKV = a.kv_heads, Q = NH * hd, KV = NKV * hd, group = NH / NKV,
                 tlen = a.t;
   const float scale = default_scale(a.scale, hd);

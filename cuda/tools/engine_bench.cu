@@ -3,7 +3,8 @@
 // 28 layers, tied embeddings). Prints one JSON object to stdout:
 //   - gemm: TFLOP/s of every linear of a layer (+ the LM head) in its three
 //     training forms (fwd x W^T, bwd_input dy W, bwd_weight dy^T x), f32 and bf16;
-//   - attention: fwd / bwd / decode ms;
+//   - attention: fwd / bwd / decode ms (fp32); attention_bf16: fwd / bwd ms
+//     with AttnFwdArgs::bf16 (tensor cores), which the bf16 step estimate uses;
 //   - elementwise: ms of the row / elementwise ops of one layer;
 //   - step_estimate: a training step of the 28-layer model on `tokens` tokens
 //     timed as the engine would run it (forward keeping layer inputs, per-layer
@@ -192,6 +193,13 @@ int main(int argc, char** argv) {
   ab.mask = mask.p; ab.out = o.p; ab.lse = lse.p; ab.dout = dout.p; ab.dq = dq.p; ab.dk = dk.p; ab.dv = dv.p;
   const double attn_fwd_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af)); });
   const double attn_bwd_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab)); });
+  // bf16 math (the forward first, so that the backward reads a bf16 forward's out / lse)
+  AttnFwdArgs af16 = af;
+  af16.bf16 = true;
+  AttnBwdArgs ab16 = ab;
+  ab16.bf16 = true;
+  const double attn16_fwd_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af16)); });
+  const double attn16_bwd_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab16)); });
   const double attn_flops_fwd = 4.0 * bsz * NH * HD * (double(T) * (T + 1) / 2);  // causal QK^T + PV
   // decode: 8 sequences with a cache of up to 1024 slots (k/v reused as the cache)
   const int64_t db = std::min<int64_t>(8, n), cap = std::min<int64_t>(T, n / db);
@@ -259,8 +267,10 @@ int main(int argc, char** argv) {
   // and backward; activation casts to bf16 on the bf16 path: xn1, att, xn2, h in
   // the forward; dq/dk/dv, datt-grad (dres), dh/du, dx2 in the backward.
   const double cast_per_float = cast_ms / double(n * I);
-  const double elt_fwd = 2 * rms_fwd + rope + attn_fwd_ms + swi_fwd;
-  const double elt_bwd = 2 * rms_bwd + rope + attn_bwd_ms + swi_bwd + 3 * bias;
+  // [0] f32 step: fp32 attention; [1] bf16 step: bf16 attention
+  const double step_attn_fwd[2] = {attn_fwd_ms, attn16_fwd_ms}, step_attn_bwd[2] = {attn_bwd_ms, attn16_bwd_ms};
+  const double elt_fwd = 2 * rms_fwd + rope + swi_fwd;
+  const double elt_bwd = 2 * rms_bwd + rope + swi_bwd + 3 * bias;
   const double casts_fwd = cast_per_float * double(n) * (2 * H + Qd + I);
   const double casts_bwd = cast_per_float * double(n) * (2 * H + Qd + 2 * KVd + 2 * I + H);
   double step_ms[2], mfu[2], hfu[2];
@@ -268,8 +278,8 @@ int main(int argc, char** argv) {
   const double model_flops = 6.0 * double(n) * (L * layer_params + double(V) * H) + 3.0 * L * attn_flops_fwd;
   const double hw_flops = model_flops + 2.0 * double(n) * L * layer_params + L * attn_flops_fwd;  // + recompute
   for (int di = 0; di < 2; ++di) {
-    const double lf = layer_gemm[di][0] + elt_fwd + (di ? casts_fwd : 0);
-    const double lb = layer_gemm[di][1] + layer_gemm[di][2] + elt_bwd + (di ? casts_bwd : 0);
+    const double lf = layer_gemm[di][0] + elt_fwd + step_attn_fwd[di] + (di ? casts_fwd : 0);
+    const double lb = layer_gemm[di][1] + layer_gemm[di][2] + elt_bwd + step_attn_bwd[di] + (di ? casts_bwd : 0);
     const double lm = lm_gemm[di][0] + lm_gemm[di][1] + lm_gemm[di][2];
     step_ms[di] = L * (2 * lf + lb) + lm + embed_bwd + opt_ms;
     const double peak = di ? peak_bf16 : peak_f32;
@@ -293,6 +303,10 @@ int main(int argc, char** argv) {
               attn_fwd_ms, attn_flops_fwd / (attn_fwd_ms * 1e9), attn_bwd_ms,
               2.5 * attn_flops_fwd / (attn_bwd_ms * 1e9), decode_ms, (long long)db, (long long)cap, decode256_ms,
               decode256_gbs);
+  std::printf("  \"attention_bf16\": {\"dtype\": \"bf16\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f, \"bwd_ms\": %.4f, "
+              "\"bwd_tflops\": %.2f},\n",
+              attn16_fwd_ms, attn_flops_fwd / (attn16_fwd_ms * 1e9), attn16_bwd_ms,
+              2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9));
   std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rope_qk\": %.4f, "
               "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "
               "\"embed_bwd\": %.4f, \"grad_norm_adamw_all_params\": %.4f},\n",
@@ -308,7 +322,7 @@ int main(int argc, char** argv) {
   std::printf("    \"bf16\": {\"step_ms\": %.2f, \"mfu\": %.4f, \"hfu\": %.4f, \"tokens_per_s\": %.0f, "
               "\"layer_fwd_gemm_ms\": %.3f, \"layer_bwd_gemm_ms\": %.3f, \"attention_share\": %.3f}\n",
               step_ms[1], mfu[1], hfu[1], n / (step_ms[1] * 1e-3), layer_gemm[1][0], layer_gemm[1][1] + layer_gemm[1][2],
-              L * (2 * attn_fwd_ms + attn_bwd_ms) / step_ms[1]);
+              L * (2 * attn16_fwd_ms + attn16_bwd_ms) / step_ms[1]);
   std::printf("  }\n}\n");
   return 0;
 }

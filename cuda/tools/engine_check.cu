@@ -476,6 +476,231 @@ void check_kv_decode(int64_t b, int64_t t, int64_t cap, int64_t heads, int64_t k
   }
 }
 
+// ---- bf16 attention (AttnFwdArgs::bf16 / AttnBwdArgs::bf16) -----------------------------
+//
+// The CUDA op runs ops.h's bf16 math on tensor cores for head_dim <= 128 on
+// sm_80+ (the fp32 kernels otherwise), and the decode kernels (tq == 1) stay fp32.
+//
+// Tolerances against the bf16 CPU reference. Products of bf16 operands are
+// exact in fp32 and the reference sums in double, so the GPU differs only by
+// its fp32 summation order (s, dp, D, l, o, the gradients) and exp / log ulps:
+// ~1e-7 relative in every s and p. That is invisible except where it flips one
+// bf16 rounding (of a p or a ds) to the neighbouring bf16 value, which moves that
+// one term by a bf16 ulp (<= 2^-7 of the term). Flips need the value within
+// ~1e-7 relative of a rounding midpoint, so they are rare, but each may be as
+// large as 2^-7 of a term. Hence two bounds per tensor (compare_bf16):
+//  - every element: |err| <= 1e-2 * (max|want| + floor). One flip moves an
+//    element by <= 2^-7 = 7.8e-3 of a single term, and a term is <= max|want|
+//    in practice (out: w_j v_j with w_j <= 1/2 for any p that can flip, since p = 1
+//    for the running max is exact). Catches what is wrong in places: a mask,
+//    segment or tile-edge error (a missing / extra key is O(1/t..1) of out).
+//  - mean: mean|err| <= 3e-5 * (mean|want| + floor). Rare flips barely move it,
+//    but a missing, extra or misplaced rounding moves every element. In a CPU
+//    simulation of the kernel math (mma-like 16-wide fp32 dot products, exp2f
+//    with the scale folded in, fp32 accumulators; this file's shapes) the mean
+//    ratio was <= 3.4e-6 (max element ratio <= 2.8e-4), while P, V, dS or dO
+//    left unrounded gave 6.6e-4..3.5e-3 and key tiles of 128 slots, or tiles
+//    counted from `first` instead of slot 0, gave 5e-5..2.4e-4.
+// lse: no bf16 rounding reaches it (l sums the fp32 p), so the fp32 check's bound.
+// floor: 1e-3 for out; 1e-2 for the gradients, as in check_attention (with one
+// visible key dq and dk are pure rounding noise, 0 in exact arithmetic).
+bool g_tc = false;  // sm_80+: the bf16 attention runs on tensor cores (head_dim <= 128)
+constexpr double kBf16ElFrac = 1e-2, kBf16MeanFrac = 3e-5;
+
+void compare_bf16(const std::string& name, const std::vector<float>& got, const std::vector<float>& want,
+                  double floor) {
+  double mx = 0, sum_w = 0, sum_e = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
+    if (!std::isfinite(want[i])) continue;  // (+inf lse: compare() requires an exact match)
+    mx = std::max(mx, double(std::fabs(want[i])));
+    sum_w += std::fabs(want[i]);
+    sum_e += std::isfinite(got[i]) ? std::fabs(double(got[i]) - want[i]) : kInf;
+    ++n;
+  }
+  const double t = kBf16ElFrac * (mx + floor);
+  char rule[96];
+  std::snprintf(rule, sizeof rule, "%.2g*(max|want|=%.3g+%.0e)", kBf16ElFrac, mx, floor);
+  compare(name, got, want, [&](size_t) { return t; }, rule);
+  const double mean_w = n ? sum_w / n : 0, mean_e = n ? sum_e / n : 0, mt = kBf16MeanFrac * (mean_w + floor);
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "n=%zu mean_abs_err=%.3g mean_err/tol=%.3g tol=%.2g*(mean|want|=%.3g+%.0e)", n, mean_e,
+                mean_e / mt, kBf16MeanFrac, mean_w, floor);
+  verdict(name + ".mean", mean_e <= mt, buf);
+}
+
+// CPU only: the bf16 reference is the fp32 one up to bf16 roundings (within 3e-2
+// of the tensor's scale: the roundings measure ~3e-3..6.5e-3 of it), and those
+// roundings are active (all but a few of the elements that are not 0 / +inf on
+// both sides differ; a rounding that never happened would leave them equal).
+void check_bf16_ref(const std::string& name, const std::vector<float>& bf, const std::vector<float>& f32,
+                    double floor) {
+  compare_scaled(name + ".bf16_ref_vs_f32_ref", bf, f32, 3e-2, floor);
+  size_t nonzero = 0, differ = 0;
+  for (size_t i = 0; i < bf.size() && i < f32.size(); ++i) {
+    if ((bf[i] == 0.f && f32[i] == 0.f) || !std::isfinite(f32[i])) continue;  // (no visible key: 0 / +inf)
+    ++nonzero;
+    differ += std::memcmp(&bf[i], &f32[i], 4) != 0;
+  }
+  verdict(name + ".bf16_ref_rounds", nonzero > 0 && differ >= 0.9 * nonzero,
+          fmt("%zu of %zu nonzero elements differ from the fp32 reference (need >= 90%%)", differ, nonzero));
+}
+
+// Training layout, forward and backward (packed as check_attention). The
+// backward gets the CPU forward's out / lse on both sides, so that it is
+// measured alone.
+void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed,
+                          bool packed = false) {
+  section(packed ? "attention bf16 fwd/bwd (packed)" : "attention bf16 fwd/bwd",
+          "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b, (long long)t, (long long)heads,
+          (long long)kvh, (long long)hd);
+  Rng rng(seed);
+  const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
+  std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
+  std::vector<int32_t> first(static_cast<size_t>(n), 0);
+  if (packed)
+    for (int64_t r = 0; r < b; ++r) {
+      const int64_t c1 = t / 3 + r % 3, c2 = 2 * t / 3 + r % 2;
+      for (int64_t j = 0; j < t; ++j) first[r * t + j] = static_cast<int32_t>(j >= c2 ? c2 : j >= c1 ? c1 : 0);
+    }
+  const std::string shape = fmt("%sb=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", packed ? "packed " : "",
+                                (long long)b, (long long)t, (long long)heads, (long long)kvh, (long long)hd);
+  // what the CUDA op computes: tensor-core math or the fp32 kernels (head_dim >
+  // 128 / pre-sm_80: compared with the fp32 reference and the fp32 check's
+  // bounds, which a fallback must meet; the bf16 reference would need bounds
+  // ~1e-2 of the scale, as loose as the whole bf16 effect); tq == 1 forwards
+  // take the fp32 decode kernel (the bf16 reference is fp32 there too)
+  // (t == 1: both directions fp32, as the decode-kernel forward that made out / lse)
+  const bool tc_bwd = g_tc && hd <= 128 && t > 1, tc_fwd = tc_bwd;
+
+  std::vector<float> out(n * Q), lse(n * heads), out32(n * Q), lse32(n * heads);
+  AttnFwdArgs f;
+  f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
+  f.v = v.data(); f.seq_stride = t; f.mask = mask.data(); f.mask_stride = t; f.out = out.data(); f.lse = lse.data();
+  if (packed) f.first = first.data();
+  f.bf16 = true;
+  SCHECK(attention_fwd_cpu(f));
+  AttnFwdArgs f32 = f;
+  f32.bf16 = false; f32.out = out32.data(); f32.lse = lse32.data();
+  SCHECK(attention_fwd_cpu(f32));
+  if (t > 1) {
+    check_bf16_ref("attention_bf16_fwd.out[" + shape + "]", out, out32, 1e-3);
+    check_bf16_ref("attention_bf16_fwd.lse[" + shape + "]", lse, lse32, 1e-3);
+  } else {  // decode stays fp32
+    compare_exact("attention_bf16_fwd.out.tq1_is_f32_ref[" + shape + "]", out, out32);
+    compare_exact("attention_bf16_fwd.lse.tq1_is_f32_ref[" + shape + "]", lse, lse32);
+  }
+
+  DevBuf<float> gq(q), gk(k), gv(v), gm(mask), gout(n * Q), glse(n * heads);
+  DevBuf<int32_t> gfirst(first);
+  AttnFwdArgs fg = f;
+  fg.q = gq.p; fg.k = gk.p; fg.v = gv.p; fg.mask = gm.p; fg.out = gout.p; fg.lse = glse.p;
+  fg.first = packed ? gfirst.p : nullptr;
+  SCHECK(attention_fwd_cuda(fg));
+  const std::vector<float> hout = gout.get();
+  if (tc_fwd) {
+    compare_bf16("attention_bf16_fwd.out[" + shape + "]", hout, out, 1e-3);
+    compare_rel("attention_bf16_fwd.lse[" + shape + "]", glse.get(), lse, 2e-5, 2e-5);
+  } else {
+    compare_rel("attention_bf16_fwd.out(f32 kernel)[" + shape + "]", hout, out32, 2e-5, 1e-4);
+    compare_rel("attention_bf16_fwd.lse(f32 kernel)[" + shape + "]", glse.get(), lse32, 2e-5, 2e-5);
+  }
+  SCHECK(attention_fwd_cuda(fg));
+  compare_exact("attention_bf16_fwd.rerun_bitwise.out[" + shape + "]", gout.get(), hout);
+
+  std::vector<float> dout = randn(n * Q, rng), dq(n * Q), dk(n * KV), dv(n * KV), dq32(n * Q), dk32(n * KV),
+                     dv32(n * KV);
+  AttnBwdArgs a;
+  a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q.data(); a.k = k.data(); a.v = v.data();
+  a.mask = mask.data(); a.out = out.data(); a.lse = lse.data(); a.dout = dout.data(); a.dq = dq.data();
+  a.dk = dk.data(); a.dv = dv.data();
+  if (packed) a.first = first.data();
+  a.bf16 = true;
+  SCHECK(attention_bwd_cpu(a));
+  AttnBwdArgs a32 = a;
+  a32.bf16 = false; a32.out = out32.data(); a32.lse = lse32.data(); a32.dq = dq32.data(); a32.dk = dk32.data();
+  a32.dv = dv32.data();
+  SCHECK(attention_bwd_cpu(a32));
+  if (t > 1) {
+    check_bf16_ref("attention_bf16_bwd.dq[" + shape + "]", dq, dq32, 1e-2);
+    check_bf16_ref("attention_bf16_bwd.dk[" + shape + "]", dk, dk32, 1e-2);
+    check_bf16_ref("attention_bf16_bwd.dv[" + shape + "]", dv, dv32, 1e-2);
+  } else {  // t == 1 stays fp32 (ops.h)
+    compare_exact("attention_bf16_bwd.dq.t1_is_f32_ref[" + shape + "]", dq, dq32);
+    compare_exact("attention_bf16_bwd.dk.t1_is_f32_ref[" + shape + "]", dk, dk32);
+    compare_exact("attention_bf16_bwd.dv.t1_is_f32_ref[" + shape + "]", dv, dv32);
+  }
+
+  gout.put(tc_bwd ? out : out32);
+  glse.put(tc_bwd ? lse : lse32);
+  DevBuf<float> gdout(dout), gdq(n * Q), gdk(n * KV), gdv(n * KV);
+  AttnBwdArgs ag = a;
+  ag.q = gq.p; ag.k = gk.p; ag.v = gv.p; ag.mask = gm.p; ag.out = gout.p; ag.lse = glse.p; ag.dout = gdout.p;
+  ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
+  ag.first = packed ? gfirst.p : nullptr;
+  SCHECK(attention_bwd_cuda(ag));
+  const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
+  if (tc_bwd) {
+    compare_bf16("attention_bf16_bwd.dq[" + shape + "]", hdq, dq, 1e-2);
+    compare_bf16("attention_bf16_bwd.dk[" + shape + "]", hdk, dk, 1e-2);
+    compare_bf16("attention_bf16_bwd.dv[" + shape + "]", hdv, dv, 1e-2);
+  } else {
+    compare_scaled("attention_bf16_bwd.dq(f32 kernel)[" + shape + "]", hdq, dq32, 2e-4, 1e-2);
+    compare_scaled("attention_bf16_bwd.dk(f32 kernel)[" + shape + "]", hdk, dk32, 2e-4, 1e-2);
+    compare_scaled("attention_bf16_bwd.dv(f32 kernel)[" + shape + "]", hdv, dv32, 2e-4, 1e-2);
+  }
+  // deterministic (ops.h: no atomics), the bf16 kernels included
+  SCHECK(attention_bwd_cuda(ag));
+  compare_exact("attention_bf16_bwd.rerun_bitwise.dq[" + shape + "]", gdq.get(), hdq);
+  compare_exact("attention_bf16_bwd.rerun_bitwise.dk[" + shape + "]", gdk.get(), hdk);
+  compare_exact("attention_bf16_bwd.rerun_bitwise.dv[" + shape + "]", gdv.get(), hdv);
+}
+
+// Prefill reading a KV cache (seq_stride = mask_stride = cap) of which slots
+// slot0 .. slot0 + t - 1 are the new queries' own; slot0 > 0: a chunk appended to
+// cached slots (the key tiles stay absolute: the queries start mid-tile). The
+// slots past the last query hold large stale values under mask 1, which only the
+// causal bound may exclude.
+void check_prefill_bf16(int64_t b, int64_t t, int64_t cap, int64_t heads, int64_t kvh, int64_t hd, int64_t slot0,
+                        uint64_t seed) {
+  section("attention bf16 prefill", "b=%lld t=%lld cap=%lld slot0=%lld heads=%lld kv_heads=%lld hd=%lld",
+          (long long)b, (long long)t, (long long)cap, (long long)slot0, (long long)heads, (long long)kvh,
+          (long long)hd);
+  Rng rng(seed);
+  const int64_t Q = heads * hd, KV = kvh * hd, used = slot0 + t;
+  std::vector<float> ck = randn(b * cap * KV, rng), cv = randn(b * cap * KV, rng), cmask(b * cap, 1.f);
+  const std::vector<float> pm = make_mask(b, used, rng);
+  for (int64_t s = 0; s < b; ++s) {
+    for (int64_t j = 0; j < used; ++j) cmask[s * cap + j] = pm[s * used + j];
+    for (int64_t i = (s * cap + used) * KV; i < (s + 1) * cap * KV; ++i) { ck[i] *= 100.f; cv[i] *= 100.f; }
+  }
+  std::vector<float> q = randn(b * t * Q, rng), out(b * t * Q), lse(b * t * heads), out32(b * t * Q),
+                     lse32(b * t * heads);
+  AttnFwdArgs f;
+  f.b = b; f.tq = t; f.slot0 = slot0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data();
+  f.k = ck.data(); f.v = cv.data(); f.seq_stride = cap; f.mask = cmask.data(); f.mask_stride = cap;
+  f.out = out.data(); f.lse = lse.data(); f.bf16 = true;
+  SCHECK(attention_fwd_cpu(f));
+  AttnFwdArgs f32 = f;
+  f32.bf16 = false; f32.out = out32.data(); f32.lse = lse32.data();
+  SCHECK(attention_fwd_cpu(f32));
+  const std::string shape = fmt("b=%lld t=%lld cap=%lld slot0=%lld heads=%lld kv_heads=%lld hd=%lld", (long long)b,
+                                (long long)t, (long long)cap, (long long)slot0, (long long)heads, (long long)kvh,
+                                (long long)hd);
+  check_bf16_ref("attention_bf16_prefill.out[" + shape + "]", out, out32, 1e-3);
+  DevBuf<float> gq(q), gck(ck), gcv(cv), gcm(cmask), gout(b * t * Q), glse(b * t * heads);
+  AttnFwdArgs fg = f;
+  fg.q = gq.p; fg.k = gck.p; fg.v = gcv.p; fg.mask = gcm.p; fg.out = gout.p; fg.lse = glse.p;
+  SCHECK(attention_fwd_cuda(fg));
+  if (g_tc && hd <= 128 && t > 1) {
+    compare_bf16("attention_bf16_prefill.out[" + shape + "]", gout.get(), out, 1e-3);
+    compare_rel("attention_bf16_prefill.lse[" + shape + "]", glse.get(), lse, 2e-5, 2e-5);
+  } else {  // the fp32 kernels (see check_attention_bf16)
+    compare_rel("attention_bf16_prefill.out(f32 kernel)[" + shape + "]", gout.get(), out32, 2e-5, 1e-4);
+    compare_rel("attention_bf16_prefill.lse(f32 kernel)[" + shape + "]", glse.get(), lse32, 2e-5, 2e-5);
+  }
+}
+
 // ---- SwiGLU, embedding, optimizer ----------------------------------------------------------
 
 void check_swiglu(int64_t count, uint64_t seed) {
@@ -628,6 +853,29 @@ int main(int argc, char** argv) {
   check_kv_decode(64, 9, 14, 64, 4, 256, seed++);
   check_kv_decode(260, 7, 10, 2, 2, 32, seed++);
   check_kv_decode(256, 5, 8, 4, 1, 20, seed++);  // head_dim 20 padded to 32, group 4
+
+  // bf16 attention: GQA groups 1 / 2 / 6, head dims 20 / 32 / 64 / 72 / 100 / 128
+  // and 160 (the fp32 fallback), t around the 64-key tiles, packed sequences,
+  // prefill from a cache. Own seeds, so that the checks above keep their inputs.
+  g_tc = info.cc_major >= 8;
+  std::printf("# bf16 attention: %s\n", g_tc ? "tensor cores for head_dim <= 128 (sm_80+)" : "fp32 kernels (pre-sm_80)");
+  uint64_t bseed = 1000;
+  check_attention_bf16(5, 17, 6, 1, 64, bseed++);          // group 6, one partial tile
+  check_attention_bf16(2, 64, 4, 4, 128, bseed++);         // MHA, exactly one tile
+  check_attention_bf16(3, 65, 4, 2, 32, bseed++);          // group 2, a second tile of one key
+  check_attention_bf16(4, 1, 2, 1, 64, bseed++);           // t = 1: fp32 both ways (decode-kernel forward)
+  check_attention_bf16(5, 64, 6, 1, 20, bseed++);          // head_dim 20
+  check_attention_bf16(5, 37, 6, 2, 32, bseed++, true);    // packed
+  check_attention_bf16(3, 130, 4, 2, 72, bseed++, true);   // packed, segments straddling tiles
+  check_attention_bf16(2, 70, 4, 2, 160, bseed++);         // head_dim > 128: the fp32 kernels
+  if (!g_quick) {
+    check_attention_bf16(5, 200, 12, 2, 100, bseed++);
+    check_attention_bf16(2, 300, 12, 2, 128, bseed++);     // Qwen2.5-1.5B heads
+    check_attention_bf16(2, 300, 6, 6, 64, bseed++, true);
+  }
+  check_prefill_bf16(5, 19, 40, 6, 2, 64, 0, bseed++);
+  check_prefill_bf16(3, 130, 140, 12, 2, 128, 0, bseed++);
+  check_prefill_bf16(2, 70, 100, 4, 4, 100, 25, bseed++);  // a chunk after 25 cached slots
 
   for (const int64_t c : {1, 1000, 100003}) check_swiglu(c, seed++);
   check_embedding(1, 5, 16, seed++);

@@ -1,0 +1,545 @@
+// bf16 tensor-core attention (FlashAttention-2 style) for OpsModel's bf16 mode.
+// The math is ops.h's "bf16 attention"; attention_*_cpu with bf16 = true is
+// its reference. mma.sync m16n8k16 (bf16 in, fp32 accumulate) on fragments
+// read from padded shared memory with 32-bit loads (row length D + 8 / 72
+// bf16: the 8 rows x 4 lanes of a fragment load hit 32 distinct banks).
+//
+// Forward: a block = 4 warps = 64 queries of one head, a warp owns 16 query
+// rows. Per 64-key tile: S = Q K^T on tensor cores, the online softmax on the
+// accumulator fragments (a row lives in the 4 lanes of a quad: row statistics
+// are reduced with two shuffles), P rounded to bf16 and fed straight back as
+// the A operand of P V (the accumulator layout of two n8 tiles is the A
+// layout of one k16 step).
+// Backward: two kernels, deterministic (no atomics), as the fp32 ones:
+//   dq:  blocks over 64-query tiles; per key tile S, dP = dO V^T, dS, dQ += dS K;
+//   dkv: blocks over 64-key tiles of one kv head; per query head of the group
+//        and 64-query tile (in halves of 32 queries, to bound registers):
+//        S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q.
+// Operands are rounded from the fp32 activations to bf16 as tiles are loaded;
+// head_dim is zero-padded to D = 32, 64 or 128.
+#include <atomic>
+#include <climits>
+#include <cstdlib>
+
+#include "cuda/common.cuh"
+#include "cuda/engine/attention_internal.cuh"
+
+namespace rlvr::engine::ops::attn {
+namespace {
+
+using namespace rlvr::cudak;
+using bf16 = __nv_bfloat16;
+
+constexpr int kThreads = 128;  // 4 warps
+constexpr int kRows = 64;      // queries (fwd, dq) or keys (dkv) per block
+constexpr int kTile = 64;      // keys (fwd, dq) or queries (dkv) per loop step
+static_assert(kTile == kAttnBf16Keys, "the forward's key tile is part of the bf16 math (ops.h)");
+constexpr int kTPad = kTile + 8;  // row length of a transposed tile [D][kTPad]
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (lo) in the low half: the lower column
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+__device__ __forceinline__ uint32_t ld32(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+// d += a b  (m16n8k16, row.col, bf16 inputs, fp32 accumulate)
+__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+  __trap();  // the host never launches these kernels below sm_80 (tc_supported)
+#endif
+}
+
+// A fragment (16 x 16) at rows r0.., columns k0.. of a row-major bf16 tile:
+// lane (g = lane / 4, c = lane % 4) holds rows g and g + 8, columns 2c, 2c + 1
+// and 2c + 8, 2c + 9.
+__device__ __forceinline__ void load_a(uint32_t (&a)[4], const bf16* x, int ld, int r0, int k0, int g, int c) {
+  const bf16* p = x + (r0 + g) * ld + k0 + 2 * c;
+  a[0] = ld32(p);
+  a[1] = ld32(p + 8 * ld);
+  a[2] = ld32(p + 8);
+  a[3] = ld32(p + 8 * ld + 8);
+}
+// B fragment (16 x 8) with B[k][n] = y[n0 + n][k0 + k] (y row-major): lane
+// holds n = g, k = 2c, 2c + 1 and 2c + 8, 2c + 9.
+__device__ __forceinline__ void load_b(uint32_t& b0, uint32_t& b1, const bf16* y, int ld, int n0, int k0, int g, int c) {
+  const bf16* p = y + (n0 + g) * ld + k0 + 2 * c;
+  b0 = ld32(p);
+  b1 = ld32(p + 8);
+}
+// Two accumulator tiles (16 x 8 each, columns 16 kk ..) as the A fragment of
+// one k16 step: the accumulator's (g, 2c..2c+1) / (g + 8, ..) pairs are
+// exactly the A layout's.
+__device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&x0)[4], const float (&x1)[4]) {
+  a[0] = pack_bf16(x0[0], x0[1]);
+  a[1] = pack_bf16(x0[2], x0[3]);
+  a[2] = pack_bf16(x1[0], x1[1]);
+  a[3] = pack_bf16(x1[2], x1[3]);
+}
+
+// Rows [0, 64) of an fp32 tile (row i at src + i * ld for i < nvalid, columns
+// < hd) rounded to bf16 into `rm` ([64][D + 8], row-major) and/or `tr`
+// ([D][kTPad], transposed); zeros elsewhere. vec: float4 loads (hd % 4 == 0
+// and 16-byte aligned rows).
+template <int D>
+__device__ __forceinline__ void load_tile(bf16* rm, bf16* tr, const float* src, int64_t ld, int nvalid, int64_t hd,
+                                          int tid, bool vec) {
+  constexpr int LD = D + 8;
+  if (vec) {
+    for (int e = tid; e < kRows * (D / 4); e += kThreads) {
+      const int i = e / (D / 4), d = (e % (D / 4)) * 4;
+      float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (i < nvalid && d < hd) x = *reinterpret_cast<const float4*>(src + i * ld + d);
+      if (rm) *reinterpret_cast<uint2*>(rm + i * LD + d) = make_uint2(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w));
+      if (tr) {
+        tr[(d + 0) * kTPad + i] = __float2bfloat16_rn(x.x);
+        tr[(d + 1) * kTPad + i] = __float2bfloat16_rn(x.y);
+        tr[(d + 2) * kTPad + i] = __float2bfloat16_rn(x.z);
+        tr[(d + 3) * kTPad + i] = __float2bfloat16_rn(x.w);
+      }
+    }
+    return;
+  }
+  for (int e = tid; e < kRows * D; e += kThreads) {
+    const int i = e / D, d = e % D;
+    const bf16 x = __float2bfloat16_rn((i < nvalid && d < hd) ? src[i * ld + d] : 0.f);
+    if (rm) rm[i * LD + d] = x;
+    if (tr) tr[d * kTPad + i] = x;
+  }
+}
+
+// The first key slot any query of the block can see (packed sequences): key
+// tiles before it are skipped, which is exact (a tile with no visible key
+// leaves m, l and o unchanged). rows: the block's rows [r0, r0 + 64) of a
+// sequence of `len` rows; first: that sequence's AttnFwdArgs::first or null.
+__device__ __forceinline__ int block_first_key(const int32_t* first, int64_t r0, int64_t len, int tid, int* shared) {
+  if (tid == 0) *shared = INT_MAX;
+  __syncthreads();
+  if (tid < kRows && r0 + tid < len) atomicMin(shared, first ? first[r0 + tid] : 0);
+  __syncthreads();
+  return *shared;
+}
+
+// ---- forward ----------------------------------------------------------------
+
+template <int D>
+constexpr size_t fwd_smem() { return sizeof(bf16) * (2 * kRows * (D + 8) + D * kTPad) + sizeof(float) * kTile; }
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, bool vec) {
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16* Qs = reinterpret_cast<bf16*>(smem);              // [64][LD]
+  bf16* Ks = Qs + kRows * LD;                            // [64][LD]
+  bf16* Vt = Ks + kTile * LD;                            // [D][kTPad]
+  float* Ms = reinterpret_cast<float*>(Vt + D * kTPad);  // [64] key slot real and within the block's range
+  __shared__ int kmin;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
+  const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim;
+  const int64_t i0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kRows;  // longest (causal) tiles first
+  const int64_t qend = i0 + kRows < a.tq ? i0 + kRows : a.tq;
+  const int64_t max_slot = a.slot0 + qend - 1;
+  const int first_key = block_first_key(a.first ? a.first + s * a.tq : nullptr, i0, a.tq, tid, &kmin);
+  int64_t slot[2], first[2];  // this lane's rows: g and g + 8 of the warp's 16
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const int64_t row = i0 + warp * 16 + g + 8 * u;
+    slot[u] = row < a.tq ? a.slot0 + row : -1;
+    first[u] = (row < a.tq && a.first) ? a.first[s * a.tq + row] : 0;
+  }
+  load_tile<D>(Qs, nullptr, a.q + (s * a.tq + i0) * geo.qd + h * hd, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
+  const float* kb = a.k + s * a.seq_stride * geo.kvd + kvh * hd;
+  const float* vb = a.v + s * a.seq_stride * geo.kvd + kvh * hd;
+  const float* mrow = a.mask + s * a.mask_stride;
+  float o[DN][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+#pragma unroll
+  for (int dn = 0; dn < DN; ++dn) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
+  for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
+    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+    __syncthreads();  // the previous tile is consumed
+    load_tile<D>(Ks, nullptr, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(nullptr, Vt, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
+    __syncthreads();
+    float sc[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KK; ++kk) {
+      uint32_t qa[4];
+      load_a(qa, Qs, LD, warp * 16, kk * 16, g, c);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        uint32_t b0, b1;
+        load_b(b0, b1, Ks, LD, nt * 8, kk * 16, g, c);
+        mma(sc[nt], qa, b0, b1);
+      }
+    }
+    // visibility, scale, the tile's row maxima (over the quad's 4 lanes)
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
+        const int64_t j = j0 + kj;
+        const bool vis = Ms[kj] != 0.f && j <= slot[u] && j >= first[u];
+        sc[nt][e] = vis ? sc[nt][e] * geo.scale : -INFINITY;
+        mx[u] = fmaxf(mx[u], sc[nt][e]);
+      }
+    float mn[2], alpha[2], rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+      mx[u] = fmaxf(mx[u], __shfl_xor_sync(0xffffffffu, mx[u], 1));
+      mx[u] = fmaxf(mx[u], __shfl_xor_sync(0xffffffffu, mx[u], 2));
+      mn[u] = fmaxf(m[u], mx[u]);
+      alpha[u] = mn[u] == -INFINITY ? 1.f : expf(m[u] - mn[u]);  // m = -inf -> 0
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int u = e >> 1;
+        const float p = mn[u] == -INFINITY ? 0.f : expf(sc[nt][e] - mn[u]);  // invisible (-inf) -> 0
+        sc[nt][e] = p;
+        rs[u] += p;
+      }
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+      rs[u] += __shfl_xor_sync(0xffffffffu, rs[u], 1);
+      rs[u] += __shfl_xor_sync(0xffffffffu, rs[u], 2);
+      l[u] = l[u] * alpha[u] + rs[u];
+      m[u] = mn[u];
+    }
+#pragma unroll
+    for (int dn = 0; dn < DN; ++dn) {
+      o[dn][0] *= alpha[0]; o[dn][1] *= alpha[0];
+      o[dn][2] *= alpha[1]; o[dn][3] *= alpha[1];
+    }
+#pragma unroll
+    for (int kk = 0; kk < kTile / 16; ++kk) {
+      uint32_t pa[4];
+      acc_to_a(pa, sc[2 * kk], sc[2 * kk + 1]);
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) {
+        uint32_t b0, b1;
+        load_b(b0, b1, Vt, kTPad, dn * 8, kk * 16, g, c);
+        mma(o[dn], pa, b0, b1);
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const int64_t row = i0 + warp * 16 + g + 8 * u;
+    if (row >= a.tq) continue;
+    const int64_t r = s * a.tq + row;
+    const float inv = l[u] > 0.f ? 1.f / l[u] : 0.f;
+#pragma unroll
+    for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int d = dn * 8 + 2 * c + e;
+        if (d < hd) a.out[r * geo.qd + h * hd + d] = o[dn][2 * u + e] * inv;
+      }
+    if (a.lse && c == 0) a.lse[r * a.heads + h] = l[u] > 0.f ? m[u] + logf(l[u]) : INFINITY;
+  }
+}
+
+// ---- backward: dq ---------------------------------------------------------------
+
+template <int D>
+constexpr size_t dq_smem() { return sizeof(bf16) * (4 * kRows * (D + 8) + D * kTPad) + sizeof(float) * kTile; }
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, bool vec) {
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16* Qs = reinterpret_cast<bf16*>(smem);              // [64][LD] queries
+  bf16* Gs = Qs + kRows * LD;                            // [64][LD] their dout
+  bf16* Ks = Gs + kRows * LD;                            // [64][LD] key tile
+  bf16* Vs = Ks + kTile * LD;                            // [64][LD]
+  bf16* Kt = Vs + kTile * LD;                            // [D][kTPad] key tile, transposed
+  float* Ms = reinterpret_cast<float*>(Kt + D * kTPad);  // [64]
+  __shared__ int kmin;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
+  const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim, t = a.t;
+  const int64_t i0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * kRows;
+  const int64_t qend = i0 + kRows < t ? i0 + kRows : t;
+  const int64_t max_slot = qend - 1;
+  const int first_key = block_first_key(a.first ? a.first + s * t : nullptr, i0, t, tid, &kmin);
+  int64_t slot[2], first[2];
+  float lse[2], dr[2];
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const int64_t row = i0 + warp * 16 + g + 8 * u;
+    const bool in = row < t;
+    slot[u] = in ? row : -1;
+    first[u] = (in && a.first) ? a.first[s * t + row] : 0;
+    lse[u] = in ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+    dr[u] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
+  }
+  const int nq = static_cast<int>(qend - i0);
+  load_tile<D>(Qs, nullptr, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+  load_tile<D>(Gs, nullptr, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+  const float* kb = a.k + s * t * geo.kvd + kvh * hd;
+  const float* vb = a.v + s * t * geo.kvd + kvh * hd;
+  const float* mrow = a.mask + s * t;
+  float dq[DN][4];
+#pragma unroll
+  for (int dn = 0; dn < DN; ++dn) dq[dn][0] = dq[dn][1] = dq[dn][2] = dq[dn][3] = 0.f;
+  for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
+    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+    __syncthreads();
+    load_tile<D>(Ks, Kt, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(Vs, nullptr, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
+    __syncthreads();
+    float sc[NT][4], dp[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sc[nt][e] = dp[nt][e] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KK; ++kk) {
+      uint32_t qa[4], ga[4];
+      load_a(qa, Qs, LD, warp * 16, kk * 16, g, c);
+      load_a(ga, Gs, LD, warp * 16, kk * 16, g, c);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        uint32_t b0, b1;
+        load_b(b0, b1, Ks, LD, nt * 8, kk * 16, g, c);
+        mma(sc[nt], qa, b0, b1);
+        load_b(b0, b1, Vs, LD, nt * 8, kk * 16, g, c);
+        mma(dp[nt], ga, b0, b1);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
+        const int64_t j = j0 + kj;
+        const bool vis = Ms[kj] != 0.f && j <= slot[u] && j >= first[u];
+        const float p = vis ? expf(sc[nt][e] * geo.scale - lse[u]) : 0.f;
+        sc[nt][e] = p * (dp[nt][e] - dr[u]) * geo.scale;  // ds
+      }
+#pragma unroll
+    for (int kk = 0; kk < kTile / 16; ++kk) {
+      uint32_t da[4];
+      acc_to_a(da, sc[2 * kk], sc[2 * kk + 1]);
+#pragma unroll
+      for (int dn = 0; dn < DN; ++dn) {
+        uint32_t b0, b1;
+        load_b(b0, b1, Kt, kTPad, dn * 8, kk * 16, g, c);
+        mma(dq[dn], da, b0, b1);
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    const int64_t row = i0 + warp * 16 + g + 8 * u;
+    if (row >= t) continue;
+#pragma unroll
+    for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int d = dn * 8 + 2 * c + e;
+        if (d < hd) a.dq[(s * t + row) * geo.qd + h * hd + d] = dq[dn][2 * u + e];
+      }
+  }
+}
+
+// ---- backward: dk, dv --------------------------------------------------------------
+
+template <int D>
+constexpr size_t dkv_smem() {
+  return sizeof(bf16) * (4 * kRows * (D + 8) + 2 * D * kTPad) + (2 * sizeof(float) + sizeof(int)) * kTile;
+}
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, bool vec) {
+  constexpr int LD = D + 8, DN = D / 8, KK = D / 16, HALF = kTile / 2, NTH = HALF / 8;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16* Ks = reinterpret_cast<bf16*>(smem);  // [64][LD] this block's keys
+  bf16* Vs = Ks + kRows * LD;                // [64][LD]
+  bf16* Qs = Vs + kRows * LD;                // [64][LD] a query tile
+  bf16* Gs = Qs + kTile * LD;                // [64][LD] its dout
+  bf16* Qt = Gs + kTile * LD;                // [D][kTPad] transposed
+  bf16* Gt = Qt + D * kTPad;                 // [D][kTPad]
+  float* Ls = reinterpret_cast<float*>(Gt + D * kTPad);  // [64] lse of the tile's queries
+  float* Rs = Ls + kTile;                                // [64] drow
+  int* Fs = reinterpret_cast<int*>(Rs + kTile);          // [64] first visible key (packed)
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
+  const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kRows;  // early keys (most queries) first
+  const int nk = static_cast<int>(k0 + kRows < t ? kRows : t - k0);
+  load_tile<D>(Ks, nullptr, a.k + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
+  load_tile<D>(Vs, nullptr, a.v + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
+  int64_t key[2];
+  bool kvis[2];
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    key[u] = k0 + warp * 16 + g + 8 * u;
+    kvis[u] = key[u] < t && a.mask[s * t + key[u]] != 0.f;
+  }
+  float dk[DN][4], dv[DN][4];
+#pragma unroll
+  for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) dk[dn][e] = dv[dn][e] = 0.f;
+  for (int64_t h = kvh * geo.group; h < (kvh + 1) * geo.group; ++h) {
+    for (int64_t i0 = k0; i0 < t; i0 += kTile) {  // queries before k0 see none of these keys
+      const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
+      __syncthreads();  // the previous query tile is consumed (and K / V written, the first time)
+      load_tile<D>(Qs, Qt, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+      load_tile<D>(Gs, Gt, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+      if (tid < kTile) {
+        const int64_t row = i0 + tid;
+        const bool in = tid < nq;
+        Ls[tid] = in ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+        Rs[tid] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
+        Fs[tid] = (in && a.first) ? a.first[s * t + row] : 0;
+      }
+      __syncthreads();
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int q0 = half * HALF;
+        if (q0 >= nq) break;  // block-uniform
+        float st[NTH][4], dpt[NTH][4];
+#pragma unroll
+        for (int nt = 0; nt < NTH; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) st[nt][e] = dpt[nt][e] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < KK; ++kk) {
+          uint32_t ka[4], va[4];
+          load_a(ka, Ks, LD, warp * 16, kk * 16, g, c);
+          load_a(va, Vs, LD, warp * 16, kk * 16, g, c);
+#pragma unroll
+          for (int nt = 0; nt < NTH; ++nt) {
+            uint32_t b0, b1;
+            load_b(b0, b1, Qs, LD, q0 + nt * 8, kk * 16, g, c);
+            mma(st[nt], ka, b0, b1);
+            load_b(b0, b1, Gs, LD, q0 + nt * 8, kk * 16, g, c);
+            mma(dpt[nt], va, b0, b1);
+          }
+        }
+        // rows are keys (u), columns queries
+#pragma unroll
+        for (int nt = 0; nt < NTH; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int u = e >> 1, qi = q0 + nt * 8 + 2 * c + (e & 1);
+            const int64_t q = i0 + qi;
+            const bool vis = kvis[u] && qi < nq && key[u] <= q && key[u] >= Fs[qi];
+            const float p = vis ? expf(st[nt][e] * geo.scale - Ls[qi]) : 0.f;
+            dpt[nt][e] = p * (dpt[nt][e] - Rs[qi]) * geo.scale;  // ds
+            st[nt][e] = p;
+          }
+#pragma unroll
+        for (int kk = 0; kk < HALF / 16; ++kk) {
+          uint32_t pa[4], da[4];
+          acc_to_a(pa, st[2 * kk], st[2 * kk + 1]);
+          acc_to_a(da, dpt[2 * kk], dpt[2 * kk + 1]);
+#pragma unroll
+          for (int dn = 0; dn < DN; ++dn) {
+            uint32_t b0, b1;
+            load_b(b0, b1, Gt, kTPad, dn * 8, q0 + kk * 16, g, c);
+            mma(dv[dn], pa, b0, b1);
+            load_b(b0, b1, Qt, kTPad, dn * 8, q0 + kk * 16, g, c);
+            mma(dk[dn], da, b0, b1);
+          }
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    if (key[u] >= t) continue;
+    const int64_t r = s * t + key[u];
+#pragma unroll
+    for (int dn = 0; dn < DN; ++dn)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int d = dn * 8 + 2 * c + e;
+        if (d < hd) {
+          a.dk[r * geo.kvd + kvh * hd + d] = dk[dn][2 * u + e];
+          a.dv[r * geo.kvd + kvh * hd + d] = dv[dn][2 * u + e];
+        }
+      }
+  }
+}
+
+// ---- launch ----------------------------------------------------------------------
+
+template <class F>
+Status with_d(int64_t hd, F&& f) {
+  if (hd <= 32) return f(std::integral_constant<int, 32>{});
+  if (hd <= 64) return f(std::integral_constant<int, 64>{});
+  return f(std::integral_constant<int, 128>{});
+}
+
+template <class K>
+Status set_smem(K kernel, size_t bytes) {
+  if (bytes > 48 * 1024)
+    RLVR_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  return Status::Ok();
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+}  // namespace
+
+bool tc_supported(int64_t head_dim) {
+  if (head_dim < 1 || head_dim > 128) return false;
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return false;
+  static std::atomic<int> known[64];  // 0 unknown, 1 sm_80+, 2 older
+  int k = known[dev].load(std::memory_order_relaxed);
+  if (k == 0) {
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return false;
+    k = major >= 8 ? 1 : 2;
+    known[dev].store(k, std::memory_order_relaxed);
+  }
+  return k == 1;
+}
+
+Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
+  const bool vec = a.head_dim % 4 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
+  return with_d(a.head_dim, [&](auto dc) -> Status {
+    constexpr int D = decltype(dc)::value;
+    constexpr size_t bytes = fwd_smem<D>();
+    Status s = set_smem(fwd_kernel<D>, bytes);
+    if (!s.ok()) return s;
+    const dim3 grid(static_cast<unsigned>((a.tq + kRows - 1) / kRows), static_cast<unsigned>(a.heads),
+                    static_cast<unsigned>(a.b));
+    fwd_kernel<D><<<grid, kThreads, bytes>>>(a, geo, vec);
+    return launched("attn_fwd_tc_kernel");
+  });
+}
+
+Status bwd_tc(const AttnBwdArgs& a, const Geo& geo, const float* drow) {
+  const bool vec = a.head_dim % 4 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v) && aligned16(a.dout);
+  return with_d(a.head_dim, [&](auto dc) -> Status {
+    constexpr int D = decltype(dc)::value;
+    Status s = set_smem(dq_kernel<D>, dq_smem<D>());
+    if (!s.ok()) return s;
+    s = set_smem(dkv_kernel<D>, dkv_smem<D>());
+    if (!s.ok()) return s;
+    const unsigned tiles = static_cast<unsigned>((a.t + kRows - 1) / kRows);
+    dq_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads, dq_smem<D>()>>>(
+        a, geo, drow, vec);
+    s = launched("attn_dq_tc_kernel");
+    if (!s.ok()) return s;
+    dkv_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.b)), kThreads,
+                    dkv_smem<D>()>>>(a, geo, drow, vec);
+    return launched("attn_dkv_tc_kernel");
+  });
+}
+
+}  // namespace rlvr::engine::ops::attn
