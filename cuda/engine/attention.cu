@@ -237,47 +237,88 @@ __global__ void __launch_bounds__(kThreads) attn_decode_kernel(AttnFwdArgs a, Ge
 // For large decode batches. The group's query heads (one warp each) share every
 // 32-key K/V tile, loaded once into shared memory, so the cache is read from
 // memory once per kv head instead of once per query head (GQA models have 6-7
-// query heads per kv head). Per warp: lane-per-key scores over the tile, an
-// online-softmax update per tile, lane-per-dim P.V with p broadcast by shuffles.
-// Keys are not split across warps, so a block walks the whole cache: used only
-// when there are enough blocks to fill the device (kGqaDecodeMinBlocks).
+// query heads per kv head). Tiles are double-buffered with cp.async (the next
+// tile streams in while this one is used), K rows padded to D + 4 floats so
+// the lane-per-key float4 reads are conflict-free. Per warp: lane-per-key
+// scores over the tile, an online-softmax update per tile, lane-per-dim P.V
+// with p broadcast by shuffles. Keys are not split across warps, so a block
+// walks the whole cache: used only when there are enough blocks to fill the
+// device (kGqaDecodeMinBlocks), head_dim % 4 == 0 and 16-byte aligned rows.
 constexpr int64_t kGqaDecodeMinBlocks = 256;  // ~2 blocks per SM on A100 / H100
 
 template <int D>
-size_t gqa_decode_smem(int64_t group) { return sizeof(float) * (group * D + kKTile * (D + 1) + kKTile * D); }
+size_t gqa_decode_smem(int64_t group) { return sizeof(float) * (group * D + 2 * kKTile * (D + 4) + 2 * kKTile * D); }
+
+__device__ __forceinline__ void cp_async16(float* dst, const float* src, bool valid) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));  // 0: zero fill
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+// Starts copying the 32-key tile [j0, j0 + 32) into Ks [32][D + 4] / Vs [32][D]
+// (zeros past `last` and head_dim), as one cp.async group.
+template <int D>
+__device__ __forceinline__ void start_kv_tile(float* Ks, float* Vs, const float* kb, const float* vb, int64_t j0,
+                                              int64_t last, int64_t hd, int64_t kvd, int tid, int nthreads) {
+  for (int e = tid; e < kKTile * (D / 4); e += nthreads) {
+    const int kj = e / (D / 4), d = (e % (D / 4)) * 4;
+    const int64_t j = j0 + kj;
+    const bool in = j <= last && d < hd;
+    cp_async16(Ks + kj * (D + 4) + d, in ? kb + j * kvd + d : kb, in);
+    cp_async16(Vs + kj * D + d, in ? vb + j * kvd + d : vb, in);
+  }
+  cp_async_commit();
+}
 
 template <int D>
 __global__ void attn_decode_gqa_kernel(AttnFwdArgs a, Geo g) {
-  constexpr int DPL = D / 32;
-  extern __shared__ float sm[];
+  constexpr int DPL = D / 32, KS = kKTile * (D + 4), VS = kKTile * D;
+  extern __shared__ __align__(16) float sm[];
   const int G = static_cast<int>(g.group), nthreads = blockDim.x;
-  float* Qs = sm;                     // [G][D]
-  float* Ks = Qs + G * D;             // [32][D+1]
-  float* Vs = Ks + kKTile * (D + 1);  // [32][D]
+  float* Qs = sm;               // [G][D]
+  float* Kbuf = Qs + G * D;     // 2 x [32][D+4]
+  float* Vbuf = Kbuf + 2 * KS;  // 2 x [32][D]
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int64_t s = blockIdx.x / a.kv_heads, kvh = blockIdx.x % a.kv_heads, hd = a.head_dim;
   const int64_t h = kvh * G + warp, slot = a.slot0;  // this warp's query head; tq == 1
+  const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
+  const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
+  start_kv_tile<D>(Kbuf, Vbuf, kb, vb, 0, slot, hd, g.kvd, tid, nthreads);
   for (int e = tid; e < G * D; e += nthreads) {
     const int qh = e / D, d = e % D;
     Qs[e] = d < hd ? a.q[s * g.qd + (kvh * G + qh) * hd + d] : 0.f;
   }
-  const float* kb = a.k + s * a.seq_stride * g.kvd + kvh * hd;
-  const float* vb = a.v + s * a.seq_stride * g.kvd + kvh * hd;
   const float* mrow = a.mask + s * a.mask_stride;
-  const float* qw = Qs + warp * D;
+  const float4* q4 = reinterpret_cast<const float4*>(Qs + warp * D);
   float m = -INFINITY, l = 0.f, o[DPL];
 #pragma unroll
   for (int i = 0; i < DPL; ++i) o[i] = 0.f;
-  for (int64_t j0 = 0; j0 <= slot; j0 += kKTile) {
-    __syncthreads();  // the previous tile is consumed (and Qs written, the first time)
-    load_kv_tile<D>(Ks, Vs, kb, vb, j0, slot, hd, g.kvd, tid, nthreads);
-    __syncthreads();
+  int buf = 0;
+  for (int64_t j0 = 0; j0 <= slot; j0 += kKTile, buf ^= 1) {
+    if (j0 + kKTile <= slot) {  // the next tile into the other buffer (read in the previous round: synced below)
+      start_kv_tile<D>(Kbuf + (buf ^ 1) * KS, Vbuf + (buf ^ 1) * VS, kb, vb, j0 + kKTile, slot, hd, g.kvd, tid,
+                       nthreads);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();  // this tile (and Qs, the first time) visible to every warp
+    const float* Ks = Kbuf + buf * KS;
+    const float* Vs = Vbuf + buf * VS;
     const int64_t j = j0 + lane;
     const bool mk = j <= slot && mrow[j] != 0.f;
-    const float* kr = Ks + lane * (D + 1);
+    const float4* kr = reinterpret_cast<const float4*>(Ks + lane * (D + 4));
     float sc = 0.f;
 #pragma unroll 8
-    for (int d = 0; d < D; ++d) sc = fmaf(qw[d], kr[d], sc);
+    for (int d4 = 0; d4 < D / 4; ++d4) {  // the same fma order over d as a scalar loop
+      const float4 kv = kr[d4], qv = q4[d4];
+      sc = fmaf(qv.x, kv.x, sc);
+      sc = fmaf(qv.y, kv.y, sc);
+      sc = fmaf(qv.z, kv.z, sc);
+      sc = fmaf(qv.w, kv.w, sc);
+    }
     const float x = mk ? sc * g.scale : -INFINITY;
     const float mn = fmaxf(m, warp_max(x));
     float alpha = 1.f, p = 0.f;
@@ -295,6 +336,7 @@ __global__ void attn_decode_gqa_kernel(AttnFwdArgs a, Geo g) {
 #pragma unroll
       for (int i = 0; i < DPL; ++i) o[i] = fmaf(pj, Vs[jj * D + lane + 32 * i], o[i]);
     }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
   store_decode_row<D>(a, g, s, h, lane, o, m, l);
 }
@@ -556,7 +598,9 @@ Status attention_fwd_cuda(const AttnFwdArgs& a) {
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     if (a.tq == 1 && !a.first) {  // (a packed row of one token is its own segment: first = 0 anyway)
-      if (g.group >= 2 && g.group <= 32 && a.b * a.kv_heads >= kGqaDecodeMinBlocks) {
+      const bool rows16 = a.head_dim % 4 == 0 && (reinterpret_cast<uintptr_t>(a.k) & 15) == 0 &&
+                          (reinterpret_cast<uintptr_t>(a.v) & 15) == 0;  // cp.async 16-byte rows
+      if (g.group >= 2 && g.group <= 32 && a.b * a.kv_heads >= kGqaDecodeMinBlocks && rows16) {
         const size_t bytes = gqa_decode_smem<D>(g.group);
         Status s = set_smem(attn_decode_gqa_kernel<D>, bytes);
         if (!s.ok()) return s;

@@ -1,8 +1,10 @@
 // bf16 tensor-core attention (FlashAttention-2 style) for OpsModel's bf16 mode.
 // The math is ops.h's "bf16 attention"; attention_*_cpu with bf16 = true is
 // its reference. mma.sync m16n8k16 (bf16 in, fp32 accumulate) on fragments
-// read from padded shared memory with 32-bit loads (row length D + 8 / 72
-// bf16: the 8 rows x 4 lanes of a fragment load hit 32 distinct banks).
+// read with ldmatrix from row-major tiles in shared memory (rows of D + 8
+// bf16: the 8 row addresses of an 8x8 matrix hit distinct banks); operands
+// needed transposed (V in P V, K in dS K, Q and dO in dK, dV) come from the
+// same row-major tiles through ldmatrix .trans.
 //
 // Forward: a block = 4 warps = 64 queries of one head, a warp owns 16 query
 // rows. Per 64-key tile: S = Q K^T on tensor cores, the online softmax on the
@@ -34,14 +36,11 @@ constexpr int kThreads = 128;  // 4 warps
 constexpr int kRows = 64;      // queries (fwd, dq) or keys (dkv) per block
 constexpr int kTile = 64;      // keys (fwd, dq) or queries (dkv) per loop step
 static_assert(kTile == kAttnBf16Keys, "the forward's key tile is part of the bf16 math (ops.h)");
-constexpr int kTPad = kTile + 8;  // row length of a transposed tile [D][kTPad]
-
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (lo) in the low half: the lower column
   return *reinterpret_cast<uint32_t*>(&v);
 }
-__device__ __forceinline__ uint32_t ld32(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
-
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 // d += a b  (m16n8k16, row.col, bf16 inputs, fp32 accumulate)
 __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -54,22 +53,34 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint3
 #endif
 }
 
-// A fragment (16 x 16) at rows r0.., columns k0.. of a row-major bf16 tile:
-// lane (g = lane / 4, c = lane % 4) holds rows g and g + 8, columns 2c, 2c + 1
-// and 2c + 8, 2c + 9.
-__device__ __forceinline__ void load_a(uint32_t (&a)[4], const bf16* x, int ld, int r0, int k0, int g, int c) {
-  const bf16* p = x + (r0 + g) * ld + k0 + 2 * c;
-  a[0] = ld32(p);
-  a[1] = ld32(p + 8 * ld);
-  a[2] = ld32(p + 8);
-  a[3] = ld32(p + 8 * ld + 8);
+// ldmatrix x4: four 8x8 bf16 matrices, lane l giving the address of row l % 8
+// of matrix l / 8; register i holds matrix i in the mma fragment layout (lane
+// (g = lane / 4, c = lane % 4) gets row g, columns 2c and 2c + 1; .trans: the
+// transposed matrix's).
+__device__ __forceinline__ void ldsm4(uint32_t (&r)[4], const bf16* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_u32(p)));
 }
-// B fragment (16 x 8) with B[k][n] = y[n0 + n][k0 + k] (y row-major): lane
-// holds n = g, k = 2c, 2c + 1 and 2c + 8, 2c + 9.
-__device__ __forceinline__ void load_b(uint32_t& b0, uint32_t& b1, const bf16* y, int ld, int n0, int k0, int g, int c) {
-  const bf16* p = y + (n0 + g) * ld + k0 + 2 * c;
-  b0 = ld32(p);
-  b1 = ld32(p + 8);
+__device__ __forceinline__ void ldsm4_t(uint32_t (&r)[4], const bf16* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_u32(p)));
+}
+// This lane's row address for a 16 x 16 block at (r0, k0) of a row-major tile,
+// matrices ordered (r0, k0), (r0 + 8, k0), (r0, k0 + 8), (r0 + 8, k0 + 8):
+//  - ldsm4: the A fragment of rows r0.., columns k0..;
+//  - ldsm4_t on a [k][n] tile (rows = the product's k): the B fragments
+//    (b0, b1) of n-tiles n0 = k-block column k0 and k0 + 8, i.e. B[k][n] =
+//    tile[r0 + k][k0 + n] for two adjacent n8 tiles.
+__device__ __forceinline__ const bf16* frag_a(const bf16* x, int ld, int r0, int k0, int lane) {
+  return x + (r0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + k0 + (lane >> 4) * 8;
+}
+// ... and for ldsm4 on an [n][k] tile (B[k][n] = tile[n0 + n][k0 + k]): the B
+// fragments (b0, b1) of n-tiles n0 and n0 + 8, matrices ordered (n0, k0),
+// (n0, k0 + 8), (n0 + 8, k0), (n0 + 8, k0 + 8).
+__device__ __forceinline__ const bf16* frag_b(const bf16* y, int ld, int n0, int k0, int lane) {
+  return y + (n0 + (lane & 7) + (lane >> 4) * 8) * ld + k0 + ((lane >> 3) & 1) * 8;
 }
 // Two accumulator tiles (16 x 8 each, columns 16 kk ..) as the A fragment of
 // one k16 step: the accumulator's (g, 2c..2c+1) / (g + 8, ..) pairs are
@@ -82,33 +93,24 @@ __device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&x0)[4],
 }
 
 // Rows [0, 64) of an fp32 tile (row i at src + i * ld for i < nvalid, columns
-// < hd) rounded to bf16 into `rm` ([64][D + 8], row-major) and/or `tr`
-// ([D][kTPad], transposed); zeros elsewhere. vec: float4 loads (hd % 4 == 0
-// and 16-byte aligned rows).
+// < hd) rounded to bf16 into a row-major tile [64][D + 8]; zeros elsewhere.
+// vec: float4 loads (hd % 4 == 0 and 16-byte aligned rows).
 template <int D>
-__device__ __forceinline__ void load_tile(bf16* rm, bf16* tr, const float* src, int64_t ld, int nvalid, int64_t hd,
-                                          int tid, bool vec) {
+__device__ __forceinline__ void load_tile(bf16* dst, const float* src, int64_t ld, int nvalid, int64_t hd, int tid,
+                                          bool vec) {
   constexpr int LD = D + 8;
   if (vec) {
     for (int e = tid; e < kRows * (D / 4); e += kThreads) {
       const int i = e / (D / 4), d = (e % (D / 4)) * 4;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
       if (i < nvalid && d < hd) x = *reinterpret_cast<const float4*>(src + i * ld + d);
-      if (rm) *reinterpret_cast<uint2*>(rm + i * LD + d) = make_uint2(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w));
-      if (tr) {
-        tr[(d + 0) * kTPad + i] = __float2bfloat16_rn(x.x);
-        tr[(d + 1) * kTPad + i] = __float2bfloat16_rn(x.y);
-        tr[(d + 2) * kTPad + i] = __float2bfloat16_rn(x.z);
-        tr[(d + 3) * kTPad + i] = __float2bfloat16_rn(x.w);
-      }
+      *reinterpret_cast<uint2*>(dst + i * LD + d) = make_uint2(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w));
     }
     return;
   }
   for (int e = tid; e < kRows * D; e += kThreads) {
     const int i = e / D, d = e % D;
-    const bf16 x = __float2bfloat16_rn((i < nvalid && d < hd) ? src[i * ld + d] : 0.f);
-    if (rm) rm[i * LD + d] = x;
-    if (tr) tr[d * kTPad + i] = x;
+    dst[i * LD + d] = __float2bfloat16_rn((i < nvalid && d < hd) ? src[i * ld + d] : 0.f);
   }
 }
 
@@ -127,7 +129,7 @@ __device__ __forceinline__ int block_first_key(const int32_t* first, int64_t r0,
 // ---- forward ----------------------------------------------------------------
 
 template <int D>
-constexpr size_t fwd_smem() { return sizeof(bf16) * (2 * kRows * (D + 8) + D * kTPad) + sizeof(float) * kTile; }
+constexpr size_t fwd_smem() { return sizeof(bf16) * 3 * kRows * (D + 8) + sizeof(float) * kTile; }
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, bool vec) {
@@ -135,8 +137,8 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);              // [64][LD]
   bf16* Ks = Qs + kRows * LD;                            // [64][LD]
-  bf16* Vt = Ks + kTile * LD;                            // [D][kTPad]
-  float* Ms = reinterpret_cast<float*>(Vt + D * kTPad);  // [64] key slot real and within the block's range
+  bf16* Vs = Ks + kTile * LD;                            // [64][LD]
+  float* Ms = reinterpret_cast<float*>(Vs + kTile * LD);  // [64] key slot real and within the block's range
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim;
@@ -151,7 +153,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
     slot[u] = row < a.tq ? a.slot0 + row : -1;
     first[u] = (row < a.tq && a.first) ? a.first[s * a.tq + row] : 0;
   }
-  load_tile<D>(Qs, nullptr, a.q + (s * a.tq + i0) * geo.qd + h * hd, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
+  load_tile<D>(Qs, a.q + (s * a.tq + i0) * geo.qd + h * hd, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
   const float* kb = a.k + s * a.seq_stride * geo.kvd + kvh * hd;
   const float* vb = a.v + s * a.seq_stride * geo.kvd + kvh * hd;
   const float* mrow = a.mask + s * a.mask_stride;
@@ -161,8 +163,8 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
   for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
     const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
     __syncthreads();  // the previous tile is consumed
-    load_tile<D>(Ks, nullptr, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    load_tile<D>(nullptr, Vt, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(Ks, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(Vs, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
     if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
     __syncthreads();
     float sc[NT][4];
@@ -171,12 +173,13 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
 #pragma unroll
     for (int kk = 0; kk < KK; ++kk) {
       uint32_t qa[4];
-      load_a(qa, Qs, LD, warp * 16, kk * 16, g, c);
+      ldsm4(qa, frag_a(Qs, LD, warp * 16, kk * 16, lane));
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        uint32_t b0, b1;
-        load_b(b0, b1, Ks, LD, nt * 8, kk * 16, g, c);
-        mma(sc[nt], qa, b0, b1);
+      for (int np = 0; np < NT / 2; ++np) {
+        uint32_t kb4[4];
+        ldsm4(kb4, frag_b(Ks, LD, np * 16, kk * 16, lane));
+        mma(sc[2 * np], qa, kb4[0], kb4[1]);
+        mma(sc[2 * np + 1], qa, kb4[2], kb4[3]);
       }
     }
     // visibility, scale, the tile's row maxima (over the quad's 4 lanes)
@@ -225,10 +228,11 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
       uint32_t pa[4];
       acc_to_a(pa, sc[2 * kk], sc[2 * kk + 1]);
 #pragma unroll
-      for (int dn = 0; dn < DN; ++dn) {
-        uint32_t b0, b1;
-        load_b(b0, b1, Vt, kTPad, dn * 8, kk * 16, g, c);
-        mma(o[dn], pa, b0, b1);
+      for (int dp = 0; dp < DN / 2; ++dp) {
+        uint32_t vb4[4];
+        ldsm4_t(vb4, frag_a(Vs, LD, kk * 16, dp * 16, lane));
+        mma(o[2 * dp], pa, vb4[0], vb4[1]);
+        mma(o[2 * dp + 1], pa, vb4[2], vb4[3]);
       }
     }
   }
@@ -252,7 +256,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
 // ---- backward: dq ---------------------------------------------------------------
 
 template <int D>
-constexpr size_t dq_smem() { return sizeof(bf16) * (4 * kRows * (D + 8) + D * kTPad) + sizeof(float) * kTile; }
+constexpr size_t dq_smem() { return sizeof(bf16) * 4 * kRows * (D + 8) + sizeof(float) * kTile; }
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, bool vec) {
@@ -262,8 +266,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
   bf16* Gs = Qs + kRows * LD;                            // [64][LD] their dout
   bf16* Ks = Gs + kRows * LD;                            // [64][LD] key tile
   bf16* Vs = Ks + kTile * LD;                            // [64][LD]
-  bf16* Kt = Vs + kTile * LD;                            // [D][kTPad] key tile, transposed
-  float* Ms = reinterpret_cast<float*>(Kt + D * kTPad);  // [64]
+  float* Ms = reinterpret_cast<float*>(Vs + kTile * LD);  // [64]
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim, t = a.t;
@@ -283,8 +286,8 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
     dr[u] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
   }
   const int nq = static_cast<int>(qend - i0);
-  load_tile<D>(Qs, nullptr, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-  load_tile<D>(Gs, nullptr, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+  load_tile<D>(Qs, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+  load_tile<D>(Gs, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
   const float* kb = a.k + s * t * geo.kvd + kvh * hd;
   const float* vb = a.v + s * t * geo.kvd + kvh * hd;
   const float* mrow = a.mask + s * t;
@@ -294,8 +297,8 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
   for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
     const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
     __syncthreads();
-    load_tile<D>(Ks, Kt, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    load_tile<D>(Vs, nullptr, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(Ks, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
+    load_tile<D>(Vs, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
     if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
     __syncthreads();
     float sc[NT][4], dp[NT][4];
@@ -306,15 +309,17 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
 #pragma unroll
     for (int kk = 0; kk < KK; ++kk) {
       uint32_t qa[4], ga[4];
-      load_a(qa, Qs, LD, warp * 16, kk * 16, g, c);
-      load_a(ga, Gs, LD, warp * 16, kk * 16, g, c);
+      ldsm4(qa, frag_a(Qs, LD, warp * 16, kk * 16, lane));
+      ldsm4(ga, frag_a(Gs, LD, warp * 16, kk * 16, lane));
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        uint32_t b0, b1;
-        load_b(b0, b1, Ks, LD, nt * 8, kk * 16, g, c);
-        mma(sc[nt], qa, b0, b1);
-        load_b(b0, b1, Vs, LD, nt * 8, kk * 16, g, c);
-        mma(dp[nt], ga, b0, b1);
+      for (int np = 0; np < NT / 2; ++np) {
+        uint32_t b4[4];
+        ldsm4(b4, frag_b(Ks, LD, np * 16, kk * 16, lane));
+        mma(sc[2 * np], qa, b4[0], b4[1]);
+        mma(sc[2 * np + 1], qa, b4[2], b4[3]);
+        ldsm4(b4, frag_b(Vs, LD, np * 16, kk * 16, lane));
+        mma(dp[2 * np], ga, b4[0], b4[1]);
+        mma(dp[2 * np + 1], ga, b4[2], b4[3]);
       }
     }
 #pragma unroll
@@ -332,10 +337,11 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
       uint32_t da[4];
       acc_to_a(da, sc[2 * kk], sc[2 * kk + 1]);
 #pragma unroll
-      for (int dn = 0; dn < DN; ++dn) {
-        uint32_t b0, b1;
-        load_b(b0, b1, Kt, kTPad, dn * 8, kk * 16, g, c);
-        mma(dq[dn], da, b0, b1);
+      for (int dp2 = 0; dp2 < DN / 2; ++dp2) {
+        uint32_t b4[4];
+        ldsm4_t(b4, frag_a(Ks, LD, kk * 16, dp2 * 16, lane));
+        mma(dq[2 * dp2], da, b4[0], b4[1]);
+        mma(dq[2 * dp2 + 1], da, b4[2], b4[3]);
       }
     }
   }
@@ -357,7 +363,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
 
 template <int D>
 constexpr size_t dkv_smem() {
-  return sizeof(bf16) * (4 * kRows * (D + 8) + 2 * D * kTPad) + (2 * sizeof(float) + sizeof(int)) * kTile;
+  return sizeof(bf16) * 4 * kRows * (D + 8) + (2 * sizeof(float) + sizeof(int)) * kTile;
 }
 
 template <int D>
@@ -368,17 +374,15 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
   bf16* Vs = Ks + kRows * LD;                // [64][LD]
   bf16* Qs = Vs + kRows * LD;                // [64][LD] a query tile
   bf16* Gs = Qs + kTile * LD;                // [64][LD] its dout
-  bf16* Qt = Gs + kTile * LD;                // [D][kTPad] transposed
-  bf16* Gt = Qt + D * kTPad;                 // [D][kTPad]
-  float* Ls = reinterpret_cast<float*>(Gt + D * kTPad);  // [64] lse of the tile's queries
+  float* Ls = reinterpret_cast<float*>(Gs + kTile * LD);  // [64] lse of the tile's queries
   float* Rs = Ls + kTile;                                // [64] drow
   int* Fs = reinterpret_cast<int*>(Rs + kTile);          // [64] first visible key (packed)
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kRows;  // early keys (most queries) first
   const int nk = static_cast<int>(k0 + kRows < t ? kRows : t - k0);
-  load_tile<D>(Ks, nullptr, a.k + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
-  load_tile<D>(Vs, nullptr, a.v + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
+  load_tile<D>(Ks, a.k + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
+  load_tile<D>(Vs, a.v + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
   int64_t key[2];
   bool kvis[2];
 #pragma unroll
@@ -395,8 +399,8 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
     for (int64_t i0 = k0; i0 < t; i0 += kTile) {  // queries before k0 see none of these keys
       const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
       __syncthreads();  // the previous query tile is consumed (and K / V written, the first time)
-      load_tile<D>(Qs, Qt, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-      load_tile<D>(Gs, Gt, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+      load_tile<D>(Qs, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
+      load_tile<D>(Gs, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
       if (tid < kTile) {
         const int64_t row = i0 + tid;
         const bool in = tid < nq;
@@ -417,15 +421,17 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
 #pragma unroll
         for (int kk = 0; kk < KK; ++kk) {
           uint32_t ka[4], va[4];
-          load_a(ka, Ks, LD, warp * 16, kk * 16, g, c);
-          load_a(va, Vs, LD, warp * 16, kk * 16, g, c);
+          ldsm4(ka, frag_a(Ks, LD, warp * 16, kk * 16, lane));
+          ldsm4(va, frag_a(Vs, LD, warp * 16, kk * 16, lane));
 #pragma unroll
-          for (int nt = 0; nt < NTH; ++nt) {
-            uint32_t b0, b1;
-            load_b(b0, b1, Qs, LD, q0 + nt * 8, kk * 16, g, c);
-            mma(st[nt], ka, b0, b1);
-            load_b(b0, b1, Gs, LD, q0 + nt * 8, kk * 16, g, c);
-            mma(dpt[nt], va, b0, b1);
+          for (int np = 0; np < NTH / 2; ++np) {
+            uint32_t b4[4];
+            ldsm4(b4, frag_b(Qs, LD, q0 + np * 16, kk * 16, lane));
+            mma(st[2 * np], ka, b4[0], b4[1]);
+            mma(st[2 * np + 1], ka, b4[2], b4[3]);
+            ldsm4(b4, frag_b(Gs, LD, q0 + np * 16, kk * 16, lane));
+            mma(dpt[2 * np], va, b4[0], b4[1]);
+            mma(dpt[2 * np + 1], va, b4[2], b4[3]);
           }
         }
         // rows are keys (u), columns queries
@@ -446,12 +452,14 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
           acc_to_a(pa, st[2 * kk], st[2 * kk + 1]);
           acc_to_a(da, dpt[2 * kk], dpt[2 * kk + 1]);
 #pragma unroll
-          for (int dn = 0; dn < DN; ++dn) {
-            uint32_t b0, b1;
-            load_b(b0, b1, Gt, kTPad, dn * 8, q0 + kk * 16, g, c);
-            mma(dv[dn], pa, b0, b1);
-            load_b(b0, b1, Qt, kTPad, dn * 8, q0 + kk * 16, g, c);
-            mma(dk[dn], da, b0, b1);
+          for (int dp2 = 0; dp2 < DN / 2; ++dp2) {
+            uint32_t b4[4];
+            ldsm4_t(b4, frag_a(Gs, LD, q0 + kk * 16, dp2 * 16, lane));
+            mma(dv[2 * dp2], pa, b4[0], b4[1]);
+            mma(dv[2 * dp2 + 1], pa, b4[2], b4[3]);
+            ldsm4_t(b4, frag_a(Qs, LD, q0 + kk * 16, dp2 * 16, lane));
+            mma(dk[2 * dp2], da, b4[0], b4[1]);
+            mma(dk[2 * dp2 + 1], da, b4[2], b4[3]);
           }
         }
       }

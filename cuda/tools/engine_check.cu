@@ -853,6 +853,8 @@ int main(int argc, char** argv) {
   check_kv_decode(64, 9, 14, 64, 4, 256, seed++);
   check_kv_decode(260, 7, 10, 2, 2, 32, seed++);
   check_kv_decode(256, 5, 8, 4, 1, 20, seed++);  // head_dim 20 padded to 32, group 4
+  // a cache of several 32-key tiles: the grouped-query kernel's double buffering
+  if (!g_quick) check_kv_decode(130, 90, 96, 12, 2, 128, 7777);
 
   // bf16 attention: GQA groups 1 / 2 / 6, head dims 20 / 32 / 64 / 72 / 100 / 128
   // and 160 (the fp32 fallback), t around the 64-key tiles, packed sequences,
