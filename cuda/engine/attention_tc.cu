@@ -114,6 +114,43 @@ __device__ __forceinline__ void load_tile(bf16* dst, const float* src, int64_t l
   }
 }
 
+// cp.async (16 bytes, L2 only): the copy runs while the threads go on; src_bytes
+// 0 fills the destination with zeros.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
+// A tile as load_tile fills it, from the operand's bf16 copy when there is one
+// (`h`, same element layout as `f`; head_dim % 8 == 0): cp.async, which the
+// caller commits and waits for; else converted from fp32 `f` now.
+template <int D>
+__device__ __forceinline__ void fill_tile(bf16* dst, const float* f, const bf16* h, int64_t ld, int nvalid, int64_t hd,
+                                          int tid, bool vec) {
+  constexpr int LD = D + 8;
+  if (!h) {
+    load_tile<D>(dst, f, ld, nvalid, hd, tid, vec);
+    return;
+  }
+  for (int e = tid; e < kRows * (D / 8); e += kThreads) {
+    const int i = e / (D / 8), d = (e % (D / 8)) * 8;
+    const bool in = i < nvalid && d < hd;
+    cp_async16(dst + i * LD + d, in ? h + i * ld + d : h, in);
+  }
+}
+
 // The first key slot any query of the block can see (packed sequences): key
 // tiles before it are skipped, which is exact (a tile with no visible key
 // leaves m, l and o unchanged). rows: the block's rows [r0, r0 + 64) of a
@@ -128,17 +165,25 @@ __device__ __forceinline__ int block_first_key(const int32_t* first, int64_t r0,
 
 // ---- forward ----------------------------------------------------------------
 
-template <int D>
-constexpr size_t fwd_smem() { return sizeof(bf16) * 3 * kRows * (D + 8) + sizeof(float) * kTile; }
+// bf16 copies of the operands (same element layout as the fp32 ones), made
+// by the launcher when head_dim % 8 == 0 for the training layout: the tiles
+// then stream in with cp.async, double-buffered. Null: tiles are converted
+// from fp32 as they are loaded.
+struct Bf16In {
+  const bf16 *q = nullptr, *k = nullptr, *v = nullptr, *dout = nullptr;
+};
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, bool vec) {
-  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16;
+constexpr size_t fwd_smem() { return sizeof(bf16) * 5 * kRows * (D + 8) + sizeof(float) * 2 * kTile; }
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, Bf16In in, bool vec) {
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
-  bf16* Qs = reinterpret_cast<bf16*>(smem);              // [64][LD]
-  bf16* Ks = Qs + kRows * LD;                            // [64][LD]
-  bf16* Vs = Ks + kTile * LD;                            // [64][LD]
-  float* Ms = reinterpret_cast<float*>(Vs + kTile * LD);  // [64] key slot real and within the block's range
+  bf16* Qs = reinterpret_cast<bf16*>(smem);                 // [64][LD]
+  bf16* Kb = Qs + kRows * LD;                               // 2 x [64][LD] (double-buffered key tiles)
+  bf16* Vb = Kb + 2 * TS;                                   // 2 x [64][LD]
+  float* Mb = reinterpret_cast<float*>(Vb + 2 * TS);        // 2 x [64] key slot real and within the block's range
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim;
@@ -153,24 +198,38 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
     slot[u] = row < a.tq ? a.slot0 + row : -1;
     first[u] = (row < a.tq && a.first) ? a.first[s * a.tq + row] : 0;
   }
-  load_tile<D>(Qs, a.q + (s * a.tq + i0) * geo.qd + h * hd, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
-  const float* kb = a.k + s * a.seq_stride * geo.kvd + kvh * hd;
-  const float* vb = a.v + s * a.seq_stride * geo.kvd + kvh * hd;
+  const int64_t qoff = (s * a.tq + i0) * geo.qd + h * hd, kvoff = s * a.seq_stride * geo.kvd + kvh * hd;
+  fill_tile<D>(Qs, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
   const float* mrow = a.mask + s * a.mask_stride;
+  // key tile [j0, j0 + 64) into buffer `buf` (one cp.async group)
+  auto issue = [&](int64_t j0, int buf) {
+    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+    const int64_t off = kvoff + j0 * geo.kvd;
+    fill_tile<D>(Kb + buf * TS, a.k + off, in.k ? in.k + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
+    fill_tile<D>(Vb + buf * TS, a.v + off, in.v ? in.v + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
+    if (tid < kTile) Mb[buf * kTile + tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
+    cp_async_commit();
+  };
   float o[DN][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 #pragma unroll
   for (int dn = 0; dn < DN; ++dn) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
-  for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
-    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
-    __syncthreads();  // the previous tile is consumed
-    load_tile<D>(Ks, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    load_tile<D>(Vs, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
-    __syncthreads();
+  int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile);
+  issue(j0, 0);
+  for (int buf = 0; j0 <= max_slot; j0 += kTile, buf ^= 1) {
+    if (j0 + kTile <= max_slot) {  // the next tile streams in while this one is used
+      issue(j0 + kTile, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();  // this tile (and Qs, the first time) is visible to all warps
+    const bf16* Ks = Kb + buf * TS;
+    const bf16* Vs = Vb + buf * TS;
+    const float* Ms = Mb + buf * kTile;
     float sc[NT][4];
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
-#pragma unroll
+    #pragma unroll
     for (int kk = 0; kk < KK; ++kk) {
       uint32_t qa[4];
       ldsm4(qa, frag_a(Qs, LD, warp * 16, kk * 16, lane));
@@ -235,6 +294,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
         mma(o[2 * dp + 1], pa, vb4[2], vb4[3]);
       }
     }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
@@ -256,17 +316,17 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, b
 // ---- backward: dq ---------------------------------------------------------------
 
 template <int D>
-constexpr size_t dq_smem() { return sizeof(bf16) * 4 * kRows * (D + 8) + sizeof(float) * kTile; }
+constexpr size_t dq_smem() { return sizeof(bf16) * 6 * kRows * (D + 8) + sizeof(float) * 2 * kTile; }
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, bool vec) {
-  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16;
+__global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
-  bf16* Qs = reinterpret_cast<bf16*>(smem);              // [64][LD] queries
-  bf16* Gs = Qs + kRows * LD;                            // [64][LD] their dout
-  bf16* Ks = Gs + kRows * LD;                            // [64][LD] key tile
-  bf16* Vs = Ks + kTile * LD;                            // [64][LD]
-  float* Ms = reinterpret_cast<float*>(Vs + kTile * LD);  // [64]
+  bf16* Qs = reinterpret_cast<bf16*>(smem);           // [64][LD] queries
+  bf16* Gs = Qs + kRows * LD;                         // [64][LD] their dout
+  bf16* Kb = Gs + kRows * LD;                         // 2 x [64][LD] key tiles (double-buffered)
+  bf16* Vb = Kb + 2 * TS;                             // 2 x [64][LD]
+  float* Mb = reinterpret_cast<float*>(Vb + 2 * TS);  // 2 x [64]
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim, t = a.t;
@@ -286,21 +346,34 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
     dr[u] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
   }
   const int nq = static_cast<int>(qend - i0);
-  load_tile<D>(Qs, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-  load_tile<D>(Gs, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-  const float* kb = a.k + s * t * geo.kvd + kvh * hd;
-  const float* vb = a.v + s * t * geo.kvd + kvh * hd;
+  const int64_t qoff = (s * t + i0) * geo.qd + h * hd, kvoff = s * t * geo.kvd + kvh * hd;
+  fill_tile<D>(Qs, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, nq, hd, tid, vec);
+  fill_tile<D>(Gs, a.dout + qoff, in.dout ? in.dout + qoff : nullptr, geo.qd, nq, hd, tid, vec);
   const float* mrow = a.mask + s * t;
+  auto issue = [&](int64_t j0, int buf) {  // key tile [j0, j0 + 64) into buffer `buf` (one cp.async group)
+    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+    const int64_t off = kvoff + j0 * geo.kvd;
+    fill_tile<D>(Kb + buf * TS, a.k + off, in.k ? in.k + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
+    fill_tile<D>(Vb + buf * TS, a.v + off, in.v ? in.v + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
+    if (tid < kTile) Mb[buf * kTile + tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
+    cp_async_commit();
+  };
   float dq[DN][4];
 #pragma unroll
   for (int dn = 0; dn < DN; ++dn) dq[dn][0] = dq[dn][1] = dq[dn][2] = dq[dn][3] = 0.f;
-  for (int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile); j0 <= max_slot; j0 += kTile) {
-    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
-    __syncthreads();
-    load_tile<D>(Ks, kb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    load_tile<D>(Vs, vb + j0 * geo.kvd, geo.kvd, nvalid, hd, tid, vec);
-    if (tid < kTile) Ms[tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
-    __syncthreads();
+  int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile);
+  issue(j0, 0);
+  for (int buf = 0; j0 <= max_slot; j0 += kTile, buf ^= 1) {
+    if (j0 + kTile <= max_slot) {
+      issue(j0 + kTile, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();  // this tile (and Qs / Gs, the first time) is visible to all warps
+    const bf16* Ks = Kb + buf * TS;
+    const bf16* Vs = Vb + buf * TS;
+    const float* Ms = Mb + buf * kTile;
     float sc[NT][4], dp[NT][4];
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
@@ -344,6 +417,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
         mma(dq[2 * dp2 + 1], da, b4[2], b4[3]);
       }
     }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
@@ -363,26 +437,27 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
 
 template <int D>
 constexpr size_t dkv_smem() {
-  return sizeof(bf16) * 4 * kRows * (D + 8) + (2 * sizeof(float) + sizeof(int)) * kTile;
+  return sizeof(bf16) * 6 * kRows * (D + 8) + (2 * sizeof(float) + sizeof(int)) * 2 * kTile;
 }
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, bool vec) {
-  constexpr int LD = D + 8, DN = D / 8, KK = D / 16, HALF = kTile / 2, NTH = HALF / 8;
+__global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
+  constexpr int LD = D + 8, DN = D / 8, KK = D / 16, HALF = kTile / 2, NTH = HALF / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
-  bf16* Ks = reinterpret_cast<bf16*>(smem);  // [64][LD] this block's keys
-  bf16* Vs = Ks + kRows * LD;                // [64][LD]
-  bf16* Qs = Vs + kRows * LD;                // [64][LD] a query tile
-  bf16* Gs = Qs + kTile * LD;                // [64][LD] its dout
-  float* Ls = reinterpret_cast<float*>(Gs + kTile * LD);  // [64] lse of the tile's queries
-  float* Rs = Ls + kTile;                                // [64] drow
-  int* Fs = reinterpret_cast<int*>(Rs + kTile);          // [64] first visible key (packed)
+  bf16* Ks = reinterpret_cast<bf16*>(smem);           // [64][LD] this block's keys
+  bf16* Vs = Ks + kRows * LD;                         // [64][LD]
+  bf16* Qb = Vs + kRows * LD;                         // 2 x [64][LD] query tiles (double-buffered)
+  bf16* Gb = Qb + 2 * TS;                             // 2 x [64][LD] their dout
+  float* Lb = reinterpret_cast<float*>(Gb + 2 * TS);  // 2 x [64] lse of the tile's queries
+  float* Rb = Lb + 2 * kTile;                         // 2 x [64] drow
+  int* Fb = reinterpret_cast<int*>(Rb + 2 * kTile);   // 2 x [64] first visible key (packed)
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kRows;  // early keys (most queries) first
   const int nk = static_cast<int>(k0 + kRows < t ? kRows : t - k0);
-  load_tile<D>(Ks, a.k + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
-  load_tile<D>(Vs, a.v + (s * t + k0) * geo.kvd + kvh * hd, geo.kvd, nk, hd, tid, vec);
+  const int64_t kvoff = (s * t + k0) * geo.kvd + kvh * hd;
+  fill_tile<D>(Ks, a.k + kvoff, in.k ? in.k + kvoff : nullptr, geo.kvd, nk, hd, tid, vec);
+  fill_tile<D>(Vs, a.v + kvoff, in.v ? in.v + kvoff : nullptr, geo.kvd, nk, hd, tid, vec);
   int64_t key[2];
   bool kvis[2];
 #pragma unroll
@@ -395,20 +470,42 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
   for (int dn = 0; dn < DN; ++dn)
 #pragma unroll
     for (int e = 0; e < 4; ++e) dk[dn][e] = dv[dn][e] = 0.f;
-  for (int64_t h = kvh * geo.group; h < (kvh + 1) * geo.group; ++h) {
-    for (int64_t i0 = k0; i0 < t; i0 += kTile) {  // queries before k0 see none of these keys
-      const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
-      __syncthreads();  // the previous query tile is consumed (and K / V written, the first time)
-      load_tile<D>(Qs, a.q + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-      load_tile<D>(Gs, a.dout + (s * t + i0) * geo.qd + h * hd, geo.qd, nq, hd, tid, vec);
-      if (tid < kTile) {
-        const int64_t row = i0 + tid;
-        const bool in = tid < nq;
-        Ls[tid] = in ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
-        Rs[tid] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
-        Fs[tid] = (in && a.first) ? a.first[s * t + row] : 0;
-      }
-      __syncthreads();
+  // steps: the group's query heads x the query tiles from k0 on (queries before
+  // k0 see none of these keys), head-major
+  const int64_t ntiles = (t - k0 + kTile - 1) / kTile, steps = geo.group * ntiles;
+  auto issue = [&](int64_t it, int buf) {  // query tile of step `it` into buffer `buf` (one cp.async group)
+    const int64_t h = kvh * geo.group + it / ntiles, i0 = k0 + (it % ntiles) * kTile;
+    const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
+    const int64_t qoff = (s * t + i0) * geo.qd + h * hd;
+    fill_tile<D>(Qb + buf * TS, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, nq, hd, tid, vec);
+    fill_tile<D>(Gb + buf * TS, a.dout + qoff, in.dout ? in.dout + qoff : nullptr, geo.qd, nq, hd, tid, vec);
+    if (tid < kTile) {
+      const int64_t row = i0 + tid;
+      const bool inr = tid < nq;
+      Lb[buf * kTile + tid] = inr ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+      Rb[buf * kTile + tid] = inr ? drow[(s * t + row) * a.heads + h] : 0.f;
+      Fb[buf * kTile + tid] = (inr && a.first) ? a.first[s * t + row] : 0;
+    }
+    cp_async_commit();
+  };
+  issue(0, 0);
+  for (int64_t it = 0; it < steps; ++it) {
+    const int buf = static_cast<int>(it & 1);
+    if (it + 1 < steps) {  // the next query tile streams in while this one is used
+      issue(it + 1, buf ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();  // this tile (and K / V, the first time) is visible to all warps
+    const int64_t i0 = k0 + (it % ntiles) * kTile;
+    const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
+    const bf16* Qs = Qb + buf * TS;
+    const bf16* Gs = Gb + buf * TS;
+    const float* Ls = Lb + buf * kTile;
+    const float* Rs = Rb + buf * kTile;
+    const int* Fs = Fb + buf * kTile;
+    {
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int q0 = half * HALF;
@@ -464,6 +561,7 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
         }
       }
     }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
@@ -517,8 +615,41 @@ bool tc_supported(int64_t head_dim) {
   return k == 1;
 }
 
+// bf16 copies of the listed fp32 operands (q, k, v[, dout]) in one scratch
+// buffer, cast once here instead of in every block that loads a tile (the
+// tiles of a kv head are read by all its query heads' blocks). Exact: the
+// kernels round to bf16 anyway. counts[i] elements each.
+Status bf16_copies(Scratch* sc, const float* const* src, const int64_t* counts, int n, const bf16** dst) {
+  int64_t total = 0;
+  for (int i = 0; i < n; ++i) total += (counts[i] + 7) / 8 * 8;  // 16-byte aligned parts
+  Status st = sc->alloc(static_cast<size_t>(total) * sizeof(bf16));
+  if (!st.ok()) return st;
+  int64_t off = 0;
+  for (int i = 0; i < n; ++i) {
+    bf16* p = sc->as<bf16>(static_cast<size_t>(off) * sizeof(bf16));
+    st = cast_bf16_cuda(src[i], p, counts[i]);
+    if (!st.ok()) return st;
+    dst[i] = p;
+    off += (counts[i] + 7) / 8 * 8;
+  }
+  return Status::Ok();
+}
+
 Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
   const bool vec = a.head_dim % 4 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
+  // the training / scoring layout (k / v exactly the query rows) gets bf16 copies;
+  // a prefill reading a cache converts as it loads (the cache may be much larger)
+  Scratch sc;
+  Bf16In in;
+  if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq) {
+    const int64_t n = a.b * a.tq;
+    const float* src[3] = {a.q, a.k, a.v};
+    const int64_t counts[3] = {n * geo.qd, n * geo.kvd, n * geo.kvd};
+    const bf16* dst[3];
+    Status st = bf16_copies(&sc, src, counts, 3, dst);
+    if (!st.ok()) return st;
+    in.q = dst[0]; in.k = dst[1]; in.v = dst[2];
+  }
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     constexpr size_t bytes = fwd_smem<D>();
@@ -526,13 +657,24 @@ Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
     if (!s.ok()) return s;
     const dim3 grid(static_cast<unsigned>((a.tq + kRows - 1) / kRows), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.b));
-    fwd_kernel<D><<<grid, kThreads, bytes>>>(a, geo, vec);
+    fwd_kernel<D><<<grid, kThreads, bytes>>>(a, geo, in, vec);
     return launched("attn_fwd_tc_kernel");
   });
 }
 
 Status bwd_tc(const AttnBwdArgs& a, const Geo& geo, const float* drow) {
   const bool vec = a.head_dim % 4 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v) && aligned16(a.dout);
+  Scratch sc;
+  Bf16In in;
+  if (a.head_dim % 8 == 0) {
+    const int64_t n = a.b * a.t;
+    const float* src[4] = {a.q, a.k, a.v, a.dout};
+    const int64_t counts[4] = {n * geo.qd, n * geo.kvd, n * geo.kvd, n * geo.qd};
+    const bf16* dst[4];
+    Status st = bf16_copies(&sc, src, counts, 4, dst);
+    if (!st.ok()) return st;
+    in.q = dst[0]; in.k = dst[1]; in.v = dst[2]; in.dout = dst[3];
+  }
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
     Status s = set_smem(dq_kernel<D>, dq_smem<D>());
@@ -541,11 +683,11 @@ Status bwd_tc(const AttnBwdArgs& a, const Geo& geo, const float* drow) {
     if (!s.ok()) return s;
     const unsigned tiles = static_cast<unsigned>((a.t + kRows - 1) / kRows);
     dq_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads, dq_smem<D>()>>>(
-        a, geo, drow, vec);
+        a, geo, drow, in, vec);
     s = launched("attn_dq_tc_kernel");
     if (!s.ok()) return s;
     dkv_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.b)), kThreads,
-                    dkv_smem<D>()>>>(a, geo, drow, vec);
+                    dkv_smem<D>()>>>(a, geo, drow, in, vec);
     return launched("attn_dkv_tc_kernel");
   });
 }

@@ -8,7 +8,10 @@
 //     FLOPs not counted (the usual 6N convention); which activation mode ran;
 //   - decode: prefill of decode_batch x prompt tokens, then decode steps
 //     (step + kernels::sample_cuda on the device logits + the token copy back,
-//     as a generation loop would run), tokens/s = decode_batch * steps / time.
+//     as a generation loop would run), tokens/s = decode_batch * steps / time;
+//   - train_profile: one more training step with every op timed on the device
+//     (op_profile.h): milliseconds per op, their sum, and what is left of the
+//     measured step (host work, synchronizations, launch gaps).
 //   usage: rlvr_cuda_ops_model_bench [batch=8] [seq=1024] [reps=3] [decode_batch=256] [prompt=512] [steps=64]
 #include <chrono>
 #include <cmath>
@@ -21,6 +24,7 @@
 #include "cuda/tools/harness.h"
 #include "cuda/engine/cublas_gemm.h"
 #include "cuda/engine/ops_model.h"
+#include "cuda/tools/op_profile.h"
 
 using namespace rlvr;
 using namespace rlvr::engine;
@@ -58,9 +62,9 @@ void die(const char* what, const Status& s) {
   } while (0)
 
 // HF-like init on the device: linear weights std 0.02, norms 1, biases 0.
-std::unique_ptr<OpsModel> make_model(bool bf16) {
+std::unique_ptr<OpsModel> make_model(bool bf16, const Backend& be = cuda_backend()) {
   std::unique_ptr<OpsModel> m;
-  BCHECK(OpsModel::create(cuda_backend(), qwen15b(), bf16, &m));
+  BCHECK(OpsModel::create(be, qwen15b(), bf16, &m));
   uint64_t seed = 1;
   for (const ParamInfo& p : m->params()) {
     const bool norm = p.name.find("norm") != std::string::npos, bias = p.name.find(".bias") != std::string::npos;
@@ -148,6 +152,22 @@ int main(int argc, char** argv) {
     grad_norm = sr.grad_norm;
     loss = st.total;
   }
+  // ---- one more step, every op timed on the device
+  std::vector<double> prof_ms;
+  std::vector<int> prof_calls;
+  {
+    std::unique_ptr<OpsModel> m = make_model(true, profile::profiling_backend(cuda_backend(), cfg.vocab));
+    if (!kept) m->set_act_budget_bytes(0);
+    kernels::PolicyLossStats st;
+    StepResult sr;
+    for (int r = 0; r < 2; ++r) {  // warm-up, then the profiled step
+      if (r == 1) profile::start();
+      BCHECK(m->forward_backward(x, targets.data(), old.data(), refl.data(), adv.data(), w.data(), lo, nullptr,
+                                 nullptr, &st));
+      BCHECK(m->optimizer_step(ao, &sr));
+    }
+    profile::stop(&prof_ms, &prof_calls);
+  }
   const double step_s = (fb_s + opt_s) / reps, tok_s = static_cast<double>(n) / step_s;
   const double mfu = 6.0 * params * tok_s / kPeakBf16;
 
@@ -216,10 +236,24 @@ int main(int argc, char** argv) {
               "\"prefill_tokens_per_s\": %.0f, \"step_ms\": %.2f, \"model_step_ms\": %.2f, \"sample_ms\": %.2f, "
               "\"tokens_per_s\": %.0f, "
               "\"note\": \"each step: OpsModel::step (logits left on the device) + sample_cuda (temperature 1) + "
-              "token copy to the host; fp32 KV cache\"}\n}\n",
+              "token copy to the host; fp32 KV cache\"},\n",
               (long long)dbatch, (long long)prompt, steps, 1e3 * prefill_s,
               static_cast<double>(dbatch * prompt) / prefill_s, 1e3 * decode_s / steps,
               1e3 * (decode_s - sample_s) / steps, 1e3 * sample_s / steps,
               static_cast<double>(dbatch) * steps / decode_s);
+  double ops_total = 0;
+  std::printf("  \"train_profile\": {\"ops_ms\": {");
+  for (int i = 0, k = 0; i < profile::kOps; ++i) {
+    if (!prof_calls[i]) continue;
+    ops_total += prof_ms[i];
+    std::printf("%s\"%s\": %.2f", k++ ? ", " : "", profile::op_name(i), prof_ms[i]);
+  }
+  std::printf("}, \"calls\": {");
+  for (int i = 0, k = 0; i < profile::kOps; ++i)
+    if (prof_calls[i]) std::printf("%s\"%s\": %d", k++ ? ", " : "", profile::op_name(i), prof_calls[i]);
+  std::printf("}, \"ops_total_ms\": %.1f, \"step_ms\": %.1f, \"host_and_gaps_ms\": %.1f, "
+              "\"note\": \"device time of each op (CUDA events) in one training step; step_ms is the unprofiled "
+              "step above, host_and_gaps_ms = step_ms - ops_total_ms\"}\n}\n",
+              ops_total, 1e3 * step_s, 1e3 * step_s - ops_total);
   return 0;
 }
