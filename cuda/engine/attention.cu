@@ -42,6 +42,7 @@ __device__ __forceinline__ float warp_sum(float x) {
 }
 
 using attn::Geo;
+using attn::set_smem;
 
 template <int D>
 constexpr size_t fwd_smem() { return sizeof(float) * (kQTile * D + kKTile * (D + 1) + kKTile * D); }
@@ -566,13 +567,6 @@ Status with_d(int64_t hd, F&& f) {
   if (hd <= 128) return f(std::integral_constant<int, 128>{});
   if (hd <= 256) return f(std::integral_constant<int, 256>{});
   return Status::Error(Code::Shape, "headDim", "CUDA attention supports head_dim <= 256");
-}
-
-template <class K>
-Status set_smem(K kernel, size_t bytes) {
-  if (bytes > 48 * 1024)
-    RLVR_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  return Status::Ok();
 }
 
 Status geometry(int64_t heads, int64_t kv_heads, int64_t hd, float scale, Geo* g) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 
+#include "cuda/common.cuh"
 #include "cuda/engine/ops.h"
 
 namespace rlvr::engine::ops::attn {
@@ -11,6 +12,14 @@ struct Geo {  // derived sizes shared by the kernels
   int64_t qd, kvd, group;
   float scale;
 };
+
+// Opts a kernel in to `bytes` of dynamic shared memory when that is over the 48 KB default.
+template <class K>
+Status set_smem(K kernel, size_t bytes) {
+  if (bytes > 48 * 1024)
+    RLVR_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  return Status::Ok();
+}
 
 // True when the bf16 math of ops.h runs on tensor cores here: head_dim <= 128
 // and the current device is sm_80 or newer (mma.sync m16n8k16 bf16).

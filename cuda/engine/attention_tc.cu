@@ -92,6 +92,46 @@ __device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&x0)[4],
   a[3] = pack_bf16(x1[2], x1[3]);
 }
 
+// acc[nt] (nt < NT) += X[r0 .. r0 + 16, 0 .. D) . Y[n0 + 8 nt .. + 8, 0 .. D)^T for two
+// row-major tiles: a 16 x 8NT block of X Y^T (S = Q K^T, dP = dO V^T and their transposes).
+template <int D, int NT>
+__device__ __forceinline__ void mma_abt(float (&acc)[NT][4], const bf16* x, int r0, const bf16* y, int n0, int lane) {
+  constexpr int LD = D + 8;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t a[4];
+    ldsm4(a, frag_a(x, LD, r0, kk * 16, lane));
+#pragma unroll
+    for (int np = 0; np < NT / 2; ++np) {
+      uint32_t b4[4];
+      ldsm4(b4, frag_b(y, LD, n0 + np * 16, kk * 16, lane));
+      mma(acc[2 * np], a, b4[0], b4[1]);
+      mma(acc[2 * np + 1], a, b4[2], b4[3]);
+    }
+  }
+}
+
+// acc[dn] (dn < D / 8) += P . T[k0 .. k0 + 16 KS, 0 .. D): P the 16 x 16KS accumulator block
+// p[0 .. 2KS) rounded to bf16 as the A operand, T a row-major [k][d] tile read transposed
+// (P V, dS K, P^T dO, dS^T Q).
+template <int D, int KS>
+__device__ __forceinline__ void mma_pt(float (&acc)[D / 8][4], const float (&p)[2 * KS][4], const bf16* t, int k0,
+                                       int lane) {
+  constexpr int LD = D + 8;
+#pragma unroll
+  for (int kk = 0; kk < KS; ++kk) {
+    uint32_t pa[4];
+    acc_to_a(pa, p[2 * kk], p[2 * kk + 1]);
+#pragma unroll
+    for (int dp = 0; dp < D / 16; ++dp) {
+      uint32_t b4[4];
+      ldsm4_t(b4, frag_a(t, LD, k0 + kk * 16, dp * 16, lane));
+      mma(acc[2 * dp], pa, b4[0], b4[1]);
+      mma(acc[2 * dp + 1], pa, b4[2], b4[3]);
+    }
+  }
+}
+
 // Rows [0, 64) of an fp32 tile (row i at src + i * ld for i < nvalid, columns
 // < hd) rounded to bf16 into a row-major tile [64][D + 8]; zeros elsewhere.
 // vec: float4 loads (hd % 4 == 0 and 16-byte aligned rows).
@@ -178,7 +218,7 @@ constexpr size_t fwd_smem() { return sizeof(bf16) * 5 * kRows * (D + 8) + sizeof
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, Bf16In in, bool vec) {
-  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16, TS = kTile * LD;
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);                 // [64][LD]
   bf16* Kb = Qs + kRows * LD;                               // 2 x [64][LD] (double-buffered key tiles)
@@ -229,18 +269,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
     float sc[NT][4];
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
-    #pragma unroll
-    for (int kk = 0; kk < KK; ++kk) {
-      uint32_t qa[4];
-      ldsm4(qa, frag_a(Qs, LD, warp * 16, kk * 16, lane));
-#pragma unroll
-      for (int np = 0; np < NT / 2; ++np) {
-        uint32_t kb4[4];
-        ldsm4(kb4, frag_b(Ks, LD, np * 16, kk * 16, lane));
-        mma(sc[2 * np], qa, kb4[0], kb4[1]);
-        mma(sc[2 * np + 1], qa, kb4[2], kb4[3]);
-      }
-    }
+    mma_abt<D, NT>(sc, Qs, warp * 16, Ks, 0, lane);
     // visibility, scale, the tile's row maxima (over the quad's 4 lanes)
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -282,18 +311,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
       o[dn][0] *= alpha[0]; o[dn][1] *= alpha[0];
       o[dn][2] *= alpha[1]; o[dn][3] *= alpha[1];
     }
-#pragma unroll
-    for (int kk = 0; kk < kTile / 16; ++kk) {
-      uint32_t pa[4];
-      acc_to_a(pa, sc[2 * kk], sc[2 * kk + 1]);
-#pragma unroll
-      for (int dp = 0; dp < DN / 2; ++dp) {
-        uint32_t vb4[4];
-        ldsm4_t(vb4, frag_a(Vs, LD, kk * 16, dp * 16, lane));
-        mma(o[2 * dp], pa, vb4[0], vb4[1]);
-        mma(o[2 * dp + 1], pa, vb4[2], vb4[3]);
-      }
-    }
+    mma_pt<D, kTile / 16>(o, sc, Vs, 0, lane);
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
@@ -320,7 +338,7 @@ constexpr size_t dq_smem() { return sizeof(bf16) * 6 * kRows * (D + 8) + sizeof(
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
-  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, KK = D / 16, TS = kTile * LD;
+  constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);           // [64][LD] queries
   bf16* Gs = Qs + kRows * LD;                         // [64][LD] their dout
@@ -379,22 +397,8 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) sc[nt][e] = dp[nt][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < KK; ++kk) {
-      uint32_t qa[4], ga[4];
-      ldsm4(qa, frag_a(Qs, LD, warp * 16, kk * 16, lane));
-      ldsm4(ga, frag_a(Gs, LD, warp * 16, kk * 16, lane));
-#pragma unroll
-      for (int np = 0; np < NT / 2; ++np) {
-        uint32_t b4[4];
-        ldsm4(b4, frag_b(Ks, LD, np * 16, kk * 16, lane));
-        mma(sc[2 * np], qa, b4[0], b4[1]);
-        mma(sc[2 * np + 1], qa, b4[2], b4[3]);
-        ldsm4(b4, frag_b(Vs, LD, np * 16, kk * 16, lane));
-        mma(dp[2 * np], ga, b4[0], b4[1]);
-        mma(dp[2 * np + 1], ga, b4[2], b4[3]);
-      }
-    }
+    mma_abt<D, NT>(sc, Qs, warp * 16, Ks, 0, lane);  // S
+    mma_abt<D, NT>(dp, Gs, warp * 16, Vs, 0, lane);  // dP = dO V^T
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
@@ -405,18 +409,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
         const float p = vis ? expf(sc[nt][e] * geo.scale - lse[u]) : 0.f;
         sc[nt][e] = p * (dp[nt][e] - dr[u]) * geo.scale;  // ds
       }
-#pragma unroll
-    for (int kk = 0; kk < kTile / 16; ++kk) {
-      uint32_t da[4];
-      acc_to_a(da, sc[2 * kk], sc[2 * kk + 1]);
-#pragma unroll
-      for (int dp2 = 0; dp2 < DN / 2; ++dp2) {
-        uint32_t b4[4];
-        ldsm4_t(b4, frag_a(Ks, LD, kk * 16, dp2 * 16, lane));
-        mma(dq[2 * dp2], da, b4[0], b4[1]);
-        mma(dq[2 * dp2 + 1], da, b4[2], b4[3]);
-      }
-    }
+    mma_pt<D, kTile / 16>(dq, sc, Ks, 0, lane);  // dQ += dS K
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
@@ -442,7 +435,7 @@ constexpr size_t dkv_smem() {
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
-  constexpr int LD = D + 8, DN = D / 8, KK = D / 16, HALF = kTile / 2, NTH = HALF / 8, TS = kTile * LD;
+  constexpr int LD = D + 8, DN = D / 8, HALF = kTile / 2, NTH = HALF / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem);           // [64][LD] this block's keys
   bf16* Vs = Ks + kRows * LD;                         // [64][LD]
@@ -515,22 +508,8 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
         for (int nt = 0; nt < NTH; ++nt)
 #pragma unroll
           for (int e = 0; e < 4; ++e) st[nt][e] = dpt[nt][e] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < KK; ++kk) {
-          uint32_t ka[4], va[4];
-          ldsm4(ka, frag_a(Ks, LD, warp * 16, kk * 16, lane));
-          ldsm4(va, frag_a(Vs, LD, warp * 16, kk * 16, lane));
-#pragma unroll
-          for (int np = 0; np < NTH / 2; ++np) {
-            uint32_t b4[4];
-            ldsm4(b4, frag_b(Qs, LD, q0 + np * 16, kk * 16, lane));
-            mma(st[2 * np], ka, b4[0], b4[1]);
-            mma(st[2 * np + 1], ka, b4[2], b4[3]);
-            ldsm4(b4, frag_b(Gs, LD, q0 + np * 16, kk * 16, lane));
-            mma(dpt[2 * np], va, b4[0], b4[1]);
-            mma(dpt[2 * np + 1], va, b4[2], b4[3]);
-          }
-        }
+        mma_abt<D, NTH>(st, Ks, warp * 16, Qs, q0, lane);   // S^T = K Q^T
+        mma_abt<D, NTH>(dpt, Vs, warp * 16, Gs, q0, lane);  // dP^T = V dO^T
         // rows are keys (u), columns queries
 #pragma unroll
         for (int nt = 0; nt < NTH; ++nt)
@@ -543,22 +522,8 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
             dpt[nt][e] = p * (dpt[nt][e] - Rs[qi]) * geo.scale;  // ds
             st[nt][e] = p;
           }
-#pragma unroll
-        for (int kk = 0; kk < HALF / 16; ++kk) {
-          uint32_t pa[4], da[4];
-          acc_to_a(pa, st[2 * kk], st[2 * kk + 1]);
-          acc_to_a(da, dpt[2 * kk], dpt[2 * kk + 1]);
-#pragma unroll
-          for (int dp2 = 0; dp2 < DN / 2; ++dp2) {
-            uint32_t b4[4];
-            ldsm4_t(b4, frag_a(Gs, LD, q0 + kk * 16, dp2 * 16, lane));
-            mma(dv[2 * dp2], pa, b4[0], b4[1]);
-            mma(dv[2 * dp2 + 1], pa, b4[2], b4[3]);
-            ldsm4_t(b4, frag_a(Qs, LD, q0 + kk * 16, dp2 * 16, lane));
-            mma(dk[2 * dp2], da, b4[0], b4[1]);
-            mma(dk[2 * dp2 + 1], da, b4[2], b4[3]);
-          }
-        }
+        mma_pt<D, HALF / 16>(dv, st, Gs, q0, lane);   // dV += P^T dO
+        mma_pt<D, HALF / 16>(dk, dpt, Qs, q0, lane);  // dK += dS^T Q
       }
     }
     __syncthreads();  // every warp is done with this buffer before it is refilled
@@ -587,13 +552,6 @@ Status with_d(int64_t hd, F&& f) {
   if (hd <= 32) return f(std::integral_constant<int, 32>{});
   if (hd <= 64) return f(std::integral_constant<int, 64>{});
   return f(std::integral_constant<int, 128>{});
-}
-
-template <class K>
-Status set_smem(K kernel, size_t bytes) {
-  if (bytes > 48 * 1024)
-    RLVR_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  return Status::Ok();
 }
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }

@@ -359,19 +359,24 @@ void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint6
 // ---- attention --------------------------------------------------------------------------
 
 // packed: each row holds 3 sequences (segments starting at ~t/3 and ~2t/3, jittered per row);
-// a query sees only keys from its segment's first slot on (AttnFwdArgs::first).
+// a query sees only keys from its segment's first slot on (AttnFwdArgs::first). Not packed: 0s.
+std::vector<int32_t> packed_first(int64_t b, int64_t t, bool packed) {
+  std::vector<int32_t> first(static_cast<size_t>(b * t), 0);
+  if (packed)
+    for (int64_t r = 0; r < b; ++r) {
+      const int64_t c1 = t / 3 + r % 3, c2 = 2 * t / 3 + r % 2;
+      for (int64_t j = 0; j < t; ++j) first[r * t + j] = static_cast<int32_t>(j >= c2 ? c2 : j >= c1 ? c1 : 0);
+    }
+  return first;
+}
+
 void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed, bool packed = false) {
   section(packed ? "attention fwd/bwd (packed)" : "attention fwd/bwd", "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld",
           (long long)b, (long long)t, (long long)heads, (long long)kvh, (long long)hd);
   Rng rng(seed);
   const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
   std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
-  std::vector<int32_t> first(static_cast<size_t>(n), 0);
-  if (packed)
-    for (int64_t r = 0; r < b; ++r) {
-      const int64_t c1 = t / 3 + r % 3, c2 = 2 * t / 3 + r % 2;
-      for (int64_t j = 0; j < t; ++j) first[r * t + j] = static_cast<int32_t>(j >= c2 ? c2 : j >= c1 ? c1 : 0);
-    }
+  const std::vector<int32_t> first = packed_first(b, t, packed);
   std::vector<float> out(n * Q), lse(n * heads);
   AttnFwdArgs f;
   f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
@@ -557,12 +562,7 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
   Rng rng(seed);
   const int64_t n = b * t, Q = heads * hd, KV = kvh * hd;
   std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
-  std::vector<int32_t> first(static_cast<size_t>(n), 0);
-  if (packed)
-    for (int64_t r = 0; r < b; ++r) {
-      const int64_t c1 = t / 3 + r % 3, c2 = 2 * t / 3 + r % 2;
-      for (int64_t j = 0; j < t; ++j) first[r * t + j] = static_cast<int32_t>(j >= c2 ? c2 : j >= c1 ? c1 : 0);
-    }
+  const std::vector<int32_t> first = packed_first(b, t, packed);
   const std::string shape = fmt("%sb=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", packed ? "packed " : "",
                                 (long long)b, (long long)t, (long long)heads, (long long)kvh, (long long)hd);
   // what the CUDA op computes: tensor-core math or the fp32 kernels (head_dim >
