@@ -207,6 +207,27 @@ __global__ void swiglu_bwd_kernel(const float* gp, const float* u, const float* 
   }
 }
 
+// bf16-output twins (OpsModel's bf16 mode): the fp32 kernels' expressions, in the
+// same order, rounded at the store: bitwise the fp32 kernel followed by the cast.
+__global__ void swiglu_fwd_bf16_kernel(const float* g, const float* u, __nv_bfloat16* h, int64_t count) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float gv = g[i];
+    h[i] = __float2bfloat16_rn(gv / (1.0f + expf(-gv)) * u[i]);
+  }
+}
+
+__global__ void swiglu_bwd_bf16_kernel(const float* gp, const float* u, const float* dh, __nv_bfloat16* dg,
+                                       __nv_bfloat16* du, int64_t count) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float g = gp[i], sg = 1.0f / (1.0f + expf(-g)), si = g * sg;
+    const float d = dh[i];
+    du[i] = __float2bfloat16_rn(d * si);
+    dg[i] = __float2bfloat16_rn(d * u[i] * (sg * (1.0f + g * (1.0f - sg))));
+  }
+}
+
 // ---- embedding -----------------------------------------------------------------------
 
 __global__ void embed_fwd_kernel(const float* table, const int32_t* ids, int64_t n, int64_t h, float* x) {
@@ -323,6 +344,19 @@ Status swiglu_bwd_cuda(const float* g, const float* u, const float* dh, float* d
   if (count <= 0) return Status::Ok();
   swiglu_bwd_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
   return launched("swiglu_bwd_kernel");
+}
+
+Status swiglu_fwd_bf16_cuda(const float* g, const float* u, void* h, int64_t count) {
+  if (count <= 0) return Status::Ok();
+  swiglu_fwd_bf16_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, static_cast<__nv_bfloat16*>(h), count);
+  return launched("swiglu_fwd_bf16_kernel");
+}
+
+Status swiglu_bwd_bf16_cuda(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count) {
+  if (count <= 0) return Status::Ok();
+  swiglu_bwd_bf16_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, static_cast<__nv_bfloat16*>(dg),
+                                                             static_cast<__nv_bfloat16*>(du), count);
+  return launched("swiglu_bwd_bf16_kernel");
 }
 
 Status embed_fwd_cuda(const float* table, const int32_t* ids, int64_t n, int64_t h, float* x) {

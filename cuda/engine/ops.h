@@ -204,6 +204,13 @@ Status swiglu_fwd_cuda(const float* g, const float* u, float* h, int64_t count);
 // du = dh * silu(g); dg = dh * u * sg * (1 + g (1 - sg)). dg may alias dh.
 Status swiglu_bwd_cpu(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count);
 Status swiglu_bwd_cuda(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count);
+// The same values rounded to bf16 (uint16 bits, RNE) and written only so: bitwise
+// what the fp32 op followed by cast_bf16 gives, without the fp32 round trip
+// through memory (OpsModel's bf16 mode, where h, dg and du only feed GEMMs).
+Status swiglu_fwd_bf16_cpu(const float* g, const float* u, void* h, int64_t count);
+Status swiglu_fwd_bf16_cuda(const float* g, const float* u, void* h, int64_t count);
+Status swiglu_bwd_bf16_cpu(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count);
+Status swiglu_bwd_bf16_cuda(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count);
 
 // ---- embedding ------------------------------------------------------------------
 // x[r] = table[ids[r]]  (ids in [0, vocab), checked by the caller)

@@ -44,6 +44,8 @@ Backend make_cuda_backend() {
   k.kv_append = ops::kv_append_cuda;
   k.swiglu_fwd = ops::swiglu_fwd_cuda;
   k.swiglu_bwd = ops::swiglu_bwd_cuda;
+  k.swiglu_fwd_bf16 = ops::swiglu_fwd_bf16_cuda;
+  k.swiglu_bwd_bf16 = ops::swiglu_bwd_bf16_cuda;
   k.embed_fwd = ops::embed_fwd_cuda;
   k.embed_bwd = ops::embed_bwd_cuda;
   k.grad_norm = ops::grad_norm_cuda;

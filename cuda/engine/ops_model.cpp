@@ -60,6 +60,8 @@ const Backend& cpu_backend() {
     k.kv_append = ops::kv_append_cpu;
     k.swiglu_fwd = ops::swiglu_fwd_cpu;
     k.swiglu_bwd = ops::swiglu_bwd_cpu;
+    k.swiglu_fwd_bf16 = ops::swiglu_fwd_bf16_cpu;
+    k.swiglu_bwd_bf16 = ops::swiglu_bwd_bf16_cpu;
     k.embed_fwd = ops::embed_fwd_cpu;
     k.embed_bwd = ops::embed_bwd_cpu;
     k.grad_norm = ops::grad_norm_cpu;
@@ -307,11 +309,11 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   OPS_TRY(gin(a.xn2, n * H, kCastA, &xin));
   OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wg), nullptr, a.g, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wu), nullptr, a.u, false, dt)));
-  OPS_TRY(be_.swiglu_fwd(a.g, a.u, a.h, n * I));
+  // h: fp32, or in bf16 mode its bf16 copy only (all h feeds is the Wd GEMMs), in the same buffer
+  OPS_TRY(bf16_ ? be_.swiglu_fwd_bf16(a.g, a.u, a.h, n * I) : be_.swiglu_fwd(a.g, a.u, a.h, n * I));
   // x_out = x2 + h @ Wd^T
   OPS_TRY(be_.copy(x_out, a.x2, n * H * 4));
-  OPS_TRY(gin(a.h, n * I, kCastA, &xin));
-  return be_.gemm(ops::linear_fwd(n, H, I, xin, W(w.wd), nullptr, x_out, true, dt));
+  return be_.gemm(ops::linear_fwd(n, H, I, a.h, W(w.wd), nullptr, x_out, true, dt));
 }
 
 // Given dres = dL/d(x_out), accumulates the layer's parameter gradients and
@@ -338,12 +340,20 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   const void *dy, *xi, *di;
   // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
   OPS_TRY(gin(dres, n * H, kCastA, &dy));
-  OPS_TRY(gin(a.h, n * I, kCastB, &xi));
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, I, dy, xi, g(w.wd), dt)));
-  OPS_TRY(be_.swiglu_bwd(a.g, a.u, dh, dh, du, n * I));  // dh now holds dg
-  OPS_TRY(gin(dh, n * I, kCastA, &dy));
-  OPS_TRY(gin(du, n * I, kCastB, &di));
+  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt)));  // (a.h: as the GEMMs take it)
+  if (bf16_) {  // dg, du only feed GEMMs: written as their bf16 copies
+    uint16_t *dgb, *dub;
+    OPS_TRY(ws(kCastA, n * I, &dgb));
+    OPS_TRY(ws(kCastB, n * I, &dub));
+    OPS_TRY(be_.swiglu_bwd_bf16(a.g, a.u, dh, dgb, dub, n * I));
+    dy = dgb;
+    di = dub;
+  } else {
+    OPS_TRY(be_.swiglu_bwd(a.g, a.u, dh, dh, du, n * I));  // dh now holds dg
+    dy = dh;
+    di = du;
+  }
   OPS_TRY(gin(a.xn2, n * H, kCastC, &xi));
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));

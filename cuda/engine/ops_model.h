@@ -66,6 +66,8 @@ struct Backend {
   Status (*kv_append)(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*);
   Status (*swiglu_fwd)(const float*, const float*, float*, int64_t);
   Status (*swiglu_bwd)(const float*, const float*, const float*, float*, float*, int64_t);
+  Status (*swiglu_fwd_bf16)(const float*, const float*, void*, int64_t);
+  Status (*swiglu_bwd_bf16)(const float*, const float*, const float*, void*, void*, int64_t);
   Status (*embed_fwd)(const float*, const int32_t*, int64_t, int64_t, float*);
   Status (*embed_bwd)(const int32_t*, const float*, int64_t, int64_t, float*);
   Status (*grad_norm)(const float*, int64_t, double*);

@@ -22,7 +22,8 @@ Status OpsModel::ws(int slot, int64_t count, T** out) {
 }
 
 // One layer's activations for up to `rows` rows, carved from one allocation
-// (pieces aligned to 64 floats for the vectorized bf16 / fp32 loads).
+// (pieces aligned to 64 floats for the vectorized bf16 / fp32 loads). In bf16
+// mode `h` holds the bf16 SwiGLU output (uint16 bits; only the Wd GEMMs read it).
 struct OpsModel::Acts {
   BackendBuf mem;
   int64_t rows = 0;

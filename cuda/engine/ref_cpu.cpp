@@ -398,17 +398,45 @@ Status kv_append_cpu(const float* k, const float* v, int64_t n, int64_t kv_dim, 
   return Status::Ok();
 }
 
+namespace {
+// One SwiGLU element, shared by the fp32 ops and their bf16-output twins so both
+// compute the same float.
+inline float swiglu_value(float g, float u) { return g / (1.0f + std::exp(-g)) * u; }
+inline void swiglu_grads(float g, float u, float d, float* dg, float* du) {
+  const float sg = 1.0f / (1.0f + std::exp(-g)), si = g * sg;
+  *du = d * si;
+  *dg = d * u * (sg * (1.0f + g * (1.0f - sg)));
+}
+}  // namespace
+
 Status swiglu_fwd_cpu(const float* g, const float* u, float* h, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  for (int64_t i = 0; i < count; ++i) h[i] = swiglu_value(g[i], u[i]);
   return Status::Ok();
 }
 
 Status swiglu_bwd_cpu(const float* gp, const float* u, const float* dh, float* dg, float* du, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
-    const float g = gp[i], sg = 1.0f / (1.0f + std::exp(-g)), si = g * sg;
-    const float d = dh[i];
-    du[i] = d * si;
-    dg[i] = d * u[i] * (sg * (1.0f + g * (1.0f - sg)));
+    float a, b;
+    swiglu_grads(gp[i], u[i], dh[i], &a, &b);
+    dg[i] = a;  // (dg may alias dh: read above)
+    du[i] = b;
+  }
+  return Status::Ok();
+}
+
+Status swiglu_fwd_bf16_cpu(const float* g, const float* u, void* h, int64_t count) {
+  uint16_t* y = static_cast<uint16_t*>(h);
+  for (int64_t i = 0; i < count; ++i) y[i] = f32_to_bf16_bits(swiglu_value(g[i], u[i]));
+  return Status::Ok();
+}
+
+Status swiglu_bwd_bf16_cpu(const float* gp, const float* u, const float* dh, void* dg, void* du, int64_t count) {
+  uint16_t *yg = static_cast<uint16_t*>(dg), *yu = static_cast<uint16_t*>(du);
+  for (int64_t i = 0; i < count; ++i) {
+    float a, b;
+    swiglu_grads(gp[i], u[i], dh[i], &a, &b);
+    yg[i] = f32_to_bf16_bits(a);
+    yu[i] = f32_to_bf16_bits(b);
   }
   return Status::Ok();
 }

@@ -243,6 +243,13 @@ int main(int argc, char** argv) {
     DevBuf<float> du(n * I);
     swi_bwd = time_ms(reps, [&] { SCHECK(swiglu_bwd_cuda(g.p, u.p, hbuf.p, hbuf.p, du.p, n * I)); });
   }
+  // the bf16 mode's SwiGLU: bf16 outputs only (no fp32 h / dg / du, no casts of them)
+  double swi_fwd16 = 0, swi_bwd16 = 0;
+  {
+    DevBuf<uint16_t> hb(n * I), gb(n * I), ub(n * I);
+    swi_fwd16 = time_ms(reps, [&] { SCHECK(swiglu_fwd_bf16_cuda(g.p, u.p, hb.p, n * I)); });
+    swi_bwd16 = time_ms(reps, [&] { SCHECK(swiglu_bwd_bf16_cuda(g.p, u.p, hbuf.p, gb.p, ub.p, n * I)); });
+  }
   const double bias = time_ms(reps, [&] { SCHECK(bias_bwd_cuda(q.p, dwln.p, n, H)); });  // ~ q/k/v bias grads
   const double cast_ms = time_ms(reps, [&] { SCHECK(cast_bf16_cuda(g.p, Ab.p, n * I)); });  // per n*I floats
   const double embed_bwd = time_ms(reps, [&] { SCHECK(embed_bwd_cuda(ids.p, x.p, n, H, W.p)); });
@@ -264,22 +271,24 @@ int main(int argc, char** argv) {
 
   // ---- step estimate
   // forward of one layer (run twice: the checkpointed pass and the recompute)
-  // and backward; activation casts to bf16 on the bf16 path: xn1, att, xn2, h in
-  // the forward; dq/dk/dv, datt-grad (dres), dh/du, dx2 in the backward.
+  // and backward; activation casts to bf16 on the bf16 path: xn1, att, xn2 in
+  // the forward; dq/dk/dv, datt-grad (dres), dx2 in the backward (h, dg, du come
+  // out of the SwiGLU twins in bf16).
   const double cast_per_float = cast_ms / double(n * I);
   // [0] f32 step: fp32 attention; [1] bf16 step: bf16 attention
   const double step_attn_fwd[2] = {attn_fwd_ms, attn16_fwd_ms}, step_attn_bwd[2] = {attn_bwd_ms, attn16_bwd_ms};
-  const double elt_fwd = 2 * rms_fwd + rope + swi_fwd;
-  const double elt_bwd = 2 * rms_bwd + rope + swi_bwd + 3 * bias;
-  const double casts_fwd = cast_per_float * double(n) * (2 * H + Qd + I);
-  const double casts_bwd = cast_per_float * double(n) * (2 * H + Qd + 2 * KVd + 2 * I + H);
+  // (bf16: the SwiGLU twins write h, dg, du in bf16, so those three are not cast)
+  const double elt_fwd[2] = {2 * rms_fwd + rope + swi_fwd, 2 * rms_fwd + rope + swi_fwd16};
+  const double elt_bwd[2] = {2 * rms_bwd + rope + swi_bwd + 3 * bias, 2 * rms_bwd + rope + swi_bwd16 + 3 * bias};
+  const double casts_fwd = cast_per_float * double(n) * (2 * H + Qd);
+  const double casts_bwd = cast_per_float * double(n) * (2 * H + Qd + 2 * KVd + H);
   double step_ms[2], mfu[2], hfu[2];
   const double layer_params = double(H) * (Qd + 2 * KVd) + double(Qd) * H + 3.0 * H * I;
   const double model_flops = 6.0 * double(n) * (L * layer_params + double(V) * H) + 3.0 * L * attn_flops_fwd;
   const double hw_flops = model_flops + 2.0 * double(n) * L * layer_params + L * attn_flops_fwd;  // + recompute
   for (int di = 0; di < 2; ++di) {
-    const double lf = layer_gemm[di][0] + elt_fwd + step_attn_fwd[di] + (di ? casts_fwd : 0);
-    const double lb = layer_gemm[di][1] + layer_gemm[di][2] + elt_bwd + step_attn_bwd[di] + (di ? casts_bwd : 0);
+    const double lf = layer_gemm[di][0] + elt_fwd[di] + step_attn_fwd[di] + (di ? casts_fwd : 0);
+    const double lb = layer_gemm[di][1] + layer_gemm[di][2] + elt_bwd[di] + step_attn_bwd[di] + (di ? casts_bwd : 0);
     const double lm = lm_gemm[di][0] + lm_gemm[di][1] + lm_gemm[di][2];
     step_ms[di] = L * (2 * lf + lb) + lm + embed_bwd + opt_ms;
     const double peak = di ? peak_bf16 : peak_f32;
@@ -308,9 +317,9 @@ int main(int argc, char** argv) {
               attn16_fwd_ms, attn_flops_fwd / (attn16_fwd_ms * 1e9), attn16_bwd_ms,
               2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9));
   std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rope_qk\": %.4f, "
-              "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "
+              "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"swiglu_fwd_bf16\": %.4f, \"swiglu_bwd_bf16\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "
               "\"embed_bwd\": %.4f, \"grad_norm_adamw_all_params\": %.4f},\n",
-              rms_fwd, rms_bwd, rope, swi_fwd, swi_bwd, bias, cast_ms, embed_bwd, opt_ms);
+              rms_fwd, rms_bwd, rope, swi_fwd, swi_bwd, swi_fwd16, swi_bwd16, bias, cast_ms, embed_bwd, opt_ms);
   std::printf("  \"step_estimate\": {\n");
   std::printf("    \"note\": \"sum of measured op times for one training step (fwd + per-layer recompute + bwd, "
               "LM head GEMMs on all tokens, embedding grad, grad norm + AdamW); excludes the fused loss kernel and "

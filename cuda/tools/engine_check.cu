@@ -723,6 +723,37 @@ void check_swiglu(int64_t count, uint64_t seed) {
             "1e-6*|dh*u|+1e-7+4e-6*|want|");
   }
   compare_rel(fmt("swiglu_bwd.du[count=%lld]", (long long)count), gdu.get(), du, 1e-7, 4e-6);
+
+  // bf16-output twins: bitwise the fp32 op followed by the RNE cast, on each side
+  // (compared as the bf16 values, which are exact in fp32)
+  auto widen = [](const std::vector<uint16_t>& b) {
+    std::vector<float> f(b.size());
+    for (size_t i = 0; i < b.size(); ++i) {
+      const uint32_t w = static_cast<uint32_t>(b[i]) << 16;
+      std::memcpy(&f[i], &w, 4);
+    }
+    return f;
+  };
+  auto rounded = [](const std::vector<float>& x) {
+    std::vector<uint16_t> b(x.size());
+    for (size_t i = 0; i < x.size(); ++i) b[i] = bf16_bits(x[i]);
+    return b;
+  };
+  std::vector<uint16_t> hb(count), dgb(count), dub(count);
+  SCHECK(swiglu_fwd_bf16_cpu(g.data(), u.data(), hb.data(), count));
+  SCHECK(swiglu_bwd_bf16_cpu(g.data(), u.data(), dh.data(), dgb.data(), dub.data(), count));
+  const std::string c = fmt("[count=%lld]", (long long)count);
+  compare_exact("swiglu_fwd_bf16_cpu" + c, widen(hb), widen(rounded(h)));
+  compare_exact("swiglu_bwd_bf16_cpu.dg" + c, widen(dgb), widen(rounded(dg)));
+  compare_exact("swiglu_bwd_bf16_cpu.du" + c, widen(dub), widen(rounded(du)));
+  DevBuf<uint16_t> ghb(count), gdgb(count), gdub(count);
+  DevBuf<float> gdh2(dh);
+  SCHECK(swiglu_fwd_bf16_cuda(gg.p, gu.p, ghb.p, count));
+  SCHECK(swiglu_bwd_bf16_cuda(gg.p, gu.p, gdh2.p, gdgb.p, gdub.p, count));
+  // the CUDA fp32 outputs above (dg: in gdh, written in place) rounded on the host
+  compare_exact("swiglu_fwd_bf16_cuda.vs_cuda_f32_rounded" + c, widen(ghb.get()), widen(rounded(gh.get())));
+  compare_exact("swiglu_bwd_bf16_cuda.dg.vs_cuda_f32_rounded" + c, widen(gdgb.get()), widen(rounded(gdh.get())));
+  compare_exact("swiglu_bwd_bf16_cuda.du.vs_cuda_f32_rounded" + c, widen(gdub.get()), widen(rounded(gdu.get())));
 }
 
 void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {

@@ -19,13 +19,14 @@ namespace rlvr::engine::profile {
 // to the vocabulary) and the rest.
 enum Op : int {
   kUpload, kDownload, kCopy, kZero, kGemm, kGemmLm, kCast, kBiasBwd, kRmsFwd, kRmsBwd, kPositions, kRopeTable,
-  kRope, kAttnFwd, kAttnBwd, kKvAppend, kSwigluFwd, kSwigluBwd, kEmbedFwd, kEmbedBwd, kGradNorm, kAdamw,
+  kRope, kAttnFwd, kAttnBwd, kKvAppend, kSwigluFwd, kSwigluBwd, kSwigluFwd16, kSwigluBwd16, kEmbedFwd, kEmbedBwd, kGradNorm, kAdamw,
   kLogprob, kPolicyLoss, kValueLoss, kOps
 };
 inline const char* op_name(int i) {
   static const char* names[kOps] = {"upload", "download", "copy", "zero", "gemm_layers", "gemm_lm_head", "cast_bf16",
                                     "bias_bwd", "rmsnorm_fwd", "rmsnorm_bwd", "positions", "rope_table", "rope_apply",
                                     "attention_fwd", "attention_bwd", "kv_append", "swiglu_fwd", "swiglu_bwd",
+                                    "swiglu_fwd_bf16", "swiglu_bwd_bf16",
                                     "embed_fwd", "embed_bwd", "grad_norm", "adamw", "logprob_fwd", "policy_loss",
                                     "value_loss"};
   return names[i];
@@ -91,6 +92,7 @@ inline const Backend& profiling_backend(const Backend& inner, int64_t vocab) {
   RLVR_WRAP(rmsnorm_bwd, kRmsBwd); RLVR_WRAP(positions, kPositions); RLVR_WRAP(rope_table, kRopeTable);
   RLVR_WRAP(rope_apply, kRope); RLVR_WRAP(attention_fwd, kAttnFwd); RLVR_WRAP(attention_bwd, kAttnBwd);
   RLVR_WRAP(kv_append, kKvAppend); RLVR_WRAP(swiglu_fwd, kSwigluFwd); RLVR_WRAP(swiglu_bwd, kSwigluBwd);
+  RLVR_WRAP(swiglu_fwd_bf16, kSwigluFwd16); RLVR_WRAP(swiglu_bwd_bf16, kSwigluBwd16);
   RLVR_WRAP(embed_fwd, kEmbedFwd); RLVR_WRAP(embed_bwd, kEmbedBwd); RLVR_WRAP(grad_norm, kGradNorm);
   RLVR_WRAP(adamw, kAdamw); RLVR_WRAP(logprob_fwd, kLogprob); RLVR_WRAP(policy_loss, kPolicyLoss);
   RLVR_WRAP(value_loss, kValueLoss);
