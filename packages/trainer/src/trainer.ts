@@ -24,7 +24,7 @@ import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
 
 import { gaeAdvantages, grpoAdvantages } from "./advantages.js";
-import { broadcastRows, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
+import { broadcastRows, distinctSequences, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
 import {
   OPTIMIZER_FILE, findLatestCheckpoint, pruneCheckpoints, readCriticCheckpoint, readOptimizerState, writeTrainerCheckpoint,
   type TrainerState,
@@ -417,6 +417,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       skipped_updates: stats.skipped,
       grad_norm_nonfinite: finiteNorms.length !== stats.gradNorms.length,
       generated_tokens: genTokens,
+      // distinct (prompt, response) token sequences among the responses: how far the
+      // group's samples have collapsed, and how many rows the scoring passes ran
+      distinct_responses: distinctSequences(rollouts).unique.length,
       reflection_responses: reflection.responsesWithReflection,
       ...(cstats && values && returns
         ? {

@@ -29,6 +29,10 @@ describe("train end to end (tiny model, CPU)", () => {
       expect(m.grad_norm).toBeGreaterThan(0); // entropy and KL terms always give a gradient
       expect(Object.keys(m.phase_s)).toEqual(["rollout", "reward", "old_logp", "ref_logp", "update"]);
       expect(m.optimizer_steps).toBe(2); // ppoMiniBatchSize 1 of trainBatchSize 2
+      // 2 prompts x 4 samples: distinct sequences are at least the 2 prompts, at most the 8 responses
+      expect(Number.isInteger(m.distinct_responses)).toBe(true);
+      expect(m.distinct_responses).toBeGreaterThanOrEqual(2);
+      expect(m.distinct_responses).toBeLessThanOrEqual(8);
     }
     expect(metrics[1]!.test).toBeDefined(); // testFreq 2
     expect(metrics[2]!.test).toBeDefined(); // last step
