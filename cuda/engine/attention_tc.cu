@@ -17,11 +17,14 @@
 //   dkv: blocks over 64-key tiles of one kv head; per query head of the group
 //        and 64-query tile (in halves of 32 queries, to bound registers):
 //        S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q.
-// Operands are rounded from the fp32 activations to bf16 as tiles are loaded;
-// head_dim is zero-padded to D = 32, 64 or 128.
+// Tiles stream in with cp.async, double-buffered (the next tile loads while
+// this one is used), from bf16 copies of Q, K, V (and dO) that the launcher
+// casts once per call (head_dim % 8 == 0, training layout); otherwise (a
+// prefill reading a larger cache, other head dims) they are rounded from the
+// fp32 activations as they are loaded. head_dim is zero-padded to D = 32, 64
+// or 128.
 #include <atomic>
 #include <climits>
-#include <cstdlib>
 
 #include "cuda/common.cuh"
 #include "cuda/engine/attention_internal.cuh"
