@@ -189,42 +189,33 @@ __global__ void kv_append_kernel(const float* k, const float* v, int64_t n, int6
 
 // ---- SwiGLU ----------------------------------------------------------------------
 
-__global__ void swiglu_fwd_kernel(const float* g, const float* u, float* h, int64_t count) {
+// T = float: the fp32 ops; T = bf16: their twins for OpsModel's bf16 mode, the
+// same expressions in the same order rounded at the store (bitwise the fp32 op
+// followed by the cast).
+template <class T>
+__device__ __forceinline__ T stored_as(float x);
+template <>
+__device__ __forceinline__ float stored_as<float>(float x) { return x; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 stored_as<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+
+template <class T>
+__global__ void swiglu_fwd_kernel(const float* g, const float* u, T* h, int64_t count) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const float gv = g[i];
-    h[i] = gv / (1.0f + expf(-gv)) * u[i];
+    h[i] = stored_as<T>(gv / (1.0f + expf(-gv)) * u[i]);
   }
 }
 
-__global__ void swiglu_bwd_kernel(const float* gp, const float* u, const float* dh, float* dg, float* du, int64_t count) {
+template <class T>
+__global__ void swiglu_bwd_kernel(const float* gp, const float* u, const float* dh, T* dg, T* du, int64_t count) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const float g = gp[i], sg = 1.0f / (1.0f + expf(-g)), si = g * sg;
     const float d = dh[i];
-    du[i] = d * si;
-    dg[i] = d * u[i] * (sg * (1.0f + g * (1.0f - sg)));
-  }
-}
-
-// bf16-output twins (OpsModel's bf16 mode): the fp32 kernels' expressions, in the
-// same order, rounded at the store: bitwise the fp32 kernel followed by the cast.
-__global__ void swiglu_fwd_bf16_kernel(const float* g, const float* u, __nv_bfloat16* h, int64_t count) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float gv = g[i];
-    h[i] = __float2bfloat16_rn(gv / (1.0f + expf(-gv)) * u[i]);
-  }
-}
-
-__global__ void swiglu_bwd_bf16_kernel(const float* gp, const float* u, const float* dh, __nv_bfloat16* dg,
-                                       __nv_bfloat16* du, int64_t count) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float g = gp[i], sg = 1.0f / (1.0f + expf(-g)), si = g * sg;
-    const float d = dh[i];
-    du[i] = __float2bfloat16_rn(d * si);
-    dg[i] = __float2bfloat16_rn(d * u[i] * (sg * (1.0f + g * (1.0f - sg))));
+    du[i] = stored_as<T>(d * si);
+    dg[i] = stored_as<T>(d * u[i] * (sg * (1.0f + g * (1.0f - sg))));
   }
 }
 
@@ -336,26 +327,26 @@ Status kv_append_cuda(const float* k, const float* v, int64_t n, int64_t kv_dim,
 
 Status swiglu_fwd_cuda(const float* g, const float* u, float* h, int64_t count) {
   if (count <= 0) return Status::Ok();
-  swiglu_fwd_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, h, count);
+  swiglu_fwd_kernel<float><<<grid_for(count, kEw, 8192), kEw>>>(g, u, h, count);
   return launched("swiglu_fwd_kernel");
 }
 
 Status swiglu_bwd_cuda(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count) {
   if (count <= 0) return Status::Ok();
-  swiglu_bwd_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
+  swiglu_bwd_kernel<float><<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
   return launched("swiglu_bwd_kernel");
 }
 
 Status swiglu_fwd_bf16_cuda(const float* g, const float* u, void* h, int64_t count) {
   if (count <= 0) return Status::Ok();
-  swiglu_fwd_bf16_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, static_cast<__nv_bfloat16*>(h), count);
+  swiglu_fwd_kernel<__nv_bfloat16><<<grid_for(count, kEw, 8192), kEw>>>(g, u, static_cast<__nv_bfloat16*>(h), count);
   return launched("swiglu_fwd_bf16_kernel");
 }
 
 Status swiglu_bwd_bf16_cuda(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count) {
   if (count <= 0) return Status::Ok();
-  swiglu_bwd_bf16_kernel<<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, static_cast<__nv_bfloat16*>(dg),
-                                                             static_cast<__nv_bfloat16*>(du), count);
+  swiglu_bwd_kernel<__nv_bfloat16><<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, static_cast<__nv_bfloat16*>(dg),
+                                                                       static_cast<__nv_bfloat16*>(du), count);
   return launched("swiglu_bwd_bf16_kernel");
 }
 

@@ -370,6 +370,25 @@ std::vector<int32_t> packed_first(int64_t b, int64_t t, bool packed) {
   return first;
 }
 
+// Attention args of the training layout (each sequence's t rows are its queries
+// and its keys) over one set of arrays, host or device; first: packed segment
+// starts, or null.
+AttnFwdArgs train_fwd_args(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, const float* q, const float* k,
+                           const float* v, const float* mask, float* out, float* lse, const int32_t* first) {
+  AttnFwdArgs f;
+  f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q; f.k = k; f.v = v;
+  f.seq_stride = t; f.mask = mask; f.mask_stride = t; f.out = out; f.lse = lse; f.first = first;
+  return f;
+}
+AttnBwdArgs train_bwd_args(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, const float* q, const float* k,
+                           const float* v, const float* mask, const float* out, const float* lse, const float* dout,
+                           float* dq, float* dk, float* dv, const int32_t* first) {
+  AttnBwdArgs a;
+  a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q; a.k = k; a.v = v; a.mask = mask;
+  a.out = out; a.lse = lse; a.dout = dout; a.dq = dq; a.dk = dk; a.dv = dv; a.first = first;
+  return a;
+}
+
 void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t hd, uint64_t seed, bool packed = false) {
   section(packed ? "attention fwd/bwd (packed)" : "attention fwd/bwd", "b=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld",
           (long long)b, (long long)t, (long long)heads, (long long)kvh, (long long)hd);
@@ -378,16 +397,12 @@ void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t h
   std::vector<float> q = randn(n * Q, rng), k = randn(n * KV, rng), v = randn(n * KV, rng), mask = make_mask(b, t, rng);
   const std::vector<int32_t> first = packed_first(b, t, packed);
   std::vector<float> out(n * Q), lse(n * heads);
-  AttnFwdArgs f;
-  f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
-  f.v = v.data(); f.seq_stride = t; f.mask = mask.data(); f.mask_stride = t; f.out = out.data(); f.lse = lse.data();
-  if (packed) f.first = first.data();
+  AttnFwdArgs f = train_fwd_args(b, t, heads, kvh, hd, q.data(), k.data(), v.data(), mask.data(), out.data(), lse.data(),
+                                 packed ? first.data() : nullptr);
   SCHECK(attention_fwd_cpu(f));
   DevBuf<float> gq(q), gk(k), gv(v), gm(mask), gout(n * Q), glse(n * heads);
   DevBuf<int32_t> gfirst(first);
-  AttnFwdArgs fg = f;
-  fg.q = gq.p; fg.k = gk.p; fg.v = gv.p; fg.mask = gm.p; fg.out = gout.p; fg.lse = glse.p;
-  fg.first = packed ? gfirst.p : nullptr;
+  AttnFwdArgs fg = train_fwd_args(b, t, heads, kvh, hd, gq.p, gk.p, gv.p, gm.p, gout.p, glse.p, packed ? gfirst.p : nullptr);
   SCHECK(attention_fwd_cuda(fg));
   const std::string shape = fmt("%sb=%lld t=%lld heads=%lld kv_heads=%lld hd=%lld", packed ? "packed " : "", (long long)b,
                                 (long long)t, (long long)heads, (long long)kvh, (long long)hd);
@@ -395,17 +410,12 @@ void check_attention(int64_t b, int64_t t, int64_t heads, int64_t kvh, int64_t h
   compare_rel("attention_fwd.lse[" + shape + "]", glse.get(), lse, 2e-5, 2e-5);
 
   std::vector<float> dout = randn(n * Q, rng), dq(n * Q), dk(n * KV), dv(n * KV);
-  AttnBwdArgs a;
-  a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q.data(); a.k = k.data(); a.v = v.data();
-  a.mask = mask.data(); a.out = out.data(); a.lse = lse.data(); a.dout = dout.data(); a.dq = dq.data();
-  a.dk = dk.data(); a.dv = dv.data();
-  if (packed) a.first = first.data();
+  AttnBwdArgs a = train_bwd_args(b, t, heads, kvh, hd, q.data(), k.data(), v.data(), mask.data(), out.data(), lse.data(),
+                                 dout.data(), dq.data(), dk.data(), dv.data(), packed ? first.data() : nullptr);
   SCHECK(attention_bwd_cpu(a));
   DevBuf<float> gdout(dout), gdq(n * Q), gdk(n * KV), gdv(n * KV);
-  AttnBwdArgs ag = a;
-  ag.q = gq.p; ag.k = gk.p; ag.v = gv.p; ag.mask = gm.p; ag.out = gout.p; ag.lse = glse.p; ag.dout = gdout.p;
-  ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
-  ag.first = packed ? gfirst.p : nullptr;
+  AttnBwdArgs ag = train_bwd_args(b, t, heads, kvh, hd, gq.p, gk.p, gv.p, gm.p, gout.p, glse.p, gdout.p, gdq.p, gdk.p,
+                                  gdv.p, packed ? gfirst.p : nullptr);
   SCHECK(attention_bwd_cuda(ag));
   const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
   // floor 1e-2: with one visible key dq and dk are exactly 0 by cancellation
@@ -574,10 +584,8 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
   const bool tc_bwd = g_tc && hd <= 128 && t > 1, tc_fwd = tc_bwd;
 
   std::vector<float> out(n * Q), lse(n * heads), out32(n * Q), lse32(n * heads);
-  AttnFwdArgs f;
-  f.b = b; f.tq = t; f.slot0 = 0; f.heads = heads; f.kv_heads = kvh; f.head_dim = hd; f.q = q.data(); f.k = k.data();
-  f.v = v.data(); f.seq_stride = t; f.mask = mask.data(); f.mask_stride = t; f.out = out.data(); f.lse = lse.data();
-  if (packed) f.first = first.data();
+  AttnFwdArgs f = train_fwd_args(b, t, heads, kvh, hd, q.data(), k.data(), v.data(), mask.data(), out.data(), lse.data(),
+                                 packed ? first.data() : nullptr);
   f.bf16 = true;
   SCHECK(attention_fwd_cpu(f));
   AttnFwdArgs f32 = f;
@@ -593,9 +601,8 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
 
   DevBuf<float> gq(q), gk(k), gv(v), gm(mask), gout(n * Q), glse(n * heads);
   DevBuf<int32_t> gfirst(first);
-  AttnFwdArgs fg = f;
-  fg.q = gq.p; fg.k = gk.p; fg.v = gv.p; fg.mask = gm.p; fg.out = gout.p; fg.lse = glse.p;
-  fg.first = packed ? gfirst.p : nullptr;
+  AttnFwdArgs fg = train_fwd_args(b, t, heads, kvh, hd, gq.p, gk.p, gv.p, gm.p, gout.p, glse.p, packed ? gfirst.p : nullptr);
+  fg.bf16 = true;
   SCHECK(attention_fwd_cuda(fg));
   const std::vector<float> hout = gout.get();
   if (tc_fwd) {
@@ -610,11 +617,8 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
 
   std::vector<float> dout = randn(n * Q, rng), dq(n * Q), dk(n * KV), dv(n * KV), dq32(n * Q), dk32(n * KV),
                      dv32(n * KV);
-  AttnBwdArgs a;
-  a.b = b; a.t = t; a.heads = heads; a.kv_heads = kvh; a.head_dim = hd; a.q = q.data(); a.k = k.data(); a.v = v.data();
-  a.mask = mask.data(); a.out = out.data(); a.lse = lse.data(); a.dout = dout.data(); a.dq = dq.data();
-  a.dk = dk.data(); a.dv = dv.data();
-  if (packed) a.first = first.data();
+  AttnBwdArgs a = train_bwd_args(b, t, heads, kvh, hd, q.data(), k.data(), v.data(), mask.data(), out.data(), lse.data(),
+                                 dout.data(), dq.data(), dk.data(), dv.data(), packed ? first.data() : nullptr);
   a.bf16 = true;
   SCHECK(attention_bwd_cpu(a));
   AttnBwdArgs a32 = a;
@@ -634,10 +638,9 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
   gout.put(tc_bwd ? out : out32);
   glse.put(tc_bwd ? lse : lse32);
   DevBuf<float> gdout(dout), gdq(n * Q), gdk(n * KV), gdv(n * KV);
-  AttnBwdArgs ag = a;
-  ag.q = gq.p; ag.k = gk.p; ag.v = gv.p; ag.mask = gm.p; ag.out = gout.p; ag.lse = glse.p; ag.dout = gdout.p;
-  ag.dq = gdq.p; ag.dk = gdk.p; ag.dv = gdv.p;
-  ag.first = packed ? gfirst.p : nullptr;
+  AttnBwdArgs ag = train_bwd_args(b, t, heads, kvh, hd, gq.p, gk.p, gv.p, gm.p, gout.p, glse.p, gdout.p, gdq.p, gdk.p,
+                                  gdv.p, packed ? gfirst.p : nullptr);
+  ag.bf16 = true;
   SCHECK(attention_bwd_cuda(ag));
   const std::vector<float> hdq = gdq.get(), hdk = gdk.get(), hdv = gdv.get();
   if (tc_bwd) {
