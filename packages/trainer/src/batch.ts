@@ -61,7 +61,13 @@ export function broadcastRows(values: ArrayLike<number>, mask: Float32Array, wid
  * log-probs, critic values) scores each one once. In 1-shot RLVR all rows share the prompt and,
  * once the policy sharpens, many responses repeat.
  */
-export function distinctSequences(rollouts: readonly Rollout[]): { unique: Rollout[]; of: Int32Array } {
+export interface DistinctSequences {
+  unique: Rollout[];
+  /** Per rollout: the index of its sequence in `unique`. */
+  of: Int32Array;
+}
+
+export function distinctSequences(rollouts: readonly Rollout[]): DistinctSequences {
   const byHash = new Map<number, number[]>();
   const unique: Rollout[] = [];
   const of = new Int32Array(rollouts.length);

@@ -5,12 +5,22 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights } from "@rlvr/native";
 
-import { chunks, distinctSequences, expandRows, gather, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
+import { chunks, distinctSequences, expandRows, gather, packSequences, scatter, scoreChunks, type DistinctSequences, type Rollout, type ScoreBatching } from "./batch.js";
 
-/** Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and its token budget). */
-export function criticValues(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack = false): Float32Array {
+/**
+ * Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and
+ * its token budget); `distinct`: distinctSequences(rollouts), passed by a caller that has it.
+ */
+export function criticValues(
+  critic: Engine,
+  rollouts: readonly Rollout[],
+  width: number,
+  microBatch: number | ScoreBatching,
+  pack = false,
+  distinct: DistinctSequences = distinctSequences(rollouts),
+): Float32Array {
   // identical sequences get identical values: each distinct one runs once
-  const { unique, of } = distinctSequences(rollouts);
+  const { unique, of } = distinct;
   if (unique.length < rollouts.length) return expandRows(valuesOf(critic, unique, width, microBatch, pack), of, width);
   return valuesOf(critic, rollouts, width, microBatch, pack);
 }

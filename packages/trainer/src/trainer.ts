@@ -325,12 +325,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const mask = responseMask(rollouts, W);
     const pending = rewardFn(rollouts.map((r) => ({ response: r.text, gold: r.gold, exampleIndex: r.exampleIndex })));
     pending.catch(() => {}); // handled by the await below; no unhandled-rejection report while scoring
+    const distinct = distinctSequences(rollouts); // the scoring passes run each distinct sequence once
     // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
     const oldLogp = timed("old_logp", () =>
-      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, scoring).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
+      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, scoring, distinct).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
     );
-    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, scoring).logp) : undefined;
-    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences)) : null;
+    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, scoring, distinct).logp) : undefined;
+    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
     const rewards = await pending;
@@ -419,7 +420,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       generated_tokens: genTokens,
       // distinct (prompt, response) token sequences among the responses: how far the
       // group's samples have collapsed, and how many rows the scoring passes ran
-      distinct_responses: distinctSequences(rollouts).unique.length,
+      distinct_responses: distinct.unique.length,
       reflection_responses: reflection.responsesWithReflection,
       ...(cstats && values && returns
         ? {

@@ -9,7 +9,7 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights, type AggMode, type KlType } from "@rlvr/native";
 
-import { chunks, distinctSequences, expandRows, gather, packPrefixed, packSequences, scatter, scoreChunks, type Rollout, type ScoreBatching } from "./batch.js";
+import { chunks, distinctSequences, expandRows, gather, packPrefixed, packSequences, scatter, scoreChunks, type DistinctSequences, type Rollout, type ScoreBatching } from "./batch.js";
 
 export interface UpdateInputs {
   rollouts: readonly Rollout[];
@@ -138,7 +138,8 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
  * `temperature`, in the response layout [B, W]; scored in calls of up to `microBatch` sequences
  * (and its token budget), each distinct prompt of a call run once (Engine.scorePrefixed: GRPO's
  * n samples share it), and each distinct sequence scored once (identical rollouts get identical
- * rows): on backend "cpu" bit for bit what scoring each whole sequence gives.
+ * rows; `distinct`: distinctSequences(rollouts), passed by a caller that has it): on backend "cpu"
+ * bit for bit what scoring each whole sequence gives.
  */
 export function scoreRollouts(
   engine: Engine,
@@ -146,8 +147,9 @@ export function scoreRollouts(
   width: number,
   temperature: number,
   microBatch: number | ScoreBatching,
+  distinct: DistinctSequences = distinctSequences(rollouts),
 ): { logp: Float32Array; entropy: Float32Array } {
-  const { unique, of } = distinctSequences(rollouts);
+  const { unique, of } = distinct;
   if (unique.length === rollouts.length) return scoreEach(engine, rollouts, width, temperature, microBatch);
   const s = scoreEach(engine, unique, width, temperature, microBatch);
   return { logp: expandRows(s.logp, of, width), entropy: expandRows(s.entropy, of, width) };
