@@ -41,6 +41,9 @@ __device__ __forceinline__ float warp_sum(float x) {
   return x;
 }
 
+using attn::cp_async16;
+using attn::cp_async_commit;
+using attn::cp_async_wait;
 using attn::Geo;
 using attn::set_smem;
 
@@ -244,19 +247,11 @@ __global__ void __launch_bounds__(kThreads) attn_decode_kernel(AttnFwdArgs a, Ge
 // scores over the tile, an online-softmax update per tile, lane-per-dim P.V
 // with p broadcast by shuffles. Keys are not split across warps, so a block
 // walks the whole cache: used only when there are enough blocks to fill the
-// device (kGqaDecodeMinBlocks), head_dim % 4 == 0 and 16-byte aligned rows.
+// device (kGqaDecodeMinBlocks), head_dim % 4 == 0, 16-byte aligned rows, sm_80+.
 constexpr int64_t kGqaDecodeMinBlocks = 256;  // ~2 blocks per SM on A100 / H100
 
 template <int D>
 size_t gqa_decode_smem(int64_t group) { return sizeof(float) * (group * D + 2 * kKTile * (D + 4) + 2 * kKTile * D); }
-
-__device__ __forceinline__ void cp_async16(float* dst, const float* src, bool valid) {
-  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));  // 0: zero fill
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 // Starts copying the 32-key tile [j0, j0 + 32) into Ks [32][D + 4] / Vs [32][D]
 // (zeros past `last` and head_dim), as one cp.async group.
@@ -593,7 +588,7 @@ Status attention_fwd_cuda(const AttnFwdArgs& a) {
     constexpr int D = decltype(dc)::value;
     if (a.tq == 1 && !a.first) {  // (a packed row of one token is its own segment: first = 0 anyway)
       const bool rows16 = a.head_dim % 4 == 0 && (reinterpret_cast<uintptr_t>(a.k) & 15) == 0 &&
-                          (reinterpret_cast<uintptr_t>(a.v) & 15) == 0;  // cp.async 16-byte rows
+                          (reinterpret_cast<uintptr_t>(a.v) & 15) == 0 && attn::sm80_or_newer();  // cp.async rows
       if (g.group >= 2 && g.group <= 32 && a.b * a.kv_heads >= kGqaDecodeMinBlocks && rows16) {
         const size_t bytes = gqa_decode_smem<D>(g.group);
         Status s = set_smem(attn_decode_gqa_kernel<D>, bytes);

@@ -43,7 +43,6 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (lo) in the low half: the lower column
   return *reinterpret_cast<uint32_t*>(&v);
 }
-__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 // d += a b  (m16n8k16, row.col, bf16 inputs, fp32 accumulate)
 __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -155,25 +154,6 @@ __device__ __forceinline__ void load_tile(bf16* dst, const float* src, int64_t l
     const int i = e / D, d = e % D;
     dst[i * LD + d] = __float2bfloat16_rn((i < nvalid && d < hd) ? src[i * ld + d] : 0.f);
   }
-}
-
-// cp.async (16 bytes, L2 only): the copy runs while the threads go on; src_bytes
-// 0 fills the destination with zeros.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
-#endif
-}
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::);
-#endif
-}
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-#endif
 }
 
 // A tile as load_tile fills it, from the operand's bf16 copy when there is one
@@ -561,8 +541,9 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 
 }  // namespace
 
-bool tc_supported(int64_t head_dim) {
-  if (head_dim < 1 || head_dim > 128) return false;
+bool tc_supported(int64_t head_dim) { return head_dim >= 1 && head_dim <= 128 && sm80_or_newer(); }
+
+bool sm80_or_newer() {
   int dev = 0;
   if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return false;
   static std::atomic<int> known[64];  // 0 unknown, 1 sm_80+, 2 older
