@@ -42,8 +42,10 @@ describe("worker pool", () => {
     let settled = 0;
     const results = pairs.map((p) => pool.verify(p.response, p.gold).then((r) => (settled++, r)));
     // block the main thread (as the trainer's synchronous scoring does): with one task per
-    // worker at a time, only the first two could be graded meanwhile
-    const until = Date.now() + 1_000;
+    // worker at a time, only the first two could be graded meanwhile, however long it blocks.
+    // 3 s, not 1: the test above kills a worker (timeout), and its replacement's start-up
+    // took most of a second on a loaded 2-core machine (turbo runs other packages' tests)
+    const until = Date.now() + 3_000;
     while (Date.now() < until);
     await new Promise((r) => setImmediate(r)); // one turn of the event loop: the answers are waiting
     expect(settled).toBe(40);
