@@ -170,7 +170,26 @@ template <> struct Elem<__nv_bfloat16> {
     }
     return make_uint4(w[0], w[1], w[2], w[3]);
   }
+  // Half a vector: the output of an f32 chunk (4 values) stored as bf16.
+  __device__ static uint2 pack4(const float* f) {
+    __nv_bfloat162 lo = __floats2bfloat162_rn(f[0], f[1]), hi = __floats2bfloat162_rn(f[2], f[3]);
+    return make_uint2(*reinterpret_cast<uint32_t*>(&lo), *reinterpret_cast<uint32_t*>(&hi));
+  }
 };
+
+// A chunk of N values written as TOut: 16 bytes (the input's own dtype), or
+// 8 bytes (an f32 chunk of 4 written as bf16).
+template <class TOut, int N>
+using OutChunk = std::conditional_t<N * sizeof(TOut) == 16, uint4, uint2>;
+template <class TOut, int N>
+__device__ __forceinline__ OutChunk<TOut, N> pack_chunk(const float* x) {
+  if constexpr (N * sizeof(TOut) == 16) {
+    return Elem<TOut>::pack(x);
+  } else {
+    static_assert(std::is_same_v<TOut, __nv_bfloat16> && N == 4, "unsupported output chunk");
+    return Elem<TOut>::pack4(x);
+  }
+}
 
 // Calls f.template operator()<T>() with T the C++ type of the logits dtype.
 template <class F>
@@ -192,24 +211,31 @@ template <int N> using Count = std::integral_constant<int, N>;
 // body(float* x, Count<N>, int64_t first_index) sees chunks of N = 1 or
 // Elem<T>::kVec values; kUnroll vectors are loaded before any is consumed so
 // that enough loads are in flight. When out is non-null, the (possibly
-// modified) chunk is stored to the same positions of out, which may alias in.
-template <class T, int kUnroll, class Body>
-__device__ __forceinline__ void for_row(const T* in, T* out, int64_t v, Body&& body) {
+// modified) chunk is stored to the same positions of out as TOut (T, or bf16
+// for f32 in; see OutChunk); out may alias in when TOut is T.
+template <class T, int kUnroll, class TOut, class Body>
+__device__ __forceinline__ void for_row(const T* in, TOut* out, int64_t v, Body&& body) {
   constexpr int V = Elem<T>::kVec;
   const int tid = threadIdx.x, nt = blockDim.x;
   const uintptr_t ain = reinterpret_cast<uintptr_t>(in);
   int64_t head = static_cast<int64_t>(((16 - (ain & 15)) & 15) / sizeof(T));
-  // Vectorize only when in and out share their alignment (always true in place).
-  if (ain % sizeof(T) != 0 || (out && ((reinterpret_cast<uintptr_t>(out) ^ ain) & 15) != 0)) head = v;
+  // Vectorize only when out's chunks are aligned too: in and out share their
+  // alignment (always true in place), or a narrower TOut's chunks start on their size.
+  const uintptr_t aout = reinterpret_cast<uintptr_t>(out);
+  if (ain % sizeof(T) != 0 ||
+      (out && (std::is_same_v<T, TOut> ? ((aout ^ ain) & 15) != 0
+                                       : (aout + head * sizeof(TOut)) % (V * sizeof(TOut)) != 0)))
+    head = v;
   if (head > v) head = v;
   for (int64_t j = tid; j < head; j += nt) {
     float x = Elem<T>::load(in + j);
     body(&x, Count<1>{}, j);
-    if (out) Elem<T>::store(out + j, x);
+    if (out) Elem<TOut>::store(out + j, x);
   }
   const int64_t nvec = (v - head) / V;
   const uint4* vin = reinterpret_cast<const uint4*>(in + head);
-  uint4* vout = out ? reinterpret_cast<uint4*>(out + head) : nullptr;
+  using Chunk = OutChunk<TOut, V>;
+  Chunk* vout = out ? reinterpret_cast<Chunk*>(out + head) : nullptr;
   int64_t i = tid;
   for (; i + (kUnroll - 1) * nt < nvec; i += kUnroll * nt) {
     uint4 u[kUnroll];
@@ -220,19 +246,19 @@ __device__ __forceinline__ void for_row(const T* in, T* out, int64_t v, Body&& b
       float x[V];
       Elem<T>::unpack(u[k], x);
       body(x, Count<V>{}, head + (i + k * nt) * V);
-      if (out) __stcs(vout + i + k * nt, Elem<T>::pack(x));
+      if (out) __stcs(vout + i + k * nt, pack_chunk<TOut, V>(x));
     }
   }
   for (; i < nvec; i += nt) {
     float x[V];
     Elem<T>::unpack(__ldcs(vin + i), x);
     body(x, Count<V>{}, head + i * V);
-    if (out) __stcs(vout + i, Elem<T>::pack(x));
+    if (out) __stcs(vout + i, pack_chunk<TOut, V>(x));
   }
   for (int64_t j = head + nvec * V + tid; j < v; j += nt) {
     float x = Elem<T>::load(in + j);
     body(&x, Count<1>{}, j);
-    if (out) Elem<T>::store(out + j, x);
+    if (out) Elem<TOut>::store(out + j, x);
   }
 }
 

@@ -29,9 +29,11 @@ __device__ __forceinline__ float target_logp(const T* row, int64_t v, int32_t ta
 }
 
 // Writes dz_j = (g (1[j = target] - p_j) - h p_j (log p_j + H)) / T, with
-// p_j = 2^d, d = (x_j / T - lse) log2(e), into out (which may alias row).
-template <class T>
-__device__ __forceinline__ void row_grad(const T* row, T* out, int64_t v, int32_t target, float lse,
+// p_j = 2^d, d = (x_j / T - lse) log2(e), into out (which may alias row when
+// TOut is T). Each value is computed in fp32 whatever TOut is, then rounded
+// once on the store.
+template <class T, class TOut>
+__device__ __forceinline__ void row_grad(const T* row, TOut* out, int64_t v, int32_t target, float lse,
                                          float inv_t, float g, float h, float H) {
   const float a = -(g + h * H) * inv_t, b = -h * kLn2 * inv_t, gt = g * inv_t;
   for_row<T, kUnroll>(row, out, v, [&](float* x, auto n, int64_t j0) {
@@ -96,10 +98,11 @@ __device__ __forceinline__ TokenTerms token_terms(const PolicyLossArgs& a, int64
   return t;
 }
 
-template <class T>
+// TOut: the dlogits element type (T, or bf16 for f32 logits).
+template <class T, class TOut>
 __global__ void __launch_bounds__(kRowThreadsMax, 2) policy_loss_kernel(PolicyLossArgs a, float it, unsigned long long* bad) {
   const T* logits = static_cast<const T*>(a.logits);
-  T* dlogits = static_cast<T*>(a.dlogits);
+  TOut* dlogits = static_cast<TOut*>(a.dlogits);
   const float inv_t = 1.f / a.temperature;
   for (int64_t r = blockIdx.x; r < a.n; r += gridDim.x) {
     const T* row = logits + r * a.v;
@@ -204,6 +207,7 @@ Status logprob_bwd_cuda(const LogprobBwdArgs& a) {
 
 Status policy_loss_cuda(const PolicyLossArgs& a) {
   if (Status s = check_rows(a.logits, a.n, a.v, a.targets, a.temperature); !s.ok()) return s;
+  if (Status s = check_policy_dlogits(a); !s.ok()) return s;
   if (a.bad_row) *a.bad_row = -1;
   if (a.stats) *a.stats = PolicyLossStats{};
   if (a.n == 0) return Status::Ok();  // empty inputs may come with null pointers
@@ -227,11 +231,17 @@ Status policy_loss_cuda(const PolicyLossArgs& a) {
   }
 
   const float it = 1.f / a.temperature;  // the CPU's inv_temp, rounded the same way
-  Status s = dispatch_logits(a.logits_dtype, [&](auto tag) {
-    using T = decltype(tag);
-    policy_loss_kernel<T><<<row_grid(a.n), row_threads(a.v)>>>(a, it, flag);
-    return launched("policy_loss_kernel");
-  });
+  Status s;
+  if (a.dlogits && policy_dlogits_dtype(a) != a.logits_dtype) {  // f32 -> bf16, the one pair check_policy_dlogits lets through
+    policy_loss_kernel<float, __nv_bfloat16><<<row_grid(a.n), row_threads(a.v)>>>(a, it, flag);
+    s = launched("policy_loss_kernel");
+  } else {
+    s = dispatch_logits(a.logits_dtype, [&](auto tag) {
+      using T = decltype(tag);
+      policy_loss_kernel<T, T><<<row_grid(a.n), row_threads(a.v)>>>(a, it, flag);
+      return launched("policy_loss_kernel");
+    });
+  }
   if (!s.ok()) return s;
   if (a.stats) {
     if (Status e = batch_sums<8>(a.n, PolicyStatsFn{a}, partials, sums); !e.ok()) return e;

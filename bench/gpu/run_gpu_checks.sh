@@ -109,4 +109,22 @@ if [ -n "$NSYS" ]; then
 else
   step "nsys not found: no kernel time summary"
 fi
+# Why the attention kernels run at the speed they do (when the device has Nsight Compute):
+# the first forward, and the last layer's dq / dkv kernels, of one training step at the
+# benchmark's shapes (8 x 1024, 12 heads, head_dim 128). RLVR_NCU=0 skips it.
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+if [ -n "$NCU" ] && [ "${RLVR_NCU:-1}" != 0 ]; then
+  for k in "fwd_kernel 1" "d(q|kv)_kernel 2"; do
+    set -- $k
+    step "ncu: tensor-core attention $1 (ops model bench, train 8 x 1024)"
+    timeout 120 "$NCU" --kernel-name-base mangled --kernel-name "regex:4attn.*$1" --launch-count "$2" \
+      --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
+      --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 1 8 64 1 2>&1 | grep -vE "^==PROF==|^\{|^ *\"" |
+      grep -E "attn|Duration|Throughput|Pipe|Occupancy|Registers|Shared Memory|Stall|Warp Cycles|Issue|Eligible|Active Warps|Block Limit|Bank|L1|L2|DRAM|Executed Ipc" |
+      head -90 | tee -a "$LOG"
+  done
+else
+  step "ncu not found (or RLVR_NCU=0): no attention kernel profile"
+fi
 step done

@@ -14,9 +14,13 @@
 // layout of one k16 step).
 // Backward: two kernels, deterministic (no atomics), as the fp32 ones:
 //   dq:  blocks over 64-query tiles; per key tile S, dP = dO V^T, dS, dQ += dS K;
-//   dkv: blocks over 64-key tiles of one kv head; per query head of the group
-//        and 64-query tile (in halves of 32 queries, to bound registers):
-//        S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q.
+//   dkv: blocks over 64-key tiles and query heads; per 64-query tile (in halves
+//        of 32 queries, to bound registers): S^T = K Q^T, dP^T = V dO^T,
+//        dV += P^T dO, dK += dS^T Q. With grouped-query attention each query
+//        head's dK, dV go to a partial buffer and a second kernel sums the
+//        group's partials in head order: a block per (key tile, kv head) looping
+//        over the group had 1/group of the parallelism and group x the critical
+//        path (2 kv heads x 16 tiles x 8 sequences = 256 blocks for 132 SMs).
 // Tiles stream in with cp.async, double-buffered (the next tile loads while
 // this one is used), from bf16 copies of Q, K, V (and dO) that the launcher
 // casts once per call (head_dim % 8 == 0, training layout); otherwise (a
@@ -186,6 +190,22 @@ __device__ __forceinline__ int block_first_key(const int32_t* first, int64_t r0,
   return *shared;
 }
 
+// Max over the warp's lanes.
+__device__ __forceinline__ int64_t warp_max(int64_t v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = max(v, static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, v, o)));
+  return v;
+}
+
+// Key tile [j0, j0 + 64) is visible to every row of the warp: its keys are all real (mask
+// flags Ms, 0 past the valid keys), none is past the warp's smallest slot and none before
+// its largest segment start. Warp-uniform (a vote), so the caller's branch does not diverge.
+__device__ __forceinline__ bool tile_visible(const float* Ms, int64_t j0, int64_t wslot_min, int64_t wfirst_max,
+                                             int lane) {
+  if (j0 + kTile - 1 > wslot_min || j0 < wfirst_max) return false;
+  return __all_sync(0xffffffffu, Ms[lane] != 0.f && Ms[lane + 32] != 0.f);
+}
+
 // ---- forward ----------------------------------------------------------------
 
 // bf16 copies of the operands (same element layout as the fp32 ones), made
@@ -221,6 +241,11 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
     slot[u] = row < a.tq ? a.slot0 + row : -1;
     first[u] = (row < a.tq && a.first) ? a.first[s * a.tq + row] : 0;
   }
+  // the warp's smallest slot (its first row's; rows past tq are never written) and largest
+  // segment start: a key tile within [wfirst_max, wslot_min] is visible to all its rows
+  const int64_t wslot_min = a.slot0 + i0 + warp * 16;
+  const int64_t wfirst_max = warp_max(max(first[0], first[1]));
+  const float sl2 = geo.scale * kLog2e;  // scores in log2 units: p = 2^(s sl2 - m)
   const int64_t qoff = (s * a.tq + i0) * geo.qd + h * hd, kvoff = s * a.seq_stride * geo.kvd + kvh * hd;
   fill_tile<D>(Qs, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
   const float* mrow = a.mask + s * a.mask_stride;
@@ -253,32 +278,47 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
     mma_abt<D, NT>(sc, Qs, warp * 16, Ks, 0, lane);
-    // visibility, scale, the tile's row maxima (over the quad's 4 lanes)
+    // visibility, scale (to log2 units), the tile's row maxima (over the quad's 4 lanes)
     float mx[2] = {-INFINITY, -INFINITY};
+    if (tile_visible(Ms, j0, wslot_min, wfirst_max, lane)) {  // warp-uniform: no per-key tests
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+      for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
-        const int64_t j = j0 + kj;
-        const bool vis = Ms[kj] != 0.f && j <= slot[u] && j >= first[u];
-        sc[nt][e] = vis ? sc[nt][e] * geo.scale : -INFINITY;
-        mx[u] = fmaxf(mx[u], sc[nt][e]);
+        for (int e = 0; e < 4; ++e) {
+          sc[nt][e] *= sl2;
+          mx[e >> 1] = fmaxf(mx[e >> 1], sc[nt][e]);
+        }
+    } else {
+      int lim[2], lo[2];  // this row sees tile keys kj in [lo, lim] (and real)
+#pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        lim[u] = static_cast<int>(max(slot[u] - j0, int64_t{-1}));
+        lo[u] = static_cast<int>(min(max(first[u] - j0, int64_t{0}), int64_t{kTile}));
       }
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
+          const bool vis = Ms[kj] != 0.f && kj <= lim[u] && kj >= lo[u];
+          sc[nt][e] = vis ? sc[nt][e] * sl2 : -INFINITY;
+          mx[u] = fmaxf(mx[u], sc[nt][e]);
+        }
+    }
     float mn[2], alpha[2], rs[2] = {0.f, 0.f};
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
       mx[u] = fmaxf(mx[u], __shfl_xor_sync(0xffffffffu, mx[u], 1));
       mx[u] = fmaxf(mx[u], __shfl_xor_sync(0xffffffffu, mx[u], 2));
       mn[u] = fmaxf(m[u], mx[u]);
-      alpha[u] = mn[u] == -INFINITY ? 1.f : expf(m[u] - mn[u]);  // m = -inf -> 0
+      alpha[u] = mn[u] == -INFINITY ? 1.f : ex2(m[u] - mn[u]);  // m = -inf -> 0
     }
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int u = e >> 1;
-        const float p = mn[u] == -INFINITY ? 0.f : expf(sc[nt][e] - mn[u]);  // invisible (-inf) -> 0
+        const float p = mn[u] == -INFINITY ? 0.f : ex2(sc[nt][e] - mn[u]);  // invisible (-inf) -> 0
         sc[nt][e] = p;
         rs[u] += p;
       }
@@ -310,7 +350,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
         const int d = dn * 8 + 2 * c + e;
         if (d < hd) a.out[r * geo.qd + h * hd + d] = o[dn][2 * u + e] * inv;
       }
-    if (a.lse && c == 0) a.lse[r * a.heads + h] = l[u] > 0.f ? m[u] + logf(l[u]) : INFINITY;
+    if (a.lse && c == 0) a.lse[r * a.heads + h] = l[u] > 0.f ? (m[u] + log2f(l[u])) * kLn2 : INFINITY;
   }
 }
 
@@ -336,16 +376,18 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
   const int64_t max_slot = qend - 1;
   const int first_key = block_first_key(a.first ? a.first + s * t : nullptr, i0, t, tid, &kmin);
   int64_t slot[2], first[2];
-  float lse[2], dr[2];
+  float lse2[2], dr[2];  // lse in log2 units
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
     const int64_t row = i0 + warp * 16 + g + 8 * u;
     const bool in = row < t;
     slot[u] = in ? row : -1;
     first[u] = (in && a.first) ? a.first[s * t + row] : 0;
-    lse[u] = in ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+    lse2[u] = in ? a.lse[(s * t + row) * a.heads + h] * kLog2e : INFINITY;
     dr[u] = in ? drow[(s * t + row) * a.heads + h] : 0.f;
   }
+  const int64_t wslot_min = i0 + warp * 16, wfirst_max = warp_max(max(first[0], first[1]));  // as the forward's
+  const float sl2 = geo.scale * kLog2e;
   const int nq = static_cast<int>(qend - i0);
   const int64_t qoff = (s * t + i0) * geo.qd + h * hd, kvoff = s * t * geo.kvd + kvh * hd;
   fill_tile<D>(Qs, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, nq, hd, tid, vec);
@@ -382,16 +424,32 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
       for (int e = 0; e < 4; ++e) sc[nt][e] = dp[nt][e] = 0.f;
     mma_abt<D, NT>(sc, Qs, warp * 16, Ks, 0, lane);  // S
     mma_abt<D, NT>(dp, Gs, warp * 16, Vs, 0, lane);  // dP = dO V^T
+    if (tile_visible(Ms, j0, wslot_min, wfirst_max, lane)) {  // warp-uniform
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+      for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
-        const int64_t j = j0 + kj;
-        const bool vis = Ms[kj] != 0.f && j <= slot[u] && j >= first[u];
-        const float p = vis ? expf(sc[nt][e] * geo.scale - lse[u]) : 0.f;
-        sc[nt][e] = p * (dp[nt][e] - dr[u]) * geo.scale;  // ds
+        for (int e = 0; e < 4; ++e) {
+          const int u = e >> 1;
+          const float p = ex2(fmaf(sc[nt][e], sl2, -lse2[u]));
+          sc[nt][e] = p * (dp[nt][e] - dr[u]) * geo.scale;  // ds
+        }
+    } else {
+      int lim[2], lo[2];
+#pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        lim[u] = static_cast<int>(max(slot[u] - j0, int64_t{-1}));
+        lo[u] = static_cast<int>(min(max(first[u] - j0, int64_t{0}), int64_t{kTile}));
       }
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int u = e >> 1, kj = nt * 8 + 2 * c + (e & 1);
+          const bool vis = Ms[kj] != 0.f && kj <= lim[u] && kj >= lo[u];
+          const float p = vis ? ex2(fmaf(sc[nt][e], sl2, -lse2[u])) : 0.f;
+          sc[nt][e] = p * (dp[nt][e] - dr[u]) * geo.scale;  // ds
+        }
+    }
     mma_pt<D, kTile / 16>(dq, sc, Ks, 0, lane);  // dQ += dS K
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
@@ -416,8 +474,17 @@ constexpr size_t dkv_smem() {
   return sizeof(bf16) * 6 * kRows * (D + 8) + (2 * sizeof(float) + sizeof(int)) * 2 * kTile;
 }
 
+// Where dkv_kernel writes: a.dk / a.dv themselves (group 1: row stride kvd,
+// column kvh * hd), or per-query-head partials (row stride qd, column h * hd)
+// that dkv_reduce_kernel sums.
+struct DkvOut {
+  float *k, *v;
+  bool per_head;
+};
+
 template <int D>
-__global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
+__global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec,
+                                                       DkvOut out) {
   constexpr int LD = D + 8, DN = D / 8, HALF = kTile / 2, NTH = HALF / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem);           // [64][LD] this block's keys
@@ -428,7 +495,7 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
   float* Rb = Lb + 2 * kTile;                         // 2 x [64] drow
   int* Fb = reinterpret_cast<int*>(Rb + 2 * kTile);   // 2 x [64] first visible key (packed)
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
-  const int64_t s = blockIdx.z, kvh = blockIdx.y, hd = a.head_dim, t = a.t;
+  const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim, t = a.t;
   const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kRows;  // early keys (most queries) first
   const int nk = static_cast<int>(k0 + kRows < t ? kRows : t - k0);
   const int64_t kvoff = (s * t + k0) * geo.kvd + kvh * hd;
@@ -441,16 +508,18 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
     key[u] = k0 + warp * 16 + g + 8 * u;
     kvis[u] = key[u] < t && a.mask[s * t + key[u]] != 0.f;
   }
+  const bool wkeys_real = __all_sync(0xffffffffu, kvis[0] && kvis[1]);
+  const int64_t wkey_min = k0 + warp * 16, wkey_max = wkey_min + 15;
+  const float sl2 = geo.scale * kLog2e;
   float dk[DN][4], dv[DN][4];
 #pragma unroll
   for (int dn = 0; dn < DN; ++dn)
 #pragma unroll
     for (int e = 0; e < 4; ++e) dk[dn][e] = dv[dn][e] = 0.f;
-  // steps: the group's query heads x the query tiles from k0 on (queries before
-  // k0 see none of these keys), head-major
-  const int64_t ntiles = (t - k0 + kTile - 1) / kTile, steps = geo.group * ntiles;
+  // steps: the query tiles from k0 on (queries before k0 see none of these keys)
+  const int64_t steps = (t - k0 + kTile - 1) / kTile;
   auto issue = [&](int64_t it, int buf) {  // query tile of step `it` into buffer `buf` (one cp.async group)
-    const int64_t h = kvh * geo.group + it / ntiles, i0 = k0 + (it % ntiles) * kTile;
+    const int64_t i0 = k0 + it * kTile;
     const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
     const int64_t qoff = (s * t + i0) * geo.qd + h * hd;
     fill_tile<D>(Qb + buf * TS, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, nq, hd, tid, vec);
@@ -458,7 +527,7 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
     if (tid < kTile) {
       const int64_t row = i0 + tid;
       const bool inr = tid < nq;
-      Lb[buf * kTile + tid] = inr ? a.lse[(s * t + row) * a.heads + h] : INFINITY;
+      Lb[buf * kTile + tid] = inr ? a.lse[(s * t + row) * a.heads + h] * kLog2e : INFINITY;  // log2 units
       Rb[buf * kTile + tid] = inr ? drow[(s * t + row) * a.heads + h] : 0.f;
       Fb[buf * kTile + tid] = (inr && a.first) ? a.first[s * t + row] : 0;
     }
@@ -474,13 +543,14 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
       cp_async_wait<0>();
     }
     __syncthreads();  // this tile (and K / V, the first time) is visible to all warps
-    const int64_t i0 = k0 + (it % ntiles) * kTile;
+    const int64_t i0 = k0 + it * kTile;
     const int nq = static_cast<int>(i0 + kTile < t ? kTile : t - i0);
     const bf16* Qs = Qb + buf * TS;
     const bf16* Gs = Gb + buf * TS;
     const float* Ls = Lb + buf * kTile;
     const float* Rs = Rb + buf * kTile;
     const int* Fs = Fb + buf * kTile;
+    const int64_t tfirst_max = a.first ? warp_max(static_cast<int64_t>(max(Fs[lane], Fs[lane + 32]))) : 0;
     {
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
@@ -493,15 +563,17 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
           for (int e = 0; e < 4; ++e) st[nt][e] = dpt[nt][e] = 0.f;
         mma_abt<D, NTH>(st, Ks, warp * 16, Qs, q0, lane);   // S^T = K Q^T
         mma_abt<D, NTH>(dpt, Vs, warp * 16, Gs, q0, lane);  // dP^T = V dO^T
-        // rows are keys (u), columns queries
+        // rows are keys (u), columns queries. Warp-uniform fast path: the warp's keys are all
+        // real, all queries of this half exist, come at or after the warp's last key and have
+        // their segment start at or before its first key: every pair is visible.
+        const bool full = wkeys_real && q0 + HALF <= nq && wkey_max <= i0 + q0 && tfirst_max <= wkey_min;
 #pragma unroll
         for (int nt = 0; nt < NTH; ++nt)
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             const int u = e >> 1, qi = q0 + nt * 8 + 2 * c + (e & 1);
-            const int64_t q = i0 + qi;
-            const bool vis = kvis[u] && qi < nq && key[u] <= q && key[u] >= Fs[qi];
-            const float p = vis ? expf(st[nt][e] * geo.scale - Ls[qi]) : 0.f;
+            const bool vis = full || (kvis[u] && qi < nq && key[u] <= i0 + qi && key[u] >= Fs[qi]);
+            const float p = vis ? ex2(fmaf(st[nt][e], sl2, -Ls[qi])) : 0.f;
             dpt[nt][e] = p * (dpt[nt][e] - Rs[qi]) * geo.scale;  // ds
             st[nt][e] = p;
           }
@@ -511,6 +583,7 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
     }
     __syncthreads();  // every warp is done with this buffer before it is refilled
   }
+  const int64_t ld = out.per_head ? geo.qd : geo.kvd, col = (out.per_head ? h : kvh) * hd;
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
     if (key[u] >= t) continue;
@@ -521,10 +594,29 @@ __global__ void __launch_bounds__(kThreads) dkv_kernel(AttnBwdArgs a, Geo geo, c
       for (int e = 0; e < 2; ++e) {
         const int d = dn * 8 + 2 * c + e;
         if (d < hd) {
-          a.dk[r * geo.kvd + kvh * hd + d] = dk[dn][2 * u + e];
-          a.dv[r * geo.kvd + kvh * hd + d] = dv[dn][2 * u + e];
+          out.k[r * ld + col + d] = dk[dn][2 * u + e];
+          out.v[r * ld + col + d] = dv[dn][2 * u + e];
         }
       }
+  }
+}
+
+// dk[r, kvh, d] = sum over the group's query heads j (in order) of the partial
+// [r, kvh * group + j, d]; the same for dv. Fixed order: deterministic.
+__global__ void dkv_reduce_kernel(const float* pk, const float* pv, float* dk, float* dv, int64_t n, Geo geo,
+                                  int64_t hd) {
+  const int64_t total = n * geo.kvd;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = e / geo.kvd, c = e % geo.kvd, kvh = c / hd, d = c % hd;
+    const int64_t base = r * geo.qd + kvh * geo.group * hd + d;
+    float sk = 0.f, sv = 0.f;
+    for (int64_t j = 0; j < geo.group; ++j) {
+      sk += pk[base + j * hd];
+      sv += pv[base + j * hd];
+    }
+    dk[e] = sk;
+    dv[e] = sv;
   }
 }
 
@@ -628,9 +720,21 @@ Status bwd_tc(const AttnBwdArgs& a, const Geo& geo, const float* drow) {
         a, geo, drow, in, vec);
     s = launched("attn_dq_tc_kernel");
     if (!s.ok()) return s;
-    dkv_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.b)), kThreads,
-                    dkv_smem<D>()>>>(a, geo, drow, in, vec);
-    return launched("attn_dkv_tc_kernel");
+    DkvOut out{a.dk, a.dv, geo.group > 1};
+    Scratch parts;  // per-query-head dK, dV (grouped-query attention)
+    const int64_t n = a.b * a.t;
+    if (out.per_head) {
+      s = parts.alloc(static_cast<size_t>(2 * n * geo.qd) * sizeof(float));
+      if (!s.ok()) return s;
+      out.k = parts.as<float>();
+      out.v = out.k + n * geo.qd;
+    }
+    dkv_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads,
+                    dkv_smem<D>()>>>(a, geo, drow, in, vec, out);
+    s = launched("attn_dkv_tc_kernel");
+    if (!s.ok() || !out.per_head) return s;
+    dkv_reduce_kernel<<<grid_for(n * geo.kvd, 256, 8192), 256>>>(out.k, out.v, a.dk, a.dv, n, geo, a.head_dim);
+    return launched("attn_dkv_reduce_kernel");
   });
 }
 

@@ -139,7 +139,8 @@ bool cublas_gemm_bf16(const GemmArgs& g, Status* st) {
   const float alpha = 1.f, beta = g.accumulate ? 1.f : 0.f;
   const int rc = lib().gemm_ex(h, g.trans_b ? kOpT : kOpN, g.trans_a ? kOpT : kOpN, static_cast<int>(g.n),
                                static_cast<int>(g.m), static_cast<int>(g.k), &alpha, g.b, kR16BF,
-                               static_cast<int>(g.ldb), g.a, kR16BF, static_cast<int>(g.lda), &beta, g.c, kR32F,
+                               static_cast<int>(g.ldb), g.a, kR16BF, static_cast<int>(g.lda), &beta,
+                               g.c16 ? g.c16 : static_cast<void*>(g.c), g.c16 ? kR16BF : kR32F,
                                static_cast<int>(g.ldc), kCompute32F, kGemmDefault);
   if (rc != 0) {
     *st = Status::Error(Code::Device, "gemm", "cublasGemmEx failed (status " + std::to_string(rc) + ")");

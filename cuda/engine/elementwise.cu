@@ -5,6 +5,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda/common.cuh"
+#include "cuda/engine/elementwise_vec.cuh"
 #include "cuda/engine/ops.h"
 
 namespace rlvr::engine::ops {
@@ -95,8 +96,13 @@ __global__ void __launch_bounds__(kRowT) rmsnorm_fwd_kernel(RmsNormFwdArgs a) {
     }
     __syncthreads();
     const float iv = s_iv;
-    float* yr = a.y + r * a.h;
-    for (int64_t i = threadIdx.x; i < a.h; i += blockDim.x) yr[i] = a.w[i] * (xr[i] * iv);
+    float* yr = a.y ? a.y + r * a.h : nullptr;
+    __nv_bfloat16* yb = a.y16 ? static_cast<__nv_bfloat16*>(a.y16) + r * a.h : nullptr;
+    for (int64_t i = threadIdx.x; i < a.h; i += blockDim.x) {
+      const float y = a.w[i] * (xr[i] * iv);
+      if (yr) yr[i] = y;
+      if (yb) yb[i] = __float2bfloat16_rn(y);
+    }
     __syncthreads();  // s_iv is rewritten for the next row
   }
 }
@@ -114,10 +120,13 @@ __global__ void __launch_bounds__(kRowT) rmsnorm_bwd_dx_kernel(RmsNormBwdArgs a)
     __syncthreads();
     const float mean = s_mean;
     float* dr = a.dx + r * a.h;
+    __nv_bfloat16* db = a.dx16 ? static_cast<__nv_bfloat16*>(a.dx16) + r * a.h : nullptr;
     for (int64_t i = threadIdx.x; i < a.h; i += blockDim.x) {
       const float xhat = xr[i] * iv;
       const float g = iv * (gr[i] * a.w[i] - xhat * mean);
-      dr[i] = a.accumulate ? dr[i] + g : g;
+      const float d = a.accumulate ? dr[i] + g : g;
+      dr[i] = d;
+      if (db) db[i] = __float2bfloat16_rn(d);
     }
     __syncthreads();
   }
@@ -192,31 +201,59 @@ __global__ void kv_append_kernel(const float* k, const float* v, int64_t n, int6
 // T = float: the fp32 ops; T = bf16: their twins for OpsModel's bf16 mode, the
 // same expressions in the same order rounded at the store (bitwise the fp32 op
 // followed by the cast).
-template <class T>
-__device__ __forceinline__ T stored_as(float x);
-template <>
-__device__ __forceinline__ float stored_as<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 stored_as<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-
-template <class T>
-__global__ void swiglu_fwd_kernel(const float* g, const float* u, T* h, int64_t count) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float gv = g[i];
-    h[i] = stored_as<T>(gv / (1.0f + expf(-gv)) * u[i]);
-  }
+// V: 16-byte loads / stores (vec::for_elems); the per-element math is the same either way.
+// Ti: the element type of the inputs (fp32, or bf16 widened exactly), T: of the outputs.
+template <class Ti, class T, bool V>
+__global__ void swiglu_fwd_kernel(const Ti* g, const Ti* u, T* h, int64_t count) {
+  vec::for_elems<V>(count, [&](int64_t i, auto w) {
+    constexpr int W = decltype(w)::value;
+    float gv[W], uv[W], y[W];
+    vec::load(g + i, gv);
+    vec::load(u + i, uv);
+#pragma unroll
+    for (int k = 0; k < W; ++k) y[k] = gv[k] / (1.0f + expf(-gv[k])) * uv[k];
+    vec::store(h + i, y);
+  });
 }
 
-template <class T>
-__global__ void swiglu_bwd_kernel(const float* gp, const float* u, const float* dh, T* dg, T* du, int64_t count) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float g = gp[i], sg = 1.0f / (1.0f + expf(-g)), si = g * sg;
-    const float d = dh[i];
-    du[i] = stored_as<T>(d * si);
-    dg[i] = stored_as<T>(d * u[i] * (sg * (1.0f + g * (1.0f - sg))));
-  }
+// dg may alias dh: each thread reads its elements before writing them.
+template <class Ti, class T, bool V>
+__global__ void swiglu_bwd_kernel(const Ti* gp, const Ti* up, const Ti* dh, T* dg, T* du, int64_t count) {
+  vec::for_elems<V>(count, [&](int64_t i, auto w) {
+    constexpr int W = decltype(w)::value;
+    float gv[W], uv[W], d[W], og[W], ou[W];
+    vec::load(gp + i, gv);
+    vec::load(up + i, uv);
+    vec::load(dh + i, d);
+#pragma unroll
+    for (int k = 0; k < W; ++k) {
+      const float g = gv[k], sg = 1.0f / (1.0f + expf(-g)), si = g * sg;
+      ou[k] = d[k] * si;
+      og[k] = d[k] * uv[k] * (sg * (1.0f + g * (1.0f - sg)));
+    }
+    vec::store(du + i, ou);
+    vec::store(dg + i, og);
+  });
+}
+
+template <class Ti, class T>
+Status swiglu_fwd_launch(const Ti* g, const Ti* u, T* h, int64_t count, const char* name) {
+  if (count <= 0) return Status::Ok();
+  if (vec::aligned16(g, u, h))
+    swiglu_fwd_kernel<Ti, T, true><<<grid_for((count + 3) / 4, kEw, 8192), kEw>>>(g, u, h, count);
+  else
+    swiglu_fwd_kernel<Ti, T, false><<<grid_for(count, kEw, 8192), kEw>>>(g, u, h, count);
+  return launched(name);
+}
+
+template <class Ti, class T>
+Status swiglu_bwd_launch(const Ti* g, const Ti* u, const Ti* dh, T* dg, T* du, int64_t count, const char* name) {
+  if (count <= 0) return Status::Ok();
+  if (vec::aligned16(g, u, dh, dg, du))
+    swiglu_bwd_kernel<Ti, T, true><<<grid_for((count + 3) / 4, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
+  else
+    swiglu_bwd_kernel<Ti, T, false><<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
+  return launched(name);
 }
 
 // ---- embedding -----------------------------------------------------------------------
@@ -264,20 +301,34 @@ struct AdamWConst {
   float step_size, bc2_sqrt, decay;
 };
 
+template <bool V>
 __global__ void adamw_kernel(AdamWArgs o, AdamWConst k) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < o.count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float g = o.grad[i] * o.clip;
-    float p = o.param[i] * k.decay;
-    const float m = o.beta1 * o.m[i] + (1.0f - o.beta1) * g;
-    const float v = o.beta2 * o.v[i] + (1.0f - o.beta2) * g * g;
-    o.m[i] = m;
-    o.v[i] = v;
-    const float denom = sqrtf(v) / k.bc2_sqrt + o.eps;
-    p -= k.step_size * (m / denom);
-    o.param[i] = p;
-    if (o.zero_grad) o.grad[i] = 0.f;
-  }
+  vec::for_elems<V>(o.count, [&](int64_t i, auto w) {
+    constexpr int W = decltype(w)::value;
+    float gr[W], pr[W], mr[W], vr[W];
+    vec::load(o.grad + i, gr);
+    vec::load(o.param + i, pr);
+    vec::load(o.m + i, mr);
+    vec::load(o.v + i, vr);
+#pragma unroll
+    for (int e = 0; e < W; ++e) {
+      const float g = gr[e] * o.clip;
+      float p = pr[e] * k.decay;
+      const float m = o.beta1 * mr[e] + (1.0f - o.beta1) * g;
+      const float v = o.beta2 * vr[e] + (1.0f - o.beta2) * g * g;
+      mr[e] = m;
+      vr[e] = v;
+      const float denom = sqrtf(v) / k.bc2_sqrt + o.eps;
+      p -= k.step_size * (m / denom);
+      pr[e] = p;
+      gr[e] = 0.f;
+    }
+    vec::store(o.m + i, mr);
+    vec::store(o.v + i, vr);
+    vec::store(o.param + i, pr);
+    if (o.param16) vec::store(static_cast<__nv_bfloat16*>(o.param16) + i, pr);
+    if (o.zero_grad) vec::store(o.grad + i, gr);
+  });
 }
 
 }  // namespace
@@ -326,28 +377,23 @@ Status kv_append_cuda(const float* k, const float* v, int64_t n, int64_t kv_dim,
 }
 
 Status swiglu_fwd_cuda(const float* g, const float* u, float* h, int64_t count) {
-  if (count <= 0) return Status::Ok();
-  swiglu_fwd_kernel<float><<<grid_for(count, kEw, 8192), kEw>>>(g, u, h, count);
-  return launched("swiglu_fwd_kernel");
+  return swiglu_fwd_launch(g, u, h, count, "swiglu_fwd_kernel");
 }
 
 Status swiglu_bwd_cuda(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count) {
-  if (count <= 0) return Status::Ok();
-  swiglu_bwd_kernel<float><<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, dg, du, count);
-  return launched("swiglu_bwd_kernel");
+  return swiglu_bwd_launch(g, u, dh, dg, du, count, "swiglu_bwd_kernel");
 }
 
-Status swiglu_fwd_bf16_cuda(const float* g, const float* u, void* h, int64_t count) {
-  if (count <= 0) return Status::Ok();
-  swiglu_fwd_kernel<__nv_bfloat16><<<grid_for(count, kEw, 8192), kEw>>>(g, u, static_cast<__nv_bfloat16*>(h), count);
-  return launched("swiglu_fwd_bf16_kernel");
+Status swiglu_fwd_bf16_cuda(const void* g, const void* u, void* h, int64_t count) {
+  using B = __nv_bfloat16;
+  return swiglu_fwd_launch(static_cast<const B*>(g), static_cast<const B*>(u), static_cast<B*>(h), count,
+                           "swiglu_fwd_bf16_kernel");
 }
 
-Status swiglu_bwd_bf16_cuda(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count) {
-  if (count <= 0) return Status::Ok();
-  swiglu_bwd_kernel<__nv_bfloat16><<<grid_for(count, kEw, 8192), kEw>>>(g, u, dh, static_cast<__nv_bfloat16*>(dg),
-                                                                       static_cast<__nv_bfloat16*>(du), count);
-  return launched("swiglu_bwd_bf16_kernel");
+Status swiglu_bwd_bf16_cuda(const void* g, const void* u, const void* dh, void* dg, void* du, int64_t count) {
+  using B = __nv_bfloat16;
+  return swiglu_bwd_launch(static_cast<const B*>(g), static_cast<const B*>(u), static_cast<const B*>(dh),
+                           static_cast<B*>(dg), static_cast<B*>(du), count, "swiglu_bwd_bf16_kernel");
 }
 
 Status embed_fwd_cuda(const float* table, const int32_t* ids, int64_t n, int64_t h, float* x) {
@@ -403,7 +449,10 @@ Status adamw_cuda(const AdamWArgs& o) {
   k.step_size = static_cast<float>(o.lr / bc1);
   k.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
   k.decay = 1.0f - o.lr * o.weight_decay;
-  adamw_kernel<<<grid_for(o.count, kEw, 8192), kEw>>>(o, k);
+  if (vec::aligned16(o.param, o.grad, o.m, o.v, o.param16))
+    adamw_kernel<true><<<grid_for((o.count + 3) / 4, kEw, 8192), kEw>>>(o, k);
+  else
+    adamw_kernel<false><<<grid_for(o.count, kEw, 8192), kEw>>>(o, k);
   return launched("adamw_kernel");
 }
 

@@ -15,6 +15,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/engine/cublas_gemm.h"
+#include "cuda/engine/elementwise_vec.cuh"
 #include "cuda/engine/ops.h"
 
 namespace rlvr::engine::ops {
@@ -253,17 +254,46 @@ Status launch_sgemm(const GemmArgs& g) {
   return launched("sgemm_kernel");
 }
 
+template <bool V>
 __global__ void cast_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t count) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+  vec::for_elems<V>(count, [&](int64_t i, auto w) {
+    float v[decltype(w)::value];
+    vec::load(x + i, v);
+    vec::store(y + i, v);
+  });
+}
+
+// C rows [m, n] (ldc) from fp32 rows (ld n) to bf16.
+__global__ void cast_rows_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t m, int64_t n, int64_t ldc) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < m * n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = __float2bfloat16_rn(x[i]);
+    y[(i / n) * ldc + i % n] = __float2bfloat16_rn(x[i]);
 }
 
 }  // namespace
 
 Status gemm_cuda(const GemmArgs& g) {
   if (g.m < 0 || g.n < 0 || g.k < 0) return Status::Error(Code::Shape, "gemm", "negative shape");
+  if (g.c16 && (g.c || g.bias || g.accumulate))
+    return Status::Error(Code::Value, "gemm", "a bf16 C (c16) takes no c, bias or accumulate");
   if (g.m == 0 || g.n == 0) return Status::Ok();
+  if (g.c16) {
+    Status st = Status::Ok();
+    if (g.dtype == DType::BF16 && cublas_gemm_bf16(g, &st)) return st;  // cuBLAS writes bf16 C itself
+    // otherwise: the fp32 result into scratch, then rounded
+    Scratch sc;
+    st = sc.alloc(static_cast<size_t>(g.m * g.n) * sizeof(float));
+    if (!st.ok()) return st;
+    GemmArgs f = g;
+    f.c16 = nullptr;
+    f.c = sc.as<float>();
+    f.ldc = g.n;
+    st = gemm_cuda(f);
+    if (!st.ok()) return st;
+    cast_rows_bf16_kernel<<<grid_for(g.m * g.n, 256, 8192), 256>>>(f.c, static_cast<__nv_bfloat16*>(g.c16), g.m, g.n,
+                                                                   g.ldc);
+    return launched("cast_rows_bf16_kernel");
+  }
   if ((g.n + kBN - 1) / kBN > 0x7fffffff || (g.m + kBM - 1) / kBM > 65535)
     return Status::Error(Code::Shape, "gemm", "m too large for one launch (m / 128 > 65535)");
   if (g.dtype == DType::F32) {
@@ -281,7 +311,11 @@ Status gemm_cuda(const GemmArgs& g) {
 
 Status cast_bf16_cuda(const float* x, void* y, int64_t count) {
   if (count <= 0) return Status::Ok();
-  cast_bf16_kernel<<<grid_for(count, 256, 8192), 256>>>(x, static_cast<__nv_bfloat16*>(y), count);
+  __nv_bfloat16* yb = static_cast<__nv_bfloat16*>(y);
+  if (vec::aligned16(x, y))
+    cast_bf16_kernel<true><<<grid_for((count + 3) / 4, 256, 8192), 256>>>(x, yb, count);
+  else
+    cast_bf16_kernel<false><<<grid_for(count, 256, 8192), 256>>>(x, yb, count);
   return launched("cast_bf16_kernel");
 }
 

@@ -33,6 +33,9 @@ namespace rlvr::engine::ops {
 // fp32. As engine/gemm.h: the sum is formed first, then bias is added, then
 // (accumulate) C. No split-K: results are deterministic run to run. F32 uses a
 // SIMT tiled kernel; BF16 uses tensor cores (WMMA m16n16k16, fp32 accumulate).
+// c16 (instead of c): C written as bf16 (uint16 bits), the fp32 result rounded
+// to nearest even, for outputs only bf16 consumers read (OpsModel's bf16 mode:
+// the gate / up projections and dL/dh); not with bias or accumulate.
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   const void* a = nullptr;
@@ -46,7 +49,14 @@ struct GemmArgs {
   int64_t ldc = 0;
   const float* bias = nullptr;  // [n] or null
   bool accumulate = false;
+  void* c16 = nullptr;  // bf16 C (then c is null)
 };
+// g with its result written as bf16 into c16 (same ldc).
+inline GemmArgs bf16_out(GemmArgs g, void* c16) {
+  g.c = nullptr;
+  g.c16 = c16;
+  return g;
+}
 Status gemm_cpu(const GemmArgs& g);
 Status gemm_cuda(const GemmArgs& g);
 
@@ -86,18 +96,24 @@ Status bias_bwd_cuda(const float* dy, float* db, int64_t n, int64_t d);
 
 // ---- RMSNorm (HF Qwen2RMSNorm / LlamaRMSNorm) ---------------------------------
 // y = w * (x * inv), inv = 1 / sqrt(mean(x^2) + eps); inv [n] optional.
+// y16: the same values rounded to bf16 (uint16 bits, RNE; bitwise cast_bf16 of
+// y), for OpsModel's bf16 mode, where the norm's output only feeds GEMMs; y
+// may then be null (not written).
 struct RmsNormFwdArgs {
   const float* x = nullptr;  // [n, h]
   const float* w = nullptr;  // [h]
-  float* y = nullptr;        // [n, h]
+  float* y = nullptr;        // [n, h] or null (y16 given)
   float* inv = nullptr;      // [n] or null
   int64_t n = 0, h = 0;
   float eps = 1e-6f;
+  void* y16 = nullptr;  // [n, h] or null
 };
 Status rmsnorm_fwd_cpu(const RmsNormFwdArgs& a);
 Status rmsnorm_fwd_cuda(const RmsNormFwdArgs& a);
 
 // dx (= | +=) d/dx given dy (may not alias dx); dw += sum_rows dy * xhat.
+// dx16: the resulting dx (after the accumulation) also rounded to bf16 (RNE),
+// for the GEMMs it feeds in OpsModel's bf16 mode; null: not written.
 struct RmsNormBwdArgs {
   const float* x = nullptr;
   const float* w = nullptr;
@@ -107,6 +123,7 @@ struct RmsNormBwdArgs {
   float* dw = nullptr;  // [h], accumulated
   int64_t n = 0, h = 0;
   bool accumulate = false;
+  void* dx16 = nullptr;  // [n, h] or null
 };
 Status rmsnorm_bwd_cpu(const RmsNormBwdArgs& a);
 Status rmsnorm_bwd_cuda(const RmsNormBwdArgs& a);
@@ -204,13 +221,14 @@ Status swiglu_fwd_cuda(const float* g, const float* u, float* h, int64_t count);
 // du = dh * silu(g); dg = dh * u * sg * (1 + g (1 - sg)). dg may alias dh.
 Status swiglu_bwd_cpu(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count);
 Status swiglu_bwd_cuda(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t count);
-// The same values rounded to bf16 (uint16 bits, RNE) and written only so: bitwise
-// what the fp32 op followed by cast_bf16 gives, without the fp32 round trip
-// through memory (OpsModel's bf16 mode, where h, dg and du only feed GEMMs).
-Status swiglu_fwd_bf16_cpu(const float* g, const float* u, void* h, int64_t count);
-Status swiglu_fwd_bf16_cuda(const float* g, const float* u, void* h, int64_t count);
-Status swiglu_bwd_bf16_cpu(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count);
-Status swiglu_bwd_bf16_cuda(const float* g, const float* u, const float* dh, void* dg, void* du, int64_t count);
+// bf16 in and out (uint16 bits), OpsModel's bf16 mode, where g, u and dh are bf16
+// GEMM outputs (GemmArgs::c16) and h, dg, du only feed GEMMs: the same formulas
+// on the inputs widened to fp32, each result rounded to nearest even -- bitwise
+// the fp32 op on the widened inputs followed by cast_bf16.
+Status swiglu_fwd_bf16_cpu(const void* g, const void* u, void* h, int64_t count);
+Status swiglu_fwd_bf16_cuda(const void* g, const void* u, void* h, int64_t count);
+Status swiglu_bwd_bf16_cpu(const void* g, const void* u, const void* dh, void* dg, void* du, int64_t count);
+Status swiglu_bwd_bf16_cuda(const void* g, const void* u, const void* dh, void* dg, void* du, int64_t count);
 
 // ---- embedding ------------------------------------------------------------------
 // x[r] = table[ids[r]]  (ids in [0, vocab), checked by the caller)
@@ -230,8 +248,11 @@ Status grad_norm_cuda(const float* g, int64_t count, double* norm);
 // given the clip factor and the step number (>= 1, already incremented):
 //   g = grad * clip; p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 //   p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps); grad = 0 (when zero_grad).
+// param16: the updated parameters also rounded to bf16 (RNE), OpsModel's bf16
+// GEMM weights, refreshed in the same pass; null: not written.
 struct AdamWArgs {
   float* param = nullptr;
+  void* param16 = nullptr;
   float* grad = nullptr;
   float* m = nullptr;
   float* v = nullptr;

@@ -281,12 +281,10 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
                 KV = NKV * hd, I = cfg_.inter;
   const DType dt = gdt();
-  OPS_TRY(be_.rmsnorm_fwd({x_in, p(w.ln1), a.xn1, a.inv1, n, H, cfg_.rms_eps}));
-  const void* xin;
-  OPS_TRY(gin(a.xn1, n * H, kCastA, &xin));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, Q, H, xin, W(w.wq), p(w.bq), a.q, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, xin, W(w.wk), p(w.bk), a.k, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, xin, W(w.wv), p(w.bv), a.v, false, dt)));
+  OPS_TRY(norm_fwd(x_in, p(w.ln1), a.xn1, a.inv1, n));  // xn1: the GEMM input form (Acts)
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), a.q, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), a.k, false, dt)));
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
   OPS_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
   OPS_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
   ops::AttnFwdArgs at;
@@ -303,13 +301,13 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   OPS_TRY(be_.attention_fwd(at));
   // x2 = x_in + att @ Wo^T
   OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
-  OPS_TRY(gin(a.att, n * Q, kCastA, &xin));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, H, Q, xin, W(w.wo), nullptr, a.x2, true, dt)));
-  OPS_TRY(be_.rmsnorm_fwd({a.x2, p(w.ln2), a.xn2, a.inv2, n, H, cfg_.rms_eps}));
-  OPS_TRY(gin(a.xn2, n * H, kCastA, &xin));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wg), nullptr, a.g, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, I, H, xin, W(w.wu), nullptr, a.u, false, dt)));
-  // h: fp32, or in bf16 mode its bf16 copy only (all h feeds is the Wd GEMMs), in the same buffer
+  if (bf16_) OPS_TRY(be_.cast_bf16(a.att, a.attb, n * Q));  // kept for the backward's Wo GEMM
+  const void* atti = bf16_ ? a.attb : a.att;
+  OPS_TRY(be_.gemm(ops::linear_fwd(n, H, Q, atti, W(w.wo), nullptr, a.x2, true, dt)));
+  OPS_TRY(norm_fwd(a.x2, p(w.ln2), a.xn2, a.inv2, n));
+  // bf16 mode: g, u written in bf16 by the GEMMs, h by SwiGLU (Acts)
+  OPS_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wg), nullptr, a.g, false, dt))));
+  OPS_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wu), nullptr, a.u, false, dt))));
   OPS_TRY(bf16_ ? be_.swiglu_fwd_bf16(a.g, a.u, a.h, n * I) : be_.swiglu_fwd(a.g, a.u, a.h, n * I));
   // x_out = x2 + h @ Wd^T
   OPS_TRY(be_.copy(x_out, a.x2, n * H * 4));
@@ -338,9 +336,16 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   OPS_TRY(ws(kDk, n * KV, &dk));
   OPS_TRY(ws(kDv, n * KV, &dv));
   const void *dy, *xi, *di;
+  // In bf16 mode dres's bf16 copy is in kDres16, written by the RMSNorm backward that made dres.
+  const void* dres_in = dres;
+  if (bf16_) {
+    uint16_t* d16;
+    OPS_TRY(ws(kDres16, n * H, &d16));
+    dres_in = d16;
+  }
   // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
-  OPS_TRY(gin(dres, n * H, kCastA, &dy));
-  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt)));
+  dy = dres_in;
+  OPS_TRY(be_.gemm(act_out(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt))));  // bf16 mode: bf16 dh
   OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt)));  // (a.h: as the GEMMs take it)
   if (bf16_) {  // dg, du only feed GEMMs: written as their bf16 copies
     uint16_t *dgb, *dub;
@@ -354,16 +359,16 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
     dy = dh;
     di = du;
   }
-  OPS_TRY(gin(a.xn2, n * H, kCastC, &xi));
+  xi = a.xn2;
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt)));
   // dx2 = dres + rmsnorm_bwd(dxn)  (dres now holds dx2)
-  OPS_TRY(be_.rmsnorm_bwd({a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n, H, true}));
+  OPS_TRY(norm_bwd(a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n));
   // ---- attention: x2 = x_in + att @ Wo^T
-  OPS_TRY(gin(dres, n * H, kCastA, &dy));
-  OPS_TRY(gin(a.att, n * Q, kCastB, &xi));
+  dy = dres_in;
+  xi = bf16_ ? a.attb : a.att;
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, Q, dy, W(w.wo), datt, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt)));
   ops::AttnBwdArgs ab;
@@ -373,7 +378,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   OPS_TRY(be_.attention_bwd(ab));
   OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
   OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
-  OPS_TRY(gin(a.xn1, n * H, kCastC, &xi));
+  xi = a.xn1;
   const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dq, Q, w.wq, w.bq}, {dk, KV, w.wk, w.bk},
                                                                        {dv, KV, w.wv, w.bv}};
   for (int i = 0; i < 3; ++i) {
@@ -382,7 +387,34 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
     OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt)));
     if (proj[i].bi >= 0) OPS_TRY(be_.bias_bwd(proj[i].d, g(proj[i].bi), n, proj[i].dim));
   }
-  return be_.rmsnorm_bwd({x_in, p(w.ln1), a.inv1, dxn, dres, g(w.ln1), n, H, true});
+  return norm_bwd(x_in, p(w.ln1), a.inv1, dxn, dres, g(w.ln1), n);
+}
+
+// A GEMM whose fp32 output buffer holds, in bf16 mode, the bf16 result instead (Acts).
+ops::GemmArgs OpsModel::act_out(const ops::GemmArgs& g) const { return bf16_ ? ops::bf16_out(g, g.c) : g; }
+
+// RMSNorm forward of a layer: y is written in the form the GEMMs take (bf16
+// mode: bf16 only, into y's storage; see Acts).
+Status OpsModel::norm_fwd(const float* x, const float* w, float* y, float* inv, int64_t n) {
+  ops::RmsNormFwdArgs r{x, w, y, inv, n, cfg_.hidden, cfg_.rms_eps};
+  if (bf16_) {
+    r.y16 = y;
+    r.y = nullptr;
+  }
+  return be_.rmsnorm_fwd(r);
+}
+
+// RMSNorm backward accumulating into the residual gradient dres; in bf16 mode it
+// also leaves dres's bf16 copy in kDres16 for the GEMMs that read it next.
+Status OpsModel::norm_bwd(const float* x, const float* w, const float* inv, const float* dy, float* dres, float* dw,
+                          int64_t n, bool accumulate) {
+  ops::RmsNormBwdArgs r{x, w, inv, dy, dres, dw, n, cfg_.hidden, accumulate};
+  if (bf16_) {
+    uint16_t* d16;
+    OPS_TRY(ws(kDres16, n * cfg_.hidden, &d16));
+    r.dx16 = d16;
+  }
+  return be_.rmsnorm_bwd(r);
 }
 
 // ---------------------------------------------------------------------------
@@ -422,7 +454,7 @@ Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float
 Status OpsModel::scratch_acts(int64_t rows, Acts** out) {
   if (acts_.empty()) acts_.emplace_back(new Acts);
   *out = acts_[0].get();
-  return (*out)->ensure(be_, rows, cfg_);
+  return (*out)->ensure(be_, rows, cfg_, bf16_);
 }
 
 Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
@@ -545,7 +577,7 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   OPS_TRY(ws(kResid, (L + 1) * n * H, &resid));
   OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, resid));
   const double budget = act_budget_ >= 0 ? act_budget_ : be_.act_budget_bytes;
-  const bool keep = static_cast<double>(L) * static_cast<double>(n) * Acts::floats_per_row(cfg_) * 4 <= budget;
+  const bool keep = static_cast<double>(L) * static_cast<double>(n) * Acts::floats_per_row(cfg_, bf16_) * 4 <= budget;
   last_keep_ = keep;
   const size_t nacts = keep ? static_cast<size_t>(L) : 1;
   while (acts_.size() < nacts) acts_.emplace_back(new Acts);
@@ -553,7 +585,7 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t; src.first = first;
   for (int l = 0; l < L; ++l) {
     Acts& a = *acts_[keep ? l : 0];
-    OPS_TRY(a.ensure(be_, n, cfg_));
+    OPS_TRY(a.ensure(be_, n, cfg_, bf16_));
     OPS_TRY(layer_forward(l, resid + l * n * H, resid + (l + 1) * n * H, a, n, cs, src, nullptr));
   }
   OPS_TRY(ws(kXf, n * H, &xf));
@@ -567,8 +599,8 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
 
   // ---- final norm, then the layers in reverse (recomputing when not kept), then the embedding
   OPS_TRY(ws(kDres, n * H, &dres));
-  OPS_TRY(be_.rmsnorm_bwd({resid + L * n * H, P + params_[norm_idx_].offset, invf, dxf, dres,
-                           G + params_[norm_idx_].offset, n, H, false}));
+  OPS_TRY(norm_bwd(resid + L * n * H, P + params_[norm_idx_].offset, invf, dxf, dres, G + params_[norm_idx_].offset,
+                   n, false));
   float* scratch = nullptr;
   if (!keep) OPS_TRY(ws(kRecompute, n * H, &scratch));
   for (int64_t l = L - 1; l >= 0; --l) {
@@ -632,6 +664,12 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
         pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
         pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0; pa.weights = w_d + c0;
         pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
+        uint16_t* dl16 = nullptr;  // bf16 mode: the gradient written straight in the bf16 the GEMMs take
+        if (bf16_) {
+          OPS_TRY(ws(kCastB, R * V, &dl16));
+          pa.dlogits = dl16;
+          pa.dlogits_dtype = DType::BF16;
+        }
         kernels::PolicyLossStats st;
         int64_t bad = -1;
         pa.stats = &st;
@@ -643,7 +681,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
         }
         total.add(st);
         // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
-        OPS_TRY(gin(logits, R * V, kCastB, &dl));
+        if (dl16) dl = dl16; else OPS_TRY(gin(logits, R * V, kCastB, &dl));
         OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
         OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
         OPS_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
@@ -689,8 +727,11 @@ Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
   a.clip = ops::clip_factor(res->grad_norm, o.max_grad_norm);
   a.step = adam_step_;
   a.zero_grad = true;
+  // bf16 mode: the GEMM weights are refreshed in the same pass (once they exist)
+  const bool twin = bf16_ && wbf16_.get() != nullptr;
+  if (twin) a.param16 = wbf16_.get();
   OPS_TRY(be_.adamw(a));
-  bf16_fresh_ = false;
+  bf16_fresh_ = twin;
   res->step = adam_step_;
   return Status::Ok();
 }

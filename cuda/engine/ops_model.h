@@ -66,8 +66,8 @@ struct Backend {
   Status (*kv_append)(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*);
   Status (*swiglu_fwd)(const float*, const float*, float*, int64_t);
   Status (*swiglu_bwd)(const float*, const float*, const float*, float*, float*, int64_t);
-  Status (*swiglu_fwd_bf16)(const float*, const float*, void*, int64_t);
-  Status (*swiglu_bwd_bf16)(const float*, const float*, const float*, void*, void*, int64_t);
+  Status (*swiglu_fwd_bf16)(const void*, const void*, void*, int64_t);
+  Status (*swiglu_bwd_bf16)(const void*, const void*, const void*, void*, void*, int64_t);
   Status (*embed_fwd)(const float*, const int32_t*, int64_t, int64_t, float*);
   Status (*embed_bwd)(const int32_t*, const float*, int64_t, int64_t, float*);
   Status (*grad_norm)(const float*, int64_t, double*);
@@ -189,7 +189,7 @@ class OpsModel {
   // Workspace slots (each a BackendBuf in ws_, kept between calls).
   enum Slot : int {
     kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
-    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC,
+    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kDres16,
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
     kFirst,       // packed sequences: segment start per token
@@ -221,6 +221,11 @@ class OpsModel {
                        const AttnSrc& src, const int64_t* cache_rows);
   Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
                         const float* cs, const float* mask, const int32_t* first);
+  ops::GemmArgs act_out(const ops::GemmArgs& g) const;
+  // A layer's RMSNorms, writing what the GEMMs read next in bf16 mode (see the definitions).
+  Status norm_fwd(const float* x, const float* w, float* y, float* inv, int64_t n);
+  Status norm_bwd(const float* x, const float* w, const float* inv, const float* dy, float* dres, float* dw, int64_t n,
+                  bool accumulate = true);
   Status body_forward(const Batch& x, const float** xf);
   // forward (keeping activations within the budget), head, final-norm / layer / embedding backward.
   Status train_body(const Batch& x, const HeadFn& head);

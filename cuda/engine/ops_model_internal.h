@@ -23,29 +23,41 @@ Status OpsModel::ws(int slot, int64_t count, T** out) {
 
 // One layer's activations for up to `rows` rows, carved from one allocation
 // (pieces aligned to 64 floats for the vectorized bf16 / fp32 loads). In bf16
-// mode `h` holds the bf16 SwiGLU output (uint16 bits; only the Wd GEMMs read it).
+// mode the tensors that only feed GEMMs or the SwiGLU op hold their bf16 form
+// (uint16 bits, half the space): xn1, xn2 (the RMSNorm outputs), g, u (the
+// gate / up projections, written so by the GEMMs) and h (the SwiGLU output);
+// attb is the bf16 copy of att for the Wo GEMMs (att itself stays fp32: the
+// attention backward reads it). The backward reads these instead of casting again.
 struct OpsModel::Acts {
   BackendBuf mem;
   int64_t rows = 0;
+  bool bf16 = false;
   float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
-  static double floats_per_row(const Config& c) {
+  void* attb;
+  static double floats_per_row(const Config& c, bool bf16) {
     const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    return 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
+    return bf16 ? 2 * H + 1.5 * Q + 2 * KV + 1.5 * I + 2 + c.heads : 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
   }
-  Status ensure(const Backend& be, int64_t n, const Config& c) {
-    if (mem.get() && n <= rows) return Status::Ok();
+  Status ensure(const Backend& be, int64_t n, const Config& c, bool bf16_mode) {
+    if (mem.get() && n <= rows && bf16_mode == bf16) return Status::Ok();
     const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    const int64_t sizes[13] = {n * H, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H, n * H, n, n * I, n * I, n * I};
-    float** ptrs[13] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h};
+    const int64_t half = bf16_mode ? 2 : 1;  // bf16 pieces: half the floats
+    const int64_t sizes[14] = {(n * H + half - 1) / half, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H,
+                               (n * H + half - 1) / half, n, (n * I + half - 1) / half, (n * I + half - 1) / half,
+                               (n * I + half - 1) / half, bf16_mode ? (n * Q + 1) / 2 : 0};
+    float* attb_f;
+    float** ptrs[14] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f};
     int64_t total = 0;
     for (int64_t s : sizes) total += (s + 63) / 64 * 64;
     OPS_TRY(mem.reserve(be, total * 4));
     float* p = static_cast<float*>(mem.get());
-    for (int i = 0; i < 13; ++i) {
+    for (int i = 0; i < 14; ++i) {
       *ptrs[i] = p;
       p += (sizes[i] + 63) / 64 * 64;
     }
+    attb = attb_f;
     rows = n;
+    bf16 = bf16_mode;
     return Status::Ok();
   }
 };

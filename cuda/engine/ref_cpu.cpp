@@ -35,6 +35,8 @@ inline double load(const void* p, DType d, int64_t i) {
 
 Status gemm_cpu(const GemmArgs& g) {
   if (g.dtype != DType::F32 && g.dtype != DType::BF16) return Status::Error(Code::DType, "gemm", "f32 or bf16 inputs");
+  if (g.c16 && (g.c || g.bias || g.accumulate))
+    return Status::Error(Code::Value, "gemm", "a bf16 C (c16) takes no c, bias or accumulate");
   for (int64_t i = 0; i < g.m; ++i)
     for (int64_t j = 0; j < g.n; ++j) {
       double s = 0;
@@ -45,6 +47,10 @@ Status gemm_cpu(const GemmArgs& g) {
       }
       float r = static_cast<float>(s);
       if (g.bias) r += g.bias[j];
+      if (g.c16) {
+        static_cast<uint16_t*>(g.c16)[i * g.ldc + j] = f32_to_bf16_bits(r);
+        continue;
+      }
       float& c = g.c[i * g.ldc + j];
       c = g.accumulate ? c + r : r;
     }
@@ -74,8 +80,13 @@ Status rmsnorm_fwd_cpu(const RmsNormFwdArgs& a) {
     const float var = static_cast<float>(ss / static_cast<double>(a.h));
     const float iv = 1.0f / std::sqrt(var + a.eps);
     if (a.inv) a.inv[r] = iv;
-    float* yr = a.y + r * a.h;
-    for (int64_t i = 0; i < a.h; ++i) yr[i] = a.w[i] * (xr[i] * iv);
+    float* yr = a.y ? a.y + r * a.h : nullptr;
+    uint16_t* yb = a.y16 ? static_cast<uint16_t*>(a.y16) + r * a.h : nullptr;
+    for (int64_t i = 0; i < a.h; ++i) {
+      const float y = a.w[i] * (xr[i] * iv);
+      if (yr) yr[i] = y;
+      if (yb) yb[i] = f32_to_bf16_bits(y);
+    }
   }
   return Status::Ok();
 }
@@ -90,10 +101,12 @@ Status rmsnorm_bwd_cpu(const RmsNormBwdArgs& a) {
     for (int64_t i = 0; i < h; ++i) dot += static_cast<double>(gr[i] * a.w[i]) * (xr[i] * iv);
     const float mean = static_cast<float>(dot / static_cast<double>(h));
     float* dr = a.dx + r * h;
+    uint16_t* db = a.dx16 ? static_cast<uint16_t*>(a.dx16) + r * h : nullptr;
     for (int64_t i = 0; i < h; ++i) {
       const float xhat = xr[i] * iv;
       const float g = iv * (gr[i] * a.w[i] - xhat * mean);
       dr[i] = a.accumulate ? dr[i] + g : g;
+      if (db) db[i] = f32_to_bf16_bits(dr[i]);
     }
   }
   for (int64_t c = 0; c < h; ++c) {
@@ -424,17 +437,21 @@ Status swiglu_bwd_cpu(const float* gp, const float* u, const float* dh, float* d
   return Status::Ok();
 }
 
-Status swiglu_fwd_bf16_cpu(const float* g, const float* u, void* h, int64_t count) {
+Status swiglu_fwd_bf16_cpu(const void* g, const void* u, void* h, int64_t count) {
+  const uint16_t *gb = static_cast<const uint16_t*>(g), *ub = static_cast<const uint16_t*>(u);
   uint16_t* y = static_cast<uint16_t*>(h);
-  for (int64_t i = 0; i < count; ++i) y[i] = f32_to_bf16_bits(swiglu_value(g[i], u[i]));
+  for (int64_t i = 0; i < count; ++i)
+    y[i] = f32_to_bf16_bits(swiglu_value(bf16_bits_to_f32(gb[i]), bf16_bits_to_f32(ub[i])));
   return Status::Ok();
 }
 
-Status swiglu_bwd_bf16_cpu(const float* gp, const float* u, const float* dh, void* dg, void* du, int64_t count) {
+Status swiglu_bwd_bf16_cpu(const void* g, const void* u, const void* dh, void* dg, void* du, int64_t count) {
+  const uint16_t *gb = static_cast<const uint16_t*>(g), *ub = static_cast<const uint16_t*>(u),
+                 *db = static_cast<const uint16_t*>(dh);
   uint16_t *yg = static_cast<uint16_t*>(dg), *yu = static_cast<uint16_t*>(du);
   for (int64_t i = 0; i < count; ++i) {
     float a, b;
-    swiglu_grads(gp[i], u[i], dh[i], &a, &b);
+    swiglu_grads(bf16_bits_to_f32(gb[i]), bf16_bits_to_f32(ub[i]), bf16_bits_to_f32(db[i]), &a, &b);
     yg[i] = f32_to_bf16_bits(a);
     yu[i] = f32_to_bf16_bits(b);
   }
@@ -478,6 +495,7 @@ Status adamw_cpu(const AdamWArgs& o) {
     const float denom = std::sqrt(v) / bc2_sqrt + o.eps;
     p -= step_size * (m / denom);
     o.param[i] = p;
+    if (o.param16) static_cast<uint16_t*>(o.param16)[i] = f32_to_bf16_bits(p);
     if (o.zero_grad) o.grad[i] = 0.f;
   }
   return Status::Ok();

@@ -211,7 +211,28 @@ float safe_offset(Rng& rng) {
   }
 }
 
-void check_policy_loss(DType d, int64_t n, int64_t v, float temp, uint64_t seed) {
+// The CPU's bf16 dlogits (args a, output `got`) must be its f32 dlogits rounded
+// to nearest even, bit for bit.
+void check_cpu_bf16_grad(const PolicyLossArgs& a, const std::vector<uint8_t>& got) {
+  const size_t count = size_t(a.n * a.v);
+  std::vector<float> f32(count), lp(a.n), H(a.n);
+  PolicyLossArgs b = a;
+  b.dlogits_dtype = kSameAsLogits; b.dlogits = f32.data(); b.logp = lp.data(); b.entropy = H.data();
+  b.stats = nullptr; b.bad_row = nullptr;
+  SCHECK(policy_loss_cpu(b));
+  size_t bad = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint16_t h;
+    std::memcpy(&h, &got[i * 2], 2);
+    bad += h != cpu::f32_to_bf16(f32[i]);
+  }
+  verdict(tag("policy_loss(cpu grad bf16 == rne(f32)).dlogits", a.logits_dtype, a.n, a.v, a.temperature), bad == 0,
+          "n=" + std::to_string(count) + " mismatches=" + std::to_string(bad));
+}
+
+// grad_bf16: f32 logits with bf16 dlogits (PolicyLossArgs::dlogits_dtype), never
+// in place; on odd seeds the GPU's dlogits start one element off a vector boundary.
+void check_policy_loss(DType d, int64_t n, int64_t v, float temp, uint64_t seed, bool grad_bf16 = false) {
   const Case c = make_case(d, n, v, false, seed);
   std::vector<float> lp0(n), H0(n), lse0(n);
   LogprobFwdArgs f;
@@ -240,10 +261,13 @@ void check_policy_loss(DType d, int64_t n, int64_t v, float temp, uint64_t seed)
   a.pg_coef = 1.f; a.kl_coef = seed % 2 ? 0.1f : 0.f; a.entropy_coeff = 0.01f;
   a.clip_low = 0.2f; a.clip_high = 0.2f; a.dual_clip = seed % 3 ? 3.f : 0.f;
   a.kl_type = static_cast<KlType>(seed % 4);
-  const bool with_grad = seed % 5 != 0, in_place = seed % 2 == 0;
+  const bool with_grad = grad_bf16 || seed % 5 != 0, in_place = !grad_bf16 && seed % 2 == 0;
+  const DType gd = grad_bf16 ? DType::BF16 : d;  // the dlogits dtype
+  if (grad_bf16) a.dlogits_dtype = DType::BF16;
+  const size_t off = grad_bf16 && seed % 2 ? 2 : 0;  // bytes
 
   std::vector<float> lp(n), H(n);
-  std::vector<uint8_t> out(c.logits.bytes.size());
+  std::vector<uint8_t> out(size_t(n * v * dtype_size(gd)));
   PolicyLossStats st_cpu, st_gpu;
   int64_t bad_cpu = -2, bad_gpu = -2;
   PolicyLossArgs ca = a;
@@ -251,19 +275,22 @@ void check_policy_loss(DType d, int64_t n, int64_t v, float temp, uint64_t seed)
   ca.ref_logp = ref.data(); ca.advantages = adv.data(); ca.weights = w.data(); ca.logp = lp.data();
   ca.entropy = H.data(); ca.dlogits = with_grad ? out.data() : nullptr; ca.stats = &st_cpu; ca.bad_row = &bad_cpu;
   SCHECK(policy_loss_cpu(ca));
+  if (grad_bf16) check_cpu_bf16_grad(ca, out);
 
-  DevBuf<uint8_t> dl(c.logits.bytes), dout(with_grad && !in_place ? out.size() : 0);
+  DevBuf<uint8_t> dl(c.logits.bytes), dout(with_grad && !in_place ? out.size() + off : 0);
   DevBuf<int32_t> dt(c.targets);
   DevBuf<float> dold(old), dref(ref), dadv(adv), dw(w), dlp(n), dH(n);
   PolicyLossArgs ga = a;
   ga.logits = dl.p; ga.targets = dt.p; ga.old_logp = dold.p; ga.ref_logp = dref.p; ga.advantages = dadv.p;
   ga.weights = dw.p; ga.logp = dlp.p; ga.entropy = dH.p;
-  ga.dlogits = !with_grad ? nullptr : in_place ? static_cast<void*>(dl.p) : static_cast<void*>(dout.p);
+  ga.dlogits = !with_grad ? nullptr : in_place ? static_cast<void*>(dl.p) : static_cast<void*>(dout.p + off);
   ga.stats = &st_gpu; ga.bad_row = &bad_gpu;
   SCHECK(policy_loss_cuda(ga));
 
   const Tol tol = fwd_tol(c, temp);
-  const std::string k = std::string("policy_loss") + (with_grad ? (in_place ? "(grad in place)" : "(grad)") : "");
+  const std::string k = std::string("policy_loss") +
+                        (grad_bf16 ? (off ? "(grad bf16, unaligned)" : "(grad bf16)")
+                                   : with_grad ? (in_place ? "(grad in place)" : "(grad)") : "");
   verdict(tag((k + ".bad_row").c_str(), d, n, v, temp), bad_gpu == -1 && bad_cpu == -1,
           "got " + std::to_string(bad_gpu) + " want " + std::to_string(bad_cpu));
   compare(tag((k + ".logp").c_str(), d, n, v, temp), dlp.get(), lp, tol);
@@ -285,9 +312,54 @@ void check_policy_loss(DType d, int64_t n, int64_t v, float temp, uint64_t seed)
     gscale[r] = w[r] * (std::fabs(adv[r]) * std::exp(lp0[r] - old[r]) + a.kl_coef * 25.f);
     hscale[r] = w[r] * a.entropy_coeff;
   }
-  const std::vector<Tol> rt = grad_tols(c, temp, gscale, hscale, H);
-  const std::vector<float> got = to_f32(with_grad && in_place ? dl.get() : dout.get(), d), want = to_f32(out, d);
+  std::vector<Tol> rt = grad_tols(c, temp, gscale, hscale, H);
+  // bf16 dlogits: each side rounds its own fp32 value once, so they may differ
+  // by one more bf16 ulp (<= 2^-7 relative).
+  if (grad_bf16)
+    for (Tol& t : rt) t.rtol += 1.0 / 128;
+  std::vector<uint8_t> got_bytes = in_place ? dl.get() : dout.get();
+  got_bytes.erase(got_bytes.begin(), got_bytes.begin() + off);
+  const std::vector<float> got = to_f32(got_bytes, gd), want = to_f32(out, gd);
   compare(tag((k + ".dlogits").c_str(), d, n, v, temp), got, want, [&](size_t i) { return rt[i / v]; });
+}
+
+// dlogits_dtype errors: bf16 dlogits over f32 logits in place (Code::Value), and
+// unsupported dtype pairs (Code::DType), from both implementations.
+void check_policy_dlogits_errors() {
+  const int64_t n = 3, v = 40;
+  for (const bool on_gpu : {false, true}) {
+    for (const DType d : {DType::F32, DType::F16, DType::BF16}) {
+      const Case c = make_case(d, n, v, false, 7);
+      std::vector<uint8_t> logits = c.logits.bytes, out(size_t(n * v * 4));
+      std::vector<float> lp(n), H(n), w(n, 1.f / n);
+      DevBuf<uint8_t> dl(logits), dout(out.size());
+      DevBuf<int32_t> dt(c.targets);
+      DevBuf<float> dlp(n), dH(n), dw(w);
+      PolicyLossArgs a;
+      a.logits_dtype = d; a.n = n; a.v = v; a.pg_coef = 0.f;
+      a.logits = on_gpu ? static_cast<void*>(dl.p) : logits.data();
+      a.targets = on_gpu ? dt.p : c.targets.data();
+      a.weights = on_gpu ? dw.p : w.data();
+      a.logp = on_gpu ? dlp.p : lp.data();
+      a.entropy = on_gpu ? dH.p : H.data();
+      void* sep = on_gpu ? static_cast<void*>(dout.p) : out.data();
+      // {dlogits dtype, in place, expected code}
+      struct Want { DType g; bool in_place; Code code; };
+      std::vector<Want> wants;
+      if (d == DType::F32) wants = {{DType::BF16, true, Code::Value}, {DType::F16, false, Code::DType}};
+      else wants = {{DType::F32, false, Code::DType}, {d == DType::F16 ? DType::BF16 : DType::F16, false, Code::DType}};
+      for (const Want& x : wants) {
+        PolicyLossArgs b = a;
+        b.dlogits_dtype = x.g;
+        b.dlogits = x.in_place ? const_cast<void*>(b.logits) : sep;
+        const Status st = on_gpu ? policy_loss_cuda(b) : policy_loss_cpu(b);
+        verdict(std::string("policy_loss.dlogits_dtype_error[") + (on_gpu ? "cuda " : "cpu ") + dname(d) + "->" +
+                    dname(x.g) + (x.in_place ? " in place" : "") + "]",
+                st.code == x.code && st.argument == "dlogits",
+                "code " + std::to_string(int(st.code)) + " arg '" + st.argument + "': " + st.message);
+      }
+    }
+  }
 }
 
 // ---- bad rows -------------------------------------------------------------------
@@ -675,6 +747,14 @@ int main(int argc, char** argv) {
         check_policy_loss(d, n, v, temp, seed + 1000);
         ++seed;
       }
+  // f32 logits, bf16 dlogits
+  for (const int64_t n : {1, 7, 33, 257})
+    for (const int64_t v : {1, 5, 1000, 32000, 151936}) {
+      if ((quick && v > 32000) || (tiny && (v > 1000 || n > 33))) continue;
+      check_policy_loss(DType::F32, n, v, seed % 2 ? 1.f : 0.6f, seed + 1000, true);
+      ++seed;
+    }
+  check_policy_dlogits_errors();
   check_bad_rows();
   for (const int64_t n : {0, 1, 7, 33, 257, 100003}) check_ppo_kl(n, 7 + n);
   for (const int64_t b : {1, 7, 33, 257})

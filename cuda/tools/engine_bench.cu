@@ -243,12 +243,15 @@ int main(int argc, char** argv) {
     DevBuf<float> du(n * I);
     swi_bwd = time_ms(reps, [&] { SCHECK(swiglu_bwd_cuda(g.p, u.p, hbuf.p, hbuf.p, du.p, n * I)); });
   }
-  // the bf16 mode's SwiGLU: bf16 outputs only (no fp32 h / dg / du, no casts of them)
+  // the bf16 mode's SwiGLU: bf16 in (the GEMMs' bf16 g, u, dh) and out (h, dg, du feed GEMMs only)
   double swi_fwd16 = 0, swi_bwd16 = 0;
   {
-    DevBuf<uint16_t> hb(n * I), gb(n * I), ub(n * I);
-    swi_fwd16 = time_ms(reps, [&] { SCHECK(swiglu_fwd_bf16_cuda(g.p, u.p, hb.p, n * I)); });
-    swi_bwd16 = time_ms(reps, [&] { SCHECK(swiglu_bwd_bf16_cuda(g.p, u.p, hbuf.p, gb.p, ub.p, n * I)); });
+    DevBuf<uint16_t> g16(n * I), u16(n * I), dh16(n * I), hb(n * I), gb(n * I), ub(n * I);
+    SCHECK(cast_bf16_cuda(g.p, g16.p, n * I));
+    SCHECK(cast_bf16_cuda(u.p, u16.p, n * I));
+    SCHECK(cast_bf16_cuda(hbuf.p, dh16.p, n * I));
+    swi_fwd16 = time_ms(reps, [&] { SCHECK(swiglu_fwd_bf16_cuda(g16.p, u16.p, hb.p, n * I)); });
+    swi_bwd16 = time_ms(reps, [&] { SCHECK(swiglu_bwd_bf16_cuda(g16.p, u16.p, dh16.p, gb.p, ub.p, n * I)); });
   }
   const double bias = time_ms(reps, [&] { SCHECK(bias_bwd_cuda(q.p, dwln.p, n, H)); });  // ~ q/k/v bias grads
   const double cast_ms = time_ms(reps, [&] { SCHECK(cast_bf16_cuda(g.p, Ab.p, n * I)); });  // per n*I floats

@@ -141,6 +141,22 @@ uint16_t bf16_bits(float f) {  // round to nearest even (finite inputs)
   return static_cast<uint16_t>(u >> 16);
 }
 
+// bf16 bits as the fp32 values they stand for (exact), and fp32 values rounded
+// to bf16 on the host: the bf16 twins of fp32 ops are compared bitwise so.
+std::vector<float> widen(const std::vector<uint16_t>& b) {
+  std::vector<float> f(b.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    const uint32_t w = static_cast<uint32_t>(b[i]) << 16;
+    std::memcpy(&f[i], &w, 4);
+  }
+  return f;
+}
+std::vector<uint16_t> rounded(const std::vector<float>& x) {
+  std::vector<uint16_t> b(x.size());
+  for (size_t i = 0; i < x.size(); ++i) b[i] = bf16_bits(x[i]);
+  return b;
+}
+
 // ---- GEMM ---------------------------------------------------------------------------
 
 void check_gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t pad, bool bias, bool acc,
@@ -207,6 +223,30 @@ void check_gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, int
     SCHECK(gemm_cuda(d));
     compare_exact(name + ".rerun_bitwise", dc.get(), got);
   }
+  if (bias || acc) return;
+  // bf16 C (c16): the CPU's is its fp32 result rounded, bitwise; the device's is held
+  // to the fp32 bound plus the rounding (half a bf16 ulp, 2^-9 of |want|; 2^-8 allowed
+  // since a result within the fp32 bound of a rounding midpoint may round either way).
+  // Padding columns keep their sentinel.
+  std::vector<uint16_t> c16(size_t(m * ldc), 0x7fc1), gotc(size_t(m * ldc));
+  GemmArgs h16 = bf16_out(g, c16.data());
+  SCHECK(gemm_cpu(h16));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < ldc; ++j) gotc[i * ldc + j] = j < n ? bf16_bits(want[i * ldc + j]) : 0x7fc1;
+  compare_ints(name + ".c16_cpu", c16, gotc);
+  DevBuf<uint16_t> dc16(std::vector<uint16_t>(size_t(m * ldc), 0x7fc1));
+  SCHECK(gemm_cuda(bf16_out(d, dc16.p)));
+  const std::vector<uint16_t> g16 = dc16.get();
+  bool pad_ok = true;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = n; j < ldc; ++j) pad_ok = pad_ok && g16[i * ldc + j] == 0x7fc1;
+  verdict(name + ".c16_padding_untouched", pad_ok, pad_ok ? "ok" : "a padding column was written");
+  std::vector<float> w16 = widen(g16);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = n; j < ldc; ++j) w16[i * ldc + j] = want[i * ldc + j];  // checked above
+  compare(name + ".c16_cuda", w16, want,
+          [&](size_t i) { return 1e-5 * absum[i] + 2e-7 * std::fabs(want[i]) + 1e-6 + std::ldexp(std::fabs(want[i]), -8); },
+          "1e-5*sum|a*b|+2e-7*|want|+1e-6+2^-8*|want|");
 }
 
 void check_linear_helpers(DType dt, uint64_t seed) {
@@ -255,6 +295,13 @@ void check_cast(int64_t n, uint64_t seed) {
   DevBuf<uint16_t> dy(n);
   SCHECK(cast_bf16_cuda(dx.p, dy.p, n));
   compare_ints(fmt("cast_bf16[n=%lld]", (long long)n), dy.get(), want);
+  if (n < 2) return;
+  // from / to one element past 16-byte alignment: the scalar kernel (the above: 4 per thread + tail)
+  DevBuf<uint16_t> dz(n);
+  SCHECK(cast_bf16_cuda(dx.p + 1, dz.p + 1, n - 1));
+  std::vector<uint16_t> got = dz.get(), want1(want.begin() + 1, want.end());
+  got.erase(got.begin());
+  compare_ints(fmt("cast_bf16(unaligned)[n=%lld]", (long long)(n - 1)), got, want1);
 }
 
 // ---- RMSNorm, bias grad ------------------------------------------------------------------
@@ -289,6 +336,33 @@ void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
               dx, 2e-5, 2e-5);
   compare_rel(fmt("rmsnorm_bwd.dw[n=%lld h=%lld accumulated]", (long long)n, (long long)h), gdw.get(), dw, 1e-5,
               1e-5);
+
+  // bf16 twins (y16 alone, as OpsModel's bf16 mode; dx16 next to dx): bitwise the fp32
+  // outputs rounded, on each side
+  const std::string shape = fmt("[n=%lld h=%lld%s]", (long long)n, (long long)h, acc ? " accumulate" : "");
+  std::vector<uint16_t> y16(n * h), dx16(n * h);
+  std::vector<float> dxb = dx0, dwb = dw0;
+  RmsNormFwdArgs f16 = f;
+  f16.y = nullptr; f16.y16 = y16.data();
+  SCHECK(rmsnorm_fwd_cpu(f16));
+  compare_exact("rmsnorm_fwd.y16_cpu" + shape, widen(y16), widen(rounded(y)));
+  RmsNormBwdArgs b16 = b;
+  b16.dx = dxb.data(); b16.dw = dwb.data(); b16.dx16 = dx16.data();
+  SCHECK(rmsnorm_bwd_cpu(b16));
+  compare_exact("rmsnorm_bwd.dx16_cpu" + shape, widen(dx16), widen(rounded(dx)));
+  compare_exact("rmsnorm_bwd.dx_cpu(with dx16)" + shape, dxb, dx);
+  DevBuf<uint16_t> gy16(n * h), gdx16(n * h);
+  const std::vector<float> gy_h = gy.get(), gdx_h = gdx.get();
+  fg.y = nullptr; fg.y16 = gy16.p;
+  SCHECK(rmsnorm_fwd_cuda(fg));
+  compare_exact("rmsnorm_fwd.y16_cuda.vs_cuda_f32_rounded" + shape, widen(gy16.get()), widen(rounded(gy_h)));
+  gdx.put(dx0);
+  gdw.put(dw0);
+  ginv.put(inv);
+  bg.dx16 = gdx16.p;
+  SCHECK(rmsnorm_bwd_cuda(bg));
+  compare_exact("rmsnorm_bwd.dx16_cuda.vs_cuda_f32_rounded" + shape, widen(gdx16.get()), widen(rounded(gdx_h)));
+  compare_exact("rmsnorm_bwd.dx_cuda(with dx16)" + shape, gdx.get(), gdx_h);
 }
 
 void check_bias_bwd(int64_t n, int64_t d, uint64_t seed) {
@@ -729,34 +803,28 @@ void check_swiglu(int64_t count, uint64_t seed) {
 
   // bf16-output twins: bitwise the fp32 op followed by the RNE cast, on each side
   // (compared as the bf16 values, which are exact in fp32)
-  auto widen = [](const std::vector<uint16_t>& b) {
-    std::vector<float> f(b.size());
-    for (size_t i = 0; i < b.size(); ++i) {
-      const uint32_t w = static_cast<uint32_t>(b[i]) << 16;
-      std::memcpy(&f[i], &w, 4);
-    }
-    return f;
-  };
-  auto rounded = [](const std::vector<float>& x) {
-    std::vector<uint16_t> b(x.size());
-    for (size_t i = 0; i < x.size(); ++i) b[i] = bf16_bits(x[i]);
-    return b;
-  };
+  // (bf16 inputs: g, u, dh rounded; the fp32 ops run on their widened values)
+  const std::vector<uint16_t> g16 = rounded(g), u16 = rounded(u), dh16 = rounded(dh);
+  const std::vector<float> gw = widen(g16), uw = widen(u16), dhw = widen(dh16);
+  std::vector<float> hw(count), dgw(count), duw(count);
+  SCHECK(swiglu_fwd_cpu(gw.data(), uw.data(), hw.data(), count));
+  SCHECK(swiglu_bwd_cpu(gw.data(), uw.data(), dhw.data(), dgw.data(), duw.data(), count));
   std::vector<uint16_t> hb(count), dgb(count), dub(count);
-  SCHECK(swiglu_fwd_bf16_cpu(g.data(), u.data(), hb.data(), count));
-  SCHECK(swiglu_bwd_bf16_cpu(g.data(), u.data(), dh.data(), dgb.data(), dub.data(), count));
+  SCHECK(swiglu_fwd_bf16_cpu(g16.data(), u16.data(), hb.data(), count));
+  SCHECK(swiglu_bwd_bf16_cpu(g16.data(), u16.data(), dh16.data(), dgb.data(), dub.data(), count));
   const std::string c = fmt("[count=%lld]", (long long)count);
-  compare_exact("swiglu_fwd_bf16_cpu" + c, widen(hb), widen(rounded(h)));
-  compare_exact("swiglu_bwd_bf16_cpu.dg" + c, widen(dgb), widen(rounded(dg)));
-  compare_exact("swiglu_bwd_bf16_cpu.du" + c, widen(dub), widen(rounded(du)));
-  DevBuf<uint16_t> ghb(count), gdgb(count), gdub(count);
-  DevBuf<float> gdh2(dh);
-  SCHECK(swiglu_fwd_bf16_cuda(gg.p, gu.p, ghb.p, count));
-  SCHECK(swiglu_bwd_bf16_cuda(gg.p, gu.p, gdh2.p, gdgb.p, gdub.p, count));
-  // the CUDA fp32 outputs above (dg: in gdh, written in place) rounded on the host
-  compare_exact("swiglu_fwd_bf16_cuda.vs_cuda_f32_rounded" + c, widen(ghb.get()), widen(rounded(gh.get())));
-  compare_exact("swiglu_bwd_bf16_cuda.dg.vs_cuda_f32_rounded" + c, widen(gdgb.get()), widen(rounded(gdh.get())));
-  compare_exact("swiglu_bwd_bf16_cuda.du.vs_cuda_f32_rounded" + c, widen(gdub.get()), widen(rounded(gdu.get())));
+  compare_exact("swiglu_fwd_bf16_cpu" + c, widen(hb), widen(rounded(hw)));
+  compare_exact("swiglu_bwd_bf16_cpu.dg" + c, widen(dgb), widen(rounded(dgw)));
+  compare_exact("swiglu_bwd_bf16_cpu.du" + c, widen(dub), widen(rounded(duw)));
+  DevBuf<uint16_t> gg16(g16), gu16(u16), gdh16(dh16), ghb(count), gdgb(count), gdub(count);
+  DevBuf<float> ggw(gw), guw(uw), gdhw(dhw), ghw(count), gdgw(count), gduw(count);
+  SCHECK(swiglu_fwd_cuda(ggw.p, guw.p, ghw.p, count));
+  SCHECK(swiglu_bwd_cuda(ggw.p, guw.p, gdhw.p, gdgw.p, gduw.p, count));
+  SCHECK(swiglu_fwd_bf16_cuda(gg16.p, gu16.p, ghb.p, count));
+  SCHECK(swiglu_bwd_bf16_cuda(gg16.p, gu16.p, gdh16.p, gdgb.p, gdub.p, count));
+  compare_exact("swiglu_fwd_bf16_cuda.vs_cuda_f32_rounded" + c, widen(ghb.get()), widen(rounded(ghw.get())));
+  compare_exact("swiglu_bwd_bf16_cuda.dg.vs_cuda_f32_rounded" + c, widen(gdgb.get()), widen(rounded(gdgw.get())));
+  compare_exact("swiglu_bwd_bf16_cuda.du.vs_cuda_f32_rounded" + c, widen(gdub.get()), widen(rounded(gduw.get())));
 }
 
 void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {
@@ -784,6 +852,8 @@ void check_optimizer(int64_t count, uint64_t seed) {
   double norm_cpu = 0, norm_gpu = 0;
   SCHECK(grad_norm_cpu(g.data(), count, &norm_cpu));
   DevBuf<float> gp(p), gg(g), gm(m), gv(v);
+  DevBuf<uint16_t> gp16(count);
+  std::vector<uint16_t> p16(count);
   SCHECK(grad_norm_cuda(gg.p, count, &norm_gpu));
   {
     char buf[160];
@@ -795,10 +865,17 @@ void check_optimizer(int64_t count, uint64_t seed) {
     AdamWArgs a;
     a.param = p.data(); a.grad = g.data(); a.m = m.data(); a.v = v.data(); a.count = count;
     a.lr = 1e-3f; a.weight_decay = 0.1f; a.clip = clip_factor(norm_cpu, 1.0f); a.step = step;
+    if (step == 2) a.param16 = p16.data();  // the bf16 weight twin, on one step of three
     AdamWArgs ag = a;
     ag.param = gp.p; ag.grad = gg.p; ag.m = gm.p; ag.v = gv.p;
+    if (a.param16) ag.param16 = gp16.p;
     SCHECK(adamw_cpu(a));
     SCHECK(adamw_cuda(ag));
+    if (a.param16) {
+      const std::string c = fmt("[count=%lld]", (long long)count);
+      compare_exact("adamw.param16_cpu" + c, widen(p16), widen(rounded(p)));
+      compare_exact("adamw.param16_cuda.vs_cuda_param_rounded" + c, widen(gp16.get()), widen(rounded(gp.get())));
+    }
     const std::string s = fmt("[count=%lld step=%lld clip=%.4g]", (long long)count, (long long)step, a.clip);
     compare_rel("adamw.param" + s, gp.get(), p, 1e-7, 2e-6);
     compare_rel("adamw.m" + s, gm.get(), m, 1e-9, 2e-6);

@@ -259,6 +259,7 @@ Napi::Value Gae(const Napi::CallbackInfo& info) {
 // policyLoss({ logits, targets, temperature, oldLogp?, refLogp?, advantages?, weights,
 //              pgCoef, klCoef, entropyCoeff, clipLow, clipHigh, dualClip, klType,
 //              logp, entropy, dlogits? }) -> stats
+// dlogits has the logits dtype, or is bf16 (not in place) for f32 logits.
 Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Object o = options(info);
@@ -289,7 +290,9 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
     require_f32_vector(logp, n, logits);
     require_f32_vector(entropy, n, logits);
     if (dlogits.present) {
-      expect_dtype(dlogits, logits.dtype);
+      // bf16 dlogits for f32 logits is the one mixed pair (PolicyLossArgs::dlogits_dtype);
+      // the kernel rejects it in place.
+      if (!(logits.dtype == DType::F32 && dlogits.dtype == DType::BF16)) expect_dtype(dlogits, logits.dtype);
       expect_shape(dlogits, logits.shape);
       expect_same_device(logits, dlogits);
     }
@@ -302,6 +305,7 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
     a.clip_low = static_cast<float>(lo); a.clip_high = static_cast<float>(hi); a.dual_clip = static_cast<float>(dual);
     a.kl_type = parse_kl(string_arg(o, "klType", "low_var_kl"));
     a.logp = static_cast<float*>(logp.data); a.entropy = static_cast<float*>(entropy.data); a.dlogits = dlogits.data;
+    if (dlogits.present) a.dlogits_dtype = dlogits.dtype;
     PolicyLossStats stats;
     int64_t bad = -1;
     a.stats = &stats;

@@ -44,8 +44,8 @@ Status attention_bwd_cuda(const AttnBwdArgs&) { return no_cuda(); }
 Status kv_append_cuda(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*) { return no_cuda(); }
 Status swiglu_fwd_cuda(const float*, const float*, float*, int64_t) { return no_cuda(); }
 Status swiglu_bwd_cuda(const float*, const float*, const float*, float*, float*, int64_t) { return no_cuda(); }
-Status swiglu_fwd_bf16_cuda(const float*, const float*, void*, int64_t) { return no_cuda(); }
-Status swiglu_bwd_bf16_cuda(const float*, const float*, const float*, void*, void*, int64_t) { return no_cuda(); }
+Status swiglu_fwd_bf16_cuda(const void*, const void*, void*, int64_t) { return no_cuda(); }
+Status swiglu_bwd_bf16_cuda(const void*, const void*, const void*, void*, void*, int64_t) { return no_cuda(); }
 Status embed_fwd_cuda(const float*, const int32_t*, int64_t, int64_t, float*) { return no_cuda(); }
 Status embed_bwd_cuda(const int32_t*, const float*, int64_t, int64_t, float*) { return no_cuda(); }
 Status grad_norm_cuda(const float*, int64_t, double* norm) {

@@ -24,6 +24,11 @@ inline int64_t dtype_size(DType d) {
   return d == DType::U8 ? 1 : (d == DType::F32 || d == DType::I32 ? 4 : 2);
 }
 
+// Not a dtype: a field's default meaning "the dtype of the logits" (see
+// PolicyLossArgs::dlogits_dtype). Outside the enumerators, so no real dtype
+// can be mistaken for it.
+constexpr DType kSameAsLogits = static_cast<DType>(-1);
+
 // Error codes shared by kernels and bindings; the binding turns them into typed
 // JavaScript errors (packages/native/src/errors.ts maps code -> class).
 enum class Code : int {
@@ -178,10 +183,41 @@ struct PolicyLossArgs {
   KlType kl_type = KlType::LowVarKl;
   float* logp = nullptr;     // [n] out
   float* entropy = nullptr;  // [n] out
-  void* dlogits = nullptr;   // [n, v] out, logits dtype; may alias logits; null = forward only
+  void* dlogits = nullptr;   // [n, v] out, of dlogits_dtype; null = forward only
+  // The dtype dlogits is written in. kSameAsLogits (the default) keeps the
+  // original contract, so callers that never set it are unchanged: dlogits has
+  // the logits dtype and may alias logits (in place). A DType rather than a
+  // bool names the output layout the same way logits_dtype names the input.
+  // The one other pair supported is F32 logits -> BF16 dlogits (a bf16 GEMM
+  // consumes the gradient directly): each element is the value the F32 path
+  // writes, rounded to nearest even; dlogits must not alias logits then
+  // (Code::Value). Any other pair is Code::DType (see check_policy_dlogits).
+  DType dlogits_dtype = kSameAsLogits;
   PolicyLossStats* stats = nullptr;  // host
   int64_t* bad_row = nullptr;        // host
 };
+
+// The dtype policy_loss writes dlogits in.
+inline DType policy_dlogits_dtype(const PolicyLossArgs& a) {
+  return a.dlogits_dtype == kSameAsLogits ? a.logits_dtype : a.dlogits_dtype;
+}
+
+// Validates dlogits_dtype against logits_dtype (and the aliasing it rules out);
+// both implementations call it first. Nothing to check without dlogits.
+inline Status check_policy_dlogits(const PolicyLossArgs& a) {
+  if (!a.dlogits) return Status::Ok();
+  const DType d = policy_dlogits_dtype(a);
+  if (d == a.logits_dtype) return Status::Ok();
+  if (a.logits_dtype != DType::F32 || d != DType::BF16)
+    return Status::Error(Code::DType, "dlogits",
+                         "dlogits dtype must be the logits dtype, or bf16 with f32 logits (got logits " +
+                             std::to_string(static_cast<int>(a.logits_dtype)) + ", dlogits " +
+                             std::to_string(static_cast<int>(d)) + ")");
+  if (a.dlogits == a.logits)
+    return Status::Error(Code::Value, "dlogits",
+                         "bf16 dlogits cannot be written in place over f32 logits (different element size)");
+  return Status::Ok();
+}
 
 // (i) Token sampling from next-token logits [b, v] (one row per sequence).
 // temperature 0 = greedy (argmax, lowest index on ties); otherwise

@@ -43,9 +43,9 @@ Status logprob_bwd_cpu(const LogprobBwdArgs& a) {
   const int64_t row_bytes = a.v * dtype_size(a.logits_dtype);
   cpu::parallel_for(a.n, min_rows(a.v), [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
-      cpu::row_backward(row_ptr(a.logits, a.logits_dtype, i, a.v), static_cast<char*>(a.dlogits) + i * row_bytes,
-                        a.logits_dtype, a.v, a.targets[i], inv_t, a.lse[i], a.entropy[i],
-                        a.dlogp ? a.dlogp[i] : 0.f, a.dentropy ? a.dentropy[i] : 0.f);
+      cpu::row_backward(row_ptr(a.logits, a.logits_dtype, i, a.v), a.logits_dtype,
+                        static_cast<char*>(a.dlogits) + i * row_bytes, a.logits_dtype, a.v, a.targets[i], inv_t,
+                        a.lse[i], a.entropy[i], a.dlogp ? a.dlogp[i] : 0.f, a.dentropy ? a.dentropy[i] : 0.f);
     }
   });
   return Status::Ok();

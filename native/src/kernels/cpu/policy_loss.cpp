@@ -13,8 +13,10 @@
 namespace rlvr::kernels {
 
 Status policy_loss_cpu(const PolicyLossArgs& a) {
+  if (Status s = check_policy_dlogits(a); !s.ok()) return s;
   const float inv_t = 1.0f / a.temperature;
-  const int64_t row_bytes = a.v * dtype_size(a.logits_dtype);
+  const DType out_dtype = policy_dlogits_dtype(a);
+  const int64_t row_bytes = a.v * dtype_size(a.logits_dtype), out_row_bytes = a.v * dtype_size(out_dtype);
   const int threads = cpu::num_threads();
   std::vector<PolicyLossStats> partial(threads);
   std::atomic<int64_t> bad{a.n};
@@ -53,8 +55,8 @@ Status policy_loss_cpu(const PolicyLossArgs& a) {
       st.total += static_cast<double>(w) * term;
       st.weight_sum += w;
       if (a.dlogits) {
-        cpu::row_backward(row, static_cast<char*>(a.dlogits) + i * row_bytes, a.logits_dtype, a.v, a.targets[i],
-                          inv_t, r.lse, r.entropy, w * g_logp, -w * a.entropy_coeff);
+        cpu::row_backward(row, a.logits_dtype, static_cast<char*>(a.dlogits) + i * out_row_bytes, out_dtype, a.v,
+                          a.targets[i], inv_t, r.lse, r.entropy, w * g_logp, -w * a.entropy_coeff);
       }
     }
   });

@@ -140,14 +140,19 @@ RLVR_CLONES void backward_f32(const float* row, float* out, int64_t v, float inv
     backward_block(row + b, out + b, std::min(kBlock, v - b), inv_temp, lse, entropy, g_logp, g_entropy);
 }
 
-RLVR_CLONES void backward_half(const void* row, void* out, DType dtype, int64_t v, float inv_temp, float lse,
-                               float entropy, float g_logp, float g_entropy) {
+// Any (in, out) dtype pair other than f32 -> f32: the gradient of a block goes
+// through an fp32 buffer and is rounded once on the store.
+RLVR_CLONES void backward_buffered(const void* row, DType dtype, void* out, DType out_dtype, int64_t v,
+                                   float inv_temp, float lse, float entropy, float g_logp, float g_entropy) {
   alignas(64) float in[kBlock], grad[kBlock];
   for (int64_t b = 0; b < v; b += kBlock) {
     int64_t n = std::min(kBlock, v - b);
-    load_f32(row, dtype, b, n, in);
-    backward_block(in, grad, n, inv_temp, lse, entropy, g_logp, g_entropy);
-    store_f32(out, dtype, b, n, grad);
+    // f32 logits are read where they are, as backward_f32 reads them.
+    const float* x = in;
+    if (dtype == DType::F32) x = static_cast<const float*>(row) + b;
+    else load_f32(row, dtype, b, n, in);
+    backward_block(x, grad, n, inv_temp, lse, entropy, g_logp, g_entropy);
+    store_f32(out, out_dtype, b, n, grad);
   }
 }
 
@@ -165,23 +170,23 @@ RowResult row_forward(const void* row, DType dtype, int64_t v, int32_t target, f
   return r;
 }
 
-void row_backward(const void* row, void* out, DType dtype, int64_t v, int32_t target, float inv_temp, float lse,
-                  float entropy, float g_logp, float g_entropy) {
+void row_backward(const void* row, DType dtype, void* out, DType out_dtype, int64_t v, int32_t target,
+                  float inv_temp, float lse, float entropy, float g_logp, float g_entropy) {
   // The target's one-hot term: read z_target before a possible in-place
   // overwrite, then write its full gradient once (one rounding for f16/bf16).
   float zt;
   load_f32(row, dtype, target, 1, &zt);
-  if (dtype == DType::F32) {
+  if (dtype == DType::F32 && out_dtype == DType::F32) {
     backward_f32(static_cast<const float*>(row), static_cast<float*>(out), v, inv_temp, lse, entropy, g_logp,
                  g_entropy);
   } else {
-    backward_half(row, out, dtype, v, inv_temp, lse, entropy, g_logp, g_entropy);
+    backward_buffered(row, dtype, out, out_dtype, v, inv_temp, lse, entropy, g_logp, g_entropy);
   }
   float d = zt * inv_temp - lse;
   float p = d > kUnderflow ? exp_nonpos(d) : 0.f;
   float gt = p > 0.f ? -(p * (g_logp + g_entropy * (d + entropy))) * inv_temp : 0.f;
   gt += g_logp * inv_temp;
-  store_f32(out, dtype, target, 1, &gt);
+  store_f32(out, out_dtype, target, 1, &gt);
 }
 
 }  // namespace rlvr::cpu

@@ -21,8 +21,11 @@ struct RowResult {
 RowResult row_forward(const void* row, DType dtype, int64_t v, int32_t target, float inv_temp);
 
 // Writes dz_j = inv_temp * (g_logp * (onehot_j - p_j) - g_entropy * p_j * (log p_j + H))
-// into `out` (may alias `row`), p_j = exp(z_j - lse).
-void row_backward(const void* row, void* out, DType dtype, int64_t v, int32_t target, float inv_temp,
-                  float lse, float entropy, float g_logp, float g_entropy);
+// into `out` of out_dtype, p_j = exp(z_j - lse). Every element is computed in
+// fp32 exactly as for f32 out and then rounded once, so any out_dtype gives the
+// f32 result rounded to nearest even. `out` may alias `row` only when the
+// dtypes are equal.
+void row_backward(const void* row, DType dtype, void* out, DType out_dtype, int64_t v, int32_t target,
+                  float inv_temp, float lse, float entropy, float g_logp, float g_entropy);
 
 }  // namespace rlvr::cpu
