@@ -11,7 +11,9 @@
 # that work started beside this script (run_device_session.sh) is not timed.
 # RLVR_ENGINE_ONLY=1: skip what only the RL kernels (cuda/*.cu) affect -- their
 # check, benchmark and sanitizer runs -- when only cuda/engine changed and
-# device time is short.
+# device time is short. RLVR_LEAN=1 (device time shorter still): the RL kernels'
+# check but not their benchmark; memcheck only on them and the engine ops, and
+# racecheck only on the bf16 attention cases; no ncu profile.
 set -u
 OUT=${OUT:-bench/results/gpu-raw}
 mkdir -p "$OUT"
@@ -59,6 +61,13 @@ step "ops model bench (Qwen2.5-1.5B shapes, bf16 GEMMs: train 8 x 1024, decode 2
 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench.json" 2>> "$LOG"
 echo "ops model bench exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench.json"; echo
 
+# The attention kernels' other variants (attention_tc.cu; the train profile's attention_fwd /
+# attention_bwd times compare each with the run above).
+step "ops model bench, attention variants RLVR_ATTN_FWD=dbv RLVR_ATTN_DQ=single (train as above, short decode)"
+RLVR_ATTN_FWD=dbv RLVR_ATTN_DQ=single timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 8 64 2 > /tmp/rlvr-opsm-dbv.json 2>> "$LOG"
+echo "ops model bench (dbv) exit $?" | tee -a "$LOG"; grep '"train"' /tmp/rlvr-opsm-dbv.json | cut -c1-400 | tee -a "$LOG"
+grep -o '"attention_[a-z]*": [0-9.]*' /tmp/rlvr-opsm-dbv.json | tee -a "$LOG"
+
 if [ "${RLVR_BENCH_WMMA:-0}" = 1 ]; then
   step "ops model bench, bf16 GEMMs on the WMMA kernel (RLVR_CUBLAS=0)"
   RLVR_CUBLAS=0 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench-wmma.json" 2>> "$LOG"
@@ -69,7 +78,8 @@ step "torch model bench (the same Qwen2.5-1.5B workload in PyTorch on this devic
 PYTHONUNBUFFERED=1 timeout 150 python3 bench/gpu/torch_model_gpu.py 8 1024 3 256 512 64 > "$OUT/torch-model-gpu.json" 2>> "$LOG"
 echo "torch model bench exit $?" | tee -a "$LOG"; cat "$OUT/torch-model-gpu.json"; echo
 
-if [ "$ENGINE_ONLY" != 1 ]; then
+LEAN=${RLVR_LEAN:-0}
+if [ "$ENGINE_ONLY" != 1 ] && [ "$LEAN" != 1 ]; then
   step bench
   timeout 90 /tmp/rlvr-cudatools/rlvr_cuda_bench 4096 151936 20 > "$OUT/cuda-bench.json" 2>> "$LOG"
   echo "bench exit $?" | tee -a "$LOG"
@@ -77,26 +87,33 @@ if [ "$ENGINE_ONLY" != 1 ]; then
   step torch
   timeout 90 python3 bench/gpu/torch_logprob_gpu.py 4096 151936 20 > "$OUT/torch-gpu.json" 2>> "$LOG"
   echo "torch exit $?" | tee -a "$LOG"; cat "$OUT/torch-gpu.json"
-
-  for tool in memcheck racecheck initcheck synccheck; do
+fi
+if [ "$ENGINE_ONLY" != 1 ]; then
+  tools="memcheck racecheck initcheck synccheck"
+  [ "$LEAN" = 1 ] && tools=memcheck
+  for tool in $tools; do
     step "compute-sanitizer $tool (rlvr_cuda_check --tiny)"
     timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_check --tiny > /tmp/san.txt 2>&1
     rc=$?
     grep -E "passed|SUMMARY|=========" /tmp/san.txt | tail -5 | tee -a "$LOG"
     echo "sanitizer $tool exit $rc" | tee -a "$LOG"
   done
-  step "compute-sanitizer memcheck (rlvr_cuda_ops_model_check --quick)"
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_check --quick > /tmp/san.txt 2>&1
-  rc=$?
-  grep -E "ops model cuda check|SUMMARY|=========" /tmp/san.txt | tail -8 | tee -a "$LOG"
-  echo "sanitizer memcheck (ops model) exit $rc" | tee -a "$LOG"
+  if [ "$LEAN" != 1 ]; then
+    step "compute-sanitizer memcheck (rlvr_cuda_ops_model_check --quick)"
+    timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_check --quick > /tmp/san.txt 2>&1
+    rc=$?
+    grep -E "ops model cuda check|SUMMARY|=========" /tmp/san.txt | tail -8 | tee -a "$LOG"
+    echo "sanitizer memcheck (ops model) exit $rc" | tee -a "$LOG"
+  fi
 fi
 for tool in memcheck racecheck; do
-  step "compute-sanitizer $tool (rlvr_cuda_engine_check --quick: the engine ops, tensor-core attention included)"
-  timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_engine_check --quick > /tmp/san.txt 2>&1
+  scope=--quick
+  [ "$LEAN" = 1 ] && [ "$tool" = racecheck ] && scope=--bf16-attention
+  step "compute-sanitizer $tool (rlvr_cuda_engine_check $scope: the engine ops, tensor-core attention included)"
+  timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 9 /tmp/rlvr-cudatools/rlvr_cuda_engine_check $scope > /tmp/san.txt 2>&1
   rc=$?
   grep -E "engine check|SUMMARY|=========" /tmp/san.txt | tail -6 | tee -a "$LOG"
-  echo "sanitizer $tool (engine ops) exit $rc" | tee -a "$LOG"
+  echo "sanitizer $tool (engine ops, $scope) exit $rc" | tee -a "$LOG"
 done
 
 # Where the training step's time goes, per kernel (when the device has Nsight Systems).
@@ -113,16 +130,17 @@ fi
 # the first forward, and the last layer's dq / dkv kernels, of one training step at the
 # benchmark's shapes (8 x 1024, 12 heads, head_dim 128). RLVR_NCU=0 skips it.
 NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-if [ -n "$NCU" ] && [ "${RLVR_NCU:-1}" != 0 ]; then
+if [ -n "$NCU" ] && [ "${RLVR_NCU:-1}" != 0 ] && [ "$LEAN" != 1 ]; then
   for k in "fwd_kernel 1" "d(q|kv)_kernel 2"; do
     set -- $k
     step "ncu: tensor-core attention $1 (ops model bench, train 8 x 1024)"
     timeout 120 "$NCU" --kernel-name-base mangled --kernel-name "regex:4attn.*$1" --launch-count "$2" \
       --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
       --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
       /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 1 8 64 1 2>&1 | grep -vE "^==PROF==|^\{|^ *\"" |
-      grep -E "attn|Duration|Throughput|Pipe|Occupancy|Registers|Shared Memory|Stall|Warp Cycles|Issue|Eligible|Active Warps|Block Limit|Bank|L1|L2|DRAM|Executed Ipc" |
-      head -90 | tee -a "$LOG"
+      grep -E "attn|Duration|Throughput|Pipe|Occupancy|Registers|Shared Memory|Stall|stalled|Warp Cycles|Issue|Eligible|Active Warps|Block Limit|Bank|L1|L2|DRAM|Executed Ipc|==ERROR" |
+      head -150 | tee -a "$LOG"
   done
 else
   step "ncu not found (or RLVR_NCU=0): no attention kernel profile"

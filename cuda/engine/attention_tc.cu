@@ -29,6 +29,8 @@
 // or 128.
 #include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 
 #include "cuda/common.cuh"
 #include "cuda/engine/attention_internal.cuh"
@@ -216,17 +218,22 @@ struct Bf16In {
   const bf16 *q = nullptr, *k = nullptr, *v = nullptr, *dout = nullptr;
 };
 
-template <int D>
-constexpr size_t fwd_smem() { return sizeof(bf16) * 5 * kRows * (D + 8) + sizeof(float) * 2 * kTile; }
+// SV: the value tile single-buffered (it streams in while S and the softmax of its key tile are
+// computed), so the shared memory (70 KB at D = 128) and registers (<= 168) fit three blocks per
+// SM instead of two; the key tile stays double-buffered. Without SV both are double-buffered.
+template <int D, bool SV>
+constexpr size_t fwd_smem() {
+  return sizeof(bf16) * (SV ? 4 : 5) * kRows * (D + 8) + sizeof(float) * 2 * kTile;
+}
 
-template <int D>
-__global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, Bf16In in, bool vec) {
+template <int D, bool SV>
+__global__ void __launch_bounds__(kThreads, SV ? 3 : 1) fwd_kernel(AttnFwdArgs a, Geo geo, Bf16In in, bool vec) {
   constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);                 // [64][LD]
   bf16* Kb = Qs + kRows * LD;                               // 2 x [64][LD] (double-buffered key tiles)
-  bf16* Vb = Kb + 2 * TS;                                   // 2 x [64][LD]
-  float* Mb = reinterpret_cast<float*>(Vb + 2 * TS);        // 2 x [64] key slot real and within the block's range
+  bf16* Vb = Kb + 2 * TS;                                   // 2 x [64][LD], or 1 x (SV)
+  float* Mb = reinterpret_cast<float*>(Vb + (SV ? 1 : 2) * TS);  // 2 x [64] key slot real and within the block's range
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim;
@@ -249,30 +256,54 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
   const int64_t qoff = (s * a.tq + i0) * geo.qd + h * hd, kvoff = s * a.seq_stride * geo.kvd + kvh * hd;
   fill_tile<D>(Qs, a.q + qoff, in.q ? in.q + qoff : nullptr, geo.qd, static_cast<int>(qend - i0), hd, tid, vec);
   const float* mrow = a.mask + s * a.mask_stride;
-  // key tile [j0, j0 + 64) into buffer `buf` (one cp.async group)
-  auto issue = [&](int64_t j0, int buf) {
-    const int nvalid = static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+  // key tile [j0, j0 + 64) (K and its mask flags, or V) into buffer `buf`
+  auto nvalid_at = [&](int64_t j0) {
+    return static_cast<int>(max_slot - j0 + 1 < kTile ? max_slot - j0 + 1 : kTile);
+  };
+  auto issue_k = [&](int64_t j0, int buf) {
+    const int nvalid = nvalid_at(j0);
     const int64_t off = kvoff + j0 * geo.kvd;
     fill_tile<D>(Kb + buf * TS, a.k + off, in.k ? in.k + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
-    fill_tile<D>(Vb + buf * TS, a.v + off, in.v ? in.v + off : nullptr, geo.kvd, nvalid, hd, tid, vec);
     if (tid < kTile) Mb[buf * kTile + tid] = (tid < nvalid && mrow[j0 + tid] != 0.f) ? 1.f : 0.f;
+  };
+  auto issue_v = [&](int64_t j0, int buf) {
+    const int64_t off = kvoff + j0 * geo.kvd;
+    fill_tile<D>(Vb + buf * TS, a.v + off, in.v ? in.v + off : nullptr, geo.kvd, nvalid_at(j0), hd, tid, vec);
+  };
+  auto issue = [&](int64_t j0, int buf) {  // both, one cp.async group
+    issue_k(j0, buf);
+    issue_v(j0, buf);
     cp_async_commit();
   };
   float o[DN][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 #pragma unroll
   for (int dn = 0; dn < DN; ++dn) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
   int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile);
-  issue(j0, 0);
+  if constexpr (SV) {
+    issue_k(j0, 0);
+    cp_async_commit();  // Q and the first key tile
+  } else {
+    issue(j0, 0);
+  }
   for (int buf = 0; j0 <= max_slot; j0 += kTile, buf ^= 1) {
-    if (j0 + kTile <= max_slot) {  // the next tile streams in while this one is used
-      issue(j0 + kTile, buf ^ 1);
-      cp_async_wait<1>();
+    if constexpr (SV) {
+      cp_async_wait<0>();  // this key tile (and Q, the first time)
+      __syncthreads();     // ... visible to all warps, and all are past the previous P V: V's buffer is free
+      issue_v(j0, 0);
+      cp_async_commit();
+      if (j0 + kTile <= max_slot) issue_k(j0 + kTile, buf ^ 1);  // the next key tile streams in meanwhile
+      cp_async_commit();  // (possibly empty: the wait below is then uniform)
     } else {
-      cp_async_wait<0>();
+      if (j0 + kTile <= max_slot) {  // the next tile streams in while this one is used
+        issue(j0 + kTile, buf ^ 1);
+        cp_async_wait<1>();
+      } else {
+        cp_async_wait<0>();
+      }
+      __syncthreads();  // this tile (and Qs, the first time) is visible to all warps
     }
-    __syncthreads();  // this tile (and Qs, the first time) is visible to all warps
     const bf16* Ks = Kb + buf * TS;
-    const bf16* Vs = Vb + buf * TS;
+    const bf16* Vs = Vb + (SV ? 0 : buf) * TS;
     const float* Ms = Mb + buf * kTile;
     float sc[NT][4];
 #pragma unroll
@@ -334,8 +365,12 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
       o[dn][0] *= alpha[0]; o[dn][1] *= alpha[0];
       o[dn][2] *= alpha[1]; o[dn][3] *= alpha[1];
     }
+    if constexpr (SV) {
+      cp_async_wait<1>();  // this value tile (the next key tile may still stream)
+      __syncthreads();
+    }
     mma_pt<D, kTile / 16>(o, sc, Vs, 0, lane);
-    __syncthreads();  // every warp is done with this buffer before it is refilled
+    if constexpr (!SV) __syncthreads();  // every warp is done with this buffer before it is refilled
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
@@ -356,18 +391,24 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(AttnFwdArgs a, Geo geo, B
 
 // ---- backward: dq ---------------------------------------------------------------
 
-template <int D>
-constexpr size_t dq_smem() { return sizeof(bf16) * 6 * kRows * (D + 8) + sizeof(float) * 2 * kTile; }
+// S1: key / value tiles single-buffered (each loads while the block waits; the other blocks of
+// the SM compute meanwhile): 70 KB of shared memory and <= 168 registers at D = 128, three
+// blocks per SM instead of two (RLVR_ATTN_DQ=single; see launch_dq).
+template <int D, bool S1>
+constexpr size_t dq_smem() {
+  return sizeof(bf16) * (S1 ? 4 : 6) * kRows * (D + 8) + sizeof(float) * 2 * kTile;
+}
 
-template <int D>
-__global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
+template <int D, bool S1>
+__global__ void __launch_bounds__(kThreads, S1 ? 3 : 1)
+    dq_kernel(AttnBwdArgs a, Geo geo, const float* drow, Bf16In in, bool vec) {
   constexpr int LD = D + 8, NT = kTile / 8, DN = D / 8, TS = kTile * LD;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);           // [64][LD] queries
   bf16* Gs = Qs + kRows * LD;                         // [64][LD] their dout
-  bf16* Kb = Gs + kRows * LD;                         // 2 x [64][LD] key tiles (double-buffered)
-  bf16* Vb = Kb + 2 * TS;                             // 2 x [64][LD]
-  float* Mb = reinterpret_cast<float*>(Vb + 2 * TS);  // 2 x [64]
+  bf16* Kb = Gs + kRows * LD;                         // 2 x [64][LD] key tiles (double-buffered), 1 x (S1)
+  bf16* Vb = Kb + (S1 ? 1 : 2) * TS;                  // the same for values
+  float* Mb = reinterpret_cast<float*>(Vb + (S1 ? 1 : 2) * TS);  // 2 x [64]
   __shared__ int kmin;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int64_t s = blockIdx.z, h = blockIdx.y, kvh = h / geo.group, hd = a.head_dim, t = a.t;
@@ -406,12 +447,12 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
   for (int dn = 0; dn < DN; ++dn) dq[dn][0] = dq[dn][1] = dq[dn][2] = dq[dn][3] = 0.f;
   int64_t j0 = (first_key / kTile) * static_cast<int64_t>(kTile);
   issue(j0, 0);
-  for (int buf = 0; j0 <= max_slot; j0 += kTile, buf ^= 1) {
-    if (j0 + kTile <= max_slot) {
+  for (int buf = 0; j0 <= max_slot; j0 += kTile, buf = S1 ? 0 : buf ^ 1) {
+    if (S1 || j0 + kTile > max_slot) {
+      cp_async_wait<0>();
+    } else {
       issue(j0 + kTile, buf ^ 1);
       cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
     }
     __syncthreads();  // this tile (and Qs / Gs, the first time) is visible to all warps
     const bf16* Ks = Kb + buf * TS;
@@ -452,6 +493,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(AttnBwdArgs a, Geo geo, co
     }
     mma_pt<D, kTile / 16>(dq, sc, Ks, 0, lane);  // dQ += dS K
     __syncthreads();  // every warp is done with this buffer before it is refilled
+    if (S1 && j0 + kTile <= max_slot) issue(j0 + kTile, 0);
   }
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
@@ -631,6 +673,42 @@ Status with_d(int64_t hd, F&& f) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// The forward variant: RLVR_ATTN_FWD=dbv keeps both tiles double-buffered (2 blocks per SM);
+// the default single-buffers V (3 blocks per SM; see fwd_kernel).
+// The dq kernel's variant: RLVR_ATTN_DQ=single single-buffers the key / value tiles (see
+// dq_kernel); the default double-buffers them. Read at each call, as fwd_single_v.
+bool dq_single() {
+  const char* e = std::getenv("RLVR_ATTN_DQ");
+  return e && std::strcmp(e, "single") == 0;
+}
+
+template <int D, bool S1>
+Status launch_dq(const AttnBwdArgs& a, const Geo& geo, const float* drow, const Bf16In& in, bool vec) {
+  Status s = set_smem(dq_kernel<D, S1>, dq_smem<D, S1>());
+  if (!s.ok()) return s;
+  const unsigned tiles = static_cast<unsigned>((a.t + kRows - 1) / kRows);
+  dq_kernel<D, S1><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads,
+                     dq_smem<D, S1>()>>>(a, geo, drow, in, vec);
+  return launched("attn_dq_tc_kernel");
+}
+
+// Read at each call (cheap next to a launch), so a test or benchmark can time both.
+bool fwd_single_v() {
+  const char* e = std::getenv("RLVR_ATTN_FWD");
+  return !(e && std::strcmp(e, "dbv") == 0);
+}
+
+template <int D, bool SV>
+Status launch_fwd(const AttnFwdArgs& a, const Geo& geo, const Bf16In& in, bool vec) {
+  constexpr size_t bytes = fwd_smem<D, SV>();
+  Status s = set_smem(fwd_kernel<D, SV>, bytes);
+  if (!s.ok()) return s;
+  const dim3 grid(static_cast<unsigned>((a.tq + kRows - 1) / kRows), static_cast<unsigned>(a.heads),
+                  static_cast<unsigned>(a.b));
+  fwd_kernel<D, SV><<<grid, kThreads, bytes>>>(a, geo, in, vec);
+  return launched("attn_fwd_tc_kernel");
+}
+
 }  // namespace
 
 bool tc_supported(int64_t head_dim) { return head_dim >= 1 && head_dim <= 128 && sm80_or_newer(); }
@@ -675,7 +753,10 @@ Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
   // a prefill reading a cache converts as it loads (the cache may be much larger)
   Scratch sc;
   Bf16In in;
-  if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq) {
+  const bool given = a.q16 && a.k16 && a.v16;  // the caller's copies (training / scoring layout)
+  if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq && given) {
+    in.q = static_cast<const bf16*>(a.q16); in.k = static_cast<const bf16*>(a.k16); in.v = static_cast<const bf16*>(a.v16);
+  } else if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq) {
     const int64_t n = a.b * a.tq;
     const float* src[3] = {a.q, a.k, a.v};
     const int64_t counts[3] = {n * geo.qd, n * geo.kvd, n * geo.kvd};
@@ -686,13 +767,8 @@ Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
   }
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
-    constexpr size_t bytes = fwd_smem<D>();
-    Status s = set_smem(fwd_kernel<D>, bytes);
-    if (!s.ok()) return s;
-    const dim3 grid(static_cast<unsigned>((a.tq + kRows - 1) / kRows), static_cast<unsigned>(a.heads),
-                    static_cast<unsigned>(a.b));
-    fwd_kernel<D><<<grid, kThreads, bytes>>>(a, geo, in, vec);
-    return launched("attn_fwd_tc_kernel");
+    if (fwd_single_v()) return launch_fwd<D, true>(a, geo, in, vec);
+    return launch_fwd<D, false>(a, geo, in, vec);
   });
 }
 
@@ -702,24 +778,26 @@ Status bwd_tc(const AttnBwdArgs& a, const Geo& geo, const float* drow) {
   Bf16In in;
   if (a.head_dim % 8 == 0) {
     const int64_t n = a.b * a.t;
-    const float* src[4] = {a.q, a.k, a.v, a.dout};
-    const int64_t counts[4] = {n * geo.qd, n * geo.kvd, n * geo.kvd, n * geo.qd};
+    const float* src[4] = {a.dout, a.q, a.k, a.v};
+    const int64_t counts[4] = {n * geo.qd, n * geo.qd, n * geo.kvd, n * geo.kvd};
     const bf16* dst[4];
-    Status st = bf16_copies(&sc, src, counts, 4, dst);
+    const bool given = a.q16 && a.k16 && a.v16;  // the forward's copies: only dout is cast here
+    Status st = bf16_copies(&sc, src, counts, given ? 1 : 4, dst);
     if (!st.ok()) return st;
-    in.q = dst[0]; in.k = dst[1]; in.v = dst[2]; in.dout = dst[3];
+    in.dout = dst[0];
+    if (given) {
+      in.q = static_cast<const bf16*>(a.q16); in.k = static_cast<const bf16*>(a.k16); in.v = static_cast<const bf16*>(a.v16);
+    } else {
+      in.q = dst[1]; in.k = dst[2]; in.v = dst[3];
+    }
   }
   return with_d(a.head_dim, [&](auto dc) -> Status {
     constexpr int D = decltype(dc)::value;
-    Status s = set_smem(dq_kernel<D>, dq_smem<D>());
+    Status s = dq_single() ? launch_dq<D, true>(a, geo, drow, in, vec) : launch_dq<D, false>(a, geo, drow, in, vec);
     if (!s.ok()) return s;
     s = set_smem(dkv_kernel<D>, dkv_smem<D>());
     if (!s.ok()) return s;
     const unsigned tiles = static_cast<unsigned>((a.t + kRows - 1) / kRows);
-    dq_kernel<D><<<dim3(tiles, static_cast<unsigned>(a.heads), static_cast<unsigned>(a.b)), kThreads, dq_smem<D>()>>>(
-        a, geo, drow, in, vec);
-    s = launched("attn_dq_tc_kernel");
-    if (!s.ok()) return s;
     DkvOut out{a.dk, a.dv, geo.group > 1};
     Scratch parts;  // per-query-head dK, dV (grouped-query attention)
     const int64_t n = a.b * a.t;

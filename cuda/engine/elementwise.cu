@@ -78,34 +78,215 @@ struct RmsWeightTerm {
 };
 
 // ---- RMSNorm ------------------------------------------------------------------
+// W = 4: float4 loads / stores (h % 4 == 0 and every pointer aligned, see
+// rms_vec4); W = 1: single floats, any h and alignment. The per-element
+// expressions are the same either way.
 
-constexpr int kRowT = 256;
+template <int W>
+__device__ __forceinline__ void zero(float (&v)[W]) {
+#pragma unroll
+  for (int e = 0; e < W; ++e) v[e] = 0.f;
+}
 
-__global__ void __launch_bounds__(kRowT) rmsnorm_fwd_kernel(RmsNormFwdArgs a) {
-  __shared__ float s_iv;
-  for (int64_t r = blockIdx.x; r < a.n; r += gridDim.x) {
-    const float* xr = a.x + r * a.h;
-    double acc[1] = {0};
-    for (int64_t i = threadIdx.x; i < a.h; i += blockDim.x) acc[0] += static_cast<double>(xr[i]) * xr[i];
-    block_sum(acc);
-    if (threadIdx.x == 0) {
-      const float var = static_cast<float>(acc[0] / static_cast<double>(a.h));
-      const float iv = 1.0f / sqrtf(var + a.eps);
-      s_iv = iv;
-      if (a.inv) a.inv[r] = iv;
+// y = w * (x * iv) for the chunk of row r at element i (t holds x); y16 its RNE rounding.
+template <int W>
+__device__ __forceinline__ void rms_fwd_out(const RmsNormFwdArgs& a, int64_t r, int64_t i, float iv, float (&t)[W]) {
+  float wv[W];
+  vec::load(a.w + i, wv);
+#pragma unroll
+  for (int e = 0; e < W; ++e) t[e] = wv[e] * (t[e] * iv);
+  if (a.y) vec::store(a.y + r * a.h + i, t);
+  if (a.y16) vec::store(static_cast<__nv_bfloat16*>(a.y16) + r * a.h + i, t);
+}
+
+// Forward: one warp per row, kFwdWarps rows per block, no barriers. A lane
+// keeps its first K chunks of the row (chunks lane, lane + 32, ...) in
+// registers from the sum of squares to the output pass; a longer row's other
+// chunks are read again there (L1 / L2 hits). Small blocks: at ~90-120
+// registers a thread (K = 12, 16) they fill an SM better than big ones (H100).
+// The launch bound is looser than that on purpose: at 64 ptxas spilled to fit
+// 32 blocks per SM.
+constexpr int kFwdWarps = 2;
+
+template <int W, int K>
+__global__ void __launch_bounds__(256) rmsnorm_fwd_kernel(RmsNormFwdArgs a) {
+  const int lane = threadIdx.x & 31;
+  const int64_t h = a.h, nv = h / W;
+  for (int64_t r = blockIdx.x * kFwdWarps + threadIdx.x / 32; r < a.n; r += gridDim.x * kFwdWarps) {
+    const float* xr = a.x + r * h;
+    float v[K][W];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t j = lane + 32 * k;
+      if (j < nv) vec::load(xr + j * W, v[k]);
+      else zero(v[k]);
     }
-    __syncthreads();
-    const float iv = s_iv;
-    float* yr = a.y ? a.y + r * a.h : nullptr;
-    __nv_bfloat16* yb = a.y16 ? static_cast<__nv_bfloat16*>(a.y16) + r * a.h : nullptr;
-    for (int64_t i = threadIdx.x; i < a.h; i += blockDim.x) {
-      const float y = a.w[i] * (xr[i] * iv);
-      if (yr) yr[i] = y;
-      if (yb) yb[i] = __float2bfloat16_rn(y);
+    double ss = 0;  // fp64 sum of squares (the products are exact)
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+#pragma unroll
+      for (int e = 0; e < W; ++e) ss += static_cast<double>(v[k][e]) * v[k][e];
+#pragma unroll 4  // more would spill
+    for (int64_t j = lane + 32 * K; j < nv; j += 32) {
+      float t[W];
+      vec::load(xr + j * W, t);
+#pragma unroll
+      for (int e = 0; e < W; ++e) ss += static_cast<double>(t[e]) * t[e];
     }
-    __syncthreads();  // s_iv is rewritten for the next row
+    // butterfly: every lane ends with the same (commutative pairwise) sum
+    for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+    const float var = static_cast<float>(ss / static_cast<double>(h));
+    const float iv = 1.0f / sqrtf(var + a.eps);
+    if (a.inv && lane == 0) a.inv[r] = iv;
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+      if (lane + 32 * k < nv) rms_fwd_out(a, r, (lane + 32 * k) * W, iv, v[k]);
+#pragma unroll 4  // more would spill
+    for (int64_t j = lane + 32 * K; j < nv; j += 32) {
+      float t[W];
+      vec::load(xr + j * W, t);
+      rms_fwd_out(a, r, j * W, iv, t);
+    }
   }
 }
+
+// Backward, with the dw column sum fused in so that x and dy are read once.
+// Block b takes rows [b * rows, min(n, (b + 1) * rows)) and deals them to
+// R = blockDim.x / T groups of T threads (group g: rows b * rows + g, + R, ...).
+// A thread owns the chunks j = t + T * k (k < K) of every row, so it keeps the
+// fp64 dw partials of its columns in registers over the block's rows; at the
+// end the groups' partials are added in group order into partial[b, :].
+// Requires T % 32 == 0, T * K >= h / W and, when R > 1, h doubles of dynamic
+// shared memory.
+template <int W, int K>
+__global__ void __launch_bounds__(K * W > 12 ? 256 : 512)
+    rmsnorm_bwd_fused_kernel(RmsNormBwdArgs a, int T, int64_t rows, double* partial) {
+  extern __shared__ double s_col[];
+  __shared__ double s_dot[2][512 / 32];  // per-warp row sums, double-buffered by iteration
+  const int R = blockDim.x / T, grp = threadIdx.x / T, t = threadIdx.x % T;
+  const int wpg = T / 32, warp = threadIdx.x / 32;
+  const int64_t h = a.h, nv = h / W;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * rows, r1 = r0 + rows < a.n ? r0 + rows : a.n;
+  __nv_bfloat16* const dx16 = static_cast<__nv_bfloat16*>(a.dx16);
+  double part[K][W];
+#pragma unroll
+  for (int k = 0; k < K; ++k)
+#pragma unroll
+    for (int e = 0; e < W; ++e) part[k][e] = 0;
+  int buf = 0;
+  // base is block-uniform, so every thread meets the barriers below
+  for (int64_t base = r0; base < r1; base += R, buf ^= 1) {
+    const int64_t r = base + grp;
+    const bool live = r < r1;
+    const float iv = live ? a.inv[r] : 0.f;
+    float xh[K][W], gw[K][W], d0[K][W];  // x * iv, dy * w, dx before the update
+    double dot = 0;
+    {
+      float xv[K][W], gv[K][W], wv[K][W];
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const int64_t j = t + static_cast<int64_t>(T) * k;
+        if (live && j < nv) {
+          vec::load(a.x + r * h + j * W, xv[k]);
+          vec::load(a.dy + r * h + j * W, gv[k]);
+          vec::load(a.w + j * W, wv[k]);
+        } else {  // zeros add nothing below
+          zero(xv[k]);
+          zero(gv[k]);
+          zero(wv[k]);
+        }
+      }
+#pragma unroll
+      for (int k = 0; k < K; ++k)
+#pragma unroll
+        for (int e = 0; e < W; ++e) {
+          xh[k][e] = xv[k][e] * iv;
+          gw[k][e] = gv[k][e] * wv[k][e];
+          dot += static_cast<double>(gw[k][e]) * xh[k][e];
+          part[k][e] += static_cast<double>(gv[k][e]) * xh[k][e];  // x * inv[r] is xhat
+        }
+    }
+    // issued before the reduction, whose latency then covers these loads
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t j = t + static_cast<int64_t>(T) * k;
+      if (live && a.accumulate && j < nv) vec::load(a.dx + r * h + j * W, d0[k]);
+      else zero(d0[k]);
+    }
+    for (int off = 16; off > 0; off >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, off);
+    if (wpg > 1) {
+      // the buffer alternates, so one barrier per row suffices: a warp can only
+      // rewrite s_dot[buf] after every thread has passed the next iteration's barrier
+      if ((threadIdx.x & 31) == 0) s_dot[buf][warp] = dot;
+      __syncthreads();
+      dot = 0;
+      for (int q = 0; q < wpg; ++q) dot += s_dot[buf][grp * wpg + q];
+    }
+    const float mean = static_cast<float>(dot / static_cast<double>(h));
+    if (live) {
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const int64_t j = t + static_cast<int64_t>(T) * k;
+        if (j >= nv) continue;
+        float d[W];
+#pragma unroll
+        for (int e = 0; e < W; ++e) {
+          // iv * (dy * w - xhat * mean), rounded step by step as the CPU (no FMA)
+          const float g = iv * __fsub_rn(gw[k][e], __fmul_rn(xh[k][e], mean));
+          d[e] = a.accumulate ? d0[k][e] + g : g;
+        }
+        vec::store(a.dx + r * h + j * W, d);
+        if (dx16) vec::store(dx16 + r * h + j * W, d);
+      }
+    }
+  }
+  double* out = partial + static_cast<int64_t>(blockIdx.x) * h;
+  if (R == 1) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t j = t + static_cast<int64_t>(T) * k;
+      if (j < nv)
+#pragma unroll
+        for (int e = 0; e < W; ++e) out[j * W + e] = part[k][e];
+    }
+    return;
+  }
+  for (int q = 0; q < R; ++q) {
+    if (grp == q)
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const int64_t j = t + static_cast<int64_t>(T) * k;
+        if (j < nv)
+#pragma unroll
+          for (int e = 0; e < W; ++e) s_col[j * W + e] = q == 0 ? part[k][e] : s_col[j * W + e] + part[k][e];
+      }
+    __syncthreads();
+  }
+  for (int64_t c = threadIdx.x; c < h; c += blockDim.x) out[c] = s_col[c];
+}
+
+// dw[c] += sum over chunks of partial[k, c], k in a fixed order: 16 strided
+// subsequences (one per warp row of the block) then their sum in row order.
+__global__ void __launch_bounds__(512) rmsnorm_dw_final_kernel(int64_t h, int64_t chunks, const double* partial,
+                                                               float* dw) {
+  __shared__ double sm[16][33];
+  const int tx = threadIdx.x % 32, ty = threadIdx.x / 32;
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * 32 + tx;
+  double s = 0;
+  if (c < h)
+    for (int64_t k = ty; k < chunks; k += 16) s += partial[k * h + c];
+  sm[ty][tx] = s;
+  __syncthreads();
+  if (ty == 0 && c < h) {
+    double total = 0;
+    for (int q = 0; q < 16; ++q) total += sm[q][tx];
+    dw[c] += static_cast<float>(total);
+  }
+}
+
+// The fallback backward for rows too long for the fused kernel: one block per
+// row for dx, then colsum for dw (re-reads dy and x).
+constexpr int kRowT = 256;
 
 __global__ void __launch_bounds__(kRowT) rmsnorm_bwd_dx_kernel(RmsNormBwdArgs a) {
   __shared__ float s_mean;
@@ -167,7 +348,9 @@ __global__ void rope_table_kernel(const int32_t* pos, int64_t n, const float* in
   }
 }
 
-__global__ void rope_apply_kernel(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
+// y16 (or null): the results rounded to bf16 as well.
+__global__ void rope_apply_kernel(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse,
+                                  __nv_bfloat16* y16) {
   const int64_t half = hd / 2, total = n * heads * half;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -175,12 +358,19 @@ __global__ void rope_apply_kernel(float* x, int64_t n, int64_t heads, int64_t hd
     const float c = cs[r * hd + i], s = cs[r * hd + half + i];
     float* v = x + rh * hd;
     const float a = v[i], b = v[i + half];
+    float lo, hi;
     if (!inverse) {
-      v[i] = a * c - b * s;
-      v[i + half] = b * c + a * s;
+      lo = a * c - b * s;
+      hi = b * c + a * s;
     } else {
-      v[i] = a * c + b * s;
-      v[i + half] = b * c - a * s;
+      lo = a * c + b * s;
+      hi = b * c - a * s;
+    }
+    v[i] = lo;
+    v[i + half] = hi;
+    if (y16) {
+      y16[rh * hd + i] = __float2bfloat16_rn(lo);
+      y16[rh * hd + i + half] = __float2bfloat16_rn(hi);
     }
   }
 }
@@ -292,10 +482,45 @@ __global__ void iota_kernel(int32_t* x, int64_t n) {
 
 // ---- optimizer ------------------------------------------------------------------------
 
-struct SqFn {
-  const float* g;
-  __device__ void operator()(int64_t i, double (&acc)[1]) const { acc[0] += static_cast<double>(g[i]) * g[i]; }
-};
+// Sum of squares for grad_norm: partials[block] in fp64. The elements before
+// g's first 16-byte boundary (head, < 4) and after the last whole float4
+// (tail, < 4) go one each to the first threads; the float4s in between are
+// dealt grid-stride, U loads in flight per thread. The split depends only on
+// count, g % 16 and the grid (a function of count), so the sum is bitwise
+// reproducible.
+constexpr int kNormThreads = 256;
+constexpr int kNormBlocks = 512;  // ~4 per SM on an H100: one wave, enough loads in flight
+
+template <int U>
+__global__ void __launch_bounds__(kNormThreads) sumsq_kernel(const float* g, int64_t count, double* partials) {
+  const int64_t head_max = static_cast<int64_t>((16 - (reinterpret_cast<uintptr_t>(g) & 15)) & 15) / 4;
+  const int64_t head = head_max < count ? head_max : count;
+  const int64_t nvec = (count - head) / 4;
+  const float4* v = reinterpret_cast<const float4*>(g + head);
+  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  double acc[1] = {0};
+  const auto add = [&](const float4& q) {
+    acc[0] += static_cast<double>(q.x) * q.x;
+    acc[0] += static_cast<double>(q.y) * q.y;
+    acc[0] += static_cast<double>(q.z) * q.z;
+    acc[0] += static_cast<double>(q.w) * q.w;
+  };
+  int64_t i = tid;
+  for (; i + (U - 1) * stride < nvec; i += U * stride) {
+    float4 q[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) q[u] = __ldcs(v + i + u * stride);
+#pragma unroll
+    for (int u = 0; u < U; ++u) add(q[u]);
+  }
+  for (; i < nvec; i += stride) add(__ldcs(v + i));
+  if (tid < head) acc[0] += static_cast<double>(g[tid]) * g[tid];
+  const int64_t tail = head + nvec * 4 + tid;
+  if (tid < 4 && tail < count) acc[0] += static_cast<double>(g[tail]) * g[tail];
+  block_sum(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc[0];
+}
 
 struct AdamWConst {
   float step_size, bc2_sqrt, decay;
@@ -331,6 +556,128 @@ __global__ void adamw_kernel(AdamWArgs o, AdamWConst k) {
   });
 }
 
+// ---- RMSNorm / grad norm launches --------------------------------------------------
+
+// The W = 4 kernels' condition: h % 4 == 0 and the fp32 pointers (null ones
+// ignored) 16-byte aligned, the bf16 one 8-byte aligned; then every row's
+// chunks of 4 are aligned too.
+template <class... P>
+bool rms_vec4(int64_t h, const void* b16, P... f32) {
+  return h % 4 == 0 && vec::aligned16(f32...) && (reinterpret_cast<uintptr_t>(b16) & 7) == 0;
+}
+
+// K: the smallest register cache that holds a lane's share of the row (at most 16 chunks).
+template <int W>
+Status rms_fwd_launch(const RmsNormFwdArgs& a) {
+  const int64_t per_lane = (a.h / W + 31) / 32;
+  int K = 16;
+  for (const int k : {1, 2, 4, 8, 12})
+    if (per_lane <= k) {
+      K = k;
+      break;
+    }
+  const int64_t blocks = (a.n + kFwdWarps - 1) / kFwdWarps;
+  const unsigned grid = static_cast<unsigned>(blocks < (1 << 20) ? blocks : (1 << 20));
+  const int threads = 32 * kFwdWarps;
+  switch (K) {
+    case 1: rmsnorm_fwd_kernel<W, 1><<<grid, threads>>>(a); break;
+    case 2: rmsnorm_fwd_kernel<W, 2><<<grid, threads>>>(a); break;
+    case 4: rmsnorm_fwd_kernel<W, 4><<<grid, threads>>>(a); break;
+    case 8: rmsnorm_fwd_kernel<W, 8><<<grid, threads>>>(a); break;
+    case 12: rmsnorm_fwd_kernel<W, 12><<<grid, threads>>>(a); break;
+    default: rmsnorm_fwd_kernel<W, 16><<<grid, threads>>>(a); break;
+  }
+  return launched("rmsnorm_fwd_kernel");
+}
+
+// Tuned on an H100 (h = 1536, n = 8192 gets 128 threads per row, 2 rows at a
+// time per block, 32 rows per block): fewer, longer blocks write fewer dw
+// partials, and about 2 blocks per SM keep enough loads in flight.
+constexpr int kBwdGroup = 128;   // preferred threads per row
+constexpr int kBwdBlock = 256;   // preferred threads per block
+constexpr int kBwdChunks = 256;  // blocks (row chunks) aimed at, whatever n
+
+struct RmsBwdPlan {
+  int K = 1, T = 32, R = 1;  // chunks per thread, threads per row group, groups per block
+  int64_t rows = 1, chunks = 1;  // rows per block, blocks
+};
+
+inline int rms_bwd_max_threads(int K, int W) { return K * W > 12 ? 256 : 512; }  // the kernel's launch bounds
+
+// K: the smallest of {1, 2, 3, 4, 6, 8} (W = 4: up to 6; 8 would spill) that
+// needs at most kBwdGroup threads per row, else the largest, with as many
+// threads as the launch bounds allow; false: the row is too long for the fused
+// kernel. Rows per block: a multiple of R giving about kBwdChunks blocks. The
+// plan, and so the dw bits, depend on n, h and W only. nv = h / W >= 1.
+bool rms_bwd_plan(int64_t n, int64_t nv, int W, RmsBwdPlan* p) {
+  int K = 1;
+  int64_t T = 32;
+  for (const int k : {1, 2, 3, 4, 6, 8}) {
+    if (W == 4 && k == 8) break;
+    K = k;
+    T = ((nv + k - 1) / k + 31) / 32 * 32;
+    if (T <= kBwdGroup) break;
+  }
+  const int tmax = rms_bwd_max_threads(K, W);
+  if (T > tmax) return false;
+  int64_t R = kBwdBlock / T;
+  if (R > tmax / T) R = tmax / T;
+  if (R < 1 || nv * W * static_cast<int64_t>(sizeof(double)) > 48 * 1024) R = 1;  // R > 1 needs h doubles of smem
+  const int64_t rows = (n + R * kBwdChunks - 1) / (R * kBwdChunks) * R;
+  p->K = K;
+  p->T = static_cast<int>(T);
+  p->R = static_cast<int>(R);
+  p->rows = rows;
+  p->chunks = (n + rows - 1) / rows;
+  return true;
+}
+
+template <int W>
+void rms_bwd_fused(const RmsNormBwdArgs& a, const RmsBwdPlan& p, double* partial) {
+  const unsigned grid = static_cast<unsigned>(p.chunks);
+  const int threads = p.R * p.T;
+  const size_t smem = p.R > 1 ? static_cast<size_t>(a.h) * sizeof(double) : 0;
+  switch (p.K) {
+    case 1: rmsnorm_bwd_fused_kernel<W, 1><<<grid, threads, smem>>>(a, p.T, p.rows, partial); break;
+    case 2: rmsnorm_bwd_fused_kernel<W, 2><<<grid, threads, smem>>>(a, p.T, p.rows, partial); break;
+    case 3: rmsnorm_bwd_fused_kernel<W, 3><<<grid, threads, smem>>>(a, p.T, p.rows, partial); break;
+    case 4: rmsnorm_bwd_fused_kernel<W, 4><<<grid, threads, smem>>>(a, p.T, p.rows, partial); break;
+    case 6: rmsnorm_bwd_fused_kernel<W, 6><<<grid, threads, smem>>>(a, p.T, p.rows, partial); break;
+    default:
+      if constexpr (W == 1) rmsnorm_bwd_fused_kernel<W, 8><<<grid, threads, smem>>>(a, p.T, p.rows, partial);
+      break;
+  }
+}
+
+Status rms_bwd_launch(const RmsNormBwdArgs& a, int W, const RmsBwdPlan& p) {
+  Scratch sc;
+  Status s = sc.alloc(static_cast<size_t>(p.chunks * a.h) * sizeof(double));
+  if (!s.ok()) return s;
+  if (W == 4) rms_bwd_fused<4>(a, p, sc.as<double>());
+  else rms_bwd_fused<1>(a, p, sc.as<double>());
+  s = launched("rmsnorm_bwd_fused_kernel");
+  if (!s.ok()) return s;
+  rmsnorm_dw_final_kernel<<<static_cast<unsigned>((a.h + 31) / 32), 512>>>(a.h, p.chunks, sc.as<double>(), a.dw);
+  return launched("rmsnorm_dw_final_kernel");
+}
+
+// *sq = sum g^2 (host), fp64, in a fixed order for a given count and g % 16.
+Status sumsq(const float* g, int64_t count, double* sq) {
+  constexpr int U = 8;  // float4 loads in flight per thread
+  // up to kNormBlocks, at least U float4s per thread
+  const unsigned blocks = grid_for((count / 4 + U - 1) / U, kNormThreads, kNormBlocks);
+  Scratch sc;
+  Status s = sc.alloc((blocks + 1) * sizeof(double));
+  if (!s.ok()) return s;
+  double* total = sc.as<double>(blocks * sizeof(double));
+  sumsq_kernel<U><<<blocks, kNormThreads>>>(g, count, sc.as<double>());
+  final_sums_kernel<1><<<1, kSumThreads>>>(sc.as<double>(), static_cast<int>(blocks), total);
+  s = launched("sumsq_kernel");
+  if (!s.ok()) return s;
+  RLVR_CUDA_TRY(cudaMemcpy(sq, total, sizeof(double), cudaMemcpyDeviceToHost));
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -339,12 +686,14 @@ Status bias_bwd_cuda(const float* dy, float* db, int64_t n, int64_t d) { return 
 
 Status rmsnorm_fwd_cuda(const RmsNormFwdArgs& a) {
   if (a.n <= 0) return Status::Ok();
-  rmsnorm_fwd_kernel<<<rows_grid(a.n), kRowT>>>(a);
-  return launched("rmsnorm_fwd_kernel");
+  return rms_vec4(a.h, a.y16, a.x, a.w, a.y) ? rms_fwd_launch<4>(a) : rms_fwd_launch<1>(a);
 }
 
 Status rmsnorm_bwd_cuda(const RmsNormBwdArgs& a) {
-  if (a.n <= 0) return Status::Ok();
+  if (a.n <= 0 || a.h <= 0) return Status::Ok();
+  const int W = rms_vec4(a.h, a.dx16, a.x, a.w, a.dy, a.dx) ? 4 : 1;
+  RmsBwdPlan p;
+  if (rms_bwd_plan(a.n, a.h / W, W, &p)) return rms_bwd_launch(a, W, p);
   rmsnorm_bwd_dx_kernel<<<rows_grid(a.n), kRowT>>>(a);
   Status s = launched("rmsnorm_bwd_dx_kernel");
   if (!s.ok()) return s;
@@ -365,8 +714,15 @@ Status rope_table_cuda(const int32_t* pos, int64_t n, const float* inv_freq, int
 
 Status rope_apply_cuda(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
   if (n <= 0) return Status::Ok();
-  rope_apply_kernel<<<grid_for(n * heads * (hd / 2), kEw, 8192), kEw>>>(x, n, heads, hd, cs, inverse);
+  rope_apply_kernel<<<grid_for(n * heads * (hd / 2), kEw, 8192), kEw>>>(x, n, heads, hd, cs, inverse, nullptr);
   return launched("rope_apply_kernel");
+}
+
+Status rope_apply_bf16_cuda(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse, void* y16) {
+  if (n <= 0) return Status::Ok();
+  rope_apply_kernel<<<grid_for(n * heads * (hd / 2), kEw, 8192), kEw>>>(x, n, heads, hd, cs, inverse,
+                                                                        static_cast<__nv_bfloat16*>(y16));
+  return launched("rope_apply_bf16_kernel");
 }
 
 Status kv_append_cuda(const float* k, const float* v, int64_t n, int64_t kv_dim, const int64_t* rows, float* ck,
@@ -430,13 +786,9 @@ Status grad_norm_cuda(const float* g, int64_t count, double* norm) {
     *norm = 0;
     return Status::Ok();
   }
-  Scratch sc;
-  Status s = sc.alloc((kSumMaxBlocks + 1) * sizeof(double));
-  if (!s.ok()) return s;
-  s = batch_sums<1>(count, SqFn{g}, sc.as<double>(), sc.as<double>(kSumMaxBlocks * sizeof(double)));
-  if (!s.ok()) return s;
   double sq = 0;
-  RLVR_CUDA_TRY(cudaMemcpy(&sq, sc.as<double>(kSumMaxBlocks * sizeof(double)), sizeof(double), cudaMemcpyDeviceToHost));
+  Status s = sumsq(g, count, &sq);
+  if (!s.ok()) return s;
   *norm = std::sqrt(sq);
   return Status::Ok();
 }

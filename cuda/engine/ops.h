@@ -141,6 +141,13 @@ Status rope_table_cuda(const int32_t* pos, int64_t n, const float* inv_freq, int
 // In place on x [n, heads, head_dim] (rotate_half convention); inverse = the backward.
 Status rope_apply_cpu(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cs, bool inverse);
 Status rope_apply_cuda(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cs, bool inverse);
+// The same, also writing the result rounded to bf16 into y16 (uint16 bits, RNE; bitwise
+// cast_bf16 of x after the op): OpsModel's bf16 mode, where the rotated q / k (forward) and
+// dq / dk (backward) feed bf16 consumers next, without a separate cast pass.
+Status rope_apply_bf16_cpu(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cs, bool inverse,
+                           void* y16);
+Status rope_apply_bf16_cuda(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cs, bool inverse,
+                            void* y16);
 
 // ---- attention -----------------------------------------------------------------
 // Causal GQA attention with a key padding mask, as model.cpp's attend_one:
@@ -168,6 +175,13 @@ struct AttnFwdArgs {
   float* lse = nullptr;  // [b * tq, heads] (natural log of the softmax denominator, scaled scores) or null
   const int32_t* first = nullptr;  // [b * tq] packed sequences: the first visible key slot per query; null: 0
   bool bf16 = false;               // the bf16 math below; tq == 1 (decode) stays fp32
+  // Optional bf16 copies of q, k, v (uint16 bits, RNE, the same layout; all three or none): the
+  // bf16 CUDA kernels read them instead of rounding their own (OpsModel makes them once per layer
+  // and hands them to the backward too). Ignored by the fp32 math and the CPU reference, which
+  // round q, k, v themselves: the same values.
+  const void* q16 = nullptr;
+  const void* k16 = nullptr;
+  const void* v16 = nullptr;
 };
 // bf16 attention (OpsModel's bf16_gemm mode; CUDA: tensor cores when head_dim
 // <= 128 on sm_80+, else the fp32 kernels). The math, which attention_*_cpu
@@ -204,6 +218,9 @@ struct AttnBwdArgs {
   float* dv = nullptr;
   const int32_t* first = nullptr;  // [b * t] as AttnFwdArgs::first (the forward's)
   bool bf16 = false;               // the bf16 math above, as the forward that made out / lse (t == 1: fp32, as that forward)
+  const void* q16 = nullptr;       // optional bf16 copies of q, k, v, as AttnFwdArgs'
+  const void* k16 = nullptr;
+  const void* v16 = nullptr;
 };
 Status attention_bwd_cpu(const AttnBwdArgs& a);
 Status attention_bwd_cuda(const AttnBwdArgs& a);

@@ -39,6 +39,7 @@ Backend make_cuda_backend() {
   k.positions = ops::positions_cuda;
   k.rope_table = ops::rope_table_cuda;
   k.rope_apply = ops::rope_apply_cuda;
+  k.rope_apply_bf16 = ops::rope_apply_bf16_cuda;
   k.attention_fwd = ops::attention_fwd_cuda;
   k.attention_bwd = ops::attention_bwd_cuda;
   k.kv_append = ops::kv_append_cuda;

@@ -55,6 +55,7 @@ const Backend& cpu_backend() {
     k.positions = ops::positions_cpu;
     k.rope_table = ops::rope_table_cpu;
     k.rope_apply = ops::rope_apply_cpu;
+    k.rope_apply_bf16 = ops::rope_apply_bf16_cpu;
     k.attention_fwd = ops::attention_fwd_cpu;
     k.attention_bwd = ops::attention_bwd_cpu;
     k.kv_append = ops::kv_append_cpu;
@@ -118,6 +119,21 @@ OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::
   const int64_t off = r.total;
   nparams_ = off;
   ws_.resize(kNumSlots);
+  // Gradient ranges: the layers' weight matrices (one weight-gradient GEMM each per training
+  // pass) and the rest; adjacent parameters of a kind merged into one range.
+  std::vector<char> is_matrix(params_.size(), 0);
+  for (int l = 0; l < cfg_.layers; ++l) {
+    const LayerW w = layer(l);
+    for (int i : {w.wq, w.wk, w.wv, w.wo, w.wg, w.wu, w.wd}) is_matrix[static_cast<size_t>(i)] = 1;
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& out = is_matrix[i] ? matrix_ranges_ : other_ranges_;
+    const int64_t o = params_[i].offset, c = params_[i].numel;
+    if (!out.empty() && out.back().first + out.back().second == o)
+      out.back().second += c;
+    else
+      out.push_back({o, c});
+  }
 }
 
 OpsModel::~OpsModel() = default;
@@ -154,7 +170,10 @@ Status OpsModel::get_gradients(float* host) const {
     std::fill(host, host + nparams_, 0.f);
     return Status::Ok();
   }
-  return be_.download(host, grad_.get(), nparams_ * 4);
+  OPS_TRY(be_.download(host, grad_.get(), nparams_ * 4));
+  if (grads_stale_)  // the matrices' gradients are zero, not yet written so
+    for (const auto& r : matrix_ranges_) std::fill(host + r.first, host + r.first + r.second, 0.f);
+  return Status::Ok();
 }
 
 Status OpsModel::set_param(int i, const float* host) {
@@ -170,11 +189,31 @@ Status OpsModel::get_param(int i, float* host) const {
 
 Status OpsModel::get_grad(int i, float* host) const {
   const ParamInfo& p = params_[i];
-  if (!grads_ready_) {
+  if (!grads_ready_ || (grads_stale_ && in_ranges(matrix_ranges_, p.offset))) {
     std::fill(host, host + p.numel, 0.f);
     return Status::Ok();
   }
   return be_.download(host, static_cast<const float*>(grad_.get()) + p.offset, p.numel * 4);
+}
+
+bool OpsModel::in_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs, int64_t offset) {
+  for (const auto& r : rs)
+    if (offset >= r.first && offset < r.first + r.second) return true;
+  return false;
+}
+
+Status OpsModel::zero_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs) {
+  for (const auto& r : rs) OPS_TRY(be_.zero(static_cast<float*>(grad_.get()) + r.first, r.second * 4));
+  return Status::Ok();
+}
+
+// Writes the zeros the stale matrix gradients stand for (before anything reads or adds to them
+// other than a training pass's backward).
+Status OpsModel::settle_grads() {
+  if (!grads_stale_) return Status::Ok();
+  OPS_TRY(zero_ranges(matrix_ranges_));
+  grads_stale_ = false;
+  return Status::Ok();
 }
 
 // AdamW moments are allocated (zeroed) by the first step or set_adam.
@@ -215,7 +254,10 @@ Status OpsModel::ensure_grads() {
   return Status::Ok();
 }
 
-Status OpsModel::zero_grad() { return grads_ready_ ? be_.zero(grad_.get(), nparams_ * 4) : Status::Ok(); }
+Status OpsModel::zero_grad() {
+  grads_stale_ = false;
+  return grads_ready_ ? be_.zero(grad_.get(), nparams_ * 4) : Status::Ok();
+}
 
 // The bf16 copy of all parameters (one cast of the flat buffer; norms and
 // biases are cast too but never read), refreshed lazily after any change.
@@ -285,8 +327,17 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   OPS_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), a.q, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), a.k, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
-  OPS_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
-  OPS_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
+  // bf16 mode, training / scoring layout: the tensor-core attention's bf16 operands, made once
+  // here for its forward and backward (q, k rounded by RoPE as it writes them)
+  const bool copies = bf16_ && !src.k;
+  if (copies) {
+    OPS_TRY(be_.rope_apply_bf16(a.q, n, NH, hd, cs, false, a.q16));
+    OPS_TRY(be_.rope_apply_bf16(a.k, n, NKV, hd, cs, false, a.k16));
+    OPS_TRY(be_.cast_bf16(a.v, a.v16, n * KV));
+  } else {
+    OPS_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
+    OPS_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
+  }
   ops::AttnFwdArgs at;
   at.b = src.b; at.tq = src.tq; at.slot0 = src.slot0;
   at.heads = NH; at.kv_heads = NKV; at.head_dim = hd;
@@ -298,6 +349,9 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   at.seq_stride = src.seq_stride; at.mask = src.mask; at.mask_stride = src.mask_stride;
   at.out = a.att; at.lse = a.lse; at.first = src.first;
   at.bf16 = bf16_;  // bf16 mode: tensor-core attention (ops.h), as the GEMMs
+  if (copies) {
+    at.q16 = a.q16; at.k16 = a.k16; at.v16 = a.v16;
+  }
   OPS_TRY(be_.attention_fwd(at));
   // x2 = x_in + att @ Wo^T
   OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
@@ -336,6 +390,11 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   OPS_TRY(ws(kDk, n * KV, &dk));
   OPS_TRY(ws(kDv, n * KV, &dv));
   const void *dy, *xi, *di;
+  // weight gradients: written, not added, while the matrices' gradients are stale (optimizer_step)
+  auto wgrad = [&](ops::GemmArgs w) {
+    w.accumulate = !grads_stale_;
+    return w;
+  };
   // In bf16 mode dres's bf16 copy is in kDres16, written by the RMSNorm backward that made dres.
   const void* dres_in = dres;
   if (bf16_) {
@@ -346,7 +405,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
   dy = dres_in;
   OPS_TRY(be_.gemm(act_out(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt))));  // bf16 mode: bf16 dh
-  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt)));  // (a.h: as the GEMMs take it)
+  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt))));  // (a.h: as the GEMMs take it)
   if (bf16_) {  // dg, du only feed GEMMs: written as their bf16 copies
     uint16_t *dgb, *dub;
     OPS_TRY(ws(kCastA, n * I, &dgb));
@@ -362,29 +421,46 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   xi = a.xn2;
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));
-  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt)));
-  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt)));
+  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt))));
+  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt))));
   // dx2 = dres + rmsnorm_bwd(dxn)  (dres now holds dx2)
   OPS_TRY(norm_bwd(a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n));
   // ---- attention: x2 = x_in + att @ Wo^T
   dy = dres_in;
   xi = bf16_ ? a.attb : a.att;
   OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, Q, dy, W(w.wo), datt, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt)));
+  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt))));
   ops::AttnBwdArgs ab;
   ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
   ab.q = a.q; ab.k = a.k; ab.v = a.v; ab.mask = mask; ab.out = a.att; ab.lse = a.lse; ab.dout = datt;
   ab.dq = dq; ab.dk = dk; ab.dv = dv; ab.first = first; ab.bf16 = bf16_;
+  if (bf16_) {
+    ab.q16 = a.q16; ab.k16 = a.k16; ab.v16 = a.v16;
+  }
   OPS_TRY(be_.attention_bwd(ab));
-  OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
-  OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
+  // dq, dk, dv: fp32 for the bias gradients; in bf16 mode also their bf16 copies for the GEMMs
+  // (dq, dk rounded by the inverse RoPE as it writes them)
+  const void* d16[3] = {dq, dk, dv};
+  if (bf16_) {
+    uint16_t *q16, *k16, *v16;
+    OPS_TRY(ws(kCastA, n * Q, &q16));
+    OPS_TRY(ws(kCastB, n * KV, &k16));
+    OPS_TRY(ws(kCastC, n * KV, &v16));
+    OPS_TRY(be_.rope_apply_bf16(dq, n, NH, hd, cs, true, q16));
+    OPS_TRY(be_.rope_apply_bf16(dk, n, NKV, hd, cs, true, k16));
+    OPS_TRY(be_.cast_bf16(dv, v16, n * KV));
+    d16[0] = q16; d16[1] = k16; d16[2] = v16;
+  } else {
+    OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
+    OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
+  }
   xi = a.xn1;
   const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dq, Q, w.wq, w.bq}, {dk, KV, w.wk, w.bk},
                                                                        {dv, KV, w.wv, w.bv}};
   for (int i = 0; i < 3; ++i) {
-    OPS_TRY(gin(proj[i].d, n * proj[i].dim, kCastA, &dy));
+    dy = d16[i];
     OPS_TRY(be_.gemm(ops::linear_bwd_input(n, proj[i].dim, H, dy, W(proj[i].wi), dxn, i > 0, dt)));
-    OPS_TRY(be_.gemm(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt)));
+    OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt))));
     if (proj[i].bi >= 0) OPS_TRY(be_.bias_bwd(proj[i].d, g(proj[i].bi), n, proj[i].dim));
   }
   return norm_bwd(x_in, p(w.ln1), a.inv1, dxn, dres, g(w.ln1), n);
@@ -609,6 +685,7 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
     if (!keep) OPS_TRY(layer_forward(static_cast<int>(l), x_in, scratch, a, n, cs, src, nullptr));
     OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask, first));
   }
+  grads_stale_ = false;  // every layer matrix's gradient is written now
   return be_.embed_bwd(ids, dres, n, H, G + params_[embed_idx_].offset);
 }
 
@@ -706,6 +783,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
 Status OpsModel::grad_norm(double* out) {
   *out = 0;
   if (!grads_ready_) return Status::Ok();
+  OPS_TRY(settle_grads());
   return be_.grad_norm(static_cast<const float*>(grad_.get()), nparams_, out);
 }
 
@@ -726,12 +804,17 @@ Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
   a.lr = o.lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
   a.clip = ops::clip_factor(res->grad_norm, o.max_grad_norm);
   a.step = adam_step_;
-  a.zero_grad = true;
+  // Gradients are zeroed after the step, but the layers' weight matrices only logically: the
+  // next training pass's weight-gradient GEMMs overwrite them instead of adding to zeros
+  // (grads_stale_), which saves a write of ~all the gradient memory per step.
+  a.zero_grad = false;
   // bf16 mode: the GEMM weights are refreshed in the same pass (once they exist)
   const bool twin = bf16_ && wbf16_.get() != nullptr;
   if (twin) a.param16 = wbf16_.get();
   OPS_TRY(be_.adamw(a));
   bf16_fresh_ = twin;
+  OPS_TRY(zero_ranges(other_ranges_));
+  grads_stale_ = true;
   res->step = adam_step_;
   return Status::Ok();
 }

@@ -35,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/engine/ops.h"
@@ -61,6 +62,7 @@ struct Backend {
   Status (*positions)(const float*, int64_t, int64_t, int32_t*);
   Status (*rope_table)(const int32_t*, int64_t, const float*, int64_t, float*);
   Status (*rope_apply)(float*, int64_t, int64_t, int64_t, const float*, bool);
+  Status (*rope_apply_bf16)(float*, int64_t, int64_t, int64_t, const float*, bool, void*);
   Status (*attention_fwd)(const ops::AttnFwdArgs&);
   Status (*attention_bwd)(const ops::AttnBwdArgs&);
   Status (*kv_append)(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*);
@@ -189,7 +191,7 @@ class OpsModel {
   // Workspace slots (each a BackendBuf in ws_, kept between calls).
   enum Slot : int {
     kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
-    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kDres16,
+    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC, kDres16,
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
     kFirst,       // packed sequences: segment start per token
@@ -212,6 +214,9 @@ class OpsModel {
   template <class T>
   Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
   Status ensure_grads();
+  Status settle_grads();
+  Status zero_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs);
+  static bool in_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs, int64_t offset);
   Status ensure_adam();
   Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first = nullptr);
   // acts_[0], one layer's activations for a no-grad pass (score, prefill, decode step), grown to
@@ -244,6 +249,10 @@ class OpsModel {
   std::vector<int> layer_base_;
   BackendBuf data_, grad_, adam_m_, adam_v_, wbf16_, inv_freq_;
   bool grads_ready_ = false, bf16_fresh_ = false;
+  // After optimizer_step the layers' weight-matrix gradients are zero but not written as such:
+  // the next training pass overwrites them (see optimizer_step); readers see zeros (settle_grads).
+  bool grads_stale_ = false;
+  std::vector<std::pair<int64_t, int64_t>> matrix_ranges_, other_ranges_;  // (offset, count) in the flat buffer
   int64_t adam_step_ = 0;
   int64_t lm_chunk_override_ = 0;
   double act_budget_ = -1;

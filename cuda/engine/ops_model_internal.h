@@ -27,35 +27,39 @@ Status OpsModel::ws(int slot, int64_t count, T** out) {
 // (uint16 bits, half the space): xn1, xn2 (the RMSNorm outputs), g, u (the
 // gate / up projections, written so by the GEMMs) and h (the SwiGLU output);
 // attb is the bf16 copy of att for the Wo GEMMs (att itself stays fp32: the
-// attention backward reads it). The backward reads these instead of casting again.
+// attention backward reads it); q16, k16, v16 are the bf16 copies of q (after RoPE), k (after
+// RoPE) and v that the tensor-core attention reads, made once for its forward and backward.
+// The backward reads these instead of casting again.
 struct OpsModel::Acts {
   BackendBuf mem;
   int64_t rows = 0;
   bool bf16 = false;
   float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
-  void* attb;
+  void *attb, *q16, *k16, *v16;
   static double floats_per_row(const Config& c, bool bf16) {
     const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    return bf16 ? 2 * H + 1.5 * Q + 2 * KV + 1.5 * I + 2 + c.heads : 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
+    return bf16 ? 2 * H + 2 * Q + 3 * KV + 1.5 * I + 2 + c.heads : 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
   }
   Status ensure(const Backend& be, int64_t n, const Config& c, bool bf16_mode) {
     if (mem.get() && n <= rows && bf16_mode == bf16) return Status::Ok();
     const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
     const int64_t half = bf16_mode ? 2 : 1;  // bf16 pieces: half the floats
-    const int64_t sizes[14] = {(n * H + half - 1) / half, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H,
+    const int64_t b16 = bf16_mode ? 1 : 0;  // the bf16-only copies: none in fp32 mode
+    const int64_t sizes[17] = {(n * H + half - 1) / half, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H,
                                (n * H + half - 1) / half, n, (n * I + half - 1) / half, (n * I + half - 1) / half,
-                               (n * I + half - 1) / half, bf16_mode ? (n * Q + 1) / 2 : 0};
-    float* attb_f;
-    float** ptrs[14] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f};
+                               (n * I + half - 1) / half, b16 * (n * Q + 1) / 2, b16 * (n * Q + 1) / 2,
+                               b16 * (n * KV + 1) / 2, b16 * (n * KV + 1) / 2};
+    float *attb_f, *q16_f, *k16_f, *v16_f;
+    float** ptrs[17] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f};
     int64_t total = 0;
     for (int64_t s : sizes) total += (s + 63) / 64 * 64;
     OPS_TRY(mem.reserve(be, total * 4));
     float* p = static_cast<float*>(mem.get());
-    for (int i = 0; i < 14; ++i) {
+    for (int i = 0; i < 17; ++i) {
       *ptrs[i] = p;
       p += (sizes[i] + 63) / 64 * 64;
     }
-    attb = attb_f;
+    attb = attb_f; q16 = q16_f; k16 = k16_f; v16 = v16_f;
     rows = n;
     bf16 = bf16_mode;
     return Status::Ok();

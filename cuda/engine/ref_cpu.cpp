@@ -139,6 +139,11 @@ Status rope_table_cpu(const int32_t* pos, int64_t n, const float* inv_freq, int6
   return Status::Ok();
 }
 
+Status rope_apply_bf16_cpu(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse, void* y16) {
+  const Status s = rope_apply_cpu(x, n, heads, hd, cs, inverse);
+  return s.ok() ? cast_bf16_cpu(x, y16, n * heads * hd) : s;
+}
+
 Status rope_apply_cpu(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
   const int64_t half = hd / 2;
   for (int64_t r = 0; r < n; ++r) {

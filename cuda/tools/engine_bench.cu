@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdarg>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -198,8 +199,15 @@ int main(int argc, char** argv) {
   af16.bf16 = true;
   AttnBwdArgs ab16 = ab;
   ab16.bf16 = true;
+  // the forward's variants (attention_tc.cu): double-buffered V, then the default (single-buffered)
+  setenv("RLVR_ATTN_FWD", "dbv", 1);
+  const double attn16_fwd_dbv_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af16)); });
+  unsetenv("RLVR_ATTN_FWD");
   const double attn16_fwd_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af16)); });
   const double attn16_bwd_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab16)); });
+  setenv("RLVR_ATTN_DQ", "single", 1);  // the dq kernel's variant
+  const double attn16_bwd_dq1_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab16)); });
+  unsetenv("RLVR_ATTN_DQ");
   const double attn_flops_fwd = 4.0 * bsz * NH * HD * (double(T) * (T + 1) / 2);  // causal QK^T + PV
   // decode: 8 sequences with a cache of up to 1024 slots (k/v reused as the cache)
   const int64_t db = std::min<int64_t>(8, n), cap = std::min<int64_t>(T, n / db);
@@ -233,6 +241,17 @@ int main(int argc, char** argv) {
   rb.accumulate = true;
   const double rms_fwd = time_ms(reps, [&] { SCHECK(rmsnorm_fwd_cuda(rf)); });
   const double rms_bwd = time_ms(reps, [&] { SCHECK(rmsnorm_bwd_cuda(rb)); });
+  // the bf16 mode's: y16 alone, dx plus its bf16 twin (OpsModel::norm_fwd / norm_bwd)
+  double rms_fwd16 = 0, rms_bwd16 = 0;
+  {
+    DevBuf<uint16_t> t16(n * H);
+    RmsNormFwdArgs rf16 = rf;
+    rf16.y = nullptr; rf16.y16 = t16.p;
+    RmsNormBwdArgs rb16 = rb;
+    rb16.dx16 = t16.p;
+    rms_fwd16 = time_ms(reps, [&] { SCHECK(rmsnorm_fwd_cuda(rf16)); });
+    rms_bwd16 = time_ms(reps, [&] { SCHECK(rmsnorm_bwd_cuda(rb16)); });
+  }
   const double rope = time_ms(reps, [&] {
     SCHECK(rope_apply_cuda(q.p, n, NH, HD, cs.p, false));
     SCHECK(rope_apply_cuda(k.p, n, NKV, HD, cs.p, false));
@@ -259,7 +278,7 @@ int main(int argc, char** argv) {
   // optimizer on a 256M-element slab, scaled to the parameter count
   const int64_t params = V * H + L * (H * (Qd + 2 * KVd) + (Qd + 2 * KVd) + Qd * H + 2 * H + 3 * H * I) + H;
   const int64_t slab = std::min<int64_t>(params, int64_t(1) << 28);
-  double opt_ms = 0;
+  double opt_ms = 0, gnorm_ms = 0;
   {
     DevBuf<float> p(slab), gr(slab), m(slab), vv(slab);
     fill(p.p, slab, 12); HCHECK(cudaMemset(m.p, 0, slab * 4)); HCHECK(cudaMemset(vv.p, 0, slab * 4));
@@ -269,6 +288,10 @@ int main(int argc, char** argv) {
       double nrm = 0;
       SCHECK(grad_norm_cuda(gr.p, slab, &nrm));
       SCHECK(adamw_cuda(ao));
+    }) * double(params) / double(slab);
+    gnorm_ms = time_ms(3, [&] {
+      double nrm = 0;
+      SCHECK(grad_norm_cuda(gr.p, slab, &nrm));
     }) * double(params) / double(slab);
   }
 
@@ -316,13 +339,18 @@ int main(int argc, char** argv) {
               2.5 * attn_flops_fwd / (attn_bwd_ms * 1e9), decode_ms, (long long)db, (long long)cap, decode256_ms,
               decode256_gbs);
   std::printf("  \"attention_bf16\": {\"dtype\": \"bf16\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f, \"bwd_ms\": %.4f, "
-              "\"bwd_tflops\": %.2f},\n",
+              "\"bwd_tflops\": %.2f, \"fwd_double_buffered_v_ms\": %.4f, \"fwd_double_buffered_v_tflops\": %.2f, "
+              "\"bwd_dq_single_buffered_ms\": %.4f, \"bwd_dq_single_buffered_tflops\": %.2f},\n",
               attn16_fwd_ms, attn_flops_fwd / (attn16_fwd_ms * 1e9), attn16_bwd_ms,
-              2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9));
-  std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rope_qk\": %.4f, "
+              2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9), attn16_fwd_dbv_ms,
+              attn_flops_fwd / (attn16_fwd_dbv_ms * 1e9), attn16_bwd_dq1_ms,
+              2.5 * attn_flops_fwd / (attn16_bwd_dq1_ms * 1e9));
+  std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rmsnorm_fwd_y16\": %.4f, "
+              "\"rmsnorm_bwd_dx16\": %.4f, \"rope_qk\": %.4f, "
               "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"swiglu_fwd_bf16\": %.4f, \"swiglu_bwd_bf16\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "
-              "\"embed_bwd\": %.4f, \"grad_norm_adamw_all_params\": %.4f},\n",
-              rms_fwd, rms_bwd, rope, swi_fwd, swi_bwd, swi_fwd16, swi_bwd16, bias, cast_ms, embed_bwd, opt_ms);
+              "\"embed_bwd\": %.4f, \"grad_norm_adamw_all_params\": %.4f, \"grad_norm_all_params\": %.4f},\n",
+              rms_fwd, rms_bwd, rms_fwd16, rms_bwd16, rope, swi_fwd, swi_bwd, swi_fwd16, swi_bwd16, bias, cast_ms,
+              embed_bwd, opt_ms, gnorm_ms);
   std::printf("  \"step_estimate\": {\n");
   std::printf("    \"note\": \"sum of measured op times for one training step (fwd + per-layer recompute + bwd, "
               "LM head GEMMs on all tokens, embedding grad, grad norm + AdamW); excludes the fused loss kernel and "

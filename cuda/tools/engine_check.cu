@@ -7,6 +7,7 @@
 //   usage: rlvr_cuda_engine_check [--quick]   (--quick: smaller GEMM / attention shapes)
 #include <algorithm>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -306,8 +307,29 @@ void check_cast(int64_t n, uint64_t seed) {
 
 // ---- RMSNorm, bias grad ------------------------------------------------------------------
 
-void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
-  section("rmsnorm", "n=%lld h=%lld acc=%d", (long long)n, (long long)h, acc);
+// A device copy of a host vector placed `off` elements past its allocation's
+// start: off = 1 breaks the 16-byte alignment the vectorized kernels need.
+template <class T>
+struct DevAt {
+  DevBuf<T> buf;
+  T* p;
+  size_t n;
+  DevAt(size_t count, int off) : buf(count + off), p(buf.p + off), n(count) {}
+  DevAt(const std::vector<T>& h, int off) : DevAt(h.size(), off) { put(h); }
+  void put(const std::vector<T>& h) {
+    if (n) HCHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  std::vector<T> get() const {
+    std::vector<T> h(n);
+    if (n) HCHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+};
+
+// off: the row tensors (x, y, y16, dy, dx, dx16) start that many elements past
+// an aligned address (1: the kernels' scalar paths even when h % 4 == 0).
+void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed, int off = 0) {
+  section("rmsnorm", "n=%lld h=%lld acc=%d off=%d", (long long)n, (long long)h, acc, off);
   Rng rng(seed);
   std::vector<float> x = randn(n * h, rng, 2.f), w = randn(h, rng), dy = randn(n * h, rng);
   std::vector<float> dx0 = randn(n * h, rng), dw0 = randn(h, rng);
@@ -320,26 +342,33 @@ void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
   b.x = x.data(); b.w = w.data(); b.inv = inv.data(); b.dy = dy.data(); b.dx = dx.data(); b.dw = dw.data();
   b.n = n; b.h = h; b.accumulate = acc;
   SCHECK(rmsnorm_bwd_cpu(b));
-  DevBuf<float> gx(x), gw(w), gy(n * h), ginv(n), gdy(dy), gdx(dx0), gdw(dw0);
+  DevAt<float> gx(x, off), gy(n * h, off), gdy(dy, off), gdx(dx0, off);
+  DevBuf<float> gw(w), ginv(n), gdw(dw0);
   RmsNormFwdArgs fg = f;
   fg.x = gx.p; fg.w = gw.p; fg.y = gy.p; fg.inv = ginv.p;
   SCHECK(rmsnorm_fwd_cuda(fg));
   RmsNormBwdArgs bg = b;
   bg.x = gx.p; bg.w = gw.p; bg.inv = ginv.p; bg.dy = gdy.p; bg.dx = gdx.p; bg.dw = gdw.p;
+  const std::string shape = fmt("[n=%lld h=%lld%s%s]", (long long)n, (long long)h, acc ? " accumulate" : "",
+                                off ? " unaligned" : "");
   // the CUDA backward reads its own inv; compare it first, then feed the CPU's so both see the same input
   const std::vector<float> ginv_h = ginv.get();
-  compare_rel(fmt("rmsnorm_fwd.inv[n=%lld h=%lld]", (long long)n, (long long)h), ginv_h, inv, 0, 2e-6);
-  compare_rel(fmt("rmsnorm_fwd.y[n=%lld h=%lld]", (long long)n, (long long)h), gy.get(), y, 1e-6, 4e-6);
+  compare_rel("rmsnorm_fwd.inv" + shape, ginv_h, inv, 0, 2e-6);
+  compare_rel("rmsnorm_fwd.y" + shape, gy.get(), y, 1e-6, 4e-6);
   ginv.put(inv);
   SCHECK(rmsnorm_bwd_cuda(bg));
-  compare_rel(fmt("rmsnorm_bwd.dx[n=%lld h=%lld%s]", (long long)n, (long long)h, acc ? " accumulate" : ""), gdx.get(),
-              dx, 2e-5, 2e-5);
-  compare_rel(fmt("rmsnorm_bwd.dw[n=%lld h=%lld accumulated]", (long long)n, (long long)h), gdw.get(), dw, 1e-5,
-              1e-5);
+  const std::vector<float> gdx_h = gdx.get(), gdw_h = gdw.get();
+  compare_rel("rmsnorm_bwd.dx" + shape, gdx_h, dx, 2e-5, 2e-5);
+  compare_rel("rmsnorm_bwd.dw(accumulated)" + shape, gdw_h, dw, 1e-5, 1e-5);
+  // deterministic: the same inputs again give the same bits (fixed row chunks, no atomics)
+  gdx.put(dx0);
+  gdw.put(dw0);
+  SCHECK(rmsnorm_bwd_cuda(bg));
+  compare_exact("rmsnorm_bwd.dx(rerun)" + shape, gdx.get(), gdx_h);
+  compare_exact("rmsnorm_bwd.dw(rerun)" + shape, gdw.get(), gdw_h);
 
   // bf16 twins (y16 alone, as OpsModel's bf16 mode; dx16 next to dx): bitwise the fp32
   // outputs rounded, on each side
-  const std::string shape = fmt("[n=%lld h=%lld%s]", (long long)n, (long long)h, acc ? " accumulate" : "");
   std::vector<uint16_t> y16(n * h), dx16(n * h);
   std::vector<float> dxb = dx0, dwb = dw0;
   RmsNormFwdArgs f16 = f;
@@ -351,8 +380,8 @@ void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
   SCHECK(rmsnorm_bwd_cpu(b16));
   compare_exact("rmsnorm_bwd.dx16_cpu" + shape, widen(dx16), widen(rounded(dx)));
   compare_exact("rmsnorm_bwd.dx_cpu(with dx16)" + shape, dxb, dx);
-  DevBuf<uint16_t> gy16(n * h), gdx16(n * h);
-  const std::vector<float> gy_h = gy.get(), gdx_h = gdx.get();
+  DevAt<uint16_t> gy16(n * h, off), gdx16(n * h, off);
+  const std::vector<float> gy_h = gy.get();
   fg.y = nullptr; fg.y16 = gy16.p;
   SCHECK(rmsnorm_fwd_cuda(fg));
   compare_exact("rmsnorm_fwd.y16_cuda.vs_cuda_f32_rounded" + shape, widen(gy16.get()), widen(rounded(gy_h)));
@@ -363,6 +392,7 @@ void check_rmsnorm(int64_t n, int64_t h, bool acc, uint64_t seed) {
   SCHECK(rmsnorm_bwd_cuda(bg));
   compare_exact("rmsnorm_bwd.dx16_cuda.vs_cuda_f32_rounded" + shape, widen(gdx16.get()), widen(rounded(gdx_h)));
   compare_exact("rmsnorm_bwd.dx_cuda(with dx16)" + shape, gdx.get(), gdx_h);
+  compare_exact("rmsnorm_bwd.dw_cuda(with dx16)" + shape, gdw.get(), gdw_h);
 }
 
 void check_bias_bwd(int64_t n, int64_t d, uint64_t seed) {
@@ -424,9 +454,21 @@ void check_positions_rope(int64_t b, int64_t t, int64_t heads, int64_t hd, uint6
     SCHECK(rope_apply_cpu(want.data(), n, heads, hd, cs.data(), inverse));
     DevBuf<float> gx(x), gcs2(cs);
     SCHECK(rope_apply_cuda(gx.p, n, heads, hd, gcs2.p, inverse));
-    compare_rel(fmt("rope_apply%s[n=%lld heads=%lld hd=%lld]", inverse ? ".inverse" : "", (long long)n,
-                    (long long)heads, (long long)hd),
-                gx.get(), want, 1e-6, 1e-6);
+    const std::string name = fmt("rope_apply%s[n=%lld heads=%lld hd=%lld]", inverse ? ".inverse" : "", (long long)n,
+                                 (long long)heads, (long long)hd);
+    const std::vector<float> got = gx.get();
+    compare_rel(name, got, want, 1e-6, 1e-6);
+    // the bf16 twin: x as rope_apply leaves it, bitwise, and its RNE rounding (each side)
+    std::vector<float> xc = x;
+    std::vector<uint16_t> y16(x.size());
+    SCHECK(rope_apply_bf16_cpu(xc.data(), n, heads, hd, cs.data(), inverse, y16.data()));
+    compare_exact(name + ".bf16_twin_cpu.x", xc, want);
+    compare_exact(name + ".bf16_twin_cpu.y16", widen(y16), widen(rounded(want)));
+    DevBuf<float> gx2(x);
+    DevBuf<uint16_t> gy16(x.size());
+    SCHECK(rope_apply_bf16_cuda(gx2.p, n, heads, hd, gcs2.p, inverse, gy16.p));
+    compare_exact(name + ".bf16_twin_cuda.x", gx2.get(), got);
+    compare_exact(name + ".bf16_twin_cuda.y16", widen(gy16.get()), widen(rounded(got)));
   }
 }
 
@@ -688,6 +730,13 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
   }
   SCHECK(attention_fwd_cuda(fg));
   compare_exact("attention_bf16_fwd.rerun_bitwise.out[" + shape + "]", gout.get(), hout);
+  // the caller's bf16 copies of q, k, v (AttnFwdArgs::q16..., as OpsModel passes them): the
+  // same values as the op's own, so bitwise the same results
+  DevBuf<uint16_t> gq16(rounded(q)), gk16(rounded(k)), gv16(rounded(v));
+  AttnFwdArgs fg16 = fg;
+  fg16.q16 = gq16.p; fg16.k16 = gk16.p; fg16.v16 = gv16.p;
+  SCHECK(attention_fwd_cuda(fg16));
+  compare_exact("attention_bf16_fwd.given_bf16_copies.out[" + shape + "]", gout.get(), hout);
 
   std::vector<float> dout = randn(n * Q, rng), dq(n * Q), dk(n * KV), dv(n * KV), dq32(n * Q), dk32(n * KV),
                      dv32(n * KV);
@@ -731,6 +780,12 @@ void check_attention_bf16(int64_t b, int64_t t, int64_t heads, int64_t kvh, int6
   compare_exact("attention_bf16_bwd.rerun_bitwise.dq[" + shape + "]", gdq.get(), hdq);
   compare_exact("attention_bf16_bwd.rerun_bitwise.dk[" + shape + "]", gdk.get(), hdk);
   compare_exact("attention_bf16_bwd.rerun_bitwise.dv[" + shape + "]", gdv.get(), hdv);
+  AttnBwdArgs ag16 = ag;  // with the caller's bf16 copies, as the forward above
+  ag16.q16 = gq16.p; ag16.k16 = gk16.p; ag16.v16 = gv16.p;
+  SCHECK(attention_bwd_cuda(ag16));
+  compare_exact("attention_bf16_bwd.given_bf16_copies.dq[" + shape + "]", gdq.get(), hdq);
+  compare_exact("attention_bf16_bwd.given_bf16_copies.dk[" + shape + "]", gdk.get(), hdk);
+  compare_exact("attention_bf16_bwd.given_bf16_copies.dv[" + shape + "]", gdv.get(), hdv);
 }
 
 // Prefill reading a KV cache (seq_stride = mask_stride = cap) of which slots
@@ -845,6 +900,26 @@ void check_embedding(int64_t n, int64_t vocab, int64_t h, uint64_t seed) {
   compare_exact("embed_bwd(same order as CPU)[" + shape + "]", gdt.get(), dt);
 }
 
+// grad_norm alone: g starts `off` floats past an aligned address (the
+// kernel's scalar head), counts around its float4 body and tail; twice, bitwise.
+void check_grad_norm(int64_t count, int off, uint64_t seed) {
+  section("grad_norm", "count=%lld off=%d", (long long)count, off);
+  Rng rng(seed);
+  const std::vector<float> g = randn(count, rng, 0.1f);
+  double want = 0, got = 0, again = 0;
+  SCHECK(grad_norm_cpu(g.data(), count, &want));
+  DevAt<float> gg(g, off);
+  SCHECK(grad_norm_cuda(gg.p, count, &got));
+  SCHECK(grad_norm_cuda(gg.p, count, &again));
+  const std::string c = fmt("[count=%lld off=%d]", (long long)count, off);
+  char buf[160];
+  const double rel = std::fabs(got - want) / std::max(1e-300, want);
+  std::snprintf(buf, sizeof buf, "got %.15g want %.15g rel_err=%.3g tol=1e-9 relative", got, want, rel);
+  verdict("grad_norm" + c, rel <= 1e-9, buf);
+  std::snprintf(buf, sizeof buf, "got %.17g then %.17g tol=bitwise", got, again);
+  verdict("grad_norm(rerun)" + c, std::memcmp(&got, &again, sizeof got) == 0, buf);
+}
+
 void check_optimizer(int64_t count, uint64_t seed) {
   section("grad_norm/adamw", "count=%lld", (long long)count);
   Rng rng(seed);
@@ -888,6 +963,41 @@ void check_optimizer(int64_t count, uint64_t seed) {
   }
 }
 
+// The bf16 attention cases (both kernel variants); alone with --bf16-attention (for racecheck).
+void bf16_attention_cases(const cuda::DeviceInfo& info) {
+  g_tc = info.cc_major >= 8;
+  std::printf("# bf16 attention: %s\n", g_tc ? "tensor cores for head_dim <= 128 (sm_80+)" : "fp32 kernels (pre-sm_80)");
+  // both variants of the forward and dq kernels (attention_tc.cu), on the same inputs: the
+  // defaults, then RLVR_ATTN_FWD=dbv (double-buffered V) with RLVR_ATTN_DQ=single
+  for (const bool alt : {false, true}) {
+    if (alt) {
+      setenv("RLVR_ATTN_FWD", "dbv", 1);
+      setenv("RLVR_ATTN_DQ", "single", 1);
+    }
+    std::printf("# bf16 attention kernel variants: %s\n",
+                alt ? "forward double-buffered V, dq single-buffered K / V" : "defaults");
+    uint64_t bseed = 1000;
+    check_attention_bf16(5, 17, 6, 1, 64, bseed++);          // group 6, one partial tile
+    check_attention_bf16(2, 64, 4, 4, 128, bseed++);         // MHA, exactly one tile
+    check_attention_bf16(3, 65, 4, 2, 32, bseed++);          // group 2, a second tile of one key
+    check_attention_bf16(4, 1, 2, 1, 64, bseed++);           // t = 1: fp32 both ways (decode-kernel forward)
+    check_attention_bf16(5, 64, 6, 1, 20, bseed++);          // head_dim 20
+    check_attention_bf16(5, 37, 6, 2, 32, bseed++, true);    // packed
+    check_attention_bf16(3, 130, 4, 2, 72, bseed++, true);   // packed, segments straddling tiles
+    check_attention_bf16(2, 70, 4, 2, 160, bseed++);         // head_dim > 128: the fp32 kernels
+    if (!g_quick) {
+      check_attention_bf16(5, 200, 12, 2, 100, bseed++);
+      check_attention_bf16(2, 300, 12, 2, 128, bseed++);     // Qwen2.5-1.5B heads
+      check_attention_bf16(2, 300, 6, 6, 64, bseed++, true);
+    }
+    check_prefill_bf16(5, 19, 40, 6, 2, 64, 0, bseed++);
+    check_prefill_bf16(3, 130, 140, 12, 2, 128, 0, bseed++);
+    check_prefill_bf16(2, 70, 100, 4, 4, 100, 25, bseed++);  // a chunk after 25 cached slots
+  }
+  unsetenv("RLVR_ATTN_FWD");
+  unsetenv("RLVR_ATTN_DQ");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -901,6 +1011,13 @@ int main(int argc, char** argv) {
   SCHECK(cuda::set_device(0));
   std::printf("# rlvr_cuda_engine_check on %s (sm_%d%d, %d SMs), CUDA runtime %s\n", info.name.c_str(), info.cc_major,
               info.cc_minor, info.sm_count, cuda::runtime_version().c_str());
+  if (argc > 1 && std::string(argv[1]) == "--bf16-attention") {  // those cases only (quick sizes)
+    g_quick = true;
+    bf16_attention_cases(info);
+    HCHECK(cudaDeviceSynchronize());
+    std::printf("# engine check: %d passed, %d failed\n", g_pass, g_fail);
+    return g_fail == 0 ? 0 : 1;
+  }
 
   uint64_t seed = 1;
   // GEMM: all four transpose combinations, f32 and bf16, unaligned / aligned /
@@ -934,6 +1051,20 @@ int main(int argc, char** argv) {
 
   for (const auto& rh : std::vector<std::pair<int64_t, int64_t>>{{1, 8}, {37, 1000}, {300, 1536}, {5, 4097}})
     for (const bool acc : {false, true}) check_rmsnorm(rh.first, rh.second, acc, seed++);
+  // more RMSNorm shapes (own seeds, so that the checks below keep their inputs):
+  // h % 4 != 0 (scalar kernels), n = 1, rows dealt unevenly over the backward's
+  // row groups and blocks, rows longer than the forward's register cache
+  // (h > 2048), the fused backward's longest rows (h = 4095 scalar, 6144
+  // float4) and the fallback past them (6148; 4097 above), unaligned
+  // pointers, a large n.
+  uint64_t rseed = 3000;
+  for (const auto& rh : std::vector<std::pair<int64_t, int64_t>>{
+           {1, 1}, {3, 3}, {7, 4}, {130, 96}, {1, 1536}, {33, 1537}, {77, 3584}, {6, 4095}, {4, 6144}, {2, 6148}})
+    for (const bool acc : {false, true}) check_rmsnorm(rh.first, rh.second, acc, rseed++);
+  check_rmsnorm(37, 1000, true, rseed++, 1);
+  check_rmsnorm(300, 1536, false, rseed++, 1);
+  check_rmsnorm(5003, 1536, true, rseed++);  // 251 blocks of 20 rows, the last of 3
+  if (!g_quick) check_rmsnorm(5000, 1536, false, rseed++);
   check_bias_bwd(1, 5, seed++);
   check_bias_bwd(777, 130, seed++);
   check_bias_bwd(1000, 256, seed++);
@@ -970,30 +1101,14 @@ int main(int argc, char** argv) {
   // bf16 attention: GQA groups 1 / 2 / 6, head dims 20 / 32 / 64 / 72 / 100 / 128
   // and 160 (the fp32 fallback), t around the 64-key tiles, packed sequences,
   // prefill from a cache. Own seeds, so that the checks above keep their inputs.
-  g_tc = info.cc_major >= 8;
-  std::printf("# bf16 attention: %s\n", g_tc ? "tensor cores for head_dim <= 128 (sm_80+)" : "fp32 kernels (pre-sm_80)");
-  uint64_t bseed = 1000;
-  check_attention_bf16(5, 17, 6, 1, 64, bseed++);          // group 6, one partial tile
-  check_attention_bf16(2, 64, 4, 4, 128, bseed++);         // MHA, exactly one tile
-  check_attention_bf16(3, 65, 4, 2, 32, bseed++);          // group 2, a second tile of one key
-  check_attention_bf16(4, 1, 2, 1, 64, bseed++);           // t = 1: fp32 both ways (decode-kernel forward)
-  check_attention_bf16(5, 64, 6, 1, 20, bseed++);          // head_dim 20
-  check_attention_bf16(5, 37, 6, 2, 32, bseed++, true);    // packed
-  check_attention_bf16(3, 130, 4, 2, 72, bseed++, true);   // packed, segments straddling tiles
-  check_attention_bf16(2, 70, 4, 2, 160, bseed++);         // head_dim > 128: the fp32 kernels
-  if (!g_quick) {
-    check_attention_bf16(5, 200, 12, 2, 100, bseed++);
-    check_attention_bf16(2, 300, 12, 2, 128, bseed++);     // Qwen2.5-1.5B heads
-    check_attention_bf16(2, 300, 6, 6, 64, bseed++, true);
-  }
-  check_prefill_bf16(5, 19, 40, 6, 2, 64, 0, bseed++);
-  check_prefill_bf16(3, 130, 140, 12, 2, 128, 0, bseed++);
-  check_prefill_bf16(2, 70, 100, 4, 4, 100, 25, bseed++);  // a chunk after 25 cached slots
+  bf16_attention_cases(info);
 
   for (const int64_t c : {1, 1000, 100003}) check_swiglu(c, seed++);
   check_embedding(1, 5, 16, seed++);
   check_embedding(300, 50, 130, seed++);
   check_embedding(2000, 1000, 64, seed++);
+  for (const int64_t c : {1, 3, 9, 1000003})
+    for (const int off : {0, 1}) check_grad_norm(c, off, rseed++);
   check_optimizer(1, seed++);
   check_optimizer(100003, seed++);
   if (!g_quick) check_optimizer(3000017, seed++);

@@ -90,7 +90,7 @@ inline const Backend& profiling_backend(const Backend& inner, int64_t vocab) {
   b.gemm = gemm_split;
   RLVR_WRAP(cast_bf16, kCast); RLVR_WRAP(bias_bwd, kBiasBwd); RLVR_WRAP(rmsnorm_fwd, kRmsFwd);
   RLVR_WRAP(rmsnorm_bwd, kRmsBwd); RLVR_WRAP(positions, kPositions); RLVR_WRAP(rope_table, kRopeTable);
-  RLVR_WRAP(rope_apply, kRope); RLVR_WRAP(attention_fwd, kAttnFwd); RLVR_WRAP(attention_bwd, kAttnBwd);
+  RLVR_WRAP(rope_apply, kRope); RLVR_WRAP(rope_apply_bf16, kRope); RLVR_WRAP(attention_fwd, kAttnFwd); RLVR_WRAP(attention_bwd, kAttnBwd);
   RLVR_WRAP(kv_append, kKvAppend); RLVR_WRAP(swiglu_fwd, kSwigluFwd); RLVR_WRAP(swiglu_bwd, kSwigluBwd);
   RLVR_WRAP(swiglu_fwd_bf16, kSwigluFwd16); RLVR_WRAP(swiglu_bwd_bf16, kSwigluBwd16);
   RLVR_WRAP(embed_fwd, kEmbedFwd); RLVR_WRAP(embed_bwd, kEmbedBwd); RLVR_WRAP(grad_norm, kGradNorm);

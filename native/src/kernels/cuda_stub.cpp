@@ -39,6 +39,7 @@ Status rmsnorm_bwd_cuda(const RmsNormBwdArgs&) { return no_cuda(); }
 Status positions_cuda(const float*, int64_t, int64_t, int32_t*) { return no_cuda(); }
 Status rope_table_cuda(const int32_t*, int64_t, const float*, int64_t, float*) { return no_cuda(); }
 Status rope_apply_cuda(float*, int64_t, int64_t, int64_t, const float*, bool) { return no_cuda(); }
+Status rope_apply_bf16_cuda(float*, int64_t, int64_t, int64_t, const float*, bool, void*) { return no_cuda(); }
 Status attention_fwd_cuda(const AttnFwdArgs&) { return no_cuda(); }
 Status attention_bwd_cuda(const AttnBwdArgs&) { return no_cuda(); }
 Status kv_append_cuda(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*) { return no_cuda(); }
