@@ -21,5 +21,7 @@ tar -c --exclude='node_modules/.pnpm/@turbo+*' --exclude='node_modules/.pnpm/typ
 npx --prefix native cmake-js build -d native -O /tmp/rlvr-addon-cuda --CDRLVR_CUDA=ON \
   --CDCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc --CDRLVR_CUDA_ARCHS=90 -p 2 > /tmp/rlvr-addon-cuda.log 2>&1 ||
   { tail -30 /tmp/rlvr-addon-cuda.log; exit 1; }
-cp /tmp/rlvr-addon-cuda/Release/rlvr_native.node "$out/rlvr_native_cuda.node"
+# xz-compressed: the bundle and the working tree must fit the run tool's 64 MiB carry limit
+rm -f "$out/rlvr_native_cuda.node"
+xz -T2 -6 -c /tmp/rlvr-addon-cuda/Release/rlvr_native.node > "$out/rlvr_native_cuda.node.xz"
 du -sh "$out"/*

@@ -6,7 +6,8 @@ OUT=${OUT:-bench/results/gpu-raw}
 mkdir -p "$OUT" /tmp/rlvr-node
 xz -dc gpu-bundle/node.xz > /tmp/rlvr-node/node && chmod +x /tmp/rlvr-node/node
 tar -xJf gpu-bundle/node_modules.tar.xz
-export PATH=/tmp/rlvr-node:$PATH RLVR_ADDON_PATH=$PWD/gpu-bundle/rlvr_native_cuda.node
+xz -dc gpu-bundle/rlvr_native_cuda.node.xz > /tmp/rlvr-node/rlvr_native_cuda.node
+export PATH=/tmp/rlvr-node:$PATH RLVR_ADDON_PATH=/tmp/rlvr-node/rlvr_native_cuda.node
 node --version
 for t in "$@"; do
   pkg=${t%%/test/*}
