@@ -208,6 +208,17 @@ __device__ __forceinline__ bool tile_visible(const float* Ms, int64_t j0, int64_
   return __all_sync(0xffffffffu, Ms[lane] != 0.f && Ms[lane + 32] != 0.f);
 }
 
+// The keys kj of the tile at j0 that this lane's rows (u = 0, 1) see by position: lo[u] <= kj
+// <= lim[u], from the row's slot (-1 past the end: none) and segment start.
+__device__ __forceinline__ void key_window(const int64_t (&slot)[2], const int64_t (&first)[2], int64_t j0,
+                                           int (&lim)[2], int (&lo)[2]) {
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+    lim[u] = static_cast<int>(max(slot[u] - j0, int64_t{-1}));
+    lo[u] = static_cast<int>(min(max(first[u] - j0, int64_t{0}), int64_t{kTile}));
+  }
+}
+
 // ---- forward ----------------------------------------------------------------
 
 // bf16 copies of the operands (same element layout as the fp32 ones), made
@@ -320,12 +331,8 @@ __global__ void __launch_bounds__(kThreads, SV ? 3 : 1) fwd_kernel(AttnFwdArgs a
           mx[e >> 1] = fmaxf(mx[e >> 1], sc[nt][e]);
         }
     } else {
-      int lim[2], lo[2];  // this row sees tile keys kj in [lo, lim] (and real)
-#pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        lim[u] = static_cast<int>(max(slot[u] - j0, int64_t{-1}));
-        lo[u] = static_cast<int>(min(max(first[u] - j0, int64_t{0}), int64_t{kTile}));
-      }
+      int lim[2], lo[2];
+      key_window(slot, first, j0, lim, lo);
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
@@ -476,11 +483,7 @@ __global__ void __launch_bounds__(kThreads, S1 ? 3 : 1)
         }
     } else {
       int lim[2], lo[2];
-#pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        lim[u] = static_cast<int>(max(slot[u] - j0, int64_t{-1}));
-        lo[u] = static_cast<int>(min(max(first[u] - j0, int64_t{0}), int64_t{kTile}));
-      }
+      key_window(slot, first, j0, lim, lo);
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt)
 #pragma unroll

@@ -316,14 +316,8 @@ struct DevAt {
   size_t n;
   DevAt(size_t count, int off) : buf(count + off), p(buf.p + off), n(count) {}
   DevAt(const std::vector<T>& h, int off) : DevAt(h.size(), off) { put(h); }
-  void put(const std::vector<T>& h) {
-    if (n) HCHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    if (n) HCHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
+  void put(const std::vector<T>& h) { put_n(p, n, h); }
+  std::vector<T> get() const { return get_n(p, n); }
 };
 
 // off: the row tensors (x, y, y16, dy, dx, dx16) start that many elements past

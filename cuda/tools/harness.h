@@ -29,6 +29,18 @@
     }                                                                                                   \
   } while (0)
 
+// Copies between a host vector and n elements of device memory at p.
+template <class T>
+void put_n(T* p, size_t n, const std::vector<T>& h) {
+  if (n) HCHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+}
+template <class T>
+std::vector<T> get_n(const T* p, size_t n) {
+  std::vector<T> h(n);
+  if (n) HCHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return h;
+}
+
 // Owning device buffer.
 template <class T>
 struct DevBuf {
@@ -44,14 +56,8 @@ struct DevBuf {
   ~DevBuf() {
     if (p) cudaFree(p);
   }
-  void put(const std::vector<T>& h) {
-    if (n) HCHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    if (n) HCHECK(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
+  void put(const std::vector<T>& h) { put_n(p, n, h); }
+  std::vector<T> get() const { return get_n(p, n); }
 };
 
 // xorshift64*: fast, deterministic across platforms.
