@@ -756,10 +756,10 @@ Status fwd_tc(const AttnFwdArgs& a, const Geo& geo) {
   // a prefill reading a cache converts as it loads (the cache may be much larger)
   Scratch sc;
   Bf16In in;
-  const bool given = a.q16 && a.k16 && a.v16;  // the caller's copies (training / scoring layout)
-  if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq && given) {
+  const bool layout = a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq;
+  if (layout && a.q16 && a.k16 && a.v16) {  // the caller's copies
     in.q = static_cast<const bf16*>(a.q16); in.k = static_cast<const bf16*>(a.k16); in.v = static_cast<const bf16*>(a.v16);
-  } else if (a.head_dim % 8 == 0 && a.slot0 == 0 && a.seq_stride == a.tq) {
+  } else if (layout) {
     const int64_t n = a.b * a.tq;
     const float* src[3] = {a.q, a.k, a.v};
     const int64_t counts[3] = {n * geo.qd, n * geo.kvd, n * geo.kvd};

@@ -36,26 +36,40 @@ struct OpsModel::Acts {
   bool bf16 = false;
   float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
   void *attb, *q16, *k16, *v16;
+  static constexpr int kPieces = 17;
+  // Each piece's elements per row and element size in bytes (4 fp32, 2 bf16, 0 absent), in the
+  // order of the pointers below: the one description both the allocation and the budget use.
+  static void layout(const Config& c, bool bf16, int64_t (&elems)[kPieces], int (&bytes)[kPieces]) {
+    const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
+    const int gemm_in = bf16 ? 2 : 4, copy = bf16 ? 2 : 0;  // GEMM-only tensors; the bf16-only copies
+    const int64_t e[kPieces] = {H, 1, Q, KV, KV, Q, c.heads, H, H, 1, I, I, I, Q, Q, KV, KV};
+    const int b[kPieces] = {gemm_in, 4, 4, 4, 4, 4, 4, 4, gemm_in, 4, gemm_in, gemm_in, gemm_in, copy, copy, copy, copy};
+    for (int i = 0; i < kPieces; ++i) {
+      elems[i] = e[i];
+      bytes[i] = b[i];
+    }
+  }
   static double floats_per_row(const Config& c, bool bf16) {
-    const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    return bf16 ? 2 * H + 2 * Q + 3 * KV + 1.5 * I + 2 + c.heads : 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + c.heads;
+    int64_t e[kPieces];
+    int b[kPieces];
+    layout(c, bf16, e, b);
+    double f = 0;
+    for (int i = 0; i < kPieces; ++i) f += static_cast<double>(e[i]) * b[i] / 4;
+    return f;
   }
   Status ensure(const Backend& be, int64_t n, const Config& c, bool bf16_mode) {
     if (mem.get() && n <= rows && bf16_mode == bf16) return Status::Ok();
-    const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-    const int64_t half = bf16_mode ? 2 : 1;  // bf16 pieces: half the floats
-    const int64_t b16 = bf16_mode ? 1 : 0;  // the bf16-only copies: none in fp32 mode
-    const int64_t sizes[17] = {(n * H + half - 1) / half, n, n * Q, n * KV, n * KV, n * Q, n * c.heads, n * H,
-                               (n * H + half - 1) / half, n, (n * I + half - 1) / half, (n * I + half - 1) / half,
-                               (n * I + half - 1) / half, b16 * (n * Q + 1) / 2, b16 * (n * Q + 1) / 2,
-                               b16 * (n * KV + 1) / 2, b16 * (n * KV + 1) / 2};
+    int64_t e[kPieces], sizes[kPieces];
+    int b[kPieces];
+    layout(c, bf16_mode, e, b);
+    for (int i = 0; i < kPieces; ++i) sizes[i] = (n * e[i] * b[i] + 3) / 4;  // in floats
     float *attb_f, *q16_f, *k16_f, *v16_f;
-    float** ptrs[17] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f};
+    float** ptrs[kPieces] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f};
     int64_t total = 0;
     for (int64_t s : sizes) total += (s + 63) / 64 * 64;
     OPS_TRY(mem.reserve(be, total * 4));
     float* p = static_cast<float*>(mem.get());
-    for (int i = 0; i < 17; ++i) {
+    for (int i = 0; i < kPieces; ++i) {
       *ptrs[i] = p;
       p += (sizes[i] + 63) / 64 * 64;
     }
