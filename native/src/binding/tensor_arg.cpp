@@ -1,5 +1,6 @@
 #include "binding/tensor_arg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -9,7 +10,9 @@
 namespace rlvr::binding {
 
 int64_t TensorArg::numel() const {
+  // tensor_arg has checked that the product fits (or that an entry is 0)
   int64_t n = 1;
+  for (int64_t d : shape) if (d == 0) return 0;
   for (int64_t d : shape) n *= d;
   return n;
 }
@@ -73,7 +76,16 @@ TensorArg tensor_arg(const Napi::Object& obj, const char* key) {
   }
   Napi::Value dev = t.Get("device");
   a.device = parse_device(dev.IsString() ? dev.As<Napi::String>().Utf8Value() : "cpu", key);
-  const int64_t bytes = a.numel() * dtype_size(a.dtype);
+  // Checked product: a shape like [2^31, 2^31] would wrap numel * size to a
+  // small number (0 for f32) and pass the byte check below against a tiny array.
+  // (A zero entry makes the tensor empty whatever the others are.)
+  int64_t bytes = dtype_size(a.dtype);
+  const bool empty = std::find(a.shape.begin(), a.shape.end(), int64_t{0}) != a.shape.end();
+  for (int64_t d : a.shape)
+    if (!empty && __builtin_mul_overflow(bytes, d, &bytes))
+      fail(Code::Shape, key, "shape " + a.shape_str() + " of " + dtype_name(a.dtype) +
+                                 " needs more than 2^63 bytes (element count overflows): check the shape entries");
+  if (empty) bytes = 0;
   if (a.device < 0) {
     Napi::Value data = t.Get("data");
     if (!data.IsTypedArray()) fail(Code::Device, key, "a cpu tensor needs a typed array in .data");

@@ -352,3 +352,49 @@ describe("the process never aborts", () => {
     expect(r.stdout.trim().split("\n").at(-1)).toBe("typed 24 of 24");
   });
 });
+
+// Issue 17 (6): the element count of a descriptor's shape used to be an unchecked int64 product,
+// so [2^31, 2^31] of f32 (2^64 bytes, wrapping to 0) passed the size check against an empty
+// array and the kernel crashed the process; [2^32, 2^32] wrapped to 0 elements and "succeeded".
+// Run in a child so the crash before the fix fails this test instead of killing the worker.
+describe("shapes whose element count or byte size overflows int64 → ShapeError naming the tensor", () => {
+  const cases: Array<[string, number[], string]> = [
+    ["[2^31, 2^31] f32 logits with a 0-byte array", [2 ** 31, 2 ** 31], "new Float32Array(0)"],
+    ["[2^32, 2^32] f32 logits with a 0-byte array", [2 ** 32, 2 ** 32], "new Float32Array(0)"],
+    ["[2^50, 2^14] (2^64 elements)", [2 ** 50, 2 ** 14], "new Float32Array(0)"],
+    ["[2^52, 2^9] (2^61 elements: fits, but 2^63 bytes of f32 do not)", [2 ** 52, 2 ** 9], "new Float32Array(0)"],
+    ["[2^21, 2^21, 2^21] (three entries)", [2 ** 21, 2 ** 21, 2 ** 21], "new Float32Array(0)"],
+    ["[2^31, 2^31] with a 16-byte array", [2 ** 31, 2 ** 31], "new Float32Array(4)"],
+  ];
+  it.each(cases)("%s", (_label, shape, data) => {
+    const req = createRequire(import.meta.url);
+    const addonPath = process.env.RLVR_ADDON_PATH ?? join(dirname(req.resolve("@rlvr/addon/package.json")), "build", "Release", "rlvr_native.node");
+    const script = `
+      const a = require(${JSON.stringify(addonPath)});
+      const T = (data, shape, dtype) => ({ dtype, shape, device: "cpu", data });
+      const f = (k) => T(new Float32Array(k), [k], "f32");
+      try {
+        a.logprobForward({ logits: T(${data}, ${JSON.stringify(shape)}, "f32"), targets: T(new Int32Array(2), [2], "i32"), temperature: 1, logp: f(2), entropy: f(2), lse: f(2) });
+        console.log(JSON.stringify({ ok: true }));
+      } catch (e) { console.log(JSON.stringify({ code: e.code, argument: e.argument, message: e.message })); }
+    `;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { code?: string; argument?: string; message?: string };
+    expect(out.code).toBe("ERR_RLVR_SHAPE");
+    expect(out.argument).toBe("logits");
+    expect(out.message).toMatch(/logits/);
+    expect(out.message).toMatch(/overflows|bytes/);
+  });
+  it("an entry of 0 keeps the tensor empty however large the others are (no false overflow)", () => {
+    const e = thrown(() => callNative(() => loadAddon().logprobForward({
+      logits: { dtype: "f32", shape: [0, 2 ** 52, 2 ** 52], device: "cpu", data: new Float32Array(0) },
+      targets: { dtype: "i32", shape: [2], device: "cpu", data: new Int32Array(2) }, temperature: 1,
+      logp: Tensor.zeros([2]), entropy: Tensor.zeros([2]), lse: Tensor.zeros([2]),
+    } as never)));
+    // the descriptor is accepted; the kernel then rejects logits' shape against targets [2]
+    expect(e).toBeInstanceOf(ShapeError);
+    expect((e as RlvrError).message).not.toMatch(/overflows/);
+  });
+});
