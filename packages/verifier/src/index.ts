@@ -8,6 +8,7 @@ export { equivalent, RejectedAnswer, type Method, type Verdict } from "./equival
 export { LIMITS, type Rejection } from "./guard.js";
 export { verifySync, rewardSync, rewardOf, type Reason, type VerifyOptions, type VerifyResult } from "./verify.js";
 export { VerifierPool, DEFAULT_TIMEOUT_MS, closeSharedPool, type Pair, type PoolOptions } from "./pool.js";
+export { checkTimeLimitMs, InvalidTimeLimitError, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS } from "./timeLimit.js";
 export { verifyJsonl, type JsonlSummary } from "./jsonl.js";
 
 /** Verifies one response against the gold in a worker, under a hard time limit (default 5 s). */

@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { TaskMessage, WorkerMessage } from "./protocol.js";
-import { normalizeAnswer } from "./normalize.js";
+import { checkTimeLimitMs } from "./timeLimit.js";
 import type { VerifyOptions, VerifyResult } from "./verify.js";
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
@@ -61,14 +61,13 @@ export function workerFile(): string {
   return file;
 }
 
-function failure(task: TaskMessage, reason: VerifyResult["reason"]): VerifyResult {
-  let goldParsed = "";
-  try {
-    goldParsed = normalizeAnswer(task.gold);
-  } catch {
-    // the gold is only echoed back; a failure here must not mask the real reason
-  }
-  return { correct: false, extracted: null, goldParsed, reason };
+/**
+ * The result of a task its worker did not answer (time-out, dead worker, closed pool). It is
+ * made on the main thread, so it does no verifier work at all: normalizing the gold here had
+ * no time limit, and a long gold made a 1 s limit take minutes. goldParsed is empty.
+ */
+function failure(reason: VerifyResult["reason"]): VerifyResult {
+  return { correct: false, extracted: null, goldParsed: "", reason };
 }
 
 export class VerifierPool {
@@ -86,7 +85,7 @@ export class VerifierPool {
 
   constructor(options: PoolOptions = {}) {
     this.size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = checkTimeLimitMs(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "VerifierPool option timeoutMs");
     this.maxHeapMb = options.maxHeapMb ?? 512;
     this.file = workerFile();
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
@@ -95,6 +94,13 @@ export class VerifierPool {
   verify(response: string, gold: string, options: VerifyOptions = {}): Promise<VerifyResult> {
     if (this.closed) return Promise.reject(new Error("VerifierPool is closed"));
     if (this.startError) return Promise.reject(new Error(this.startError));
+    if (options.timeoutMs !== undefined) {
+      try {
+        checkTimeLimitMs(options.timeoutMs, "verify option timeoutMs");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, response: String(response ?? ""), gold: String(gold ?? ""), options, resolve });
       this.dispatch();
@@ -107,11 +113,11 @@ export class VerifierPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.resolve(failure(task, "worker-error"));
+    for (const task of this.queue.splice(0)) task.resolve(failure("worker-error"));
     await Promise.all(
       this.slots.map(async (slot) => {
         if (slot.timer) clearTimeout(slot.timer);
-        for (const task of slot.inFlight.splice(0)) task.resolve(failure(task, "worker-error"));
+        for (const task of slot.inFlight.splice(0)) task.resolve(failure("worker-error"));
         slot.worker.removeAllListeners("exit");
         await slot.worker.terminate();
       }),
@@ -141,7 +147,7 @@ export class VerifierPool {
     } else if (slot.inFlight[0] && msg.id === slot.inFlight[0].id) {
       const task = slot.inFlight.shift()!;
       this.arm(slot);
-      task.resolve("result" in msg ? msg.result : failure(task, "worker-error"));
+      task.resolve("result" in msg ? msg.result : failure("worker-error"));
     }
     this.dispatch();
   }
@@ -180,12 +186,12 @@ export class VerifierPool {
     slot.worker.removeAllListeners("exit");
     slot.worker.on("error", () => {}); // late errors of a worker being terminated
     void slot.worker.terminate();
-    task?.resolve(failure(task, reason));
+    task?.resolve(failure(reason));
     if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
       // Respawning would loop forever (a heap too small for the engine, a broken install).
       this.startError ??= "verifier worker failed to start";
       this.startError += ` (${this.failedStarts} times in a row; giving up)`;
-      for (const queued of this.queue.splice(0)) queued.resolve(failure(queued, "worker-error"));
+      for (const queued of this.queue.splice(0)) queued.resolve(failure("worker-error"));
       return;
     }
     if (!slot.ready) this.startError = null;

@@ -42,11 +42,24 @@ function goldText(gold: string): string {
   return gold.includes("\\boxed") ? (extractAnswer(gold) ?? gold) : gold;
 }
 
+/**
+ * Longest gold answer (after taking it out of a \boxed{} solution) and longest gold text at
+ * all. No answer that passes the screen can equal a longer one, and refusing it bounds the
+ * work (normalization, parsing) a gold can cause.
+ */
+const MAX_GOLD_ANSWER_CHARS = 4 * LIMITS.maxAnswerLength;
+const MAX_GOLD_CHARS = MAX_RESPONSE_CHARS;
+
 export function verifySync(response: string, gold: string, options: VerifyOptions = {}): VerifyResult {
   const text = typeof response === "string" ? response : String(response ?? "");
   const tail = text.length > MAX_RESPONSE_CHARS ? text.slice(-MAX_RESPONSE_CHARS) : text;
-  const goldParsed = normalizeAnswer(goldText(String(gold ?? "")));
+  const goldRaw = String(gold ?? "");
+  const goldAnswer = goldRaw.length > MAX_GOLD_CHARS ? null : goldText(goldRaw);
   const extracted = extractAnswer(tail, options);
+  if (goldAnswer === null || goldAnswer.length > MAX_GOLD_ANSWER_CHARS) {
+    return { correct: false, extracted, goldParsed: "", reason: "rejected:gold-too-long" };
+  }
+  const goldParsed = normalizeAnswer(goldAnswer);
   if (goldParsed === "") return { correct: false, extracted, goldParsed, reason: "empty-gold" };
   if (extracted === null) return { correct: false, extracted, goldParsed, reason: "no-answer" };
   // Normalizing a megabyte of box content is wasted work: refuse it on its raw length.

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 
-import { verifyJsonl, VerifierPool, DEFAULT_TIMEOUT_MS, type Fallback } from "@rlvr/verifier";
+import { checkTimeLimitMs, verifyJsonl, VerifierPool, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, type Fallback } from "@rlvr/verifier";
 
 interface VerifyFlags {
   input?: string;
@@ -47,7 +47,7 @@ export function verifyCommand(): Command {
     .option("--response <text>", "verify a single response ...")
     .option("--gold <text>", "... against this gold answer")
     .option("--workers <n>", "worker threads (default: min(2, cores))")
-    .option("--timeout <ms>", "hard limit per verification", String(DEFAULT_TIMEOUT_MS))
+    .option("--timeout <ms>", `hard limit per verification, 1 to ${MAX_TIMEOUT_MS} ms`, String(DEFAULT_TIMEOUT_MS))
     .option("--fallback <kind...>", "also accept unboxed answers: final-answer, answer-label", [])
     .action(async (flags: VerifyFlags) => {
       const single = flags.response !== undefined || flags.gold !== undefined;
@@ -55,7 +55,7 @@ export function verifyCommand(): Command {
       if (single && (flags.response === undefined || flags.gold === undefined)) throw new Error("--response and --gold go together");
       const bad = flags.fallback.filter((f) => f !== "final-answer" && f !== "answer-label");
       if (bad.length > 0) throw new Error(`unknown --fallback ${bad.join(", ")}: use final-answer or answer-label`);
-      const options = { timeoutMs: positiveInt("timeout", flags.timeout), fallbacks: flags.fallback };
+      const options = { timeoutMs: checkTimeLimitMs(flags.timeout, "--timeout"), fallbacks: flags.fallback };
       const pool = new VerifierPool({ size: single ? 1 : flags.workers ? positiveInt("workers", flags.workers) : undefined });
       try {
         if (single) {
