@@ -124,6 +124,11 @@ describe("SafetensorsFile errors", () => {
     [{ t: { shape: [2], data_offsets: [0, 8] } }, /no dtype/],
     [{ __metadata__: { a: 1 } }, /__metadata__\.a" must be a string/],
     [{ x: { dtype: "F16", shape: [3], data_offsets: [0, 6] }, y: { dtype: "F16", shape: [2], data_offsets: [4, 8] } }, /"x" and "y" overlap/],
+    // the offsets must tile the data section exactly (weights shifted by one float loaded silently)
+    [{ t: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, /bytes \[0, 4\) of the data section belong to no tensor \(a hole before the first tensor\)/],
+    [{ x: { dtype: "F16", shape: [1], data_offsets: [0, 2] }, y: { dtype: "F16", shape: [2], data_offsets: [4, 8] } }, /bytes \[2, 4\) .* hole between "x" and "y"/],
+    [{ t: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, /8 bytes but the tensors' data_offsets end at 4: 4 trailing byte\(s\)/],
+    [{}, /8 bytes but the tensors' data_offsets end at 0/],
   ])("invalid header %j", async (header, message) => {
     const p = join(await tempDir(), "x.safetensors");
     await rawFile(p, header, new Uint8Array(8));

@@ -95,11 +95,25 @@ export function parseSafetensorsHeader(
     tensors.set(name, { dtype: e.dtype, shape, offset: dataStart + begin, byteLength: end - begin, file: path });
     ranges.push({ name, begin, end });
   }
+  // The format requires the offsets to cover the data section exactly: no overlap, no hole,
+  // no trailing bytes. A header shifted by a few bytes would otherwise load garbage silently.
   ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < ranges.length; i++) {
-    const prev = ranges[i - 1]!;
-    const cur = ranges[i]!;
-    if (cur.begin < prev.end) return fail(`tensors "${prev.name}" and "${cur.name}" overlap`);
+  let covered = 0;
+  let last = "";
+  for (const cur of ranges) {
+    if (cur.begin < covered) return fail(`tensors "${last}" and "${cur.name}" overlap`);
+    if (cur.begin > covered) {
+      const where = last === "" ? "before the first tensor" : `between "${last}" and "${cur.name}"`;
+      return fail(`bytes [${covered}, ${cur.begin}) of the data section belong to no tensor (a hole ${where}); data_offsets must cover the data section exactly`);
+    }
+    covered = cur.end;
+    last = cur.name;
+  }
+  if (covered !== dataSize) {
+    return fail(
+      `the data section has ${dataSize} bytes but the tensors' data_offsets end at ${covered}: ` +
+        `${dataSize - covered} trailing byte(s) belong to no tensor (wrong offsets, or bytes appended to the file)`,
+    );
   }
   return { tensors, metadata };
 }
