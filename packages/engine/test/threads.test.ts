@@ -7,26 +7,32 @@
  * the addon loads) over the same workload (test/child/threadsRun.mjs); a hash of every output's
  * bits is compared.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 import { describe, expect, it } from "vitest";
 
 const child = join(dirname(fileURLToPath(import.meta.url)), "child", "threadsRun.mjs");
-const run = (threads: number, spinUs?: number) =>
+const execFileAsync = promisify(execFile);
+// asynchronous, so the worker's event loop stays free while the child runs
+const run = async (threads: number, spinUs?: number) =>
   (JSON.parse(
-    execFileSync(process.execPath, [child], {
-      env: { ...process.env, RLVR_NUM_THREADS: String(threads), ...(spinUs !== undefined ? { RLVR_SPIN_US: String(spinUs) } : {}) },
-      encoding: "utf8",
-    }),
+    (
+      await execFileAsync(process.execPath, [child], {
+        env: { ...process.env, RLVR_NUM_THREADS: String(threads), ...(spinUs !== undefined ? { RLVR_SPIN_US: String(spinUs) } : {}) },
+        encoding: "utf8",
+      })
+    ).stdout,
   ) as { hash: number }).hash;
 
 describe("thread count does not change any result", () => {
-  it("score, forwardBackward, gradients, AdamW and decode: the same bits with 1, 2, 3 and 4 threads", () => {
-    const hashes = [1, 2, 3, 4].map((t) => run(t));
+  it("score, forwardBackward, gradients, AdamW and decode: the same bits with 1, 2, 3 and 4 threads", async () => {
+    const hashes: number[] = [];
+    for (const t of [1, 2, 3, 4]) hashes.push(await run(t));
     expect(hashes.every((x) => x === hashes[0]), `hashes by thread count: ${hashes.join(", ")}`).toBe(true);
     // and with the pool's threads sleeping at once (RLVR_SPIN_US=0: every hand-off through the condition variables)
-    expect([run(2, 0), run(4, 0)]).toEqual([hashes[0], hashes[0]]);
+    expect([await run(2, 0), await run(4, 0)]).toEqual([hashes[0], hashes[0]]);
   });
 });
