@@ -1,0 +1,41 @@
+/**
+ * Event-loop guard, a vitest setup file that every package's config loads (vitest.shared.ts).
+ *
+ * A vitest worker answers the main process over RPC on its event loop, and the main process gives
+ * up after 60 s ("Timeout calling onTaskUpdate"): a test file that holds the loop that long fails
+ * the run although every test passed. CI machines are shared and can run 10-20x slower than a
+ * developer's, so the guard fails a file whose longest block is over a limit far below 60 s
+ * (60 / 20 = 3 s of an unloaded machine's time), which catches a synchronous child process or a
+ * long native call on a developer's machine before it bites on a slow one.
+ *
+ * The limit is stated in the time of a reference machine and scaled by how slow this machine is
+ * right now (slowdown(), measured when the file starts and when it ends, the larger kept), so the
+ * guard itself does not fail because a machine is loaded: limit = base x clamp(slowdown, 1, 10).
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { afterAll } from "vitest";
+
+import { limitMs, slowdown } from "./loopLimit.js";
+
+const startSlowdown = slowdown();
+// resolution 10 ms: the sampling timer itself costs next to nothing, and blocks that matter are seconds long
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+
+afterAll(async () => {
+  // a block just before this hook is recorded only when the sampling timer next fires
+  await new Promise((r) => setTimeout(r, 30));
+  delay.disable();
+  const worstMs = delay.max / 1e6;
+  const slow = Math.max(startSlowdown, slowdown());
+  const limit = limitMs(slow);
+  const line = `longest event-loop block ${worstMs.toFixed(0)} ms (limit ${limit.toFixed(0)} ms at slowdown ${slow.toFixed(2)})`;
+  if (process.env.RLVR_LOOP_GUARD_LOG) console.log(`[loop guard] ${line}`);
+  if (worstMs > limit) {
+    throw new Error(
+      `[loop guard] this test file blocked its worker's event loop too long: ${line}. Vitest's RPC gives up after 60 s and ` +
+        `CI machines can be 20x slower: run child processes with async spawn/execFile, and split long synchronous work ` +
+        `(see packages/testing/README.md)`,
+    );
+  }
+});
