@@ -11,9 +11,10 @@
  * The limit is stated in the time of a reference machine and scaled by how slow this machine is
  * right now (slowdown(), measured when the file starts and when it ends, the larger kept), so the
  * guard itself does not fail because a machine is loaded: limit = base x clamp(slowdown, 1, 10).
+ * It also gives the loop a turn after every test, so a block is one test's, never a whole file's.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { afterAll } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 import { limitMs, slowdown } from "./loopLimit.js";
 
@@ -21,6 +22,11 @@ const startSlowdown = slowdown();
 // resolution 10 ms: the sampling timer itself costs next to nothing, and blocks that matter are seconds long
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
+
+// Vitest runs one synchronous test after another without a turn of the event loop, so a file of
+// many short synchronous tests (native calls) held the loop as long as the whole file: give the
+// loop a turn after each test, so that only one test at a time can block it.
+afterEach(() => new Promise<void>((r) => setImmediate(r)));
 
 afterAll(async () => {
   // a block just before this hook is recorded only when the sampling timer next fires
