@@ -44,35 +44,61 @@ const MODEL_TYPE: Record<Architecture, string> = {
   LlamaForCausalLM: "llama",
 };
 
+/**
+ * Largest value of each size field: far above any released model (Llama-3.1-405B has 126
+ * layers, hidden 16384, intermediate 53248; vocabularies reach ~260k), and small enough that
+ * the tensor list and shapes built from them stay small. num_hidden_layers 1e9 used to build
+ * a 12-billion-entry tensor list (minutes, gigabytes) before any other check.
+ */
+export const CONFIG_LIMITS = {
+  vocab_size: 1 << 24,
+  hidden_size: 1 << 16,
+  intermediate_size: 1 << 20,
+  num_hidden_layers: 1 << 10,
+  num_attention_heads: 1 << 10,
+  num_key_value_heads: 1 << 10,
+  head_dim: 1 << 12,
+  max_position_embeddings: 1 << 26,
+  original_max_position_embeddings: 1 << 26,
+} as const;
+
+/** Most parameters a config may describe (2^40, about 1.1 trillion). */
+export const MAX_CONFIG_PARAMETERS = 2 ** 40;
+
 const posInt = z.number().int().positive();
+const sizeField = (name: keyof typeof CONFIG_LIMITS) =>
+  posInt.max(CONFIG_LIMITS[name], {
+    message: `must be at most ${CONFIG_LIMITS[name]} (larger than any supported model; a typo?)`,
+  });
 const tokenId = z.number().int().nonnegative();
+const positive = z.number().positive();
 const dtype = z.enum(TORCH_DTYPES).nullable().optional();
 const ropeSchema = z.looseObject({
   rope_type: z.string().optional(),
   type: z.string().optional(),
-  rope_theta: z.number().positive().optional(),
-  factor: z.number().positive().optional(),
-  low_freq_factor: z.number().positive().optional(),
-  high_freq_factor: z.number().positive().optional(),
-  original_max_position_embeddings: posInt.optional(),
+  rope_theta: positive.optional(),
+  factor: positive.optional(),
+  low_freq_factor: positive.optional(),
+  high_freq_factor: positive.optional(),
+  original_max_position_embeddings: sizeField("original_max_position_embeddings").optional(),
 });
 
 const rawConfigSchema = z.looseObject({
   architectures: z.array(z.string()).min(1),
   model_type: z.string().optional(),
-  vocab_size: posInt,
-  hidden_size: posInt,
-  intermediate_size: posInt,
-  num_hidden_layers: posInt,
-  num_attention_heads: posInt,
-  num_key_value_heads: posInt.nullable().optional(),
-  head_dim: posInt.nullable().optional(),
+  vocab_size: sizeField("vocab_size"),
+  hidden_size: sizeField("hidden_size"),
+  intermediate_size: sizeField("intermediate_size"),
+  num_hidden_layers: sizeField("num_hidden_layers"),
+  num_attention_heads: sizeField("num_attention_heads"),
+  num_key_value_heads: sizeField("num_key_value_heads").nullable().optional(),
+  head_dim: sizeField("head_dim").nullable().optional(),
   hidden_act: z.literal("silu").optional(),
-  rms_norm_eps: z.number().positive(),
-  rope_theta: z.number().positive().optional(),
+  rms_norm_eps: positive,
+  rope_theta: positive.optional(),
   rope_scaling: ropeSchema.nullable().optional(),
   rope_parameters: ropeSchema.nullable().optional(),
-  max_position_embeddings: posInt,
+  max_position_embeddings: sizeField("max_position_embeddings"),
   tie_word_embeddings: z.boolean().optional(),
   attention_bias: z.boolean().optional(),
   mlp_bias: z.boolean().optional(),
@@ -102,11 +128,26 @@ export function parseModelConfig(json: unknown, path = "config.json"): ModelConf
       path,
       parsed.error.issues.map((i) => ({
         field: i.path.length > 0 ? i.path.map(String).join(".") : "(root)",
-        message: i.message,
+        message: issueMessage(i.message, valueAt(json, i.path)),
       })),
     );
   }
   return normalize(parsed.data, path);
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let v = json;
+  for (const k of path) v = typeof v === "object" && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** zod's message with the value found; a non-finite number (1e999 parses as Infinity) gets its own wording. */
+function issueMessage(message: string, value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return `must be a finite number, got ${value} (JSON numbers beyond ±1.8e308 read as ±Infinity)`;
+  }
+  const shown = value === undefined ? "nothing (the field is missing)" : JSON.stringify(value)?.slice(0, 80) ?? String(value);
+  return `${message}; got ${shown}`;
 }
 
 function normalize(raw: RawConfig, path: string): ModelConfig {
@@ -150,10 +191,25 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
   const ropeField = raw.rope_scaling != null ? "rope_scaling" : "rope_parameters";
   const rope = raw.rope_scaling ?? raw.rope_parameters ?? null;
   const ropeScaling = parseRopeScaling(rope, ropeField, issues);
+  const ropeTheta = raw.rope_theta ?? raw.rope_parameters?.rope_theta ?? 10000;
+  const thetaField = raw.rope_theta !== undefined ? "rope_theta" : "rope_parameters.rope_theta";
+  if (ropeTheta < 1) {
+    // theta^(-2i/d) then grows with i instead of falling: 1e-300 gave frequencies of 1e281
+    issues.push({ field: thetaField, message: `must be at least 1 (models use 1e4 to 1e7), got ${ropeTheta}` });
+  }
+  const params = parameterCount(raw, numKvHeads, headDim);
+  if (params > MAX_CONFIG_PARAMETERS) {
+    issues.push({
+      field: "(sizes)",
+      message:
+        `vocab_size, hidden_size, intermediate_size, num_hidden_layers and the head counts describe ` +
+        `${params.toExponential(2)} parameters, more than the limit of ${MAX_CONFIG_PARAMETERS.toExponential(2)}`,
+    });
+  }
   if (issues.length > 0) throw new ModelConfigError(path, issues);
 
   const eos = raw.eos_token_id;
-  return {
+  const config: ModelConfig = {
     architecture,
     vocabSize: raw.vocab_size,
     hiddenSize: raw.hidden_size,
@@ -163,7 +219,7 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
     numKvHeads,
     headDim,
     rmsNormEps: raw.rms_norm_eps,
-    ropeTheta: raw.rope_theta ?? raw.rope_parameters?.rope_theta ?? 10000,
+    ropeTheta,
     ropeScaling,
     maxPositionEmbeddings: raw.max_position_embeddings,
     tieWordEmbeddings: raw.tie_word_embeddings ?? false,
@@ -172,6 +228,26 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
     bosTokenId: raw.bos_token_id ?? null,
     eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
   };
+  // The engine takes the frequencies as f32: every one must be finite and > 0 there.
+  const bad = [...ropeInvFreq(config)].find((f) => !(f > 0 && Math.fround(f) > 0 && Number.isFinite(Math.fround(f))));
+  if (bad !== undefined) {
+    throw new ModelConfigError(path, [
+      {
+        field: ropeScaling === null ? thetaField : `${thetaField} / ${ropeField}`,
+        message: `gives a RoPE inverse frequency of ${bad}, outside the f32 range (0, 3.4e38); use a rope_theta of 1e4 to 1e7`,
+      },
+    ]);
+  }
+  return config;
+}
+
+/** Parameters the sizes describe, counted in floating point (before anything is allocated). */
+function parameterCount(raw: RawConfig, numKvHeads: number, headDim: number): number {
+  const h = raw.hidden_size;
+  const q = raw.num_attention_heads * headDim;
+  const kv = numKvHeads * headDim;
+  const layer = 2 * h + q * h + 2 * kv * h + q + 2 * kv + h * q + 3 * raw.intermediate_size * h;
+  return 2 * raw.vocab_size * h + raw.num_hidden_layers * layer + h;
 }
 
 function parseRopeScaling(

@@ -34,6 +34,24 @@ export class UnsupportedDtypeError extends ModelFileError {
   }
 }
 
+/** A weight tensor holds NaN or ±Infinity (a damaged or diverged checkpoint). */
+export class NonFiniteWeightError extends ModelFileError {
+  override name = "NonFiniteWeightError";
+  constructor(
+    path: string,
+    readonly tensor: string,
+    readonly index: number,
+    readonly value: number,
+    readonly count: number,
+  ) {
+    super(
+      path,
+      `tensor "${tensor}" has ${count} non-finite value(s), the first (${value}) at index ${index}: ` +
+        `the checkpoint is damaged or was saved after training diverged; load an earlier checkpoint`,
+    );
+  }
+}
+
 /** One invalid field of a JSON config file. */
 export interface ConfigIssue {
   field: string;

@@ -24,8 +24,22 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
+    const bad = nonFiniteField(text);
+    if (bad !== null) {
+      throw new ModelFileError(
+        path,
+        `invalid JSON: field "${bad.key}" is ${bad.token}, which JSON does not allow ` +
+          `(Python's json.dump writes it for nan/inf): write a finite number`,
+      );
+    }
     throw new ModelFileError(path, `invalid JSON: ${(e as Error).message}`);
   }
+}
+
+/** The first `"key": NaN` / `Infinity` / `-Infinity` in a text JSON.parse refused, or null. */
+function nonFiniteField(text: string): { key: string; token: string } | null {
+  const m = /"((?:[^"\\\n]|\\.){0,200})"\s*:\s*(-?(?:NaN|Infinity))\b/.exec(text);
+  return m ? { key: m[1]!, token: m[2]! } : null;
 }
 
 /** A unique sibling path for temporary output ("<dir>/.<name>.tmp-<random>"). */

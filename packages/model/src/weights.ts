@@ -1,7 +1,7 @@
 // The tensor names and shapes a ModelConfig implies (transformers' naming), and a loader
 // that checks a TensorSource against them before reading anything.
 import type { ModelConfig } from "./config.js";
-import { TensorMismatchError, type ShapeMismatch } from "./errors.js";
+import { NonFiniteWeightError, TensorMismatchError, type ShapeMismatch } from "./errors.js";
 import type { TensorSource } from "./safetensors.js";
 import type { TensorData } from "./safetensorsWriter.js";
 
@@ -71,7 +71,23 @@ export async function loadWeights(source: TensorSource, config: ModelConfig): Pr
   checkTensorShapes(source.path, shapes, config);
   const weights: Weights = new Map();
   for (const [name, shape] of expectedTensorShapes(config)) {
-    weights.set(name, { shape, data: await source.readFloat32(name) });
+    const data = await source.readFloat32(name);
+    checkFinite(source.info(name).file, name, data);
+    weights.set(name, { shape, data });
   }
   return weights;
+}
+
+/** Throws NonFiniteWeightError (file, tensor, first bad index) when `data` holds NaN or ±Infinity. */
+export function checkFinite(file: string, tensor: string, data: Float32Array): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    // x - x is 0 for finite x and NaN for NaN and ±Infinity: one test per element
+    if (data[i]! - data[i]! !== 0) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first >= 0) throw new NonFiniteWeightError(file, tensor, first, data[first]!, count);
 }
