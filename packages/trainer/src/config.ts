@@ -1,8 +1,8 @@
 // The trainer's configuration: one zod schema whose defaults are the paper's 1-shot recipe
 // (spec section 5), named presets that supply partial configs, a YAML/JSON file and
 // `key=value` overrides. Resolution order: defaults ← preset ← file ← --set.
-import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 
@@ -173,7 +173,12 @@ const RewardSection = z.strictObject({
   formatReward: unit.default(0),
   /** Verifier worker threads. */
   workers: posInt.default(2),
-  timeoutMs: posInt.default(5000),
+  /** Hard time limit of one verification (ms): 1 <= t < 2^31 (Node's timer range). */
+  timeoutMs: z
+    .number()
+    .int()
+    .refine((x) => x >= 1 && x < 2 ** 31, "must be an integer from 1 to 2147483647 (ms; 2^31 - 1 is the most a timer takes)")
+    .default(5000),
 });
 
 const EvalSection = z.strictObject({
@@ -203,6 +208,31 @@ const TrainerSection = z.strictObject({
   reflectionWords: z.array(z.string().min(1)).default([...DEFAULT_REFLECTION_WORDS]),
 });
 
+/**
+ * The divergence guard (src/guard.ts): stops a run that blew up before its state is saved as
+ * progress (exit code 3 in the CLI); the last good checkpoint stays the newest.
+ */
+const GuardSection = z.strictObject({
+  /**
+   * After every optimizer step, read the weights and AdamW moments back and check them (finite,
+   * |weight| <= maxWeightAbs). Costs a copy of 3x the parameters per update (small next to a
+   * step on CPU; on a GPU it is a device-to-host copy: turn it off there). Checkpoints are
+   * checked before they are written either way.
+   */
+  checkEveryUpdate: z.boolean().default(true),
+  /** Largest |weight| taken as sound (0 = no bound); a blown-up update overshoots it by orders of magnitude. */
+  maxWeightAbs: nonNeg.default(1e6),
+  /** Consecutive skipped optimizer updates (non-finite gradient norm) tolerated; one more stops the run. */
+  maxSkippedUpdates: nonNegInt.default(3),
+  /** Stop when a step's mean policy entropy (nats) falls below this (0 = off). */
+  minEntropy: nonNeg.default(0),
+  /**
+   * Stop when a step's mean policy entropy reaches this fraction of ln(vocab_size), the
+   * entropy of uniform outputs: a model that collapsed to noise (1 = off).
+   */
+  maxEntropyFrac: unit.default(0.995),
+});
+
 export const TrainConfigSchema = z.strictObject({
   /** Name of a preset (see PRESETS) applied under the file and --set values. */
   preset: z.string().optional(),
@@ -216,6 +246,7 @@ export const TrainConfigSchema = z.strictObject({
   reward: RewardSection.prefault({}),
   eval: EvalSection.prefault({}),
   trainer: TrainerSection.prefault({}),
+  guard: GuardSection.prefault({}),
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
@@ -257,6 +288,8 @@ const isPlain = (v: unknown): v is ConfigInput => typeof v === "object" && v !==
 export function mergeConfig(base: ConfigInput, over: ConfigInput): ConfigInput {
   const out: ConfigInput = { ...base };
   for (const [k, v] of Object.entries(over)) {
+    // a "__proto__" key in a file would set the merged object's prototype
+    if (FORBIDDEN_KEYS.has(k)) throw new ConfigError(`config key "${k}" is not allowed (see --print-config for the keys)`, k);
     out[k] = isPlain(v) && isPlain(out[k]) ? mergeConfig(out[k] as ConfigInput, v) : v;
   }
   return out;
@@ -282,6 +315,30 @@ export function readConfigFile(path: string): ConfigInput {
   return value;
 }
 
+/**
+ * The saved config of a run folder (<run>/config.json, the base of a resumed run's config), or
+ * null when there is none. A damaged file is a ConfigError naming it and the fix.
+ */
+export function readRunConfig(runDir: string): ConfigInput | null {
+  const path = resolve(join(runDir, "config.json"));
+  if (!existsSync(path)) return null;
+  const fix = `restore it, or move it away and give the run's settings with --config <file> (--resume reads the checkpoints either way)`;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the run's saved config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ${fix}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: the run's saved config is not valid JSON (${(e as Error).message}): ${fix}`);
+  }
+  if (!isPlain(value)) throw new ConfigError(`${path}: the run's saved config is not a JSON object of config keys: ${fix}`);
+  return value;
+}
+
 /** Parses one `key=value` override; the value is read as a YAML scalar or flow collection (1e-6, true, [0.9, 0.99]). */
 export function parseSet(text: string): { key: string; value: unknown } {
   const eq = text.indexOf("=");
@@ -298,9 +355,19 @@ export function parseSet(text: string): { key: string; value: unknown } {
   return { key, value };
 }
 
+/** Key parts that would reach Object.prototype instead of a config section. */
+const FORBIDDEN_KEYS = new Set(["__proto__", "prototype", "constructor"]);
+
+function checkKeyParts(key: string, where: string): string[] {
+  const parts = key.split(".");
+  const bad = parts.find((p) => FORBIDDEN_KEYS.has(p));
+  if (bad !== undefined) throw new ConfigError(`${where}: "${bad}" is not a config key (see --print-config for the keys)`, key);
+  return parts;
+}
+
 /** Sets a dotted key in a partial config (creating sections as needed). */
 export function setKey(config: ConfigInput, key: string, value: unknown): ConfigInput {
-  const parts = key.split(".");
+  const parts = checkKeyParts(key, `--set "${key}"`);
   const out = structuredClone(config);
   let node: ConfigInput = out;
   for (const p of parts.slice(0, -1)) {

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { ConfigError, PRESETS, configToYaml, effectiveLoss, parseSet, registerPreset, resolveConfig } from "../src/index.js";
+import { ConfigError, PRESETS, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 const paths = ["model.path=/m", "data.train=/d.parquet"];
@@ -84,5 +84,39 @@ describe("config", () => {
     expect(resolveConfig({ sets: [...paths, "preset=dr-grpo"] }).algorithm.normStd).toBe(false);
     expect(resolveConfig({ sets: [...paths, "preset=ppo"] }).algorithm.advEstimator).toBe("gae");
     expect(effectiveLoss(resolveConfig({ sets: [...paths, "loss.weightDecay=false"] })).weightDecay).toBe(0);
+  });
+
+  it("--set and config files cannot reach Object.prototype", async () => {
+    for (const key of ["__proto__.x", "actor.__proto__.polluted", "constructor.prototype.x"]) {
+      expect(errorOf(() => resolveConfig({ sets: [...paths, `${key}=1`] })).message).toMatch(/is not a config key/);
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const json = join(await tempDir(), "p.json");
+    writeFileSync(json, '{"model": {"path": "/m"}, "data": {"train": "/d"}, "__proto__": {"polluted": 1}}');
+    expect(errorOf(() => resolveConfig({ file: json })).message).toMatch(/config key "__proto__" is not allowed/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("reward.timeoutMs: 1 <= t < 2^31 ms, the error names the key", () => {
+    expect(resolveConfig({ sets: [...paths, "reward.timeoutMs=1"] }).reward.timeoutMs).toBe(1);
+    expect(resolveConfig({ sets: [...paths, "reward.timeoutMs=2147483647"] }).reward.timeoutMs).toBe(2 ** 31 - 1);
+    for (const bad of ["0", "-5", "2147483648", "1e12", "1.5"]) {
+      const e = errorOf(() => resolveConfig({ sets: [...paths, `reward.timeoutMs=${bad}`] }));
+      expect(e.key).toBe("reward.timeoutMs");
+      expect(e.message).toMatch(/"reward.timeoutMs"/);
+    }
+  });
+
+  it("the guard section's defaults", () => {
+    expect(resolveConfig({ sets: paths }).guard).toEqual({ checkEveryUpdate: true, maxWeightAbs: 1e6, maxSkippedUpdates: 3, minEntropy: 0, maxEntropyFrac: 0.995 });
+  });
+
+  it("a run's damaged config.json is an error naming the file and the fix", async () => {
+    const dir = await tempDir();
+    expect(readRunConfig(dir)).toBeNull();
+    writeFileSync(join(dir, "config.json"), '{"actor": {"lr": 1e-6');
+    const e = errorOf(() => readRunConfig(dir));
+    expect(e.message).toMatch(new RegExp(`${join(dir, "config.json")}: the run's saved config is not valid JSON .*restore it, or move it away and give the run's settings with --config`));
   });
 });
