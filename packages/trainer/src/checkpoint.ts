@@ -2,7 +2,8 @@
 // optimizer.safetensors, and for PPO critic/{model.safetensors, config.json, optimizer.safetensors}}.
 // A checkpoint is built in a temp folder beside its target and renamed into place, then the
 // `latest` pointer is rewritten atomically, so a crash at any point leaves the previous good
-// checkpoint (and the pointer to it) intact.
+// checkpoint (and the pointer to it) intact. manifest.json (size and SHA-256 of every file) is
+// written last; resume verifies against it and falls back past a damaged checkpoint.
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,6 +12,9 @@ import { randomBytes } from "node:crypto";
 import { writeFileAtomic } from "@rlvr/data";
 import type { OptimizerState } from "@rlvr/engine";
 import { SafetensorsFile, saveCheckpoint, writeSafetensors, type ModelConfig, type TensorData } from "@rlvr/model";
+
+import { readManifest, verifyManifest, writeFileDurable, writeManifest } from "./manifest.js";
+import { RunFileError, fsErrorMessage } from "./runFiles.js";
 
 export const STATE_FILE = "trainer_state.json";
 export const HISTORY_FILE = "acc_history.json";
@@ -82,8 +86,9 @@ export async function writeTrainerCheckpoint(
     writeFileAtomic(join(tmp, HISTORY_FILE), historyText);
     await writeOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer);
     if (critic) await writeCritic(join(tmp, CRITIC_DIR), critic);
-    // the state file goes last: its presence marks a complete checkpoint
     writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    // the manifest goes last: its presence marks a complete checkpoint, its hashes a sound one
+    await writeManifest(tmp);
     let old: string | null = null;
     if (existsSync(final)) {
       old = join(root, `.old-${name}-${randomBytes(4).toString("hex")}`);
@@ -93,9 +98,16 @@ export async function writeTrainerCheckpoint(
     if (old) rmSync(old, { recursive: true, force: true });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) throw new RunFileError(`${fsErrorMessage(e, final, "write checkpoint")} (the previous checkpoints are intact)`, final, code);
     throw e;
   }
-  writeFileAtomic(join(root, LATEST_FILE), `${name}\n`);
+  try {
+    writeFileDurable(join(root, LATEST_FILE), `${name}\n`);
+  } catch (e) {
+    // the checkpoint itself is complete; resume finds it without the pointer
+    throw new RunFileError(fsErrorMessage(e, join(root, LATEST_FILE), "write"), join(root, LATEST_FILE), (e as NodeJS.ErrnoException).code);
+  }
   return final;
 }
 
@@ -140,6 +152,40 @@ export function findLatestCheckpoint(runDir: string): FoundCheckpoint | null {
     if (c && !all.some((x) => x.state.step > c.state.step)) return c;
   }
   return all.at(-1) ?? null;
+}
+
+/**
+ * Complete checkpoints of a run, newest first: what resume tries in turn (the newest one whose
+ * files verify and load wins).
+ */
+export function resumeCandidates(runDir: string): FoundCheckpoint[] {
+  return listCheckpoints(runDir).reverse();
+}
+
+/**
+ * Checks a checkpoint's files against its manifest (sizes and SHA-256). Null when sound;
+ * "unverified" when it predates manifests; else what is wrong, naming the file.
+ */
+export async function verifyCheckpoint(c: FoundCheckpoint): Promise<string | null | "unverified"> {
+  let m;
+  try {
+    m = readManifest(c.dir);
+  } catch (e) {
+    return `${join(c.dir, "manifest.json")} is unreadable (${(e as Error).message})`;
+  }
+  if (m === null) return "unverified";
+  return verifyManifest(c.dir, m);
+}
+
+/**
+ * Leftovers of interrupted checkpoint writes (`.tmp-step-*`, each a partial checkpoint) under
+ * checkpoints/. (`.old-step-*`, a replaced checkpoint moved aside for an instant, is left alone:
+ * it can be the only copy of that step.)
+ */
+export function checkpointLeftovers(runDir: string): string[] {
+  const root = join(runDir, "checkpoints");
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((n) => /^\.tmp-step-\d+-[0-9a-f]+$/.test(n)).map((n) => join(root, n));
 }
 
 /** Removes all but the newest `keep` complete checkpoints (never the latest). */

@@ -9,3 +9,7 @@ export * from "./evalReport.js";
 export * from "./checkpoint.js";
 export * from "./progress.js";
 export * from "./trainer.js";
+export * from "./guard.js";
+export * from "./manifest.js";
+export * from "./runFiles.js";
+export * from "./runLock.js";

@@ -13,8 +13,13 @@ const f = (x: number, d = 3) => (Math.abs(x) >= 1000 ? x.toFixed(0) : String(Num
 export function stepSummary(m: StepMetrics): string {
   const parts = [
     `reward ${f(m.reward_mean)}`, `acc ${f(m.train_acc)}`, `H ${f(m.entropy)}`,
-    `len ${f(m.response_length_mean)}`, `kl ${f(m.kl)}`, `gnorm ${f(m.grad_norm)}`,
+    `len ${f(m.response_length_mean)}`, `kl ${f(m.kl)}`,
   ];
+  // skipped updates (non-finite gradient norm) are shown as such, not as a gradient norm of 0
+  const x = m as StepMetrics & { skipped_updates?: number; optimizer_steps?: number };
+  const skipped = x.skipped_updates ?? 0, updates = x.optimizer_steps ?? 0;
+  if (skipped > 0 && skipped === updates) parts.push(`gnorm non-finite: update skipped${updates > 1 ? ` (${skipped}/${updates})` : ""}`);
+  else parts.push(`gnorm ${f(m.grad_norm)}${skipped > 0 ? ` (${skipped}/${updates} updates skipped)` : ""}`);
   if (m.test) parts.push(`test ${Object.entries(m.test).map(([k, v]) => `${k}=${(v * 100).toFixed(1)}%`).join(" ")}`);
   return parts.join(" ");
 }

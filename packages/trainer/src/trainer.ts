@@ -1,16 +1,16 @@
 // The RLVR training loop: rollout (sampler) → reward (verifier pool) → advantages (kernel)
 // → old/ref log-probs → update (forwardBackward per micro-batch, AdamW per mini-batch) →
 // metrics, evaluation and checkpoints.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 import {
   AccuracyHistory,
-  appendMetrics,
   applyWrongLabels,
   parseAccuracyHistory,
   parseMetricsJsonl,
+  parseStepMetrics,
   readVerlDataset,
   reflectionStats,
   writeFileAtomic,
@@ -18,7 +18,8 @@ import {
   type VerlRow,
 } from "@rlvr/data";
 import { Engine } from "@rlvr/engine";
-import { loadModelDir, type ModelDir } from "@rlvr/model";
+import { loadModelDir, type ModelDir, type Weights } from "@rlvr/model";
+import type { OptimizerState } from "@rlvr/engine";
 import { Tensor, klPenalty } from "@rlvr/native";
 import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
@@ -26,14 +27,17 @@ import { VerifierPool } from "@rlvr/verifier";
 import { gaeAdvantages, grpoAdvantages } from "./advantages.js";
 import { broadcastRows, distinctSequences, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
 import {
-  OPTIMIZER_FILE, findLatestCheckpoint, pruneCheckpoints, readCriticCheckpoint, readOptimizerState, writeTrainerCheckpoint,
-  type TrainerState,
+  OPTIMIZER_FILE, checkpointLeftovers, pruneCheckpoints, readCriticCheckpoint, readOptimizerState, resumeCandidates, verifyCheckpoint,
+  writeTrainerCheckpoint, type FoundCheckpoint, type TrainerState,
 } from "./checkpoint.js";
+import { DivergenceError, DivergenceGuard, checkEngine, checkState, weightArrays } from "./guard.js";
+import { acquireRunLock } from "./runLock.js";
+import { RunFileError, appendLineNoFollow, assertPlainFileOrMissing, withPath, withPathAsync } from "./runFiles.js";
 import { criticValues, updateCritic, type CriticUpdateStats } from "./critic.js";
 import { ConfigError, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
-import { scoreRollouts, updatePolicy, type UpdateStats } from "./update.js";
+import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
   | { type: "log"; message: string }
@@ -52,11 +56,18 @@ export interface TrainOptions {
   /** Replaces the verifier reward (custom tasks, tests). */
   reward?: RewardFunction;
   onEvent?: (e: TrainerEvent) => void;
-  /** Stop (after the current step) once this many steps ran in this call. */
+  /** Stop once this many steps ran in this call, with a checkpoint of the last one. */
   maxStepsThisRun?: number;
-  /** Stop after the current step when aborted. */
+  /**
+   * Stop when aborted: the step in progress is dropped if its update has not started changing
+   * the weights (checked between phases and micro-batches), else finished; either way the run
+   * ends with a checkpoint of the last finished step.
+   */
   signal?: AbortSignal;
 }
+
+/** Why train() returned: the configured end, a maxStepsThisRun stop, or an abort. */
+export type StopReason = "completed" | "max-steps" | "interrupted";
 
 export interface TrainResult {
   runDir: string;
@@ -65,6 +76,9 @@ export interface TrainResult {
   /** The metrics written by this call. */
   metrics: StepMetrics[];
   resumedFrom: string | null;
+  stopReason: StopReason;
+  /** The newest checkpoint of the run when train() returned (null when none was written). */
+  checkpoint: string | null;
 }
 
 /** Files of a run folder. */
@@ -105,24 +119,92 @@ function mean(xs: readonly number[]): number {
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const finiteOr = (x: number, d: number) => (Number.isFinite(x) ? x : d);
 
-/** Runs (or resumes) training as configured. The run folder is never overwritten without `resume`. */
+/**
+ * Runs (or resumes) training as configured. The run folder is never overwritten without
+ * `resume`, and is locked (rlvr.lock) while this call owns it.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const c = opts.config;
+  if (c.eval.maxNewTokens < 1) throw new ConfigError(`config key "eval.maxNewTokens" must be >= 1`, "eval.maxNewTokens");
+  const runDir = resolve(opts.outDir ?? c.trainer.outDir);
+  if (opts.resume && !holdsRun(runDir)) {
+    throw new ConfigError(
+      `--resume: ${runDir} holds no run to continue (no ${RUN_FILES.config}, ${RUN_FILES.metrics} or checkpoints/): check the --out path, or leave out --resume to start a new run there`,
+      "trainer.outDir",
+    );
+  }
+  await withPathAsync(runDir, "create the run folder", () => mkdir(runDir, { recursive: true }));
+  const lock = acquireRunLock(runDir);
+  try {
+    if (lock.tookOver) opts.onEvent?.({ type: "log", message: `took over the lock of a trainer that is gone (pid ${lock.tookOver.pid}, since ${lock.tookOver.startedAt})` });
+    return await trainLocked(opts, runDir);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Whether `dir` holds a run (its config, metrics or checkpoints). */
+function holdsRun(dir: string): boolean {
+  return [RUN_FILES.config, RUN_FILES.metrics, "checkpoints"].some((f) => existsSync(join(dir, f)));
+}
+
+/** A checkpoint that verified and loaded, with what resume restores from it. */
+interface LoadedCheckpoint {
+  found: FoundCheckpoint;
+  weights: Weights;
+  optimizer: OptimizerState;
+}
+
+/**
+ * The newest checkpoint whose files verify against their manifest and load; damaged ones are
+ * skipped with a log line naming the file. Null when the run has none; an error when it has
+ * some but none is intact.
+ */
+async function loadNewestIntact(runDir: string, log: (m: string) => void): Promise<LoadedCheckpoint | null> {
+  const candidates = resumeCandidates(runDir);
+  const problems: string[] = [];
+  for (const found of candidates) {
+    const bad = await verifyCheckpoint(found);
+    if (bad !== null && bad !== "unverified") {
+      problems.push(`${found.dir}: ${bad}`);
+      log(`checkpoint ${found.dir} is damaged (${bad}): trying the previous one`);
+      continue;
+    }
+    try {
+      const weights = (await loadModelDir(found.modelDir)).weights!;
+      const optimizer = await readOptimizerState(found.dir);
+      return { found, weights, optimizer };
+    } catch (e) {
+      problems.push(`${found.dir}: ${(e as Error).message}`);
+      log(`checkpoint ${found.dir} cannot be loaded (${(e as Error).message}): trying the previous one`);
+    }
+  }
+  if (candidates.length === 0) return null;
+  throw new RunFileError(
+    `--resume: no intact checkpoint in ${join(runDir, "checkpoints")}:\n  ${problems.join("\n  ")}\nrestore one of them, or start a new run with another --out`,
+    join(runDir, "checkpoints"),
+  );
+}
+
+async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainResult> {
   const c = opts.config;
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
-  if (c.eval.maxNewTokens < 1) throw new ConfigError(`config key "eval.maxNewTokens" must be >= 1`, "eval.maxNewTokens");
-
-  const runDir = resolve(opts.outDir ?? c.trainer.outDir);
   const metricsPath = join(runDir, RUN_FILES.metrics);
   const evalPath = join(runDir, RUN_FILES.eval);
   const historyPath = join(runDir, RUN_FILES.history);
-  await mkdir(runDir, { recursive: true });
+  // run files are written only as plain files inside the run folder, never through a planted link
+  for (const f of [...Object.values(RUN_FILES), "checkpoints"]) {
+    if (f !== "checkpoints") assertPlainFileOrMissing(join(runDir, f));
+  }
+  assertFolderOrMissing(join(runDir, "checkpoints"));
 
   // --- where do we start? --------------------------------------------------------------------
-  const found = opts.resume ? findLatestCheckpoint(runDir) : null;
   if (!opts.resume && (existsSync(metricsPath) || existsSync(join(runDir, "checkpoints")))) {
     throw new ConfigError(`${runDir} already holds a run (metrics.jsonl or checkpoints/): pass --resume to continue it, or choose another --out`, "trainer.outDir");
   }
+  const loaded = opts.resume ? await loadNewestIntact(runDir, log) : null;
+  const found = loaded?.found ?? null;
   const startStep = found ? found.state.step : 0;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   if (opts.resume) {
@@ -132,19 +214,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     trimJsonl(evalPath, found ? startStep : -1, `eval.after-step-${startStep}.${stamp}.jsonl`, runDir);
     log(found ? `resuming from ${found.dir} (step ${startStep})` : `no checkpoint in ${runDir}: starting from step 0`);
   }
-  writeFileAtomic(join(runDir, RUN_FILES.config), `${JSON.stringify(c, null, 2)}\n`);
+  withPath(join(runDir, RUN_FILES.config), "write", () => writeFileAtomic(join(runDir, RUN_FILES.config), `${JSON.stringify(c, null, 2)}\n`));
 
   // --- model, reference, data ----------------------------------------------------------------
   const base: ModelDir = await loadModelDir(c.model.path);
   const loss = effectiveLoss(c);
-  const actorWeights = found ? (await loadModelDir(found.modelDir)).weights! : base.weights!;
+  const actorWeights = loaded ? loaded.weights : base.weights!;
   const engineOpts = {
     backend: c.model.backend,
     ...(c.model.backend === "cuda" ? { device: c.model.device } : {}),
     ...(c.model.backend !== "cpu" && c.model.bf16Gemm ? { bf16Gemm: true } : {}),
   };
   const actor = Engine.fromWeights(base.config, actorWeights, engineOpts);
-  if (found) actor.loadOptimizerState(await readOptimizerState(found.dir));
+  if (loaded) actor.loadOptimizerState(loaded.optimizer);
   // The frozen reference is the initial model, only needed for the KL loss.
   const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!, engineOpts) : null;
   // PPO's critic: the base body with a zero value head, or the checkpoint's critic.
@@ -182,6 +264,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     );
   }
   const batchesPerEpoch = Math.floor(prompts.length / c.data.trainBatchSize);
+  const longest = prompts.reduce((m, p) => Math.max(m, p.ids.length), 0);
+  if (longest + c.data.maxResponseLength > context) {
+    throw new ConfigError(
+      `config key "data.maxResponseLength": ${c.data.maxResponseLength} new tokens after the longest prompt (${longest} tokens) exceed the model's ` +
+        `max_position_embeddings (${context}, in ${join(c.model.path, "config.json")}): set data.maxResponseLength <= ${Math.max(0, context - longest)}` +
+        (longest > 1 ? ` (or lower data.maxPromptLength to drop long prompts)` : ""),
+      "data.maxResponseLength",
+    );
+  }
 
   const evalSets: EvalSet[] = c.trainer.testFreq > 0 || c.eval.beforeTrain ? loadEvalSets(c.eval.benchmarks, c.eval.files, c.eval.limit) : [];
   const pool = new VerifierPool({ size: c.reward.workers, timeoutMs: c.reward.timeoutMs });
@@ -212,6 +303,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return results;
   };
 
+  let lastCheckpoint: { step: number; dir: string } | null = found ? { step: startStep, dir: found.dir } : null;
+  const guard = new DivergenceGuard(c.guard, base.config.vocabSize);
+  const diverged = (step: number, reason: string) =>
+    new DivergenceError(
+      `training diverged at step ${step}: ${reason}. Nothing from step ${step} was saved; ` +
+        (lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint.dir} (step ${lastCheckpoint.step})` : "no checkpoint was written yet") +
+        `. Lower actor.lr (now ${c.actor.lr}) or keep actor.gradClip on (now ${c.actor.gradClip}), then continue with --resume --set actor.lr=... ` +
+        `(or start over); the guard's limits are the config keys guard.* (see --print-config)`,
+      step,
+      reason,
+    );
+
   const saveAt = async (step: number) => {
     emit({ type: "phase", step, phase: "checkpoint" });
     const state: TrainerState = {
@@ -219,27 +322,51 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       epochCounts: [...epochCounts].map(([i, [a, b]]) => [i, a, b]), epoch: countsEpoch, tokens: tokensTotal,
       optimizerFile: OPTIMIZER_FILE, savedAt: new Date().toISOString(),
     };
+    const weights = actor.exportWeights(), optimizer = actor.optimizerState();
+    const criticState = critic ? { weights: critic.exportWeights(), optimizer: critic.optimizerState() } : null;
+    // never save a diverged state as progress (the data is copied for the write anyway)
+    const bad = checkState(weightArrays(weights), optimizer, c.guard.maxWeightAbs) ??
+      (criticState ? checkState(weightArrays(criticState.weights), criticState.optimizer, 0) : null);
+    if (bad) throw diverged(step, bad);
     const dir = await writeTrainerCheckpoint(
       runDir,
       {
-        config: base.config, weights: actor.exportWeights(), tokenizerDir: base.dir, rawConfig: base.rawConfig,
+        config: base.config, weights, tokenizerDir: base.dir, rawConfig: base.rawConfig,
         ...(base.generationConfig ? { rawGenerationConfig: base.generationConfig.raw } : {}),
         dtype: c.model.checkpointDtype === "float32" ? "F32" : "BF16",
       },
       state,
       history.toText(),
-      actor.optimizerState(),
-      critic ? { weights: critic.exportWeights(), optimizer: critic.optimizerState(), rawConfig: base.rawConfig } : undefined,
+      optimizer,
+      criticState ? { ...criticState, rawConfig: base.rawConfig } : undefined,
     );
+    lastCheckpoint = { step, dir };
     if (c.trainer.keepCheckpoints !== null) pruneCheckpoints(runDir, c.trainer.keepCheckpoints);
     emit({ type: "checkpoint", step, dir });
   };
 
+  // the partial checkpoints of crashed writes are dead weight once a resume has succeeded
+  if (found) {
+    for (const left of checkpointLeftovers(runDir)) {
+      rmSync(left, { recursive: true, force: true });
+      log(`removed ${left} (an interrupted checkpoint write)`);
+    }
+  }
+
+  const aborted = () => opts.signal?.aborted === true;
+  let stopReason: StopReason = "completed";
   try {
     if (startStep === 0 && c.eval.beforeTrain && evalSets.length > 0) await runEval(0);
     let ran = 0;
     for (let step = startStep + 1; step <= totalSteps; step++) {
-      if (opts.signal?.aborted || (opts.maxStepsThisRun !== undefined && ran >= opts.maxStepsThisRun)) break;
+      if (aborted()) {
+        stopReason = "interrupted";
+        break;
+      }
+      if (opts.maxStepsThisRun !== undefined && ran >= opts.maxStepsThisRun) {
+        stopReason = "max-steps";
+        break;
+      }
       const stepStart = performance.now();
       const epoch = Math.floor((step - 1) / batchesPerEpoch);
       const k = (step - 1) % batchesPerEpoch;
@@ -252,7 +379,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const order = epochOrder(prompts.length, c.trainer.seed, epoch, c.data.shuffle);
       const batch = Array.from({ length: c.data.trainBatchSize }, (_, i) => prompts[order[k * c.data.trainBatchSize + i]!]!);
 
-      const r = await trainStep(step, batch);
+      let r: Awaited<ReturnType<typeof trainStep>>;
+      try {
+        r = await trainStep(step, batch);
+      } catch (e) {
+        // an engine error on NaN/Inf values: name the cause when it is the weights
+        if (e instanceof DivergenceError || !(e instanceof Error) || e.name === "RunFileError") throw e;
+        const bad = checkEngine(actor, c.guard.maxWeightAbs);
+        if (bad) throw diverged(step, `${bad} (the step failed with: ${e.message})`);
+        if (/\b(NaN|inf|non-finite)\b/i.test(e.message)) throw diverged(step, `the model's outputs are not finite: ${e.message}`);
+        throw e;
+      }
+      if (r === null) {
+        // interrupted before the update touched the weights: the step is dropped (redone on resume)
+        stopReason = "interrupted";
+        log(`interrupted during step ${step}: it is dropped and will be redone on --resume`);
+        break;
+      }
       tokensTotal += r.tokens;
       for (const [idx, right] of r.correctByExample) {
         const e = epochCounts.get(idx) ?? [0, 0];
@@ -269,28 +412,44 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
 
       const metrics = { ...r.metrics, step, epoch, time: 0 } as StepMetrics;
+      const reason = guard.afterStep({
+        updates: r.metrics.optimizer_steps as number, skipped: r.metrics.skipped_updates as number,
+        entropy: r.entropyRaw, entropyFinite: Number.isFinite(r.entropyRaw),
+      });
       const last = step === totalSteps;
-      if (evalSets.length > 0 && c.trainer.testFreq > 0 && (step % c.trainer.testFreq === 0 || last)) {
+      if (reason === null && evalSets.length > 0 && c.trainer.testFreq > 0 && (step % c.trainer.testFreq === 0 || last)) {
         const t = performance.now();
         metrics.test = await runEval(step);
         metrics.eval_s = (performance.now() - t) / 1000;
       }
       metrics.time = now();
-      appendMetrics(metricsPath, metrics);
+      if (reason !== null) (metrics as Record<string, unknown>).diverged = reason;
+      appendStepMetrics(metricsPath, metrics);
       written.push(metrics);
       ran++;
-      const stopping = opts.signal?.aborted || (opts.maxStepsThisRun !== undefined && ran >= opts.maxStepsThisRun);
       emit({ type: "step", metrics, stepSeconds: (performance.now() - stepStart) / 1000, totalSteps });
+      if (reason !== null) throw diverged(step, reason);
       if ((c.trainer.saveFreq > 0 && step % c.trainer.saveFreq === 0) || last) await saveAt(step);
-      if (stopping) break;
     }
+    // an early stop always ends with a checkpoint of the last finished step
+    const lastStep = written.at(-1)?.step ?? startStep;
+    if (lastStep > (lastCheckpoint?.step ?? 0)) await saveAt(lastStep);
   } finally {
     await pool.close();
   }
-  return { runDir, lastStep: written.at(-1)?.step ?? startStep, metrics: written, resumedFrom: found?.dir ?? null };
+  return {
+    runDir, lastStep: written.at(-1)?.step ?? startStep, metrics: written, resumedFrom: found?.dir ?? null,
+    stopReason, checkpoint: lastCheckpoint?.dir ?? null,
+  };
 
   // --- one step ----------------------------------------------------------------------------
   async function trainStep(step: number, batch: PromptRow[]) {
+    // a signal is handled only when the event loop gets a turn: give it one between phases and
+    // micro-batches; stopping is possible until the first optimizer step changes the weights
+    const stopHere = async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      return aborted();
+    };
     const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0, ...(critic ? { values: 0, critic: 0 } : {}) };
     const timed = <T>(name: keyof typeof phase, fn: () => T): T => {
       emit({ type: "phase", step, phase: name });
@@ -317,6 +476,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       };
     });
     const genTokens = rollouts.reduce((a, r) => a + r.responseIds.length, 0);
+    if (await stopHere()) return null;
 
     // reward: the verifier grades in its worker threads while this thread runs the scoring
     // passes that do not need the rewards (old/ref log-probs, critic values); phase_s.reward is
@@ -332,6 +492,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     );
     const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, scoring, distinct).logp) : undefined;
     const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;
+    if (await stopHere()) return null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
     const rewards = await pending;
@@ -349,6 +510,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       advantages = broadcastRows(adv, mask, W);
     }
 
+    if (await stopHere()) return null;
     const lr = learningRate(c, step);
     // the critic first (verl's order); during critic warm-up the actor is not updated
     let cstats: CriticUpdateStats | null = null;
@@ -362,16 +524,37 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
     }
     const actorFrozen = critic !== null && step <= c.critic.warmupSteps;
-    const stats: UpdateStats = timed("update", () =>
-      updatePolicy(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
+    const update = updatePolicySteps(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
         temperature: tau, pgCoef: loss.pgCoef, klCoef: loss.klCoef, klType: c.actor.klType, entropyCoeff: loss.entropyCoeff,
         clipLow: c.actor.clipLow, clipHigh: c.actor.clipHigh, dualClip: c.actor.dualClip, lossAgg: c.actor.lossAgg,
         miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs,
         optimizer: { lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: loss.weightDecay, maxGradNorm: c.actor.gradClip },
         ...(actorFrozen ? { step: false } : {}),
         pack: c.actor.packSequences,
-      }),
-    );
+      });
+    // the update, paused between engine calls: a stop before the first optimizer step drops the
+    // step; after each optimizer step the weights and moments are checked (guard.checkEveryUpdate)
+    emit({ type: "phase", step, phase: "update" });
+    let stats: UpdateStats | undefined;
+    for (;;) {
+      const t = performance.now();
+      const r = update.next();
+      phase.update += (performance.now() - t) / 1000;
+      if (r.done) {
+        stats = r.value;
+        break;
+      }
+      if (r.value.kind === "step" && c.guard.checkEveryUpdate) {
+        const bad = checkEngine(actor, c.guard.maxWeightAbs);
+        if (bad) throw diverged(step, `after optimizer update ${r.value.stepped} of the step: ${bad}`);
+      }
+      if (r.value.kind === "micro" && r.value.stepped === 0 && !critic && (await stopHere())) {
+        update.return(undefined as never);
+        actor.zeroGrad();
+        return null;
+      }
+    }
+
     if (actorFrozen) actor.zeroGrad();
     adamwSteps += actorFrozen ? 0 : stats.gradNorms.length - stats.skipped;
 
@@ -433,7 +616,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           }
         : {}),
     };
-    return { metrics, tokens: genTokens, correctByExample };
+    return { metrics, tokens: genTokens, correctByExample, entropyRaw: maskedMean(stats.tokenEntropy, mask) };
   }
 }
 
@@ -447,32 +630,56 @@ function flushEpoch(history: AccuracyHistory, counts: Map<number, [number, numbe
 }
 
 function appendLine(path: string, obj: unknown): void {
-  writeFileAtomic(path, (existsSync(path) ? readFileSync(path, "utf8") : "") + `${JSON.stringify(obj)}\n`);
+  appendLineNoFollow(path, `${JSON.stringify(obj)}\n`);
+}
+
+/** Validates a step's metrics and appends them to metrics.jsonl (never through a link). */
+function appendStepMetrics(path: string, m: StepMetrics): void {
+  appendLine(path, parseStepMetrics(m, `metrics record for step ${String(m.step)}`));
+}
+
+function assertFolderOrMissing(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) throw new RunFileError(`${path} must be a folder (not a link or a file): remove or rename it`, path);
 }
 
 /**
  * Keeps the lines of a JSONL run file whose `step` is <= `step` (rewritten atomically) and moves
- * the others into `aside` in the run folder. Unreadable trailing lines (a crash mid-write) go
- * aside too.
+ * the others into `aside` in the run folder. An unreadable last line (a crash mid-append) goes
+ * aside too; an unreadable line before it is damage, not a crash, and fails loudly (naming the
+ * file and line) instead of being moved away silently.
  */
 function trimJsonl(path: string, step: number, aside: string, runDir: string): void {
   if (!existsSync(path)) return;
-  const text = readFileSync(path, "utf8");
+  const text = withPath(path, "read", () => readFileSync(path, "utf8"));
+  const lines = text.split("\n").map((t, i) => ({ t, line: i + 1 })).filter((l) => l.t.trim() !== "");
   const keep: string[] = [], drop: string[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let s = Number.POSITIVE_INFINITY;
+  lines.forEach(({ t, line }, i) => {
+    let s: number;
     try {
-      s = (JSON.parse(line) as { step?: number }).step ?? Number.POSITIVE_INFINITY;
+      s = (JSON.parse(t) as { step?: number }).step ?? Number.POSITIVE_INFINITY;
     } catch {
-      // a torn line
+      if (i < lines.length - 1) {
+        throw new RunFileError(
+          `${path}:${line}: not valid JSON, and not the last line (so not a write cut short by a crash): repair or delete that line, then --resume again`,
+          path,
+        );
+      }
+      s = Number.POSITIVE_INFINITY; // a torn last line
     }
-    (s <= step ? keep : drop).push(line);
-  }
-  if (drop.length === 0) return;
-  writeFileAtomic(join(runDir, aside), `${drop.join("\n")}\n`);
-  if (keep.length === 0) rmSync(path);
-  else writeFileAtomic(path, `${keep.join("\n")}\n`);
-  // validate what is kept (fails loudly on a corrupted file instead of appending to it)
+    (s <= step ? keep : drop).push(t);
+  });
+  // validate what is kept (fails loudly on a damaged file instead of appending to it)
   if (keep.length > 0 && path.endsWith(RUN_FILES.metrics)) parseMetricsJsonl(`${keep.join("\n")}\n`, path);
+  if (drop.length === 0) return;
+  withPath(join(runDir, aside), "write", () => writeFileAtomic(join(runDir, aside), `${drop.join("\n")}\n`));
+  withPath(path, "rewrite", () => {
+    if (keep.length === 0) rmSync(path);
+    else writeFileAtomic(path, `${keep.join("\n")}\n`);
+  });
 }

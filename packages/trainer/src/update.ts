@@ -65,13 +65,37 @@ export interface UpdateStats {
   forwardBackwardCalls: number;
 }
 
+/**
+ * Where updatePolicySteps pauses: after each forwardBackward call ("micro": no optimizer step has
+ * been taken in this update yet when `stepped` is false) and after each optimizer step ("step").
+ */
+export interface UpdatePause {
+  kind: "micro" | "step";
+  /** Optimizer steps taken so far in this update. */
+  stepped: number;
+}
+
+/** The policy update (see updatePolicySteps); runs it to the end. */
 export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions): UpdateStats {
+  const g = updatePolicySteps(engine, x, o);
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The policy update as a generator that pauses between engine calls, so a driver can yield to the
+ * event loop there (a signal handler runs) and stop before the first optimizer step changes the
+ * weights, or check the weights after each optimizer step. Same arithmetic as updatePolicy.
+ */
+export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOptions): Generator<UpdatePause, UpdateStats, void> {
   const B = x.rollouts.length, W = x.width;
   if (B % o.miniBatch !== 0) throw new Error(`internal: ${B} responses do not split into mini-batches of ${o.miniBatch}`);
   const tokenLogp = new Float32Array(B * W), tokenEntropy = new Float32Array(B * W);
   const acc = { pg: 0, kl: 0, ent: 0, total: 0, clip: 0, dual: 0, ppoKl: 0, updates: 0 };
   const gradNorms: number[] = [];
-  let skipped = 0, calls = 0;
+  let skipped = 0, calls = 0, optimizerSteps = 0;
   for (let epoch = 0; epoch < o.ppoEpochs; epoch++) {
     for (const [m0, m1] of chunks(B, o.miniBatch)) {
       const rows = m1 - m0;
@@ -106,6 +130,7 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
           gather(p, r.tokenLogp, tokenLogp, W, m0 + u0);
           gather(p, r.tokenEntropy, tokenEntropy, W, m0 + u0);
         }
+        yield { kind: "micro", stepped: optimizerSteps };
       }
       const norm = mb.wsum > 0 ? mb.wsum : 1;
       acc.pg += mb.pg;
@@ -120,6 +145,8 @@ export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions):
         const s = engine.optimizerStep(o.optimizer);
         gradNorms.push(s.gradNorm);
         if (s.skipped) skipped++;
+        optimizerSteps++;
+        yield { kind: "step", stepped: optimizerSteps };
       } else {
         gradNorms.push(engine.gradNorm());
       }

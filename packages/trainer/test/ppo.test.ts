@@ -115,9 +115,12 @@ describe("PPO with a critic (tiny model, CPU)", () => {
     const config = tinyConfig(model, data, ppo({ trainer: { totalSteps: 4, testFreq: 0, saveFreq: 2 } }));
     const full = join(await tempDir(), "full"), split = join(await tempDir(), "split");
     await train({ config, outDir: full, reward: parityReward });
-    await train({ config, outDir: split, reward: parityReward, maxStepsThisRun: 3 });
+    // an early stop saves the last finished step (3) although saveFreq is 2: resume continues at 4
+    const first = await train({ config, outDir: split, reward: parityReward, maxStepsThisRun: 3 });
+    expect(first.stopReason).toBe("max-steps");
+    expect(first.checkpoint).toMatch(/step-000003$/);
     const second = await train({ config, outDir: split, reward: parityReward, resume: true });
-    expect(second.metrics.map((m) => m.step)).toEqual([3, 4]);
+    expect(second.metrics.map((m) => m.step)).toEqual([4]);
     const a = readMetrics(join(full, "metrics.jsonl")), b = readMetrics(join(split, "metrics.jsonl"));
     for (const i of [0, 1, 2, 3]) expect(pick(b[i]!)).toEqual(pick(a[i]!));
     const ca = (await readCriticCheckpoint(findLatestCheckpoint(full)!.dir))!;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { StepMetrics } from "@rlvr/data";
 
-import { phaseSummary } from "../src/index.js";
+import { phaseSummary, stepSummary } from "../src/index.js";
 
 const step = (phase_s: StepMetrics["phase_s"]) => ({ phase_s }) as StepMetrics;
 
@@ -21,5 +21,15 @@ describe("phaseSummary: where a run's time went", () => {
     const ppo = phaseSummary([step({ rollout: 1, reward: 0, old_logp: 0, ref_logp: 0, values: 1, update: 1, critic: 1 })])!;
     expect(ppo.share).toEqual({ rollout: 0.25, values: 0.25, update: 0.25, critic: 0.25 });
     expect(phaseSummary([])).toBeNull();
+  });
+});
+
+describe("stepSummary", () => {
+  const m = (extra: Record<string, unknown>) =>
+    ({ reward_mean: 0.5, train_acc: 0.5, entropy: 1, response_length_mean: 10, kl: 0, grad_norm: 0, ...extra }) as unknown as StepMetrics;
+  it("a skipped update shows as such, not as a gradient norm of 0", () => {
+    expect(stepSummary(m({ grad_norm: 0.25, optimizer_steps: 1, skipped_updates: 0 }))).toMatch(/gnorm 0.25$/);
+    expect(stepSummary(m({ optimizer_steps: 1, skipped_updates: 1 }))).toMatch(/gnorm non-finite: update skipped$/);
+    expect(stepSummary(m({ grad_norm: 0.5, optimizer_steps: 4, skipped_updates: 1 }))).toMatch(/gnorm 0.5 \(1\/4 updates skipped\)$/);
   });
 });

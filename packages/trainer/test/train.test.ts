@@ -59,9 +59,12 @@ describe("train end to end (tiny model, CPU)", () => {
     await train({ config, outDir: full, reward: parityReward });
     const first = await train({ config, outDir: split, reward: parityReward, maxStepsThisRun: 3 });
     expect(first.lastStep).toBe(3);
-    // step 3 ran but its checkpoint is not due (saveFreq 2): resume redoes it from step 2
+    // step 3's checkpoint is not due (saveFreq 2), but an early stop always saves the last finished step
+    expect(first.stopReason).toBe("max-steps");
+    expect(first.checkpoint).toMatch(/step-000003$/);
     const second = await train({ config, outDir: split, reward: parityReward, resume: true });
-    expect(second.metrics.map((m) => m.step)).toEqual([3, 4]);
+    expect(second.metrics.map((m) => m.step)).toEqual([4]);
+    expect(second.stopReason).toBe("completed");
     const a = readMetrics(join(full, "metrics.jsonl")), b = readMetrics(join(split, "metrics.jsonl"));
     expect(b.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     // every step bit for bit: checkpoint 2 holds the exact f32 weights and the AdamW moments
@@ -69,8 +72,6 @@ describe("train end to end (tiny model, CPU)", () => {
     const wa = (await loadModelDir(findLatestCheckpoint(full)!.modelDir)).weights!;
     const wb = (await loadModelDir(findLatestCheckpoint(split)!.modelDir)).weights!;
     for (const [name, t] of wa) expect(wb.get(name)!.data, name).toEqual(t.data);
-    // the step-3 line of the interrupted first call was moved aside, not deleted
-    expect(readdirSync(split).some((n) => n.startsWith("metrics.after-step-2."))).toBe(true);
   });
 
   it("an error mid-run leaves the last good checkpoint and the metrics intact", async () => {
