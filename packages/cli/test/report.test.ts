@@ -36,9 +36,19 @@ describe.skipIf(!built)("rlvr report (built CLI, end to end)", () => {
     writeFileSync(join(dir, "metrics.jsonl"), `${lines.join("\n")}\n`);
     const out = await run(process.execPath, [cli, "report", dir, "--png"]);
     expect(out.stdout.split("\n")[0]).toBe(join(dir, "report.html"));
-    expect(out.stderr).toContain("report of 3 steps, 4 charts");
-    expect(readFileSync(join(dir, "report.html"), "utf8").match(/<svg[\s>]/g)?.length).toBe(4);
+    const charts = Number(/report of 3 steps, (\d+) charts/.exec(out.stderr)?.[1]);
+    // reward, train_acc, entropy, length; kl, clip_frac, pg_loss, grad_norm, lr, tokens_per_s, time, epoch; the phases
+    expect(charts).toBe(13);
+    expect(readFileSync(join(dir, "report.html"), "utf8").match(/<svg[\s>]/g)?.length).toBe(charts);
     expect(existsSync(join(dir, "charts", "entropy.png"))).toBe(true);
+  });
+
+  it("overlays two runs into --out", async () => {
+    const out = join(dir, "compare", "both.html");
+    const r = await run(process.execPath, [cli, "report", dir, dir, "--out", out]);
+    expect(r.stdout.split("\n")[0]).toBe(out);
+    expect(r.stderr).toMatch(/^report of 2 runs, 6 steps, \d+ charts/m);
+    expect(readFileSync(out, "utf8")).toContain("rlvr runs compared");
   });
 });
 

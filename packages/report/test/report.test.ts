@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StepMetrics } from "@rlvr/data";
 import { renderReport } from "../src/index.js";
+import { syntheticMetrics } from "./synthetic.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -14,33 +15,6 @@ function runDir(): string {
   const d = mkdtempSync(join(tmpdir(), "rlvr-report-"));
   dirs.push(d);
   return d;
-}
-
-/** A plausible 1-shot run: accuracy saturates, test accuracy keeps rising, entropy falls. */
-export function syntheticMetrics(steps: number): StepMetrics[] {
-  return Array.from({ length: steps }, (_, i) => {
-    const step = i + 1;
-    const acc = Math.min(1, 0.1 + step / 60);
-    const m: StepMetrics = {
-      step,
-      epoch: step,
-      time: step * 31.25,
-      reward_mean: acc,
-      train_acc: acc,
-      entropy: 0.9 * Math.exp(-step / 80) + 0.1,
-      response_length_mean: 500 + 3 * step,
-      kl: 0.0005 * step,
-      clip_frac: 0.002,
-      pg_loss: -0.01,
-      grad_norm: 0.25,
-      lr: 1e-6,
-      tokens_per_s: 4200,
-      phase_s: { rollout: 20, reward: 0.5, old_logp: 3, ref_logp: 3, update: 4.75 },
-      reflection: { rethink: step % 7, recheck: Math.floor(step / 10), recalculate: 0 },
-    };
-    if (step % 20 === 0) m.test = { math500: 0.36 + step / 500, aime24: 0.05 + step / 4000 };
-    return m;
-  });
 }
 
 function writeMetrics(dir: string, metrics: StepMetrics[]): void {
@@ -54,9 +28,13 @@ describe("renderReport", () => {
     writeFileSync(join(dir, "eval.json"), JSON.stringify({ step: 200, benchmarks: { math500: 0.736, aime24: { accuracy: 0.1667, n: 240 } } }));
     const result = await renderReport(dir, { png: true });
     expect(result.steps).toBe(200);
-    expect(result.charts).toEqual(["reward", "train_acc", "entropy", "response_length", "test_acc", "reflection"]);
+    // the paper's curves, then every other numeric metric of the records, then the phases
+    expect(result.charts).toEqual([
+      "reward", "train_acc", "test_acc", "entropy", "response_length", "reflection",
+      "kl", "clip_frac", "pg_loss", "grad_norm", "lr", "tokens_per_s", "time", "epoch", "phase_s",
+    ]);
     const html = readFileSync(join(dir, "report.html"), "utf8");
-    expect(html.match(/<svg[\s>]/g)?.length).toBe(6);
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(15);
     // No fetched resource: only the SVG namespace URIs may mention http.
     const withoutNs = html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, "");
     expect(withoutNs).not.toMatch(/https?:\/\//);
@@ -92,9 +70,11 @@ describe("renderReport", () => {
       syntheticMetrics(3).map(({ reflection: _r, test: _t, ...m }) => m),
     );
     const result = await renderReport(dir);
-    expect(result.charts).toEqual(["reward", "train_acc", "entropy", "response_length"]);
+    expect(result.charts.slice(0, 4)).toEqual(["reward", "train_acc", "entropy", "response_length"]);
+    expect(result.charts).not.toContain("test_acc");
+    expect(result.charts).not.toContain("reflection");
     const html = readFileSync(join(dir, "report.html"), "utf8");
-    expect(html.match(/<svg[\s>]/g)?.length).toBe(4);
+    expect(html.match(/<svg[\s>]/g)?.length).toBe(result.charts.length);
     expect(html.match(/no data in metrics\.jsonl/g)?.length).toBe(2);
     expect(existsSync(join(dir, "charts"))).toBe(false);
   });
