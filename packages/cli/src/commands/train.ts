@@ -1,9 +1,22 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 
 import { DEFAULT_TRAIN_PRESET, mathworldPresets } from "@rlvr/mathworld";
-import { PRESETS, Progress, RUN_FILES, configToYaml, formatDuration, phaseSummary, registerPreset, resolveConfig, train, type ConfigInput } from "@rlvr/trainer";
+import {
+  DivergenceError, PRESETS, Progress, RUN_FILES, configToYaml, formatDuration, phaseSummary, readRunConfig, registerPreset, resolveConfig, train,
+  type ConfigInput,
+} from "@rlvr/trainer";
+
+import { SIGNAL_EXIT, installStopSignals, type StopSignal } from "../stopSignals.js";
+
+/**
+ * Exit codes of `rlvr train`: 0 the run reached trainer.totalSteps, or stopped at --max-steps (a
+ * stop that was asked for, with a checkpoint to --resume from); 1 an error; 3 the divergence
+ * guard stopped the run; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Every stop
+ * but a crash or a second signal ends with a checkpoint of the last finished step.
+ */
+export const TRAIN_EXIT = { done: 0, error: 1, diverged: 3, sigint: 130, sigterm: 143 } as const;
 
 // the built-in math world's presets (mathworld-1shot is the default of a bare `rlvr train`)
 for (const [name, preset] of Object.entries(mathworldPresets())) registerPreset(name, preset);
@@ -37,12 +50,24 @@ export function trainCommand(): Command {
     .option("--print-config", "print the resolved config (every default filled in) and exit")
     .option("--resume", "continue the run in --out from its last good checkpoint")
     .option("--out <dir>", "run folder (metrics.jsonl, checkpoints/, acc_history.json); sets trainer.outDir")
-    .option("--max-steps <n>", "stop after n steps in this invocation (resume later)", positiveInt)
+    .option("--max-steps <n>", "stop after n steps in this invocation, with a checkpoint of the last one (exit 0; continue with --resume)", positiveInt)
+    .addHelpText(
+      "after",
+      "\nStops: --max-steps, Ctrl-C (SIGINT) and SIGTERM end with a checkpoint of the last finished step; a second signal exits at once.\n" +
+        "Exit codes: 0 finished (trainer.totalSteps) or stopped at --max-steps; 1 error; 3 diverged (the guard.* checks; nothing of the\n" +
+        "failing step is saved); 130 interrupted (SIGINT); 143 terminated (SIGTERM). The run folder is locked (rlvr.lock) while a trainer owns it.",
+    )
     .action(async (o: TrainCliOptions) => {
       // resuming: the run's saved config is the base under the file and --set values
+      if (o.resume && !o.out) {
+        throw new InvalidArgumentError("--resume needs --out <run folder>: the folder of the run to continue (e.g. rlvr train --resume --out runs/pi1)");
+      }
       let base: ConfigInput | undefined;
-      if (o.resume && o.out && existsSync(join(o.out, RUN_FILES.config))) {
-        base = JSON.parse(readFileSync(join(o.out, RUN_FILES.config), "utf8")) as ConfigInput;
+      if (o.resume && o.out) {
+        if (!existsSync(o.out)) {
+          throw new InvalidArgumentError(`--resume: ${resolve(o.out)} does not exist: check the --out path (leave out --resume to start a new run there)`);
+        }
+        base = readRunConfig(o.out) ?? undefined;
       }
       // no config file, no preset, nothing to resume: the built-in preset, in a fresh run folder
       const builtIn = !o.config && !o.preset && !base && !o.set.some((s) => /^\s*preset\s*=/.test(s));
@@ -57,13 +82,17 @@ export function trainCommand(): Command {
       if (builtIn) process.stderr.write(`preset ${DEFAULT_TRAIN_PRESET} (no --config given): model ${config.model.path}, data ${config.data.train}; outputs in ${config.trainer.outDir}\n`);
       const progress = new Progress(process.stderr, config.trainer.totalSteps, 1);
       const evals: { step: number; results: Record<string, number> }[] = [];
-      const abort = new AbortController();
-      const onSigint = () => {
-        if (abort.signal.aborted) process.exit(130);
-        progress.log("interrupt: stopping after this step (press Ctrl-C again to quit now; the last checkpoint stays intact)");
-        abort.abort();
-      };
-      process.on("SIGINT", onSigint);
+      // the first SIGINT/SIGTERM stops at the next safe point (between phases or micro-batches)
+      // with a checkpoint of the last finished step; a second one exits at once
+      const stop = installStopSignals({
+        onFirst: (sig) =>
+          progress.log(`${sig}: stopping at the next safe point and saving a checkpoint of the last finished step (${sig === "SIGINT" ? "Ctrl-C" : "the signal"} again quits at once)`),
+        onSecond: (sig) => {
+          progress.done();
+          process.stderr.write(`${sig} again: exiting now (the last checkpoint on disk stays intact)\n`);
+        },
+      });
+      const abort = { signal: stop.signal };
       const t0 = Date.now();
       try {
         const r = await train({
@@ -77,7 +106,15 @@ export function trainCommand(): Command {
           },
         });
         progress.done();
-        process.stderr.write(`done: step ${r.lastStep} in ${formatDuration((Date.now() - t0) / 1000)}; metrics in ${join(r.runDir, RUN_FILES.metrics)}\n`);
+        const took = formatDuration((Date.now() - t0) / 1000);
+        if (r.stopReason === "completed") process.stderr.write(`done: step ${r.lastStep} in ${took}; metrics in ${join(r.runDir, RUN_FILES.metrics)}\n`);
+        else {
+          const why = r.stopReason === "max-steps" ? `--max-steps ${o.maxSteps}` : String(abort.signal.reason ?? "interrupted");
+          process.stderr.write(
+            `stopped (${why}) at step ${r.lastStep} of ${config.trainer.totalSteps} after ${took}; ` +
+              (r.checkpoint ? `checkpoint ${r.checkpoint}; continue with: rlvr train --resume --out ${r.runDir}\n` : `no step finished, nothing to save\n`),
+          );
+        }
         const phases = phaseSummary(r.metrics);
         if (phases) process.stderr.write(`${phases.text}\n`);
         const first = evals[0], last = evals.at(-1);
@@ -90,9 +127,18 @@ export function trainCommand(): Command {
         if (r.lastStep === config.trainer.totalSteps) {
           process.stderr.write(`final model: ${join(r.runDir, "checkpoints", `step-${String(r.lastStep).padStart(6, "0")}`, "model")}\n`);
         }
+        if (r.stopReason === "interrupted") process.exitCode = SIGNAL_EXIT[(abort.signal.reason as StopSignal | undefined) ?? "SIGINT"];
+      } catch (e) {
+        if (e instanceof DivergenceError) {
+          progress.done();
+          process.stderr.write(`rlvr: ${e.message}\n`);
+          process.exitCode = TRAIN_EXIT.diverged;
+          return;
+        }
+        throw e;
       } finally {
         progress.done();
-        process.off("SIGINT", onSigint);
+        stop.dispose();
       }
     });
 }

@@ -1,0 +1,45 @@
+// SIGINT / SIGTERM for long commands: the first one asks the work to stop at its next safe point
+// (through an AbortSignal whose reason is the signal's name); a second one exits at once with
+// the signal's conventional code (128 + its number: 130, 143).
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof SIGNAL_EXIT;
+
+export interface StopSignals {
+  signal: AbortSignal;
+  /** Removes the handlers. */
+  dispose(): void;
+}
+
+export function installStopSignals(o: {
+  /** Told about the first signal (e.g. to print what happens next). */
+  onFirst: (sig: StopSignal) => void;
+  /** Told about the second one, just before exiting. */
+  onSecond?: (sig: StopSignal) => void;
+  /** Defaults to process.exit. */
+  exit?: (code: number) => void;
+  /** Where the signals come from (default process; tests pass an EventEmitter). */
+  source?: Pick<NodeJS.EventEmitter, "on" | "off">;
+}): StopSignals {
+  const source = o.source ?? process;
+  const abort = new AbortController();
+  const exit = o.exit ?? ((code: number) => process.exit(code));
+  const handler = (sig: StopSignal) => () => {
+    if (abort.signal.aborted) {
+      o.onSecond?.(sig);
+      exit(SIGNAL_EXIT[sig]);
+      return;
+    }
+    abort.abort(sig);
+    o.onFirst(sig);
+  };
+  const onInt = handler("SIGINT"), onTerm = handler("SIGTERM");
+  source.on("SIGINT", onInt);
+  source.on("SIGTERM", onTerm);
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      source.off("SIGINT", onInt);
+      source.off("SIGTERM", onTerm);
+    },
+  };
+}
