@@ -6,6 +6,13 @@ import { engineStepModel, generate } from "@rlvr/sampler";
 
 import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
+/**
+ * Bounds on one `generate` call: every sample is kept in memory until printed, so a call is
+ * limited in samples and in total tokens (samples x --max-tokens); more samples take several
+ * calls with different --seed values.
+ */
+export const GENERATE_LIMITS = { samples: 100_000, tokens: 50_000_000 } as const;
+
 
 interface GenerateCliOptions extends EngineCliOptions {
   model: string;
@@ -38,6 +45,14 @@ export function generateCommand(): Command {
     .option("--no-chat", "use the prompt as raw text instead of the chat template")
     .option("--json", "print one JSON object per sample (tokens, logprobs, finish reason)")
     .action(async (o: GenerateCliOptions) => {
+      if (o.n > GENERATE_LIMITS.samples) {
+        throw new Error(`-n ${o.n}: at most ${GENERATE_LIMITS.samples} samples per call; run several calls with different --seed values for more`);
+      }
+      if (o.n * o.maxTokens > GENERATE_LIMITS.tokens) {
+        throw new Error(
+          `-n ${o.n} x --max-tokens ${o.maxTokens} = ${o.n * o.maxTokens} tokens: at most ${GENERATE_LIMITS.tokens} per call; lower -n or --max-tokens (or split the work over several --seed values)`,
+        );
+      }
       const dir = await loadModelDir(o.model);
       const engine = Engine.fromWeights(dir.config, dir.weights!, engineOptions(o));
       const tok = dir.tokenizer;
