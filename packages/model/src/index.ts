@@ -8,3 +8,4 @@ export * from "./weights.js";
 export * from "./generation.js";
 export * from "./tokenizer.js";
 export * from "./checkpoint.js";
+export * from "./chatTemplate.js";

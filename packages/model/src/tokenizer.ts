@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Template } from "@huggingface/jinja";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { renderBounded } from "./chatTemplate.js";
 import { ModelError, ModelFileError, PromptTooLongError } from "./errors.js";
 import { fileExists, readJsonFile } from "./files.js";
 import { readGenerationConfig } from "./generation.js";
@@ -39,6 +40,8 @@ export interface TokenizerOptions {
   extraEosTokenIds?: readonly number[];
   /** Name used in error messages. */
   source?: string;
+  /** Where the chat template came from, for error messages (default: tokenizer_config.json, or "the chatTemplate option"). */
+  chatTemplateSource?: string;
   /** Default maxLength of encodeChat (e.g. config.json max_position_embeddings). */
   contextLength?: number;
 }
@@ -50,6 +53,29 @@ function tokenString(v: unknown): string | null {
     return (v as { content: string }).content;
   }
   return null;
+}
+
+/**
+ * Tokenizer models rlvr loads: the supported architectures (Qwen2, Llama) ship byte-level BPE.
+ * Others (Unigram, WordPiece) built but failed on first use ("text is not iterable").
+ */
+export const SUPPORTED_TOKENIZER_MODELS = ["BPE"] as const;
+
+function checkTokenizerModel(json: unknown, source: string): void {
+  const model = (json as { model?: unknown } | null)?.model;
+  if (typeof model !== "object" || model === null) {
+    throw new ModelFileError(source, `field "model" is missing: not a Hugging Face tokenizer.json`);
+  }
+  const type = (model as { type?: unknown }).type;
+  // files from old tokenizers versions omit model.type; a BPE model is recognized by its merges
+  const kind = type ?? ("merges" in model ? "BPE" : "(none)");
+  if (!(SUPPORTED_TOKENIZER_MODELS as readonly unknown[]).includes(kind)) {
+    throw new ModelFileError(
+      source,
+      `tokenizer model type ${JSON.stringify(kind)} (field "model.type") is not supported; ` +
+        `supported: ${SUPPORTED_TOKENIZER_MODELS.join(", ")} (the tokenizers of Qwen2 and Llama models)`,
+    );
+  }
 }
 
 function pickChatTemplate(config: Record<string, unknown>): string | null {
@@ -69,6 +95,8 @@ export class ModelTokenizer {
   readonly eosTokenIds: number[];
   readonly chatTemplate: string | null;
   readonly contextLength: number | undefined;
+  /** The file (or option) the chat template came from, named in its errors. */
+  readonly chatTemplateSource: string;
   private readonly tokenizer: Tokenizer;
   private compiledTemplate: Template | undefined;
 
@@ -78,6 +106,7 @@ export class ModelTokenizer {
     options: TokenizerOptions = {},
   ) {
     const source = options.source ?? TOKENIZER_FILE;
+    checkTokenizerModel(tokenizerJson, source);
     try {
       this.tokenizer = new Tokenizer(tokenizerJson as object, tokenizerConfig);
     } catch (e) {
@@ -93,6 +122,8 @@ export class ModelTokenizer {
     const ids = [...(options.extraEosTokenIds ?? []), ...(eos === undefined ? [] : [eos])];
     this.eosTokenIds = [...new Set(ids)];
     this.chatTemplate = options.chatTemplate ?? pickChatTemplate(tokenizerConfig);
+    this.chatTemplateSource =
+      options.chatTemplateSource ?? (options.chatTemplate !== undefined ? "the chatTemplate option" : TOKENIZER_CONFIG_FILE);
     this.contextLength = options.contextLength;
   }
 
@@ -110,13 +141,16 @@ export class ModelTokenizer {
     }
     const templatePath = join(dir, CHAT_TEMPLATE_FILE);
     let chatTemplate = options.chatTemplate;
+    let chatTemplateSource = options.chatTemplateSource ?? (chatTemplate === undefined ? configPath : undefined);
     if (chatTemplate === undefined && (await fileExists(templatePath))) {
       chatTemplate = await readFile(templatePath, "utf8");
+      chatTemplateSource = templatePath;
     }
     const generation = await readGenerationConfig(dir);
     return new ModelTokenizer(tokenizerJson, config as Record<string, unknown>, {
       ...options,
       ...(chatTemplate === undefined ? {} : { chatTemplate }),
+      ...(chatTemplateSource === undefined ? {} : { chatTemplateSource }),
       extraEosTokenIds: [...(generation?.eosTokenIds ?? []), ...(options.extraEosTokenIds ?? [])],
       source: options.source ?? jsonPath,
     });
@@ -156,7 +190,11 @@ export class ModelTokenizer {
     }
     try {
       this.compiledTemplate ??= new Template(this.chatTemplate);
-      return this.compiledTemplate.render({
+    } catch (e) {
+      throw new ModelFileError(this.chatTemplateSource, `chat template does not parse: ${(e as Error).message}; fix the template`);
+    }
+    try {
+      return renderBounded(this.compiledTemplate, {
         bos_token: this.specialTokens.bos ?? "",
         eos_token: this.specialTokens.eos ?? "",
         pad_token: this.specialTokens.pad ?? "",
@@ -166,7 +204,10 @@ export class ModelTokenizer {
         add_generation_prompt: options.addGenerationPrompt ?? false,
       });
     } catch (e) {
-      throw new ModelError(`chat template failed: ${(e as Error).message}`);
+      throw new ModelFileError(
+        this.chatTemplateSource,
+        `chat template failed: ${(e as Error).message}; fix or replace the template`,
+      );
     }
   }
 
