@@ -1,8 +1,13 @@
 #include "binding/info_binding.h"
 
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include "binding/errors.h"
 #include "binding/malloc_tuning.h"
 #include "cuda/engine/cublas_gemm.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"
 
@@ -74,6 +79,34 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The CPU kernels' instruction-set path (kernels/cpu/isa.h): the one in use,
+// the ones this CPU and build run, and why RLVR_CPU_ISA was not followed.
+Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("active", cpu::isa_name(cpu::active_isa()));
+  const std::vector<cpu::Isa> sup = cpu::supported_isas();
+  Napi::Array arr = Napi::Array::New(env, sup.size());
+  for (size_t i = 0; i < sup.size(); ++i) arr.Set(static_cast<uint32_t>(i), cpu::isa_name(sup[i]));
+  o.Set("supported", arr);
+  const char* env_isa = std::getenv("RLVR_CPU_ISA");
+  o.Set("requested", env_isa && *env_isa ? env_isa : "auto");
+  o.Set("warning", cpu::isa_warning());
+  return o;
+}
+
+// setCpuIsa(name): switches the path for the rest of the process (tests and
+// benchmarks); a path this CPU or build cannot run is a ValueError, never run.
+Napi::Value SetCpuIsa(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString())
+      fail(Code::Value, "isa", "expected a path name: auto, avx512, avx2, neon or generic");
+    std::string why;
+    if (!cpu::set_isa(info[0].As<Napi::String>().Utf8Value(), &why)) fail(Code::Value, "isa", why);
+    return Napi::String::New(info.Env(), cpu::isa_name(cpu::active_isa()));
+  });
+}
+
 }  // namespace
 
 void InitInfo(Napi::Env env, Napi::Object exports) {
@@ -81,6 +114,8 @@ void InitInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
   exports.Set("bf16GemmImpl", Napi::Function::New(env, Bf16GemmImpl, "bf16GemmImpl"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
+  exports.Set("cpuIsa", Napi::Function::New(env, CpuIsa, "cpuIsa"));
+  exports.Set("setCpuIsa", Napi::Function::New(env, SetCpuIsa, "setCpuIsa"));
 }
 
 }  // namespace rlvr::binding

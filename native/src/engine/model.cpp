@@ -48,17 +48,17 @@
 #include <limits>
 
 #include "engine/gemm.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
-// Hot per-row loops (attention) are compiled per ISA level and dispatched once
-// per process, like the GEMM (engine/gemm.cpp): every caller of a cloned
-// function gets the same clone, so decode and score still run identical code.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RLVR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define RLVR_CLONES
-#endif
+// Hot per-row loops (attention, grad norm, AdamW) are compiled per
+// instruction-set path and run on the active one (kernels/cpu/isa.h), like the
+// GEMM: every caller gets the same variant, so decode and score still run
+// identical code. They keep 16-lane vectors on every path (two ymm on AVX2,
+// four q registers on NEON): the attention dot products' 16 partial sums and
+// their fixed tree are the summation order, and the loops hold at most 4 + 2
+// such vectors (wsum_block<4>), 12 ymm, which fits AVX2's 16 registers.
 
 namespace rlvr::engine {
 
@@ -239,27 +239,22 @@ void rope_apply(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs,
 }
 
 // Sum of the 16 lanes as a fixed tree: (lanes i + 8), then (+ 4), then pairs.
-RLVR_INLINE float hsum_tree(cpu::vf v) {
-  typedef float v8 __attribute__((vector_size(32)));
-  typedef float v4 __attribute__((vector_size(16)));
-  v8 a, b;
-  std::memcpy(&a, &v, sizeof a);
-  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
-  a += b;
-  v4 c, d;
-  std::memcpy(&c, &a, sizeof c);
-  std::memcpy(&d, reinterpret_cast<const char*>(&a) + sizeof c, sizeof d);
-  c += d;
+template <class V>
+RLVR_INLINE float hsum_tree(V v) {
+  float a[8], c[4];
+  for (int i = 0; i < 8; ++i) a[i] = v[i] + v[i + 8];
+  for (int i = 0; i < 4; ++i) c[i] = a[i] + a[i + 4];
   return (c[0] + c[2]) + (c[1] + c[3]);
 }
 
+template <class V>
 RLVR_INLINE float dot(const float* a, const float* b, int64_t n) {
   // Fixed order: 16 strided partial sums (lane j sums a[i + j] * b[i + j] over
   // i = 0, 16, 32, ...), then hsum_tree, then a scalar tail. Same order
   // wherever it is used (a function of n only).
-  cpu::vf part{};
+  V part{};
   int64_t i = 0;
-  for (; i + cpu::kLanes <= n; i += cpu::kLanes) part += cpu::vload(a + i) * cpu::vload(b + i);
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) part += cpu::vload<V>(a + i) * cpu::vload<V>(b + i);
   float s = hsum_tree(part);
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
@@ -268,28 +263,29 @@ RLVR_INLINE float dot(const float* a, const float* b, int64_t n) {
 // out[0..hd) += sum over j = 0..slot with mask[j] != 0, in ascending j, of
 // w[j] * x[j * stride + d]: each element is one running sum in j order (the
 // same as hd calls of axpy), kept in registers 64 columns at a time.
-template <int NV>
+template <class V, int NV>
 RLVR_INLINE void wsum_block(float* out, const float* w, const float* mask, const float* x, int64_t stride,
                             int64_t slot) {
-  cpu::vf acc[NV];
-  for (int v = 0; v < NV; ++v) acc[v] = cpu::vload(out + v * cpu::kLanes);
+  V acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = cpu::vload<V>(out + v * cpu::kLanes);
   for (int64_t j = 0; j <= slot; ++j) {
     if (mask[j] == 0.f) continue;
-    const cpu::vf wj = cpu::vsplat(w[j]);
+    const V wj = cpu::vsplat<V>(w[j]);
     const float* xr = x + j * stride;
-    for (int v = 0; v < NV; ++v) acc[v] += wj * cpu::vload(xr + v * cpu::kLanes);
+    for (int v = 0; v < NV; ++v) acc[v] += wj * cpu::vload<V>(xr + v * cpu::kLanes);
   }
   for (int v = 0; v < NV; ++v) cpu::vstore(out + v * cpu::kLanes, acc[v]);
 }
 
+template <class V>
 RLVR_INLINE void wsum(float* out, const float* w, const float* mask, const float* x, int64_t stride, int64_t slot,
                       int64_t hd) {
   int64_t d = 0;
-  for (; d + 4 * cpu::kLanes <= hd; d += 4 * cpu::kLanes) wsum_block<4>(out + d, w, mask, x + d, stride, slot);
+  for (; d + 4 * cpu::kLanes <= hd; d += 4 * cpu::kLanes) wsum_block<V, 4>(out + d, w, mask, x + d, stride, slot);
   switch ((hd - d) / cpu::kLanes) {
-    case 3: wsum_block<3>(out + d, w, mask, x + d, stride, slot); d += 3 * cpu::kLanes; break;
-    case 2: wsum_block<2>(out + d, w, mask, x + d, stride, slot); d += 2 * cpu::kLanes; break;
-    case 1: wsum_block<1>(out + d, w, mask, x + d, stride, slot); d += cpu::kLanes; break;
+    case 3: wsum_block<V, 3>(out + d, w, mask, x + d, stride, slot); d += 3 * cpu::kLanes; break;
+    case 2: wsum_block<V, 2>(out + d, w, mask, x + d, stride, slot); d += 2 * cpu::kLanes; break;
+    case 1: wsum_block<V, 1>(out + d, w, mask, x + d, stride, slot); d += cpu::kLanes; break;
     default: break;
   }
   for (; d < hd; ++d) {
@@ -301,10 +297,11 @@ RLVR_INLINE void wsum(float* out, const float* w, const float* mask, const float
 }
 
 // y[0..n) += s * x[0..n)  (element-wise, so any vector width gives the same result)
+template <class V>
 RLVR_INLINE void axpy(float* y, float s, const float* x, int64_t n) {
   int64_t i = 0;
-  const cpu::vf sv = cpu::vsplat(s);
-  for (; i + cpu::kLanes <= n; i += cpu::kLanes) cpu::vstore(y + i, cpu::vload(y + i) + sv * cpu::vload(x + i));
+  const V sv = cpu::vsplat<V>(s);
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) cpu::vstore(y + i, cpu::vload<V>(y + i) + sv * cpu::vload<V>(x + i));
   for (; i < n; ++i) y[i] += s * x[i];
 }
 
@@ -317,12 +314,13 @@ namespace {
 // One query head against its keys (see the bitwise notes at the top). p is
 // scratch of size >= slot + 1 and receives the probabilities (0 for masked
 // slots). Returns false (and zero output) when no slot is visible.
-RLVR_CLONES bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t kv_stride,
-                            const float* mask, int64_t slot, int64_t hd, float scale, float* p, float* out) {
+template <cpu::Isa I>
+RLVR_INLINE bool attend_one_body(const float* q, const float* kbase, const float* vbase, int64_t kv_stride,
+                                 const float* mask, int64_t slot, int64_t hd, float scale, float* p, float* out) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j <= slot; ++j) {
     if (mask[j] == 0.f) { p[j] = 0.f; continue; }
-    const float s = dot(q, kbase + j * kv_stride, hd) * scale;
+    const float s = dot<cpu::VecOf<I>>(q, kbase + j * kv_stride, hd) * scale;
     p[j] = s;
     mx = s > mx ? s : mx;
   }
@@ -337,20 +335,25 @@ RLVR_CLONES bool attend_one(const float* q, const float* kbase, const float* vba
   }
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j <= slot; ++j) p[j] = mask[j] == 0.f ? 0.f : p[j] * inv;
-  wsum(out, p, mask, vbase, kv_stride, slot, hd);
+  wsum<cpu::VecOf<I>>(out, p, mask, vbase, kv_stride, slot, hd);
   return true;
 }
+RLVR_ISA_DISPATCH(bool, attend_one,
+                  (const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
+                   int64_t slot, int64_t hd, float scale, float* p, float* out),
+                  (q, kbase, vbase, kv_stride, mask, slot, hd, scale, p, out))
 
 // Backward of one query head (recomputes its probabilities with attend_one):
 // dq (+)= , dk/dv of its visible keys +=.
-RLVR_CLONES void attend_one_bwd(const float* qr, const float* dor, const float* kb, const float* vb, int64_t kv_stride,
-                                const float* mask, int64_t t, int64_t hd, float scale, float* pb, float* dp,
-                                float* tmp, float* dqr, float* dkb, float* dvb) {
-  if (!attend_one(qr, kb, vb, kv_stride, mask, t, hd, scale, pb, tmp)) return;
+template <cpu::Isa I>
+RLVR_INLINE void attend_one_bwd_body(const float* qr, const float* dor, const float* kb, const float* vb,
+                                     int64_t kv_stride, const float* mask, int64_t t, int64_t hd, float scale,
+                                     float* pb, float* dp, float* tmp, float* dqr, float* dkb, float* dvb) {
+  if (!attend_one_body<I>(qr, kb, vb, kv_stride, mask, t, hd, scale, pb, tmp)) return;
   double D = 0;
   for (int64_t j = 0; j <= t; ++j) {
     if (mask[j] == 0.f) continue;
-    dp[j] = dot(dor, vb + j * kv_stride, hd);
+    dp[j] = dot<cpu::VecOf<I>>(dor, vb + j * kv_stride, hd);
     D += static_cast<double>(pb[j]) * dp[j];
   }
   const float Df = static_cast<float>(D);
@@ -359,11 +362,16 @@ RLVR_CLONES void attend_one_bwd(const float* qr, const float* dor, const float* 
     const float pj = pb[j];
     const float ds = pj * (dp[j] - Df) * scale;
     dp[j] = ds;  // now dL/dscore_j * scale
-    axpy(dkb + j * kv_stride, ds, qr, hd);
-    axpy(dvb + j * kv_stride, pj, dor, hd);
+    axpy<cpu::VecOf<I>>(dkb + j * kv_stride, ds, qr, hd);
+    axpy<cpu::VecOf<I>>(dvb + j * kv_stride, pj, dor, hd);
   }
-  wsum(dqr, dp, mask, kb, kv_stride, t, hd);
+  wsum<cpu::VecOf<I>>(dqr, dp, mask, kb, kv_stride, t, hd);
 }
+RLVR_ISA_DISPATCH(void, attend_one_bwd,
+                  (const float* qr, const float* dor, const float* kb, const float* vb, int64_t kv_stride,
+                   const float* mask, int64_t t, int64_t hd, float scale, float* pb, float* dp, float* tmp, float* dqr,
+                   float* dkb, float* dvb),
+                  (qr, dor, kb, vb, kv_stride, mask, t, hd, scale, pb, dp, tmp, dqr, dkb, dvb))
 
 }  // namespace
 
@@ -751,7 +759,8 @@ void Model::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.f); }
 namespace {
 // sum of g[i]^2 in double: 16 strided partial sums (vectorizable without
 // reassociation), then added in lane order, then the tail.
-RLVR_CLONES double sumsq_range(const float* g, int64_t n) {
+template <cpu::Isa>
+RLVR_INLINE double sumsq_range_body(const float* g, int64_t n) {
   double part[16] = {0};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
@@ -761,6 +770,7 @@ RLVR_CLONES double sumsq_range(const float* g, int64_t n) {
   for (; i < n; ++i) s += static_cast<double>(g[i]) * g[i];
   return s;
 }
+RLVR_ISA_DISPATCH(double, sumsq_range, (const float* g, int64_t n), (g, n))
 }  // namespace
 
 double Model::grad_norm() const {
@@ -780,8 +790,9 @@ struct AdamWArgs {
   float clip, decay, beta1, beta2, step_size, bc2_sqrt, eps;
 };
 // One element-wise pass (vectorized per ISA level; memory bound).
-RLVR_CLONES void adamw_range(const AdamWArgs& a, float* __restrict data, float* __restrict grad,
-                             float* __restrict mom, float* __restrict var, int64_t n) {
+template <cpu::Isa>
+RLVR_INLINE void adamw_range_body(const AdamWArgs& a, float* __restrict data, float* __restrict grad,
+                                  float* __restrict mom, float* __restrict var, int64_t n) {
   const float clip = a.clip, decay = a.decay, b1 = a.beta1, b2 = a.beta2, ss = a.step_size, bc2 = a.bc2_sqrt,
               eps = a.eps;
   for (int64_t i = 0; i < n; ++i) {
@@ -797,6 +808,10 @@ RLVR_CLONES void adamw_range(const AdamWArgs& a, float* __restrict data, float* 
     grad[i] = 0.f;
   }
 }
+RLVR_ISA_DISPATCH(void, adamw_range,
+                  (const AdamWArgs& a, float* __restrict data, float* __restrict grad, float* __restrict mom,
+                   float* __restrict var, int64_t n),
+                  (a, data, grad, mom, var, n))
 }  // namespace
 
 // AdamW exactly as torch.optim.AdamW (foreach=False): p *= 1 - lr*wd;

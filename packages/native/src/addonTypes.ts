@@ -38,6 +38,20 @@ export interface BuildInfo {
   mallocTuning: { applied: boolean; mmapThreshold: number; trimThreshold: number };
 }
 
+/** Instruction-set paths of the CPU kernels (native/src/kernels/cpu/isa.h). */
+export type CpuIsaName = "avx512" | "avx2" | "neon" | "generic";
+
+export interface CpuIsaInfo {
+  /** The path the CPU kernels run on. */
+  active: CpuIsaName;
+  /** Paths this CPU and build run, best first (the default is the first). */
+  supported: CpuIsaName[];
+  /** RLVR_CPU_ISA as set, or "auto". */
+  requested: string;
+  /** Why RLVR_CPU_ISA was not followed (unknown or unsupported value: the best path runs); "" otherwise. */
+  warning: string;
+}
+
 export interface DeviceInfo {
   index: number;
   name: string;
@@ -73,6 +87,8 @@ export interface Addon {
   devices(): DeviceInfo[];
   bf16GemmImpl(): string;
   cpuFeatures(): Record<string, boolean>;
+  cpuIsa(): CpuIsaInfo;
+  setCpuIsa(name: string): CpuIsaName;
   GpuBuffer: new (device: number, bytes: number) => GpuBufferHandle;
   logprobForward(o: { logits: T; targets: T; temperature: number; logp: T; entropy: T; lse: T }): void;
   logprobBackward(o: {

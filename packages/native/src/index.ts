@@ -3,4 +3,4 @@ export * from "./tensor.js";
 export * from "./kernels.js";
 export * from "./info.js";
 export { loadAddon } from "./load.js";
-export type { BuildInfo, DeviceInfo, DType, Device, TensorDescriptor } from "./addonTypes.js";
+export type { BuildInfo, CpuIsaInfo, CpuIsaName, DeviceInfo, DType, Device, TensorDescriptor } from "./addonTypes.js";

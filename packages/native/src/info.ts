@@ -1,4 +1,4 @@
-import type { BuildInfo, DeviceInfo } from "./addonTypes.js";
+import type { BuildInfo, CpuIsaInfo, CpuIsaName, DeviceInfo } from "./addonTypes.js";
 import { callNative } from "./errors.js";
 import { loadAddon } from "./load.js";
 
@@ -24,6 +24,24 @@ export function bf16GemmImpl(): string {
 /** x86 SIMD features the CPU kernels can use (picked at load time). */
 export function cpuFeatures(): Record<string, boolean> {
   return loadAddon().cpuFeatures();
+}
+
+/**
+ * The instruction-set path of the CPU kernels (AVX-512, AVX2, NEON or the portable generic one),
+ * picked at load time as the best this CPU runs, or by RLVR_CPU_ISA=avx512|avx2|neon|generic|auto.
+ * A value this CPU or build cannot run is not used: `warning` says so and the best path runs.
+ */
+export function cpuIsa(): CpuIsaInfo {
+  return loadAddon().cpuIsa();
+}
+
+/**
+ * Switches the CPU kernels to another path for the rest of the process (tests, benchmarks); "auto"
+ * picks the best. Throws ValueError (argument "isa") for a path this CPU or build cannot run.
+ * Not while kernels are running on another thread.
+ */
+export function setCpuIsa(name: CpuIsaName | "auto"): CpuIsaName {
+  return callNative(() => loadAddon().setCpuIsa(name));
 }
 
 /** True when CUDA kernels were compiled and at least one device is present. */

@@ -6,13 +6,12 @@
 #include <limits>
 
 #include "kernels/cpu/dtype.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RLVR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define RLVR_CLONES
-#endif
+// The loops below run on 16-lane vectors V16 of the path's native width
+// (simd.h): 16 lanes keep the per-lane sums and the lane-order reductions
+// (hsum / hmax) the same on every path.
 
 namespace rlvr::cpu {
 namespace {
@@ -30,10 +29,11 @@ struct Online {
 // NaN / +inf detection costs nothing extra: +inf makes the block max +inf, and
 // a NaN (or the inf - inf it causes) is kept out of the underflow mask below,
 // so it propagates into the block sums. GCC scalarizes explicit vector NaN tests.
+template <class V>
 RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_temp) {
-  vf vm = vsplat(-kInf);
+  V vm = vsplat<V>(-kInf);
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) vm = vmax(vm, vload(x + i));
+  for (; i + kLanes <= n; i += kLanes) vm = vmax(vm, vload<V>(x + i));
   float bm = hmax(vm);
   for (; i < n; ++i) bm = x[i] > bm ? x[i] : bm;
   if (bm == kInf) { o.bad = true; return; }
@@ -60,12 +60,12 @@ RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_te
     }
     o.m = bm;
   }
-  const vf vmx = vsplat(o.m), vt = vsplat(inv_temp), under = vsplat(kUnderflow), zero = vf{};
-  vf vs = zero, vw = zero;
+  const V vmx = vsplat<V>(o.m), vt = vsplat<V>(inv_temp), under = vsplat<V>(kUnderflow), zero = V{};
+  V vs = zero, vw = zero;
   for (i = 0; i + kLanes <= n; i += kLanes) {
-    vf d = vload(x + i) * vt - vmx;
-    vi drop = d <= under;  // false for NaN: it reaches the sums
-    vf e = vselect(drop, zero, vexp_nonpos(d));
+    V d = vload<V>(x + i) * vt - vmx;
+    auto drop = d <= under;  // false for NaN: it reaches the sums
+    V e = vselect(drop, zero, vexp_nonpos(d));
     vs += e;
     vw += vselect(drop, zero, e * d);
   }
@@ -83,16 +83,17 @@ RLVR_INLINE void online_block(Online& o, const float* x, int64_t n, float inv_te
   o.w += w;
 }
 
+template <class V>
 RLVR_INLINE void backward_block(const float* x, float* out, int64_t n, float inv_temp, float lse, float entropy,
                                 float g_logp, float g_entropy) {
-  const vf vt = vsplat(inv_temp), vl = vsplat(lse), vh = vsplat(entropy), vgl = vsplat(g_logp),
-           vgh = vsplat(g_entropy), under = vsplat(kUnderflow), zero = vf{};
+  const V vt = vsplat<V>(inv_temp), vl = vsplat<V>(lse), vh = vsplat<V>(entropy), vgl = vsplat<V>(g_logp),
+           vgh = vsplat<V>(g_entropy), under = vsplat<V>(kUnderflow), zero = V{};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    vf d = vload(x + i) * vt - vl;
-    vi ok = d > under;
-    vf p = vselect(ok, vexp_nonpos(d), zero);
-    vf g = -(p * (vgl + vgh * (d + vh))) * vt;
+    V d = vload<V>(x + i) * vt - vl;
+    auto ok = d > under;
+    V p = vselect(ok, vexp_nonpos(d), zero);
+    V g = -(p * (vgl + vgh * (d + vh))) * vt;
     vstore(out + i, vselect(ok, g, zero));
   }
   for (; i < n; ++i) {
@@ -117,33 +118,44 @@ RowResult finish(const Online& o) {
   return r;
 }
 
-RLVR_CLONES Online forward_f32(const float* row, int64_t v, float inv_temp) {
+template <Isa I>
+RLVR_INLINE Online forward_f32_body(const float* row, int64_t v, float inv_temp) {
   Online o;
-  for (int64_t b = 0; b < v && !o.bad; b += kBlock) online_block(o, row + b, std::min(kBlock, v - b), inv_temp);
+  for (int64_t b = 0; b < v && !o.bad; b += kBlock) online_block<VecOf<I>>(o, row + b, std::min(kBlock, v - b), inv_temp);
   return o;
 }
+RLVR_ISA_DISPATCH(Online, forward_f32, (const float* row, int64_t v, float inv_temp), (row, v, inv_temp))
 
-RLVR_CLONES Online forward_half(const void* row, DType dtype, int64_t v, float inv_temp) {
+template <Isa I>
+RLVR_INLINE Online forward_half_body(const void* row, DType dtype, int64_t v, float inv_temp) {
   alignas(64) float buf[kBlock];
   Online o;
   for (int64_t b = 0; b < v && !o.bad; b += kBlock) {
     const int64_t n = std::min(kBlock, v - b);
     load_f32(row, dtype, b, n, buf);
-    online_block(o, buf, n, inv_temp);
+    online_block<VecOf<I>>(o, buf, n, inv_temp);
   }
   return o;
 }
+RLVR_ISA_DISPATCH(Online, forward_half, (const void* row, DType dtype, int64_t v, float inv_temp),
+                  (row, dtype, v, inv_temp))
 
-RLVR_CLONES void backward_f32(const float* row, float* out, int64_t v, float inv_temp, float lse, float entropy,
-                              float g_logp, float g_entropy) {
+template <Isa I>
+RLVR_INLINE void backward_f32_body(const float* row, float* out, int64_t v, float inv_temp, float lse, float entropy,
+                                   float g_logp, float g_entropy) {
   for (int64_t b = 0; b < v; b += kBlock)
-    backward_block(row + b, out + b, std::min(kBlock, v - b), inv_temp, lse, entropy, g_logp, g_entropy);
+    backward_block<VecOf<I>>(row + b, out + b, std::min(kBlock, v - b), inv_temp, lse, entropy, g_logp, g_entropy);
 }
+RLVR_ISA_DISPATCH(void, backward_f32,
+                  (const float* row, float* out, int64_t v, float inv_temp, float lse, float entropy, float g_logp,
+                   float g_entropy),
+                  (row, out, v, inv_temp, lse, entropy, g_logp, g_entropy))
 
 // Any (in, out) dtype pair other than f32 -> f32: the gradient of a block goes
 // through an fp32 buffer and is rounded once on the store.
-RLVR_CLONES void backward_buffered(const void* row, DType dtype, void* out, DType out_dtype, int64_t v,
-                                   float inv_temp, float lse, float entropy, float g_logp, float g_entropy) {
+template <Isa I>
+RLVR_INLINE void backward_buffered_body(const void* row, DType dtype, void* out, DType out_dtype, int64_t v,
+                                        float inv_temp, float lse, float entropy, float g_logp, float g_entropy) {
   alignas(64) float in[kBlock], grad[kBlock];
   for (int64_t b = 0; b < v; b += kBlock) {
     int64_t n = std::min(kBlock, v - b);
@@ -151,10 +163,14 @@ RLVR_CLONES void backward_buffered(const void* row, DType dtype, void* out, DTyp
     const float* x = in;
     if (dtype == DType::F32) x = static_cast<const float*>(row) + b;
     else load_f32(row, dtype, b, n, in);
-    backward_block(x, grad, n, inv_temp, lse, entropy, g_logp, g_entropy);
+    backward_block<VecOf<I>>(x, grad, n, inv_temp, lse, entropy, g_logp, g_entropy);
     store_f32(out, out_dtype, b, n, grad);
   }
 }
+RLVR_ISA_DISPATCH(void, backward_buffered,
+                  (const void* row, DType dtype, void* out, DType out_dtype, int64_t v, float inv_temp, float lse,
+                   float entropy, float g_logp, float g_entropy),
+                  (row, dtype, out, out_dtype, v, inv_temp, lse, entropy, g_logp, g_entropy))
 
 }  // namespace
 

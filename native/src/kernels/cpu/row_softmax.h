@@ -1,7 +1,7 @@
 // Row-level building blocks of the fused log-prob / entropy kernels: a single
 // streaming (online) pass computing max, sum e^(z-m) and sum e^(z-m)(z-m),
-// and the backward over one row. Defined in row_softmax.cpp with
-// target_clones, so each picks AVX-512 / AVX2 / baseline at load time.
+// and the backward over one row. Defined in row_softmax.cpp once per
+// instruction-set path (kernels/cpu/isa.h), run on the active one.
 #pragma once
 #include <cstdint>
 
