@@ -14,8 +14,9 @@
 // lane computes an element, never the sequence of floating-point operations,
 // so C[i, :] depends only on A(i, :), B and K: not on M, not on the other
 // rows, not on the thread count. (All micro-kernel variants share one source
-// expression, so GCC contracts a*b+c to FMA identically in each; the SIMD
-// width is picked once per process by target_clones.)
+// expression, so the compiler contracts a*b+c to FMA identically in each. The
+// instruction-set path, kernels/cpu/isa.h, picks the tile; paths with FMA give
+// bit-identical results, x86 generic rounds the product first.)
 #pragma once
 #include <cstdint>
 

@@ -7,8 +7,8 @@
 // run never reaches an instruction the CPU lacks (no SIGILL): it is reported
 // (isa_warning(), `rlvr doctor`, a line on stderr) and auto is used instead.
 //
-// Paths and their results (docs in native/README.md "CPU instruction-set
-// paths"): every path keeps the same per-element summation order. avx512,
+// Paths and their results: every path keeps the same per-element summation
+// order. avx512,
 // avx2 and neon contract a*b+c to one fused multiply-add, so they give
 // bit-identical results; x86 generic (the x86-64 baseline has no FMA) rounds
 // the product separately, so its results differ in the last bits. On ARM64,
