@@ -10,7 +10,9 @@
 // product rounded first on x86 generic. Shapes cover ragged panels, tails of
 // every micro-tile, K blocking, transposed A, bias, accumulate, packed B and
 // M = 1 (decode) against larger M (score). Row softmax: the fused paths agree
-// bitwise; x86 generic within 1e-5 relative. Exit status 0 when all hold.
+// bitwise; x86 generic within 1e-5 relative. Thread pool: every part of a
+// region runs once with its fixed range. Exit status 0 when all hold.
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +22,7 @@
 
 #include "engine/gemm.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/row_softmax.h"
 
 using namespace rlvr;
@@ -118,6 +121,31 @@ bool close(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size();
 }
 
+// The pool hands out parts by claiming (parallel.cpp): every part of every
+// region must run exactly once, with its fixed range and index, whichever
+// thread takes it (run with RLVR_NUM_THREADS above the core count too).
+void check_pool() {
+  const int threads = cpu::num_threads();
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(64 * threads));
+  for (int region = 0; region < 4000; ++region) {
+    const int64_t n = 1 + region % (64 * threads);
+    for (int64_t i = 0; i < n; ++i) hits[static_cast<size_t>(i)].store(0);
+    std::atomic<int> bad{0};
+    cpu::parallel_for(n, 1, [&](int64_t b, int64_t e, int part) {
+      const int64_t parts = std::min<int64_t>(threads, n);
+      if (b != n * part / parts || e != n * (part + 1) / parts) bad.fetch_add(1);
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+    });
+    for (int64_t i = 0; i < n; ++i)
+      if (hits[static_cast<size_t>(i)].load() != 1) bad.fetch_add(1);
+    if (bad.load()) {
+      fail("parallel_for region " + std::to_string(region) + " (n = " + std::to_string(n) + ", " +
+           std::to_string(threads) + " threads): an index ran other than once, or a part had the wrong range");
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -154,6 +182,9 @@ int main() {
     }
     std::printf("%-8s %s\n", cpu::isa_name(isa), failures == before ? "ok" : "FAILED");
   }
+  const int before = failures;
+  check_pool();
+  std::printf("pool     %s (%d threads)\n", failures == before ? "ok" : "FAILED", cpu::num_threads());
   std::printf("%s\n", failures ? "FAILED" : "all paths ok");
   return failures ? 1 : 0;
 }

@@ -135,9 +135,10 @@ describe("the row softmax kernels (fused log-prob + entropy, forward and backwar
 
 describe("rlvr_cpu_kernel_check (GEMM against a scalar reference, bitwise, on every path)", () => {
   const exe = join(release, "rlvr_cpu_kernel_check");
-  it.runIf(existsSync(exe))("passes on every path this machine runs", () => {
-    const out = execFileSync(exe, { encoding: "utf8", timeout: 120_000 });
+  it.runIf(existsSync(exe))("passes on every path this machine runs (3 pool threads: more than CI's cores)", () => {
+    const out = execFileSync(exe, { encoding: "utf8", timeout: 120_000, env: { ...process.env, RLVR_NUM_THREADS: "3" } });
     for (const isa of cpuIsa().supported) expect(out).toMatch(new RegExp(`^${isa}\\s+ok$`, "m"));
+    expect(out).toMatch(/^pool\s+ok \(3 threads\)$/m);
     expect(out.trim().split("\n").at(-1)).toBe("all paths ok");
   });
 });

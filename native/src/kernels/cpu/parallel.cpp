@@ -18,6 +18,13 @@ namespace {
 // therefore spin briefly (spin_until: RLVR_SPIN_US, default 50 us, yielding after the first
 // microseconds) on an atomic before blocking on a condition variable; notifications go only to
 // sleeping threads.
+//
+// Parts are claimed, not assigned: the caller and every awake worker take the next unclaimed part
+// of the region until none is left. Part i is still the same range whoever runs it, so results do
+// not change, but a worker that is not running (another process holds its core) no longer stalls
+// the region: the caller runs its part instead of waiting up to a scheduler time slice for it.
+// Under oversubscription a step then slows down in proportion to the lost CPU share, not by the
+// number of regions times the slices spent waiting.
 class Pool {
  public:
   Pool(int n, int spin_us) : spin_us_(spin_us) {
@@ -34,10 +41,11 @@ class Pool {
   }
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs task(i) for i in [0, parts) using the caller as worker 0.
+  // Runs task(i) for i in [0, parts): the caller and the awake workers claim the parts.
   void run(int parts, const std::function<void(int)>& task) {
     std::unique_lock<std::mutex> call(call_mu_);  // one parallel region at a time
     int sleepers;
+    uint64_t g;
     {
       std::lock_guard<std::mutex> lk(mu_);
       // seqlock: odd while the region's fields are written, even once they are published
@@ -45,12 +53,14 @@ class Pool {
       std::atomic_thread_fence(std::memory_order_release);
       task_.store(&task, std::memory_order_relaxed);
       parts_.store(parts, std::memory_order_relaxed);
-      pending_.store(parts - 1, std::memory_order_relaxed);
+      pending_.store(parts, std::memory_order_relaxed);
+      g = generation_.load(std::memory_order_relaxed) + 1;  // the even value published next
+      claim_.store(g << 32, std::memory_order_relaxed);       // part 0 of region g is next
       generation_.fetch_add(1, std::memory_order_release);
       sleepers = sleeping_;
     }
     if (sleepers > 0) cv_.notify_all();
-    task(0);
+    run_parts(g, parts, task);
     spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
     if (pending_.load(std::memory_order_acquire) != 0) {
       std::unique_lock<std::mutex> lk(mu_);
@@ -111,12 +121,25 @@ class Pool {
       std::atomic_thread_fence(std::memory_order_acquire);
       if (generation_.load(std::memory_order_relaxed) != g) continue;
       seen = g;
-      if (id >= parts) continue;
-      (*task)(id);
+      if (id >= parts) continue;  // regions smaller than the pool leave the higher workers idle
+      run_parts(g, parts, *task);
+    }
+  }
+
+  // Claims and runs parts of region g until none is left. The claim word holds (generation << 32
+  // | next part), so a worker that read region g's task and was then delayed cannot claim a part
+  // of a later region with it: its compare-exchange fails once the generation moved on.
+  void run_parts(uint64_t g, int parts, const std::function<void(int)>& task) {
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((c >> 32) != (g & 0xffffffffu) || static_cast<int>(c & 0xffffffffu) >= parts) return;
+      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      task(static_cast<int>(c & 0xffffffffu));
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lk(mu_);
         if (main_waiting_) done_cv_.notify_one();
       }
+      c = claim_.load(std::memory_order_acquire);
     }
   }
 
@@ -128,6 +151,7 @@ class Pool {
   std::atomic<int> parts_{0};
   std::atomic<int> pending_{0};
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> claim_{0};  // (generation << 32) | next unclaimed part (run_parts)
   std::atomic<bool> stop_{false};
   int sleeping_ = 0;           // workers blocked on cv_ (guarded by mu_)
   bool main_waiting_ = false;  // the caller blocked on done_cv_ (guarded by mu_)
