@@ -4,10 +4,22 @@
 // anywhere: 1/2004! ≠ 1/2006!, 14917 ≠ 14916.
 import { numericValue, parseRaw, symbolicallyEqual, type MathJson } from "./engine.js";
 import { exactValue } from "./exact.js";
+import { labeled, membershipValue, SYMBOL } from "./families/labels.js";
+import { proportionality } from "./families/proportional.js";
+import { closeWithPercent, PLAIN_NUMBER, relativelyClose } from "./families/tolerance.js";
+import type { GraderName } from "./graders/names.js";
 import { type Rejection, screenText, screenTree } from "./guard.js";
 import { textKey } from "./normalize.js";
 import { type Rational, equals, fromDecimal, toFixed, TooLargeError, rat } from "./rational.js";
 import type { Answer, RelOp } from "./read.js";
+
+export interface EquivalenceOptions {
+  /** "qwen-math" adds its numeric leniency (families/tolerance.ts); the default is strict. */
+  grader?: GraderName;
+}
+
+/** Set for the duration of one top-level equivalent() call (verification is synchronous). */
+let lenient = false;
 
 export type Method = "string" | "text" | "structure" | "exact" | "numeric" | "symbolic";
 
@@ -82,12 +94,36 @@ function numericRational(leaf: Leaf): Rational | null {
   return text === null ? null : fromDecimal(text);
 }
 
+function dividesByZero(tree: MathJson): boolean {
+  if (!Array.isArray(tree)) return false;
+  const [head, ...args] = tree;
+  if ((head === "Divide" || head === "Rational") && args.length === 2) {
+    try {
+      const d = exactValue(args[1]!);
+      if (d !== null && d.n === 0n) return true;
+    } catch {
+      // too large to evaluate: certainly not zero
+    }
+  }
+  return args.some(dividesByZero);
+}
+
 function leafEqual(gold: string, pred: string): Verdict {
   if (gold === pred) return { equal: true, method: "string" };
   const p = readLeaf(pred, true);
   const g = readLeaf(gold, false);
   if (!p || !g || p.tree === null || g.tree === null) return NO;
+  // A division by zero has no value: it equals nothing (1/0 and -1/0 both simplify to ∞).
+  if (dividesByZero(p.tree) || dividesByZero(g.tree)) return NO;
   if (g.value && p.value && equals(g.value, p.value)) return { equal: true, method: "exact" };
+  if (lenient) {
+    const gv = numericRational(g);
+    const pv = numericRational(p);
+    if (gv && pv) {
+      const percent = PLAIN_NUMBER.test(gold) && PLAIN_NUMBER.test(pred);
+      if (percent ? closeWithPercent(gv, pv) : relativelyClose(gv, pv)) return { equal: true, method: "numeric" };
+    }
+  }
   if (DECIMAL.test(gold) || DECIMAL.test(pred)) {
     const gv = numericRational(g);
     const pv = numericRational(p);
@@ -100,15 +136,53 @@ function leafEqual(gold: string, pred: string): Verdict {
 
 // ---------- structure ----------
 
-const SYMBOL = /^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[a-zA-Z0-9]+\}?)?(?:\([a-z]\))?$/;
-
-function isAssignment(a: Answer): a is Extract<Answer, { kind: "relation" }> {
-  return a.kind === "relation" && a.ops.every((op) => op === "=") && a.terms[0]?.kind === "expr" && SYMBOL.test(a.terms[0].latex);
+/** "x = 5" read as 5; "x = y = 5" as 5; "(a, b) = (2, 5)" as (2, 5); "x \in (1, 4]" as (1, 4]. */
+function assignedValue(a: Answer): Answer {
+  return labeled(a)?.value ?? membershipValue(a) ?? a;
 }
 
-/** "x = 5" read as 5; "x = y = 5" as 5. */
-function assignedValue(a: Answer): Answer {
-  return isAssignment(a) ? a.terms.at(-1)! : a;
+/** The names of a list of single-name assignments ("m = 3, n = 4"), or null. */
+function listLabels(a: Answer): string[] | null {
+  if (a.kind !== "seq" || a.open !== "") return null;
+  const names = a.items.map((i) => {
+    const l = labeled(i);
+    return l && l.names.length === 1 ? l.names[0]! : null;
+  });
+  return names.every((n) => n !== null) ? (names as string[]) : null;
+}
+
+const distinct = (xs: readonly string[]) => new Set(xs).size === xs.length;
+
+/**
+ * Lists of named values. Distinct names are variables: "m = 3, n = 4" equals "n = 4, m = 3"
+ * (matched by name) and, unlabeled, "3, 4" (in the gold's order), but not "m = 4, n = 3" or
+ * "a = 3, b = 4". One repeated name ("x = 1, x = 2") is a solution set: order-free values.
+ */
+function labeledLists(gold: Answer, pred: Answer): Verdict | null {
+  const gl = listLabels(gold);
+  const pl = listLabels(pred);
+  if (!gl || !distinct(gl) || gl.length < 2) return null;
+  const gv = (gold as { items: Answer[] }).items.map(assignedValue);
+  if (pl === null) {
+    if (pred.kind !== "seq" || pred.open !== "" || pred.items.length !== gv.length) return null;
+    return ordered(gv, pred.items);
+  }
+  if (!distinct(pl) || pl.length !== gl.length || pl.some((n) => !gl.includes(n))) return NO;
+  const pv = (pred as { items: Answer[] }).items.map(assignedValue);
+  return ordered(gv, gl.map((n) => pv[pl.indexOf(n)]!));
+}
+
+/** A union of finite sets is the set of all their elements: \{1\} \cup \{3, 5\} = \{1, 3, 5\}. */
+function evaluatedUnion(a: Answer): Answer {
+  if (a.kind !== "union" || !a.parts.every((p) => p.kind === "set")) return a;
+  return { kind: "set", items: a.parts.flatMap((p) => (p as { items: Answer[] }).items) };
+}
+
+/** "x < 1 or x > 2" (a list of one-variable inequalities) as the union of their intervals. */
+function unionOfInequalities(a: Answer): Answer | null {
+  if (a.kind !== "seq" || a.open !== "" || a.items.length < 2) return null;
+  const parts = a.items.map(intervalOf);
+  return parts.every((p) => p !== null) ? { kind: "union", parts: parts as Answer[] } : null;
 }
 
 function thousandsNumber(a: Answer): Answer | null {
@@ -151,7 +225,7 @@ function intervalOf(a: Answer): Answer | null {
 }
 
 function all(pairs: [Answer, Answer][]): Verdict {
-  for (const [g, p] of pairs) if (!equivalent(g, p).equal) return NO;
+  for (const [g, p] of pairs) if (!compare(g, p).equal) return NO;
   return { equal: true, method: "structure" };
 }
 
@@ -167,7 +241,7 @@ function unordered(gold: Answer[], pred: Answer[]): Verdict {
   }
   const used = new Set<number>();
   for (const g of gold) {
-    const k = pred.findIndex((p, i) => !used.has(i) && equivalent(g, p).equal);
+    const k = pred.findIndex((p, i) => !used.has(i) && compare(g, p).equal);
     if (k < 0) return NO;
     used.add(k);
   }
@@ -175,7 +249,7 @@ function unordered(gold: Answer[], pred: Answer[]): Verdict {
 }
 
 function dedupEqual(gold: Answer[], pred: Answer[]): Verdict {
-  const covers = (xs: Answer[], ys: Answer[]) => xs.every((x) => ys.some((y) => equivalent(x, y).equal));
+  const covers = (xs: Answer[], ys: Answer[]) => xs.every((x) => ys.some((y) => compare(x, y).equal));
   return covers(gold, pred) && covers(pred, gold) ? { equal: true, method: "structure" } : NO;
 }
 
@@ -190,21 +264,57 @@ function relationEqual(g: Extract<Answer, { kind: "relation" }>, p: Extract<Answ
     const [gl, gr] = g.terms as [Answer, Answer];
     const [pl, pr] = p.terms as [Answer, Answer];
     if (gl.kind === "expr" && gr.kind === "expr" && pl.kind === "expr" && pr.kind === "expr") {
+      // ... or up to any nonzero constant factor: x²/4 + y²/3 = 1 ⇔ 3x² + 4y² = 12
+      const c = differenceRatio(gl.latex, gr.latex, pl.latex, pr.latex);
+      if (c !== null) return { equal: true, method: "exact" };
       const gd = `(${gl.latex})-(${gr.latex})`;
       if (leafEqual(gd, `(${pl.latex})-(${pr.latex})`).equal || leafEqual(gd, `(${pr.latex})-(${pl.latex})`).equal) {
         return { equal: true, method: "symbolic" };
       }
     }
   }
+  // One inequality against another: the same up to a positive factor, or a negative factor
+  // with the direction flipped: -2x < 6 ⇔ x > -3 (but not x < -3).
+  if (g.ops.length === 1 && p.ops.length === 1 && g.ops[0] !== "=" && g.ops[0] !== "\\ne") {
+    const [gl, gr] = g.terms as [Answer, Answer];
+    const [pl, pr] = p.terms as [Answer, Answer];
+    if (gl.kind === "expr" && gr.kind === "expr" && pl.kind === "expr" && pr.kind === "expr") {
+      const c = differenceRatio(gl.latex, gr.latex, pl.latex, pr.latex);
+      if (c !== null && (c.n > 0n ? p.ops[0] === g.ops[0] : p.ops[0] === FLIP[g.ops[0]!])) return { equal: true, method: "exact" };
+    }
+  }
   return NO;
 }
 
+/** c with (gl − gr) = c·(pl − pr) exactly (families/proportional.ts), or null. Screens the prediction. */
+function differenceRatio(gl: string, gr: string, pl: string, pr: string): Rational | null {
+  const g = readLeaf(`(${gl})-(${gr})`, false);
+  const p = readLeaf(`(${pl})-(${pr})`, true);
+  if (!g || !p || g.tree === null || p.tree === null) return null;
+  if (dividesByZero(g.tree) || dividesByZero(p.tree)) return null;
+  return proportionality(g.tree, p.tree);
+}
+
 /** Structural equivalence; the gold decides how the prediction is read. Throws RejectedAnswer. */
-export function equivalent(goldIn: Answer, predIn: Answer): Verdict {
-  let gold = goldIn;
-  let pred = predIn;
+export function equivalent(gold: Answer, pred: Answer, options: EquivalenceOptions = {}): Verdict {
+  const outer = lenient;
+  lenient = options.grader === "qwen-math";
+  try {
+    return compare(gold, pred);
+  } finally {
+    lenient = outer;
+  }
+}
+
+function compare(goldIn: Answer, predIn: Answer): Verdict {
+  let gold = evaluatedUnion(membershipValue(goldIn) ?? goldIn);
+  let pred = evaluatedUnion(membershipValue(predIn) ?? predIn);
+  const byLabel = labeledLists(gold, pred);
+  if (byLabel !== null) return byLabel;
   if (gold.kind !== "relation") pred = assignedValue(pred);
   if (pred.kind !== "relation") gold = assignedValue(gold);
+  if (gold.kind === "union") pred = unionOfInequalities(pred) ?? pred;
+  if (pred.kind === "union") gold = unionOfInequalities(gold) ?? gold;
   if (gold.kind === "seq" && pred.kind === "seq" && gold.open === "" && pred.open === "") {
     gold = { ...gold, items: gold.items.map(assignedValue) };
     pred = { ...pred, items: pred.items.map(assignedValue) };

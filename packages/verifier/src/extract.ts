@@ -1,9 +1,16 @@
 // Finds the model's final answer in a response.
 import { matchBrace } from "./latex.js";
+import { qwenMathAnswer } from "./graders/qwenMathExtract.js";
+import type { GraderName } from "./graders/names.js";
 
 export type Fallback = "final-answer" | "answer-label";
 
 export interface ExtractOptions {
+  /**
+   * How answers are read and compared (graders/names.ts): "boxed" (default, the training
+   * reward) or "qwen-math" (the Qwen2.5-Math evaluation protocol, `rlvr eval`'s default).
+   */
+  grader?: GraderName;
   /**
    * Phrases tried, in order, when the response has no \boxed{}. Empty by default: the RL
    * default is boxed-only, so mentioning a number somewhere earns nothing.
@@ -47,10 +54,11 @@ function findBoxes(text: string): Box[] {
   return boxes.filter((b) => !boxes.some((o) => o !== b && o.start < b.start && o.end >= b.end));
 }
 
-// What may stand between two boxes that together form one answer.
+// What may stand between two boxes that together form one answer: separators and spacing only
+// ("\boxed{(1,2)}\n\boxed{(3,4)}" is one list), never words other than the joining ones.
 const JOINER = /^(?:\s|\$|\\[,;!: ]|\\quad|\\qquad|,|;|&|\\text\{\s*(?:and|or|,)\s*\}|\band\b|\bor\b|\bet\b|\bund\b|\by\b|和|或|、|，)*$/i;
 
-function lastBoxedGroup(text: string): string | null {
+export function lastBoxedGroup(text: string): string | null {
   const boxes = findBoxes(text);
   const last = boxes.at(-1);
   if (!last) return null;
@@ -58,7 +66,7 @@ function lastBoxedGroup(text: string): string | null {
   for (let k = boxes.length - 2; k >= 0; k--) {
     const box = boxes[k]!;
     const gap = text.slice(box.end, group[0]!.start);
-    if (!JOINER.test(gap) || !/[,;&]|and|or|et|und|y|和|或|、|，/i.test(gap)) break;
+    if (!JOINER.test(gap)) break;
     group.unshift(box);
   }
   const unique = [...new Set(group.map((b) => b.content))];
@@ -75,7 +83,7 @@ const FINAL_ANSWER_PHRASES = [
 ];
 const ANSWER_LABELS = [/(?:^|\n)\s*\**(?:final answer|answer|答案|réponse|antwort|respuesta)\**\s*[:：]\s*(.+)/gi];
 
-function lastPhraseMatch(text: string, patterns: readonly RegExp[]): string | null {
+export function lastPhraseMatch(text: string, patterns: readonly RegExp[]): string | null {
   let best: { at: number; value: string } | null = null;
   for (const p of patterns) {
     for (const m of text.matchAll(p)) {
@@ -96,6 +104,7 @@ function cleanPhraseAnswer(raw: string): string | null {
 
 /** The answer text of a response, or null when it gives none in an accepted form. */
 export function extractAnswer(response: string, options: ExtractOptions = {}): string | null {
+  if (options.grader === "qwen-math") return qwenMathAnswer(response)?.answer ?? null;
   const region = answerRegion(response);
   const boxed = lastBoxedGroup(region);
   if (boxed !== null && boxed.length > 0) return boxed;

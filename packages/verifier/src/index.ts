@@ -30,3 +30,17 @@ export async function verifyBatch(pairs: readonly Pair[], options: VerifyOptions
     await pool.close();
   }
 }
+export {
+  GRADERS,
+  GRADER_NAMES,
+  GRADER_DOCS,
+  UnknownGraderError,
+  boxedGrader,
+  qwenMathGrader,
+  checkGraderName,
+  isGraderName,
+  qwenMathAnswer,
+  type Grader,
+  type GraderName,
+  type QwenAnswer,
+} from "./graders/index.js";

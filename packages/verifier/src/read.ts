@@ -1,5 +1,6 @@
 // Reads a normalized answer into its structure: sets, intervals, tuples, matrices,
 // relations, plain expressions and text.
+import { joinWordsToCommas } from "./families/joined.js";
 import { matchBrace, splitTopLevel } from "./latex.js";
 
 export type Open = "(" | "[" | "";
@@ -131,6 +132,13 @@ function expandPlusMinus(s: string): Answer | null {
 export function readAnswer(s: string): Answer {
   const matrix = MATRIX.exec(s);
   if (matrix) return readMatrix(matrix[2]!);
+
+  // "4 or -1", "x = 1 and x = 2": a list, when no part is a phrase
+  const joined = joinWordsToCommas(s);
+  if (joined !== null) {
+    const parts = splitTopLevel(joined, ",;");
+    if (parts.length > 1 && !parts.some(isTextual)) return { kind: "seq", open: "", close: "", items: parts.map(readAnswer) };
+  }
 
   const unionParts = s.split(/\\cup(?![a-zA-Z])/);
   if (unionParts.length > 1 && unionParts.every((p) => wholeGroup(p.trim()))) {

@@ -14,7 +14,7 @@ describe.skipIf(!shared)("real golds from shared/datasets", () => {
   it("every gold equals itself in \\boxed{} and differs from other problems' numeric golds", async () => {
     const items = [...loadEvalGolds(shared!), ...(await loadParquetGolds(shared!))];
     expect(items.length).toBeGreaterThan(1_000);
-    const audit = auditGolds(items);
+    const audit = await auditGolds(items);
     console.log(
       `real golds: ${audit.selfEqual}/${audit.golds} equal to themselves; ` +
         `${audit.crossRejected}/${audit.crossPairs} numeric cross pairs rejected`,

@@ -1,0 +1,60 @@
+// The Qwen2.5-Math evaluation's answer extraction, written from its documented behaviour (no
+// code copied): the last \boxed{} answer; else what follows the last "the answer is"; else what
+// follows the last "final answer is"; else the last number in the response (commas between
+// digits dropped first, so "1,000" is one number). A trailing \text{...} after the answer
+// (a unit: "5\text{ apples}") is dropped.
+import { answerRegion, lastBoxedGroup } from "../extract.js";
+
+export type QwenExtraction = "boxed" | "the-answer-is" | "final-answer-is" | "last-number";
+
+export interface QwenAnswer {
+  answer: string;
+  via: QwenExtraction;
+}
+
+/** The answer phrase: up to the end of its line, without math delimiters or the closing period. */
+function phraseAfter(region: string, phrase: RegExp): string | null {
+  let last: RegExpExecArray | null = null;
+  for (const m of region.matchAll(phrase)) last = m as RegExpExecArray;
+  if (!last) return null;
+  let s = region.slice(last.index + last[0].length).replace(/^[\s:：]+/, "");
+  s = s.split("\n")[0]!.trim();
+  for (;;) {
+    const before = s;
+    s = s.replace(/^\$+|\$+$/g, "").replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "").trim();
+    s = s.replace(/[.。]$/, "").replace(/\/$/, "").trim();
+    if (s === before) break;
+  }
+  return s.length > 0 ? s : null;
+}
+
+/** "-3", ".5", "12.75": the Qwen number pattern (digits with at most one decimal point, optional minus). */
+const NUMBER = /-?\d*\.?\d+/g;
+
+function lastNumber(region: string): string | null {
+  const text = region.replace(/(\d),(?=\d)/g, "$1");
+  let last: string | null = null;
+  for (const m of text.matchAll(NUMBER)) last = m[0];
+  return last;
+}
+
+/** Drops a trailing \text{...} (a unit) when something is left before it. */
+export function dropTrailingText(answer: string): string {
+  const m = /\\(?:text|mbox|mathrm)\s*\{[^{}]*\}\s*$/.exec(answer);
+  if (!m) return answer;
+  const rest = answer.slice(0, m.index).trim();
+  return rest.length > 0 && /[\d}]$/.test(rest) ? rest : answer;
+}
+
+/** The answer by the Qwen2.5-Math cascade, or null when the response has no number at all. */
+export function qwenMathAnswer(response: string): QwenAnswer | null {
+  const region = answerRegion(response);
+  const boxed = lastBoxedGroup(region);
+  if (boxed !== null && boxed.length > 0) return { answer: dropTrailingText(boxed), via: "boxed" };
+  const theAnswer = phraseAfter(region, /the answer is/gi);
+  if (theAnswer !== null) return { answer: dropTrailingText(theAnswer), via: "the-answer-is" };
+  const finalAnswer = phraseAfter(region, /final answer is/gi);
+  if (finalAnswer !== null) return { answer: dropTrailingText(finalAnswer), via: "final-answer-is" };
+  const number = lastNumber(region);
+  return number === null ? null : { answer: number, via: "last-number" };
+}
