@@ -73,7 +73,11 @@ export async function writeTrainerCheckpoint(
   critic?: CriticToSave,
 ): Promise<string> {
   const root = join(runDir, "checkpoints");
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (e) {
+    throw new RunFileError(fsErrorMessage(e, root, "create"), root, (e as NodeJS.ErrnoException).code);
+  }
   const name = checkpointName(state.step);
   const final = join(root, name);
   const tmp = join(root, `.tmp-${name}-${randomBytes(4).toString("hex")}`);

@@ -214,10 +214,10 @@ const TrainerSection = z.strictObject({
  */
 const GuardSection = z.strictObject({
   /**
-   * After every optimizer step, read the weights and AdamW moments back and check them (finite,
-   * |weight| <= maxWeightAbs). Costs a copy of 3x the parameters per update (small next to a
-   * step on CPU; on a GPU it is a device-to-host copy: turn it off there). Checkpoints are
-   * checked before they are written either way.
+   * After every optimizer step, read the weights back and check them (finite, |weight| <=
+   * maxWeightAbs). Costs a copy of the parameters per update (small next to a step on CPU; on a
+   * GPU it is a device-to-host copy: turn it off there). Checkpoints (weights and AdamW
+   * moments) are checked before they are written either way.
    */
   checkEveryUpdate: z.boolean().default(true),
   /** Largest |weight| taken as sound (0 = no bound); a blown-up update overshoots it by orders of magnitude. */

@@ -48,12 +48,16 @@ export function checkState(weights: Iterable<[string, Float32Array]>, optimizer:
   return null;
 }
 
-/** Reads an engine's weights and moments back (one parameter at a time) and checks them. */
-export function checkEngine(engine: Engine, maxAbs: number): string | null {
+/**
+ * Reads an engine's weights back (one parameter at a time) and checks them; with `moments`, the
+ * AdamW moments too (a non-finite moment reaches the weights at the next update, so the
+ * per-update check leaves them to the checkpoint check).
+ */
+export function checkEngine(engine: Engine, maxAbs: number, opts: { moments?: boolean } = {}): string | null {
   const weights = (function* () {
     for (const n of engine.parameterNames()) yield [n, engine.parameter(n)] as [string, Float32Array];
   })();
-  return checkState(weights, engine.optimizerState(), maxAbs);
+  return checkState(weights, opts.moments ? engine.optimizerState() : null, maxAbs);
 }
 
 /** The weights of a checkpoint about to be written, as checkState takes them. */

@@ -374,7 +374,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         flushEpoch(history, epochCounts);
         epochCounts = new Map();
         countsEpoch = epoch;
-        history.write(historyPath);
+        withPath(historyPath, "write", () => history.write(historyPath));
       }
       const order = epochOrder(prompts.length, c.trainer.seed, epoch, c.data.shuffle);
       const batch = Array.from({ length: c.data.trainBatchSize }, (_, i) => prompts[order[k * c.data.trainBatchSize + i]!]!);
@@ -408,7 +408,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         flushEpoch(history, epochCounts);
         epochCounts = new Map();
         countsEpoch = epoch + 1;
-        history.write(historyPath);
+        withPath(historyPath, "write", () => history.write(historyPath));
       }
 
       const metrics = { ...r.metrics, step, epoch, time: 0 } as StepMetrics;

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { readMetrics, type StepMetrics } from "@rlvr/data";
 import { loadModelDir } from "@rlvr/model";
 
-import { ConfigError, LOCK_FILE, RunFileError, RunLockedError, findLatestCheckpoint, train, type TrainerEvent } from "../src/index.js";
+import { ConfigError, LOCK_FILE, RunFileError, RunLockedError, findLatestCheckpoint, fsErrorMessage, train, withPath, type TrainerEvent } from "../src/index.js";
 import { parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 const DETERMINISTIC = ["step", "epoch", "reward_mean", "train_acc", "entropy", "kl", "pg_loss", "grad_norm", "kl_loss", "entropy_loss"] as const;
@@ -203,5 +203,33 @@ describe("run files", () => {
     await expect(train({ config, outDir: join(dir, "run"), reward: parityReward })).rejects.toThrow(
       /config key "data.maxResponseLength": 100 new tokens after the longest prompt \(\d+ tokens\) exceed the model's max_position_embeddings \(64, in .*config\.json\): set data.maxResponseLength <= \d+/,
     );
+  });
+});
+
+describe("file-system errors name the path and the fix", () => {
+  const err = (code: string, path?: string) => Object.assign(new Error(`${code}: something`), { code, ...(path ? { path } : {}) });
+  it("ENOSPC, read-only, permission", () => {
+    expect(fsErrorMessage(err("ENOSPC"), "/r/checkpoints/step-000002", "write checkpoint")).toBe(
+      "cannot write checkpoint /r/checkpoints/step-000002: no space left on the device (ENOSPC); free some space or choose another --out",
+    );
+    expect(fsErrorMessage(err("EROFS", "/r/.x.tmp"), "/r/config.json", "write")).toMatch(/^cannot write \/r\/config.json \(at \/r\/.x.tmp\): the file system is read-only \(EROFS\); choose a writable --out$/);
+    expect(fsErrorMessage(err("EACCES"), "/r", "create the run folder")).toMatch(/permission denied \(EACCES\); choose a folder you can write to with --out/);
+  });
+
+  it("withPath turns fs errors into RunFileError and passes the others through", () => {
+    const e = (() => {
+      try {
+        return withPath("/r/metrics.jsonl", "append to", () => {
+          throw err("ENOSPC");
+        });
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toBeInstanceOf(RunFileError);
+    expect((e as RunFileError).message).toMatch(/^cannot append to \/r\/metrics.jsonl: no space left/);
+    expect(() => withPath("/r", "x", () => {
+      throw new TypeError("not fs");
+    })).toThrow(TypeError);
   });
 });
