@@ -38,6 +38,10 @@ export interface EvalExample {
   answer: string;
   /** The benchmark name, e.g. "math500". */
   source: string;
+  /** MATH's subject ("Algebra", "Geometry", ...) when the row has one (math500), for the per-subject breakdown. */
+  subject?: string;
+  /** MATH's difficulty level 1..5 when the row has one (math500). */
+  level?: number;
 }
 
 /**
@@ -65,8 +69,17 @@ export function loadEvalBenchmark(name: string, file?: string): EvalExample[] {
     }
     const rawId = fields.id === undefined ? undefined : obj[fields.id];
     const id = rawId === undefined || rawId === null ? String(i) : String(rawId);
-    return { id, problem, answer, source: name };
+    return { id, problem, answer, source: name, ...subjectAndLevel(obj) };
   });
+}
+
+/** MATH's "subject" and "level" fields (math500 rows carry both), when present and well formed. */
+function subjectAndLevel(obj: Record<string, unknown>): { subject?: string; level?: number } {
+  const out: { subject?: string; level?: number } = {};
+  if (typeof obj.subject === "string" && obj.subject.trim() !== "") out.subject = obj.subject;
+  const level = typeof obj.level === "string" ? Number(obj.level.replace(/^Level\s*/i, "")) : obj.level;
+  if (typeof level === "number" && Number.isInteger(level)) out.level = level;
+  return out;
 }
 
 /** Loads several benchmarks from a folder laid out as <dir>/<name>/test.jsonl (default: the shared one). */

@@ -37,7 +37,9 @@ export {
   type RankedExample,
   type SelectionMethod,
 } from "./selection.js";
-export { wrongAnswerFor, withWrongLabel, applyWrongLabels } from "./wrongLabels.js";
+export { checkGolds } from "./golds.js";
+export { accuracyFraction, exactPopulationVariance, compareFractions, type Fraction } from "./exactVariance.js";
+export { wrongAnswerFor, withWrongLabel, applyWrongLabels, applyFixedLabel, PAPER_PI1_LABELS } from "./wrongLabels.js";
 export {
   StepMetricsSchema,
   PhaseSecondsSchema,

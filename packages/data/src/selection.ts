@@ -1,4 +1,5 @@
 // Choosing the training example(s): historical variance score (spec section 6) or random.
+import { compareFractions, exactPopulationVariance, fractionSqrt, type Fraction } from "./exactVariance.js";
 import { readFileSync } from "node:fs";
 import { DataError } from "./files.js";
 
@@ -12,13 +13,12 @@ export interface RankedExample {
   score: number;
 }
 
-/** Population standard deviation (divides by the length); 0 for an empty list. */
+/**
+ * Population standard deviation (divides by the length); 0 for an empty list. Computed from the
+ * exact variance (exactVariance.ts), so histories with equal variance get bit-identical scores.
+ */
 export function populationStd(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  // Sorted first so that equal multisets give bit-identical scores (ties stay ties).
-  const xs = [...values].sort((a, b) => a - b);
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  return Math.sqrt(xs.reduce((s, x) => s + (x - mean) * (x - mean), 0) / xs.length);
+  return fractionSqrt(exactPopulationVariance(values));
 }
 
 function entries(history: HistoryInput): [string, readonly number[]][] {
@@ -32,13 +32,17 @@ function indexOf(key: string): number {
 }
 
 /**
- * Ranks examples by historical variance score, descending; ties keep the history's key
- * order. Pass the Map from readAccuracyHistory to keep the *file's* order: a plain object
- * enumerates integer-like keys in numeric order, whatever the file said.
+ * Ranks examples by historical variance score, descending, comparing the exact (rational)
+ * variances; exact ties keep the history's key order. Pass the Map from readAccuracyHistory to
+ * keep the *file's* order: a plain object enumerates integer-like keys in numeric order,
+ * whatever the file said.
  */
 export function historicalVarianceScores(history: HistoryInput): RankedExample[] {
-  const scored = entries(history).map(([key, values], order) => ({ index: indexOf(key), score: populationStd(values), order }));
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
+  const scored = entries(history).map(([key, values], order) => {
+    const variance: Fraction = exactPopulationVariance(values);
+    return { index: indexOf(key), score: fractionSqrt(variance), variance, order };
+  });
+  scored.sort((a, b) => compareFractions(b.variance, a.variance) || a.order - b.order);
   return scored.map(({ index, score }) => ({ index, score }));
 }
 

@@ -46,3 +46,29 @@ export function applyWrongLabels(rows: readonly VerlRow[], labels: ReadonlyMap<n
     return withWrongLabel(row, chosen.get(index));
   });
 }
+
+/**
+ * The labels the paper trained pi_1 with besides its stored gold "12.8" (the exact answer is
+ * ∛2048 ≈ 12.699): "12.7" (the answer rounded correctly), "4" (wrong, but a value a model
+ * can guess) and "9292725" (wrong and unguessable). Set one with data.wrongLabel.
+ */
+export const PAPER_PI1_LABELS: readonly string[] = ["12.7", "4", "9292725"];
+
+/**
+ * Every row relabeled with one given `label` (the paper's wrong-label runs on pi_1). The rows
+ * must be copies of one example: one label for several problems is a mistake. `where` names
+ * the data file in errors.
+ */
+export function applyFixedLabel(rows: readonly VerlRow[], label: string | number, where = "the training data"): VerlRow[] {
+  const text = String(label).trim();
+  if (text === "") throw new DataError(`data.wrongLabel is empty: give the label to train against (the paper's pi_1 runs: ${PAPER_PI1_LABELS.join(", ")})`);
+  const indices = new Set(rows.map((r) => r.extra_info.index));
+  if (indices.size > 1) {
+    const shown = [...indices].slice(0, 5).join(", ");
+    throw new DataError(
+      `data.wrongLabel sets one label for every row, but ${where} holds ${indices.size} different examples (extra_info.index ${shown}${indices.size > 5 ? ", ..." : ""}): ` +
+        `use a single-example set (pi1_r128.parquet) or data.wrongLabels: true for a generated wrong label per example`,
+    );
+  }
+  return rows.map((row) => withWrongLabel(row, text));
+}
