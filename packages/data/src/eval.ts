@@ -1,7 +1,8 @@
 // The six evaluation benchmarks (spec section 7) in one common shape.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { EVAL_FIELDS, evalGold, type EvalFields } from "@rlvr/verifier/datasets";
+import { readRegularFile } from "./readInput.js";
 import { DataError, jsonlLines, parseJsonLine } from "./files.js";
 import { requireSharedPath } from "./shared.js";
 
@@ -54,7 +55,7 @@ export function loadEvalBenchmark(name: string, file?: string): EvalExample[] {
   if (!fields) throw new DataError(`unknown benchmark "${name}": known are ${[...Object.keys(EVAL_FIELDS), ...Object.keys(EXTRA_EVAL_FIELDS)].join(", ")}`);
   const path = file ?? requireSharedPath("datasets", "eval", name, "test.jsonl");
   if (!existsSync(path)) throw new DataError(`${path}: benchmark file not found`);
-  return jsonlLines(readFileSync(path, "utf8")).map(({ line, text }, i) => {
+  return jsonlLines(readRegularFile(path, "utf8")).map(({ line, text }, i) => {
     const row = parseJsonLine(path, line, text);
     if (typeof row !== "object" || row === null || Array.isArray(row)) throw new DataError(`${path}:${line}: expected a JSON object`);
     const obj = row as Record<string, unknown>;

@@ -1,5 +1,7 @@
 export { sharedDir, sharedPath, requireSharedPath } from "./shared.js";
 export { DataError, writeFileAtomic, jsonlLines } from "./files.js";
+export { readRegularFile } from "./readInput.js";
+export { parseParquetRows, type ParquetReadOptions } from "./parquet.js";
 export {
   toVerlRow,
   readVerlParquet,

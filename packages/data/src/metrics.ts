@@ -1,8 +1,9 @@
 // The per-step metrics record the trainer appends to <run>/metrics.jsonl, and the
 // per-example training-accuracy history (acc_step_500.json's shape).
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { z } from "zod";
 import { DataError, jsonlLines, parseJsonLine, writeFileAtomic } from "./files.js";
+import { readRegularFile } from "./readInput.js";
 import { readAccuracyHistory } from "./selection.js";
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
@@ -85,7 +86,7 @@ export function parseMetricsJsonl(text: string, where = "metrics.jsonl"): StepMe
 /** Reads and validates a metrics.jsonl file. */
 export function readMetrics(path: string): StepMetrics[] {
   if (!existsSync(path)) throw new DataError(`${path}: metrics file not found`);
-  return parseMetricsJsonl(readFileSync(path, "utf8"), path);
+  return parseMetricsJsonl(readRegularFile(path, "utf8"), path);
 }
 
 /** Validates a record and appends it to metrics.jsonl as one line. */

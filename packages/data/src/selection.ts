@@ -1,7 +1,7 @@
 // Choosing the training example(s): historical variance score (spec section 6) or random.
 import { compareFractions, exactPopulationVariance, fractionSqrt, type Fraction } from "./exactVariance.js";
-import { readFileSync } from "node:fs";
 import { DataError } from "./files.js";
+import { readRegularFile } from "./readInput.js";
 
 /** Per-example training-accuracy history: example index (as a string) -> accuracy per epoch. */
 export type HistoryInput = ReadonlyMap<string, readonly number[]> | Readonly<Record<string, readonly number[]>>;
@@ -129,5 +129,5 @@ export function parseAccuracyHistory(text: string, where = "history"): Map<strin
 
 /** Reads an accuracy-history file (acc_step_500.json) in its key order. */
 export function readAccuracyHistory(path: string): Map<string, number[]> {
-  return parseAccuracyHistory(readFileSync(path, "utf8"), path);
+  return parseAccuracyHistory(readRegularFile(path, "utf8"), path);
 }

@@ -1,8 +1,8 @@
 // verl-style training rows, read from and written to parquet or JSONL.
-import { readFileSync } from "node:fs";
-import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, parquetWrite } from "hyparquet-writer";
 import { DataError, jsonlLines, parseJsonLine, writeFileAtomic } from "./files.js";
+import { parseParquetRows, type ParquetReadOptions } from "./parquet.js";
+import { readRegularFile } from "./readInput.js";
 
 export interface ChatMessage {
   role: string;
@@ -80,29 +80,23 @@ export function toVerlRow(value: unknown, where: string): VerlRow {
   return { data_source, prompt: messages, ability, reward_model, extra_info: { index: index as number, ...extra } };
 }
 
-function arrayBufferOf(buf: Buffer): ArrayBuffer {
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-}
-
-/** Reads a verl parquet file; errors name the file, the row and the field. */
-export async function readVerlParquet(path: string): Promise<VerlRow[]> {
-  let rows: unknown[];
-  try {
-    rows = await parquetReadObjects({ file: arrayBufferOf(readFileSync(path)) });
-  } catch (e) {
-    throw new DataError(`${path}: cannot read parquet (${(e as Error).message})`);
-  }
+/**
+ * Reads a verl parquet file; errors name the file, the row and the field. The file is parsed
+ * in a worker under a time limit (parquet.ts): a damaged file is a DataError, never a hang.
+ */
+export async function readVerlParquet(path: string, options: ParquetReadOptions = {}): Promise<VerlRow[]> {
+  const rows = await parseParquetRows(path, readRegularFile(path), options);
   return rows.map((r, i) => toVerlRow(r, `${path} row ${i}`));
 }
 
 /** Reads verl rows stored one JSON object per line; errors name the file, line and field. */
 export function readVerlJsonl(path: string): VerlRow[] {
-  return jsonlLines(readFileSync(path, "utf8")).map(({ line, text }) => toVerlRow(parseJsonLine(path, line, text), `${path}:${line}`));
+  return jsonlLines(readRegularFile(path, "utf8")).map(({ line, text }) => toVerlRow(parseJsonLine(path, line, text), `${path}:${line}`));
 }
 
 /** Reads a .parquet or .jsonl verl dataset by its extension. */
-export async function readVerlDataset(path: string): Promise<VerlRow[]> {
-  if (path.endsWith(".parquet")) return readVerlParquet(path);
+export async function readVerlDataset(path: string, options: ParquetReadOptions = {}): Promise<VerlRow[]> {
+  if (path.endsWith(".parquet")) return readVerlParquet(path, options);
   if (path.endsWith(".jsonl")) return readVerlJsonl(path);
   throw new DataError(`${path}: unknown dataset format (expected .parquet or .jsonl)`);
 }

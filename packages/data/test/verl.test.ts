@@ -39,7 +39,7 @@ describe("verl rows", () => {
     expect(() => toVerlRow({ ...row(1), prompt: [] }, "r")).toThrow('field "prompt"');
     await expect(readVerlDataset(join(dir, "x.csv"))).rejects.toThrow(DataError);
     writeFileSync(join(dir, "junk.parquet"), "not parquet");
-    await expect(readVerlParquet(join(dir, "junk.parquet"))).rejects.toThrow(/junk\.parquet: cannot read parquet/);
+    await expect(readVerlParquet(join(dir, "junk.parquet"))).rejects.toThrow(/junk\.parquet: not a valid parquet file, or one this reader does not support \(11 bytes\)/);
   });
 
   it("refuses to write an empty parquet file and an unknown extension", () => {
