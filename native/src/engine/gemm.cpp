@@ -48,9 +48,13 @@ using cpu::v8f;
 // The micro-tile of each path: V the register vector, R rows, C columns
 // (C = 32: the whole panel at once; C = 16: its two halves in turn).
 template <cpu::Isa I> struct Tile;
+#if defined(RLVR_ISA_X86)
 template <> struct Tile<cpu::Isa::Avx512> { using V = vf; static constexpr int R = 6, C = 32; };
 template <> struct Tile<cpu::Isa::Avx2> { using V = v8f; static constexpr int R = 6, C = 16; };
+#endif
+#if defined(RLVR_ISA_ARM64)
 template <> struct Tile<cpu::Isa::Neon> { using V = v4f; static constexpr int R = 5, C = 16; };
+#endif
 template <> struct Tile<cpu::Isa::Generic> { using V = v4f; static constexpr int R = 2, C = 16; };
 
 template <class V> RLVR_INLINE V vld(const float* p) { V v; std::memcpy(&v, p, sizeof v); return v; }
@@ -61,6 +65,7 @@ template <class V> RLVR_INLINE void vst(float* p, V v) { std::memcpy(p, &v, size
 // starts at +0, so the results are the same). Spelled out per width: GCC 12
 // turns a pack-expanded index list into lane-by-lane inserts.
 template <class V> RLVR_INLINE V bcast(float x);
+#if defined(RLVR_ISA_X86)
 template <> inline __attribute__((always_inline)) vf bcast<vf>(float x) {
   const vf v = {x};
   return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -69,6 +74,7 @@ template <> inline __attribute__((always_inline)) v8f bcast<v8f>(float x) {
   const v8f v = {x};
   return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
 }
+#endif
 template <> inline __attribute__((always_inline)) v4f bcast<v4f>(float x) {
   const v4f v = {x};
   return __builtin_shufflevector(v, v, 0, 0, 0, 0);

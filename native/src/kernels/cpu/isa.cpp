@@ -28,8 +28,7 @@ bool cpu_runs(Isa isa) {
     case Isa::Avx2:
       __builtin_cpu_init();
 #if defined(__clang__)
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2") &&
-             __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
 #else
       return __builtin_cpu_supports("x86-64-v3");
 #endif
