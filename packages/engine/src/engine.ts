@@ -3,6 +3,7 @@ import {
   expectedTensorShapes,
   checkTensorShapes,
   loadModelDir,
+  readModelConfig,
   ropeInvFreq,
   type ModelConfig,
   type TensorData,
@@ -10,6 +11,17 @@ import {
 import { type PolicyLossStats, ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
 
 import type { EngineAddon, NativeEngine } from "./addonTypes.js";
+import { checkEngineMemory } from "./memory.js";
+
+export {
+  checkEngineMemory,
+  engineHostBytes,
+  EngineMemoryError,
+  hostMemory,
+  parameterCount,
+  type EngineMemoryOptions,
+  type HostMemory,
+} from "./memory.js";
 
 /** B rows x T positions; row r = b*T + t. attentionMask is 1 for real tokens, 0 for padding (left or right). */
 export interface BatchInput {
@@ -121,6 +133,8 @@ export interface EngineOptions {
    * (fp32 GEMMs, comparable with the CPU engine to fp32 rounding). A ValueError with "cpu".
    */
   bf16Gemm?: boolean;
+  /** The model directory, named in errors (e.g. EngineMemoryError); Engine.fromModelDir sets it. */
+  modelDir?: string;
 }
 
 /** Tensor names and shapes of a critic (value-head engine) for `config`. */
@@ -203,6 +217,7 @@ export class Engine {
    */
   static fromWeights(config: ModelConfig, tensors: ReadonlyMap<string, TensorData>, opts: EngineOptions = {}): Engine {
     const valueHead = opts.valueHead === true;
+    checkEngineMemory(config, { ...opts, valueHead }, opts.modelDir ?? "the model");
     let shapes: Map<string, number[]>;
     if (valueHead) {
       shapes = criticTensorShapes(config);
@@ -246,8 +261,11 @@ export class Engine {
 
   /** Loads a Hugging Face model directory (config.json + safetensors) through @rlvr/model. */
   static async fromModelDir(dir: string, opts: EngineOptions = {}): Promise<Engine> {
+    // before the weights are read: they alone take 4 bytes a parameter
+    const { config } = await readModelConfig(dir);
+    checkEngineMemory(config, { ...opts, includeLoadedWeights: true }, dir);
     const m = await loadModelDir(dir);
-    return Engine.fromWeights(m.config, m.weights!, opts);
+    return Engine.fromWeights(m.config, m.weights!, { ...opts, modelDir: opts.modelDir ?? dir });
   }
 
   get numParameters(): number {

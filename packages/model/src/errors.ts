@@ -52,6 +52,23 @@ export class NonFiniteWeightError extends ModelFileError {
   }
 }
 
+/** The weights of a model would not fit in the memory available. */
+export class InsufficientMemoryError extends ModelFileError {
+  override name = "InsufficientMemoryError";
+  constructor(
+    path: string,
+    readonly neededBytes: number,
+    readonly availableBytes: number,
+  ) {
+    const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
+    super(
+      path,
+      `reading the weights as f32 needs ${gb(neededBytes)} of memory but ${gb(availableBytes)} is available: ` +
+        `use a smaller model or a machine with more memory (RLVR_MEMORY_CHECK=0 skips this check)`,
+    );
+  }
+}
+
 /** One invalid field of a JSON config file. */
 export interface ConfigIssue {
   field: string;

@@ -1,7 +1,8 @@
 // The tensor names and shapes a ModelConfig implies (transformers' naming), and a loader
 // that checks a TensorSource against them before reading anything.
 import type { ModelConfig } from "./config.js";
-import { NonFiniteWeightError, TensorMismatchError, type ShapeMismatch } from "./errors.js";
+import { freemem } from "node:os";
+import { InsufficientMemoryError, NonFiniteWeightError, TensorMismatchError, type ShapeMismatch } from "./errors.js";
 import type { TensorSource } from "./safetensors.js";
 import type { TensorData } from "./safetensorsWriter.js";
 
@@ -66,9 +67,19 @@ export function checkTensorShapes(
 }
 
 /** Checks every tensor of `source` against `config`, then reads them all as f32. */
-export async function loadWeights(source: TensorSource, config: ModelConfig): Promise<Weights> {
+export async function loadWeights(
+  source: TensorSource,
+  config: ModelConfig,
+  available: () => number = freemem,
+): Promise<Weights> {
   const shapes = new Map(source.names().map((n) => [n, source.info(n).shape] as const));
   checkTensorShapes(source.path, shapes, config);
+  // Reading more than fits would swap the machine to a standstill: refuse before the first read.
+  let bytes = 0;
+  for (const shape of expectedTensorShapes(config).values()) bytes += 4 * shape.reduce((a, b) => a * b, 1);
+  if (process.env.RLVR_MEMORY_CHECK !== "0" && bytes > available()) {
+    throw new InsufficientMemoryError(source.path, bytes, available());
+  }
   const weights: Weights = new Map();
   for (const [name, shape] of expectedTensorShapes(config)) {
     const data = await source.readFloat32(name);

@@ -4,7 +4,9 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadModelDir, saveCheckpoint } from "./checkpoint.js";
-import { NonFiniteWeightError, SafetensorsFormatError } from "./errors.js";
+import { InsufficientMemoryError, NonFiniteWeightError, SafetensorsFormatError } from "./errors.js";
+import { openModelTensors } from "./modelTensors.js";
+import { loadWeights } from "./weights.js";
 import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "./testing/fixtures.js";
 
 async function modelDir(edit?: (w: ReturnType<typeof randomWeights>) => void): Promise<string> {
@@ -58,5 +60,20 @@ describe("weights are checked when loaded", () => {
     // 4 more data bytes at the end so the shifted offsets stay inside the file
     await writeFile(file, Buffer.concat([len, Buffer.from(text), bytes.subarray(8 + headerLen), Buffer.alloc(4)]));
     await expect(loadModelDir(dir)).rejects.toThrow(/bytes \[0, 4\) of the data section belong to no tensor \(a hole before the first tensor\)/);
+  });
+
+  it("weights that would not fit in the available memory are refused before the first read", async () => {
+    const dir = await modelDir();
+    const source = await openModelTensors(dir);
+    try {
+      const err = await loadWeights(source, tinyQwen2(), () => 1000).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(InsufficientMemoryError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`^${join(dir, "model.safetensors").replace(/[.\\/]/g, "\\$&")}: reading the weights as f32 needs 0\\.\\d+ GB of memory but 0\\.000 GB is available`),
+      );
+      expect((await loadWeights(source, tinyQwen2())).size).toBeGreaterThan(0);
+    } finally {
+      await source.close();
+    }
   });
 });
