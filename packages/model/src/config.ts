@@ -147,7 +147,8 @@ function issueMessage(message: string, value: unknown): string {
     return `must be a finite number, got ${value} (JSON numbers beyond ±1.8e308 read as ±Infinity)`;
   }
   const shown = value === undefined ? "nothing (the field is missing)" : JSON.stringify(value)?.slice(0, 80) ?? String(value);
-  return `${message}; got ${shown}`;
+  // zod names only the type it received ("expected number, received null"); the value says more
+  return `${message.replace(/, received \w+$/, "")}, got ${shown}`;
 }
 
 function normalize(raw: RawConfig, path: string): ModelConfig {
