@@ -7,7 +7,9 @@ import { join, resolve } from "node:path";
 
 import {
   AccuracyHistory,
+  applyFixedLabel,
   applyWrongLabels,
+  checkGolds,
   parseAccuracyHistory,
   parseMetricsJsonl,
   parseStepMetrics,
@@ -37,6 +39,7 @@ import { criticValues, updateCritic, type CriticUpdateStats } from "./critic.js"
 import { ConfigError, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
+import { stopTokenIds } from "./stopTokens.js";
 import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
@@ -247,7 +250,9 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   const tok = base.tokenizer;
   const decode = (t: Int32Array) => tok.decode(Array.from(t), { skipSpecialTokens: true });
   let rows = await readVerlDataset(c.data.train);
+  checkGolds(rows, c.data.train);
   if (c.data.wrongLabels) rows = applyWrongLabels(rows, new Map(), c.data.wrongLabelSeed);
+  if (c.data.wrongLabel !== null) rows = applyFixedLabel(rows, c.data.wrongLabel, c.data.train);
   const context = base.config.maxPositionEmbeddings;
   const prompts: PromptRow[] = [];
   let dropped = 0;
@@ -276,7 +281,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
 
   const evalSets: EvalSet[] = c.trainer.testFreq > 0 || c.eval.beforeTrain ? loadEvalSets(c.eval.benchmarks, c.eval.files, c.eval.limit) : [];
   const pool = new VerifierPool({ size: c.reward.workers, timeoutMs: c.reward.timeoutMs });
-  const rewardFn = opts.reward ?? verifierReward(pool, { formatReward: c.reward.formatReward, timeoutMs: c.reward.timeoutMs });
+  const rewardFn = opts.reward ?? verifierReward(pool, { formatReward: c.reward.formatReward, timeoutMs: c.reward.timeoutMs, grader: c.reward.grader });
+  const stopIds = stopTokenIds(tok, base.eosTokenIds);
 
   // --- state ---------------------------------------------------------------------------------
   const history = found?.historyText ? new AccuracyHistory(parseAccuracyHistory(found.historyText)) : new AccuracyHistory();
@@ -292,8 +298,9 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   emit({ type: "start", firstStep: startStep + 1, totalSteps, runDir, resumedFrom: found?.dir ?? null });
 
   const evalCtx = {
-    engine: actor, tokenizer: tok, eosIds: base.eosTokenIds, systemPrompt: c.eval.systemPrompt,
+    engine: actor, tokenizer: tok, eosIds: stopIds, systemPrompt: c.eval.systemPrompt,
     maxNewTokens: c.eval.maxNewTokens, maxBatch: c.rollout.maxBatch, seed: deriveSeed(c.trainer.seed, 0x7e57), pool, timeoutMs: c.reward.timeoutMs,
+    grader: c.eval.grader,
   };
   const runEval = async (step: number) => {
     emit({ type: "phase", step, phase: "eval" });
@@ -305,10 +312,16 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
 
   let lastCheckpoint: { step: number; dir: string } | null = found ? { step: startStep, dir: found.dir } : null;
   const guard = new DivergenceGuard(c.guard, base.config.vocabSize);
-  const diverged = (step: number, reason: string) =>
+  // `fromStart`: the reason was measured on the weights the step started from (its rollout and
+  // forward passes), so a checkpoint of the step before holds them too
+  const diverged = (step: number, reason: string, fromStart = false) =>
     new DivergenceError(
       `training diverged at step ${step}: ${reason}. Nothing from step ${step} was saved; ` +
-        (lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint.dir} (step ${lastCheckpoint.step})` : "no checkpoint was written yet") +
+        (!lastCheckpoint
+          ? "no checkpoint was written yet"
+          : fromStart && lastCheckpoint.step === step - 1
+            ? `the newest checkpoint ${lastCheckpoint.dir} (step ${lastCheckpoint.step}) holds the weights this was measured on: move it away to resume from the one before`
+            : `the last good checkpoint is ${lastCheckpoint.dir} (step ${lastCheckpoint.step})`) +
         `. Lower actor.lr (now ${c.actor.lr}) or keep actor.gradClip on (now ${c.actor.gradClip}), then continue with --resume --set actor.lr=... ` +
         `(or start over); the guard's limits are the config keys guard.* (see --print-config)`,
       step,
@@ -354,6 +367,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   }
 
   const aborted = () => opts.signal?.aborted === true;
+  let updatesThisStep = 0; // optimizer steps taken in the step in progress
   let stopReason: StopReason = "completed";
   try {
     if (startStep === 0 && c.eval.beforeTrain && evalSets.length > 0) await runEval(0);
@@ -380,6 +394,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       const batch = Array.from({ length: c.data.trainBatchSize }, (_, i) => prompts[order[k * c.data.trainBatchSize + i]!]!);
 
       let r: Awaited<ReturnType<typeof trainStep>>;
+      updatesThisStep = 0;
       try {
         r = await trainStep(step, batch);
       } catch (e) {
@@ -387,7 +402,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         if (e instanceof DivergenceError || !(e instanceof Error) || e.name === "RunFileError") throw e;
         const bad = checkEngine(actor, c.guard.maxWeightAbs);
         if (bad) throw diverged(step, `${bad} (the step failed with: ${e.message})`);
-        if (/\b(NaN|inf|non-finite)\b/i.test(e.message)) throw diverged(step, `the model's outputs are not finite: ${e.message}`);
+        if (/\b(NaN|inf|non-finite)\b/i.test(e.message)) throw diverged(step, `the model's outputs are not finite: ${e.message}`, updatesThisStep === 0);
         throw e;
       }
       if (r === null) {
@@ -428,7 +443,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       written.push(metrics);
       ran++;
       emit({ type: "step", metrics, stepSeconds: (performance.now() - stepStart) / 1000, totalSteps });
-      if (reason !== null) throw diverged(step, reason);
+      if (reason !== null) throw diverged(step, reason, true);
       if ((c.trainer.saveFreq > 0 && step % c.trainer.saveFreq === 0) || last) await saveAt(step);
     }
     // an early stop always ends with a checkpoint of the last finished step
@@ -465,7 +480,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     const samples = timed("rollout", () =>
       generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
         n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
-        eosIds: base.eosTokenIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
+        eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
       }),
     );
     const rollouts: Rollout[] = samples.map((s) => {
@@ -527,6 +542,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     const update = updatePolicySteps(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
         temperature: tau, pgCoef: loss.pgCoef, klCoef: loss.klCoef, klType: c.actor.klType, entropyCoeff: loss.entropyCoeff,
         clipLow: c.actor.clipLow, clipHigh: c.actor.clipHigh, dualClip: c.actor.dualClip, lossAgg: c.actor.lossAgg,
+        aggHorizon: c.data.maxResponseLength,
         miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs,
         optimizer: { lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: loss.weightDecay, maxGradNorm: c.actor.gradClip },
         ...(actorFrozen ? { step: false } : {}),
@@ -544,6 +560,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         stats = r.value;
         break;
       }
+      if (r.value.kind === "step") updatesThisStep = r.value.stepped;
       if (r.value.kind === "step" && c.guard.checkEveryUpdate) {
         const bad = checkEngine(actor, c.guard.maxWeightAbs);
         if (bad) throw diverged(step, `after optimizer update ${r.value.stepped} of the step: ${bad}`);

@@ -53,6 +53,19 @@ describe("divergence is caught before it is saved", () => {
   });
 });
 
+describe("a collapse measured on a saved step's weights", () => {
+  it("says the newest checkpoint holds them (weight bound off, lr 1e30)", async () => {
+    // one optimizer step a training step, so the bad weights come from a finished (and saved) step
+    const { config, run } = await setup({ actor: { ppoMiniBatchSize: 2 }, guard: { maxWeightAbs: 0, checkEveryUpdate: false }, trainer: { totalSteps: 3, saveFreq: 1, testFreq: 0 } });
+    await train({ config, outDir: run, reward: parityReward, maxStepsThisRun: 1 });
+    const bad = { ...config, actor: { ...config.actor, lr: 1e30 } };
+    const err = await train({ config: bad, outDir: run, reward: parityReward, resume: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DivergenceError);
+    // step 2's update made the weights; step 3's rollout and forward measured them
+    expect((err as Error).message).toMatch(/diverged at step 3: .*the newest checkpoint .*step-000002 \(step 2\) holds the weights this was measured on: move it away/);
+  });
+});
+
 describe("DivergenceGuard and checkState", () => {
   it("counts consecutive skipped updates; entropy floor and uniform collapse", () => {
     const g = new DivergenceGuard(guardConfig(["guard.maxSkippedUpdates=2", "guard.minEntropy=0.01"]), 100);
