@@ -95,7 +95,9 @@ export function acquireRunLock(runDir: string): RunLock {
       const who = holder ? describe(holder) : "a trainer that is starting";
       const fix = holder && holder.host !== info.host
         ? `if that process is no longer running, delete ${path}`
-        : `wait for it to finish or stop it (kill ${holder?.pid ?? "<pid>"}), or choose another --out`;
+        : holder
+          ? `wait for it to finish or stop it (kill ${holder.pid}), or choose another --out; if pid ${holder.pid} is not an rlvr trainer (a crash left the lock and the pid was reused), delete ${path}`
+          : `wait a moment and retry, or choose another --out`;
       throw new RunLockedError(`run folder ${runDir} is in use by ${who}: ${fix}`, path, holder);
     }
     // a stale lock: move it aside atomically (only one contender's rename succeeds), then check
