@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 
 import { DEFAULT_REFLECTION_WORDS } from "@rlvr/data";
+import { GRADER_NAMES } from "@rlvr/verifier";
 
 /** A configuration problem; `key` is the dotted config key (e.g. "actor.lr"). */
 export class ConfigError extends Error {
@@ -31,7 +32,12 @@ const unit = finiteNum.refine((x) => x >= 0 && x <= 1, "must be in [0, 1]");
 
 export const ADV_ESTIMATORS = ["grpo", "gae"] as const;
 export const KL_TYPES = ["kl", "abs", "mse", "low_var_kl"] as const;
-export const LOSS_AGG_MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean"] as const;
+/**
+ * Loss aggregation over a mini-batch's response tokens. "seq-mean-token-sum-norm" is Dr. GRPO's:
+ * each response's token sum divided by a constant (data.maxResponseLength, not the response's own
+ * length), averaged over responses, so long responses are not down-weighted per token.
+ */
+export const LOSS_AGG_MODES = ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"] as const;
 export const CHECKPOINT_DTYPES = ["float32", "bfloat16"] as const;
 export const ENGINE_BACKENDS = ["cpu", "ops-cpu", "cuda"] as const;
 
@@ -61,8 +67,13 @@ const DataSection = z.strictObject({
   maxResponseLength: posInt.default(3072),
   /** Shuffle the rows every epoch (seeded by trainer.seed and the epoch). */
   shuffle: z.boolean().default(true),
-  /** Wrong-label ablation: replace every gold with a wrong answer (@rlvr/data applyWrongLabels). */
+  /** Wrong-label ablation: replace every gold with a generated wrong answer, its value shifted by a random integer (@rlvr/data applyWrongLabels). */
   wrongLabels: z.boolean().default(false),
+  /**
+   * Wrong-label ablation as the paper ran it: train against this label (every row; the data must
+   * be copies of one example). The paper's pi_1 runs: 12.7, 4 and 9292725 (its stored gold is 12.8).
+   */
+  wrongLabel: z.union([z.string().min(1), finiteNum]).nullable().default(null),
   wrongLabelSeed: nonNegInt.default(0),
 });
 
@@ -171,6 +182,8 @@ const RewardSection = z.strictObject({
    * 1 = the format-reward baseline (any boxed answer is rewarded).
    */
   formatReward: unit.default(0),
+  /** How answers are graded (@rlvr/verifier graders): "boxed" (the last \boxed{}, strict) or "qwen-math". */
+  grader: z.enum(GRADER_NAMES).default("boxed"),
   /** Verifier worker threads. */
   workers: posInt.default(2),
   /** Hard time limit of one verification (ms): 1 <= t < 2^31 (Node's timer range). */
@@ -190,6 +203,8 @@ const EvalSection = z.strictObject({
   /** Evaluate only the first N examples of each benchmark (null = all). */
   limit: posInt.nullable().default(null),
   systemPrompt: z.string().default(QWEN_MATH_COT_SYSTEM),
+  /** How answers are graded: "qwen-math" (the Qwen2.5-Math protocol behind the paper's numbers) or "boxed". */
+  grader: z.enum(GRADER_NAMES).default("qwen-math"),
   /** Also evaluate before the first step (verl's val_before_train). */
   beforeTrain: z.boolean().default(true),
 });
@@ -215,11 +230,12 @@ const TrainerSection = z.strictObject({
 const GuardSection = z.strictObject({
   /**
    * After every optimizer step, read the weights back and check them (finite, |weight| <=
-   * maxWeightAbs). Costs a copy of the parameters per update (small next to a step on CPU; on a
-   * GPU it is a device-to-host copy: turn it off there). Checkpoints (weights and AdamW
-   * moments) are checked before they are written either way.
+   * maxWeightAbs). Costs a copy of the parameters per update: small next to a step on the CPU
+   * backends; on "cuda" it is a device-to-host copy of the whole model, so "auto" (the default)
+   * turns it on for cpu / ops-cpu only. Checkpoints (weights and AdamW moments) are checked
+   * before they are written either way.
    */
-  checkEveryUpdate: z.boolean().default(true),
+  checkEveryUpdate: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /** Largest |weight| taken as sound (0 = no bound); a blown-up update overshoots it by orders of magnitude. */
   maxWeightAbs: nonNeg.default(1e6),
   /** Consecutive skipped optimizer updates (non-finite gradient norm) tolerated; one more stops the run. */
@@ -264,10 +280,13 @@ export interface Preset {
  */
 export const PRESETS: Record<string, Preset> = {
   "1shot-grpo": { description: "the paper's 1-shot GRPO recipe (the defaults)", config: {} },
-  "dr-grpo": { description: "GRPO without the std normalization", config: { algorithm: { normStd: false } } },
+  "dr-grpo": {
+    description: "Dr. GRPO: no std normalization of the advantages and no length normalization (seq-mean-token-sum-norm: token sums over data.maxResponseLength)",
+    config: { algorithm: { normStd: false }, actor: { lossAgg: "seq-mean-token-sum-norm" } },
+  },
   "entropy-only": {
-    description: "entropy loss only: no policy-gradient loss (no outcome reward) and no KL",
-    config: { loss: { policy: false, kl: false } },
+    description: "entropy loss only: no policy-gradient loss (no outcome reward), no KL and no weight decay",
+    config: { loss: { policy: false, kl: false, weightDecay: false } },
   },
   "format-reward": { description: "format reward: any boxed answer earns 1", config: { reward: { formatReward: 1 } } },
   "wrong-labels": { description: "train against wrong labels", config: { data: { wrongLabels: true } } },
@@ -448,6 +467,12 @@ function crossCheck(c: TrainConfig): void {
       "actor.ppoMiniBatchSize",
     );
   }
+  if (c.data.wrongLabel !== null && c.data.wrongLabels) {
+    throw new ConfigError(
+      `config keys "data.wrongLabel" and "data.wrongLabels" both set: use data.wrongLabel for one given label, or data.wrongLabels for generated ones`,
+      "data.wrongLabel",
+    );
+  }
   if (c.actor.ppoMiniBatchSize > c.data.trainBatchSize) {
     throw new ConfigError(`config key "actor.ppoMiniBatchSize" must be <= data.trainBatchSize`, "actor.ppoMiniBatchSize");
   }
@@ -510,6 +535,11 @@ export function effectiveLoss(c: TrainConfig): {
     entropyCoeff: c.loss.entropy ? c.actor.entropyCoeff : 0,
     weightDecay: c.loss.weightDecay ? c.actor.weightDecay : 0,
   };
+}
+
+/** Whether the guard checks the weights after every optimizer step (guard.checkEveryUpdate, "auto" resolved). */
+export function checksEveryUpdate(c: TrainConfig): boolean {
+  return c.guard.checkEveryUpdate === "auto" ? c.model.backend !== "cuda" : c.guard.checkEveryUpdate;
 }
 
 /** lr at a 1-based step (constant after an optional linear warm-up). */

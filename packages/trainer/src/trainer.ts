@@ -36,7 +36,7 @@ import { DivergenceError, DivergenceGuard, checkEngine, checkState, weightArrays
 import { acquireRunLock } from "./runLock.js";
 import { RunFileError, appendLineNoFollow, assertPlainFileOrMissing, withPath, withPathAsync } from "./runFiles.js";
 import { criticValues, updateCritic, type CriticUpdateStats } from "./critic.js";
-import { ConfigError, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
+import { ConfigError, checksEveryUpdate, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
@@ -368,6 +368,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
 
   const aborted = () => opts.signal?.aborted === true;
   let updatesThisStep = 0; // optimizer steps taken in the step in progress
+  const checkEveryUpdate = checksEveryUpdate(c);
   let stopReason: StopReason = "completed";
   try {
     if (startStep === 0 && c.eval.beforeTrain && evalSets.length > 0) await runEval(0);
@@ -561,7 +562,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         break;
       }
       if (r.value.kind === "step") updatesThisStep = r.value.stepped;
-      if (r.value.kind === "step" && c.guard.checkEveryUpdate) {
+      if (r.value.kind === "step" && checkEveryUpdate) {
         const bad = checkEngine(actor, c.guard.maxWeightAbs);
         if (bad) throw diverged(step, `after optimizer update ${r.value.stepped} of the step: ${bad}`);
       }

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { ConfigError, PRESETS, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
+import { ConfigError, PRESETS, checksEveryUpdate, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
 import { tempDir } from "./helpers.js";
 
 const paths = ["model.path=/m", "data.train=/d.parquet"];
@@ -46,7 +46,7 @@ describe("config", () => {
 
   it("errors name the key and the allowed values", () => {
     expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.lossAgg=mean"] })).message).toBe(
-      'config key "actor.lossAgg": got "mean"; allowed values: "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"',
+      'config key "actor.lossAgg": got "mean"; allowed values: "token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"',
     );
     const unknown = errorOf(() => resolveConfig({ sets: [...paths, "rollout.temp=1"] }));
     expect(unknown.key).toBe("rollout.temp");
@@ -109,7 +109,12 @@ describe("config", () => {
   });
 
   it("the guard section's defaults", () => {
-    expect(resolveConfig({ sets: paths }).guard).toEqual({ checkEveryUpdate: true, maxWeightAbs: 1e6, maxSkippedUpdates: 3, minEntropy: 0, maxEntropyFrac: 0.995 });
+    expect(resolveConfig({ sets: paths }).guard).toEqual({ checkEveryUpdate: "auto", maxWeightAbs: 1e6, maxSkippedUpdates: 3, minEntropy: 0, maxEntropyFrac: 0.995 });
+    // "auto": every update on the CPU backends, only at checkpoints on cuda (a device-to-host copy)
+    expect(checksEveryUpdate(resolveConfig({ sets: paths }))).toBe(true);
+    expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda"] }))).toBe(false);
+    expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda", "guard.checkEveryUpdate=true"] }))).toBe(true);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "guard.checkEveryUpdate=sometimes"] })).key).toBe("guard.checkEveryUpdate");
   });
 
   it("a run's damaged config.json is an error naming the file and the fix", async () => {
