@@ -1,6 +1,7 @@
 // Small file helpers: JSON reading with clear errors, and durable atomic writes.
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ModelFileError } from "./errors.js";
 
@@ -15,11 +16,16 @@ export async function fileExists(path: string): Promise<boolean> {
 /** Reads and parses a JSON file; missing, unreadable or invalid JSON → ModelFileError. */
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
+  let fh: FileHandle | undefined;
   try {
-    text = await readFile(path, "utf8");
+    fh = await openRegularFile(path);
+    text = await fh.readFile("utf8");
   } catch (e) {
+    if (e instanceof ModelFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelFileError(path, code === "ENOENT" ? "file not found" : `cannot read: ${String(e)}`);
+  } finally {
+    await fh?.close();
   }
   try {
     return JSON.parse(text) as unknown;
@@ -40,6 +46,26 @@ export async function readJsonFile(path: string): Promise<unknown> {
 function nonFiniteField(text: string): { key: string; token: string } | null {
   const m = /"((?:[^"\\\n]|\\.){0,200})"\s*:\s*(-?(?:NaN|Infinity))\b/.exec(text);
   return m ? { key: m[1]!, token: m[2]! } : null;
+}
+
+/**
+ * Opens a file for reading and checks that it is a regular file. O_NONBLOCK: opening a FIFO
+ * would otherwise wait for a writer, forever if none comes. ENOENT and other open errors are
+ * thrown as they are; a FIFO, directory or device is a ModelFileError naming the path.
+ */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      const kind = st.isFIFO() ? "a FIFO (named pipe)" : st.isDirectory() ? "a directory" : "not a regular file";
+      throw new ModelFileError(path, `is ${kind}, not a regular file; a model directory holds regular files`);
+    }
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }
 
 /** A unique sibling path for temporary output ("<dir>/.<name>.tmp-<random>"). */

@@ -1,8 +1,9 @@
 // safetensors reader: validates the header, then reads one tensor at a time with
 // positioned reads, so files larger than 2 GB never become a single Buffer or string.
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { ModelFileError, SafetensorsFormatError, UnsupportedDtypeError } from "./errors.js";
 import { DTYPE_BYTES, STORAGE_DTYPES, decodeToF32, type StorageDtype } from "./dtypes.js";
+import { openRegularFile } from "./files.js";
 
 /** Largest header the format allows (100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -130,8 +131,9 @@ export class SafetensorsFile implements TensorSource {
   static async open(path: string): Promise<SafetensorsFile> {
     let fh: FileHandle;
     try {
-      fh = await open(path, "r");
+      fh = await openRegularFile(path);
     } catch (e) {
+      if (e instanceof ModelFileError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       throw new ModelFileError(path, code === "ENOENT" ? "file not found" : `cannot open: ${String(e)}`);
     }

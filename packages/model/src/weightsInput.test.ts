@@ -1,10 +1,13 @@
 // Issue #17 items 8 and 11: weights that load silently wrong. Non-finite values name the file
 // and tensor; a data section with bytes no tensor covers (weights shifted by one float) is refused.
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadModelDir, saveCheckpoint } from "./checkpoint.js";
-import { InsufficientMemoryError, NonFiniteWeightError, SafetensorsFormatError } from "./errors.js";
+import { InsufficientMemoryError, ModelFileError, NonFiniteWeightError, SafetensorsFormatError } from "./errors.js";
+import { SafetensorsFile } from "./safetensors.js";
 import { openModelTensors } from "./modelTensors.js";
 import { loadWeights } from "./weights.js";
 import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "./testing/fixtures.js";
@@ -74,6 +77,21 @@ describe("weights are checked when loaded", () => {
       expect((await loadWeights(source, tinyQwen2())).size).toBeGreaterThan(0);
     } finally {
       await source.close();
+    }
+  });
+});
+
+describe("model files that are not regular files", () => {
+  it("config.json or a weights file that is a FIFO is refused at once, naming it (reading one waited forever)", async () => {
+    const dir = await modelDir();
+    for (const name of ["config.json", "model.safetensors"]) {
+      const path = join(dir, name);
+      await rm(path);
+      await promisify(execFile)("mkfifo", [path]);
+      const opened = name === "config.json" ? loadModelDir(dir) : SafetensorsFile.open(path);
+      const err = await opened.then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelFileError);
+      expect((err as Error).message).toBe(`${path}: is a FIFO (named pipe), not a regular file; a model directory holds regular files`);
     }
   });
 });
