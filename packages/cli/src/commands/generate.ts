@@ -34,7 +34,7 @@ export function generateCommand(): Command {
     .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
-    .option("-n, --n <n>", "samples", intOption(1), 1)
+    .option("-n, --n <n>", `samples (at most ${GENERATE_LIMITS.samples}, and -n x --max-tokens at most ${GENERATE_LIMITS.tokens})`, intOption(1), 1)
     .option("--temperature <t>", "0 = greedy", numberOption(0, 100), 0.6)
     .option("--top-p <p>", "nucleus mass", numberOption(0, 1, true), 1)
     .option("--top-k <k>", "0 = off", intOption(0), 0)
