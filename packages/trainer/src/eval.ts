@@ -6,7 +6,7 @@ import { DataError, EVAL_FIELDS, EVAL_PROTOCOL, jsonlLines, loadEvalBenchmark, t
 import type { Engine } from "@rlvr/engine";
 import type { ModelTokenizer } from "@rlvr/model";
 import { engineStepModel, generate, type FinishReason } from "@rlvr/sampler";
-import type { VerifierPool } from "@rlvr/verifier";
+import type { GraderName, VerifierPool } from "@rlvr/verifier";
 
 export interface EvalProtocol {
   /** 0 = greedy. */
@@ -108,6 +108,8 @@ export interface EvalContext {
   seed: number;
   pool: VerifierPool;
   timeoutMs: number;
+  /** How answers are graded (default "qwen-math", the protocol behind the paper's numbers). */
+  grader?: GraderName;
 }
 
 export interface EvalSampleResult {
@@ -169,7 +171,7 @@ export async function evaluateSet(ctx: EvalContext, set: EvalSet, hooks: EvalSet
     });
     const results = await ctx.pool.verifyBatch(
       samples.map((s) => ({ response: s.text ?? "", gold: fitting[s.promptIndex]!.example.answer })),
-      { timeoutMs: ctx.timeoutMs },
+      { timeoutMs: ctx.timeoutMs, grader: ctx.grader ?? "qwen-math" },
     );
     samples.forEach((s, i) => {
       const r = results[i]!;

@@ -18,6 +18,7 @@ import {
 } from "@rlvr/data";
 
 import { type EvalProtocol, type EvalSetResult } from "./eval.js";
+import { breakdownMarkdown, subjectLevelBreakdown, type SubjectLevelBreakdown } from "./evalBreakdown.js";
 
 // --- where the data is ---------------------------------------------------------------------
 
@@ -98,6 +99,9 @@ export interface EvalSampleRecord {
 export interface EvalProblemRecord {
   id: string;
   gold: string;
+  /** MATH's subject and level (math500), for the breakdown. */
+  subject?: string;
+  level?: number;
   /** Correct samples / samples (the problem's share of the score; 0 or 1 under pass@1). */
   score: number;
   /** Correct samples. */
@@ -130,6 +134,8 @@ export interface EvalBenchmarkReport {
   responseLength: LengthStats;
   reflection: ReflectionStats;
   seconds: number;
+  /** Accuracy by subject and by level, when the problems carry them (math500). */
+  breakdown?: SubjectLevelBreakdown;
   problems: EvalProblemRecord[];
 }
 
@@ -141,6 +147,8 @@ export interface EvalReport {
   maxTokens: number;
   seed: number;
   limit: number | null;
+  /** How answers were graded (@rlvr/verifier graders); absent in reports written before graders had names. */
+  grader?: string;
   reflectionWords: string[];
   reflectionInflections: boolean;
   /** Unweighted mean of the benchmark accuracies (spec section 7). */
@@ -154,6 +162,7 @@ export interface EvalReportMeta {
   maxTokens: number;
   seed: number;
   limit: number | null;
+  grader?: string;
   files?: Record<string, string>;
   reflection?: ReflectionOptions;
   /** Keep each response's text in the records. */
@@ -182,6 +191,8 @@ export function benchmarkReport(r: EvalSetResult, meta: EvalReportMeta): EvalBen
     return {
       id: p.example.id,
       gold: p.example.answer,
+      ...(p.example.subject !== undefined ? { subject: p.example.subject } : {}),
+      ...(p.example.level !== undefined ? { level: p.example.level } : {}),
       score: correct / r.protocol.samples,
       correct,
       samples: responses.length,
@@ -193,6 +204,7 @@ export function benchmarkReport(r: EvalSetResult, meta: EvalReportMeta): EvalBen
       responses,
     };
   });
+  const breakdown = subjectLevelBreakdown(problems);
   return {
     name: r.name,
     file: meta.files?.[r.name] ?? null,
@@ -205,6 +217,7 @@ export function benchmarkReport(r: EvalSetResult, meta: EvalReportMeta): EvalBen
     responseLength: responseLengthStats(lengths, meta.maxTokens),
     reflection: reflectionStats(texts, ro),
     seconds: r.seconds,
+    ...(breakdown ? { breakdown } : {}),
     problems,
   };
 }
@@ -220,6 +233,7 @@ export function buildEvalReport(results: readonly EvalSetResult[], meta: EvalRep
     maxTokens: meta.maxTokens,
     seed: meta.seed,
     limit: meta.limit,
+    ...(meta.grader !== undefined ? { grader: meta.grader } : {}),
     reflectionWords: [...(meta.reflection?.words ?? DEFAULT_REFLECTION_WORDS)].map((w) => w.trim().toLowerCase()),
     reflectionInflections: meta.reflection?.inflections ?? false,
     average: benchmarks.length ? benchmarks.reduce((a, b) => a + b.accuracy, 0) / benchmarks.length : 0,
@@ -249,7 +263,8 @@ export function evalMarkdown(report: EvalReport): string {
     `# Evaluation: ${report.model}`,
     "",
     `Max ${report.maxTokens} new tokens, seed ${report.seed}${report.limit !== null ? `, first ${report.limit} problems per benchmark` : ""}. ` +
-      `System prompt: ${report.systemPrompt ? `"${cell(report.systemPrompt)}"` : "(none)"}.`,
+      `System prompt: ${report.systemPrompt ? `"${cell(report.systemPrompt)}"` : "(none)"}.` +
+      (report.grader ? ` Grader: ${report.grader}.` : ""),
     "",
     "## Accuracy",
     "",
@@ -275,6 +290,7 @@ export function evalMarkdown(report: EvalReport): string {
     }),
     "",
   ];
+  for (const b of report.benchmarks) if (b.breakdown) lines.push(...breakdownMarkdown(b.name, b.breakdown));
   const skipped = report.benchmarks.filter((b) => b.skipped > 0);
   if (skipped.length) {
     lines.push(`Prompts longer than the model's context were counted as wrong: ${skipped.map((b) => `${b.name} ${b.skipped}`).join(", ")}.`, "");

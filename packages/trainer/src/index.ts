@@ -13,3 +13,6 @@ export * from "./guard.js";
 export * from "./manifest.js";
 export * from "./runFiles.js";
 export * from "./runLock.js";
+export * from "./stopTokens.js";
+export * from "./aggregation.js";
+export * from "./evalBreakdown.js";

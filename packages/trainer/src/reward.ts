@@ -1,5 +1,5 @@
 // Rewards through the verifier's worker pool (batch API).
-import { VerifierPool, rewardOf } from "@rlvr/verifier";
+import { VerifierPool, rewardOf, type GraderName } from "@rlvr/verifier";
 
 export interface RewardItem {
   response: string;
@@ -18,9 +18,13 @@ export interface RewardResult {
 export type RewardFunction = (items: readonly RewardItem[]) => Promise<RewardResult[]>;
 
 /** The paper's rule-based reward (1 correct / formatReward boxed-but-wrong / 0) on a verifier pool. */
-export function verifierReward(pool: VerifierPool, opts: { formatReward: number; timeoutMs: number }): RewardFunction {
+export function verifierReward(pool: VerifierPool, opts: { formatReward: number; timeoutMs: number; grader?: GraderName }): RewardFunction {
   return async (items) => {
-    const results = await pool.verifyBatch(items.map((i) => ({ response: i.response, gold: i.gold })), { timeoutMs: opts.timeoutMs, formatReward: opts.formatReward });
+    const results = await pool.verifyBatch(items.map((i) => ({ response: i.response, gold: i.gold })), {
+      timeoutMs: opts.timeoutMs,
+      formatReward: opts.formatReward,
+      ...(opts.grader ? { grader: opts.grader } : {}),
+    });
     return results.map((r) => ({ score: rewardOf(r, { formatReward: opts.formatReward }), correct: r.correct }));
   };
 }

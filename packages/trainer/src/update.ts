@@ -7,8 +7,9 @@
 // whatever the micro-batch size. (verl instead token-means each micro-batch and scales it by
 // micro/mini, which equals this only when every micro-batch has the same token count.)
 import type { Engine } from "@rlvr/engine";
-import { Tensor, aggregationWeights, type AggMode, type KlType } from "@rlvr/native";
+import type { KlType } from "@rlvr/native";
 
+import { lossWeights, type LossAggMode } from "./aggregation.js";
 import { chunks, distinctSequences, expandRows, gather, packPrefixed, packSequences, scatter, scoreChunks, type DistinctSequences, type Rollout, type ScoreBatching } from "./batch.js";
 
 export interface UpdateInputs {
@@ -35,7 +36,9 @@ export interface UpdateOptions {
   clipLow: number;
   clipHigh: number;
   dualClip: number;
-  lossAgg: AggMode;
+  lossAgg: LossAggMode;
+  /** The constant divisor of seq-mean-token-sum-norm (Dr. GRPO): the response budget (data.maxResponseLength). Default: the batch width. */
+  aggHorizon?: number;
   /** Responses per optimizer step. */
   miniBatch: number;
   /** Responses per forwardBackward call. */
@@ -100,7 +103,7 @@ export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOpt
     for (const [m0, m1] of chunks(B, o.miniBatch)) {
       const rows = m1 - m0;
       const maskMb = x.mask.subarray(m0 * W, m1 * W);
-      const weights = aggregationWeights(Tensor.from(Float32Array.from(maskMb), [rows, W]), o.lossAgg).toArray() as Float32Array;
+      const weights = lossWeights(maskMb, rows, W, o.lossAgg, o.aggHorizon ?? W);
       const mb = { pg: 0, kl: 0, ent: 0, total: 0, clipW: 0, dualW: 0, ppoKlW: 0, wsum: 0 };
       for (const [u0, u1] of chunks(rows, o.microBatch)) {
         const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
