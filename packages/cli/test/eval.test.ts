@@ -116,6 +116,19 @@ describe("rlvr eval", () => {
     expect(stderr).not.toContain("\x1b[K");
   });
 
+  it("grades with qwen-math by default and with --grader boxed on request; an unknown grader is refused", async () => {
+    const model = await tinyModelDir();
+    const { dir, mine } = await tinyBenchmarks();
+    for (const [flags, grader] of [[[], "qwen-math"], [["--grader", "boxed"], "boxed"]] as const) {
+      const out = join(dir, grader);
+      await runCli(["--model", model, "--file", `mine=${mine}`, "--max-tokens", "4", "--out", out, ...flags]);
+      const report = JSON.parse(readFileSync(join(out, "eval.json"), "utf8")) as EvalReport;
+      expect(report.grader).toBe(grader);
+      expect(readFileSync(join(out, "eval.md"), "utf8")).toContain(`Grader: ${grader}.`);
+    }
+    await expect(runCli(["--model", model, "--file", `mine=${mine}`, "--grader", "qwen"])).rejects.toThrow(/--grader: unknown grader "qwen"/);
+  });
+
   it("same seed, same responses; --protocol and the sampling flags override the defaults; a bar on a TTY", async () => {
     const model = await tinyModelDir();
     const { dir, mine, aime } = await tinyBenchmarks();

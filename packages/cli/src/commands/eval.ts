@@ -10,6 +10,7 @@ import { loadModelDir } from "@rlvr/model";
 import {
   QWEN_MATH_COT_SYSTEM,
   buildEvalReport,
+  stopTokenIds,
   defaultProtocol,
   evalMarkdown,
   evaluateSet,
@@ -23,7 +24,7 @@ import {
   type EvalSet,
   type EvalSetResult,
 } from "@rlvr/trainer";
-import { DEFAULT_TIMEOUT_MS, VerifierPool } from "@rlvr/verifier";
+import { DEFAULT_TIMEOUT_MS, GRADER_NAMES, VerifierPool, checkGraderName, type GraderName } from "@rlvr/verifier";
 
 import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
@@ -55,6 +56,8 @@ export interface EvalCliOptions extends EngineCliOptions {
   workers: number;
   timeoutMs: number;
   saveResponses?: boolean;
+  /** How answers are graded (default "qwen-math", the protocol behind the paper's numbers). */
+  grader?: string;
 }
 
 interface Io {
@@ -139,6 +142,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
   const { sets, files } = planEvalSets(o); // all data first: a bad file fails before the model loads
   const systemPrompt = o.system === false ? "" : typeof o.system === "string" ? o.system : QWEN_MATH_COT_SYSTEM;
   const reflection = { ...(o.reflectionWords ? { words: o.reflectionWords } : {}), inflections: o.inflections === true };
+  const grader: GraderName = checkGraderName(o.grader ?? "qwen-math", "--grader");
   reflectionMatchers(reflection); // a bad word list fails before the model loads
 
   const m = await loadModelDir(o.model);
@@ -148,8 +152,8 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
   const results: EvalSetResult[] = [];
   try {
     const ctx = {
-      engine, tokenizer: m.tokenizer, eosIds: m.eosTokenIds, systemPrompt, maxNewTokens: o.maxTokens,
-      maxBatch: o.maxBatch, seed: o.seed, pool, timeoutMs: o.timeoutMs,
+      engine, tokenizer: m.tokenizer, eosIds: stopTokenIds(m.tokenizer, m.eosTokenIds), systemPrompt, maxNewTokens: o.maxTokens,
+      maxBatch: o.maxBatch, seed: o.seed, pool, timeoutMs: o.timeoutMs, grader,
     };
     for (const set of sets) {
       const t0 = performance.now();
@@ -170,7 +174,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
     await pool.close();
   }
   const report = buildEvalReport(results, {
-    model: resolve(o.model), systemPrompt, maxTokens: o.maxTokens, seed: o.seed, limit: o.limit ?? null,
+    model: resolve(o.model), systemPrompt, maxTokens: o.maxTokens, seed: o.seed, limit: o.limit ?? null, grader,
     files, reflection, responses: o.saveResponses === true,
   });
   io.stdout.write(evalMarkdown(report));
@@ -204,6 +208,7 @@ export function evalCommand(io?: Io): Command {
     .option("--workers <n>", "verifier worker threads", intOption(1), Math.min(2, availableParallelism()))
     .option("--timeout-ms <ms>", "verifier time limit per response", intOption(1), DEFAULT_TIMEOUT_MS)
     .option("--save-responses", "keep each response's text in eval.json")
+    .option("--grader <name>", `how answers are graded: ${GRADER_NAMES.join(", ")} (default qwen-math: the Qwen2.5-Math protocol behind the paper's numbers)`, "qwen-math")
     .action(async (o: EvalCliOptions) => {
       await runEval(o, io);
     });

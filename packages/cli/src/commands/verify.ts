@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 
-import { checkTimeLimitMs, verifyJsonl, VerifierPool, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, type Fallback } from "@rlvr/verifier";
+import { checkGraderName, checkTimeLimitMs, verifyJsonl, VerifierPool, DEFAULT_TIMEOUT_MS, GRADER_NAMES, MAX_TIMEOUT_MS, type Fallback, type VerifyOptions } from "@rlvr/verifier";
 
 interface VerifyFlags {
   input?: string;
@@ -12,6 +12,7 @@ interface VerifyFlags {
   workers?: string;
   timeout: string;
   fallback: Fallback[];
+  grader: string;
 }
 
 function positiveInt(name: string, value: string): number {
@@ -20,7 +21,7 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 
-async function verifyFile(flags: VerifyFlags, pool: VerifierPool, options: { timeoutMs: number; fallbacks: Fallback[] }): Promise<void> {
+async function verifyFile(flags: VerifyFlags, pool: VerifierPool, options: VerifyOptions): Promise<void> {
   const out = flags.output ? createWriteStream(flags.output) : process.stdout;
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, "drain");
@@ -49,13 +50,14 @@ export function verifyCommand(): Command {
     .option("--workers <n>", "worker threads (default: min(2, cores))")
     .option("--timeout <ms>", `hard limit per verification, 1 to ${MAX_TIMEOUT_MS} ms`, String(DEFAULT_TIMEOUT_MS))
     .option("--fallback <kind...>", "also accept unboxed answers: final-answer, answer-label", [])
+    .option("--grader <name>", `how answers are read and compared: ${GRADER_NAMES.join(", ")} (qwen-math: the Qwen2.5-Math evaluation protocol)`, "boxed")
     .action(async (flags: VerifyFlags) => {
       const single = flags.response !== undefined || flags.gold !== undefined;
       if (single === (flags.input !== undefined)) throw new Error("give either --input FILE or both --response and --gold");
       if (single && (flags.response === undefined || flags.gold === undefined)) throw new Error("--response and --gold go together");
       const bad = flags.fallback.filter((f) => f !== "final-answer" && f !== "answer-label");
       if (bad.length > 0) throw new Error(`unknown --fallback ${bad.join(", ")}: use final-answer or answer-label`);
-      const options = { timeoutMs: checkTimeLimitMs(flags.timeout, "--timeout"), fallbacks: flags.fallback };
+      const options = { timeoutMs: checkTimeLimitMs(flags.timeout, "--timeout"), fallbacks: flags.fallback, grader: checkGraderName(flags.grader, "--grader") };
       const pool = new VerifierPool({ size: single ? 1 : flags.workers ? positiveInt("workers", flags.workers) : undefined });
       try {
         if (single) {
