@@ -6,6 +6,7 @@ import { z } from "zod";
 import { DataError, readMetrics, writeFileAtomic, type StepMetrics } from "@rlvr/data";
 import { chartsFor, renderSvg, type ChartDef, type EvalPoint, type RunData } from "./charts.js";
 import { readEvalHistory, RUN_EVAL_FILE } from "./evalHistory.js";
+import { breakdownHtml, breakdowns, evalJsonAsRecord } from "./evalBreakdown.js";
 
 /** Optional final evaluation next to the metrics: <run>/eval.json. */
 export const EVAL_RESULTS_FILE = "eval.json";
@@ -59,7 +60,7 @@ function readEvalResults(path: string): EvalResults {
   } catch (e) {
     throw new DataError(`${path}: invalid JSON (${(e as Error).message})`);
   }
-  const result = EvalResultsSchema.safeParse(parsed);
+  const result = EvalResultsSchema.safeParse(evalJsonAsRecord(parsed));
   if (!result.success) {
     const why = result.error.issues.map((i) => `field "${i.path.map(String).join(".") || "(root)"}": ${i.message}`).join("; ");
     throw new DataError(`${path}: ${why}`);
@@ -122,7 +123,8 @@ function evalTable(results: EvalResults, runName?: string): string {
     .join(", ");
   return (
     `<h2>Evaluation${context ? ` (${context})` : ""}</h2>\n<table class="summary"><thead><tr><th>benchmark</th><th>accuracy</th><th>samples</th></tr></thead><tbody>\n${rows}\n` +
-    `<tr class="avg"><th>average</th><td>${(100 * mean).toFixed(1)}%</td><td></td></tr>\n</tbody></table>`
+    `<tr class="avg"><th>average</th><td>${(100 * mean).toFixed(1)}%</td><td></td></tr>\n</tbody></table>` +
+    breakdowns(results.benchmarks).map(([name, b]) => `\n${breakdownHtml(name, b, escapeHtml)}`).join("")
   );
 }
 
