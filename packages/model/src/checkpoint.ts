@@ -156,8 +156,24 @@ export async function saveCheckpoint(
     await swapInto(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw e;
+    throw describeWriteError(e, dir);
   }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: "no space left on the device (ENOSPC); free some space or save elsewhere",
+  EDQUOT: "disk quota exceeded (EDQUOT); free some space or save elsewhere",
+  EROFS: "the file system is read-only (EROFS); save to a writable folder",
+  EACCES: "permission denied (EACCES); save to a folder you can write to",
+  EPERM: "permission denied (EPERM); save to a folder you can write to",
+};
+
+/** An fs error while saving `dir` as a ModelFileError naming it (the errno code kept as `code`). */
+function describeWriteError(e: unknown, dir: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const what = code !== undefined ? WRITE_ERRORS[code] : undefined;
+  if (what === undefined || e instanceof ModelError) return e;
+  return Object.assign(new ModelFileError(dir, `cannot write the checkpoint: ${what}`), { code });
 }
 
 async function exists(path: string): Promise<boolean> {
