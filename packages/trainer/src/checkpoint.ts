@@ -182,14 +182,15 @@ export async function verifyCheckpoint(c: FoundCheckpoint): Promise<string | nul
 }
 
 /**
- * Leftovers of interrupted checkpoint writes (`.tmp-step-*`, each a partial checkpoint) under
- * checkpoints/. (`.old-step-*`, a replaced checkpoint moved aside for an instant, is left alone:
- * it can be the only copy of that step.)
+ * Leftovers of interrupted writes: `.tmp-step-*` under checkpoints/ (each a partial checkpoint)
+ * and the `.<12 hex>.tmp` files of atomic file writes there and in the run folder. (`.old-step-*`,
+ * a replaced checkpoint moved aside for an instant, is left alone: it can be the only copy of
+ * that step.)
  */
 export function checkpointLeftovers(runDir: string): string[] {
+  const list = (dir: string, re: RegExp) => (existsSync(dir) ? readdirSync(dir).filter((n) => re.test(n)).map((n) => join(dir, n)) : []);
   const root = join(runDir, "checkpoints");
-  if (!existsSync(root)) return [];
-  return readdirSync(root).filter((n) => /^\.tmp-step-\d+-[0-9a-f]+$/.test(n)).map((n) => join(root, n));
+  return [...list(root, /^\.tmp-step-\d+-[0-9a-f]+$|^\.[0-9a-f]{12}\.tmp$/), ...list(runDir, /^\.[0-9a-f]{12}\.tmp$/)];
 }
 
 /** Removes all but the newest `keep` complete checkpoints (never the latest). */

@@ -133,12 +133,14 @@ describe("resume walks back past damaged checkpoints", () => {
       truncateSync(f, Math.floor(statSync(f).size / 2));
       // a crashed write's leftover: removed after the resume succeeds
       mkdirSync(join(split, "checkpoints", ".tmp-step-000004-deadbeef"));
+      writeFileSync(join(split, "checkpoints", ".0123456789ab.tmp"), "half a pointer");
       const logs: string[] = [];
       const r = await train({ config, outDir: split, reward: parityReward, resume: true, onEvent: (e) => e.type === "log" && logs.push(e.message) });
       expect(logs.some((l) => /step-000003 is damaged .*has \d+ bytes, the manifest says/.test(l))).toBe(true);
       expect(r.resumedFrom).toMatch(/step-000002$/);
       expect(r.metrics.map((m) => m.step)).toEqual([3, 4]);
       expect(existsSync(join(split, "checkpoints", ".tmp-step-000004-deadbeef"))).toBe(false);
+      expect(existsSync(join(split, "checkpoints", ".0123456789ab.tmp"))).toBe(false);
       // the redone step's old metrics line was moved aside, not deleted
       expect(readdirSync(split).some((n) => n.startsWith("metrics.after-step-2."))).toBe(true);
       await expectSameWeights(full, split);
