@@ -12,7 +12,7 @@
 // for rlvr and for PyTorch CPU (bench/torch_engine.py: the model of
 // fixtures/make_golden.py, F.linear + matmul attention + torch.optim.AdamW),
 // both on RLVR_NUM_THREADS (default 2) threads, and writes
-// bench/results/engine-cpu-<date>.json at the repository root with the
+// bench/results/engine-cpu-<date>-<CPU path>.json at the repository root with the
 // tokens/s, the ratios rlvr / torch, and a human summary. Progress goes to stderr.
 //
 // PyTorch runs under Debian's /usr/bin/python3 (RLVR_TORCH_PYTHON overrides).
@@ -21,6 +21,8 @@
 // LD_LIBRARY_PATH, because the reference BLAS (~2.5 GFLOP/s) would make any
 // ratio meaningless. The JSON records which BLAS the peer loaded. The peer
 // runs with OMP_WAIT_POLICY=PASSIVE (see runTorch), its best setting here.
+// RLVR_CPU_ISA=avx512|avx2|neon|generic runs rlvr on another instruction-set
+// path (e.g. the AVX2 one on an AVX-512 machine); the JSON names the path.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -28,6 +30,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { expectedTensorShapes, parseModelConfig, type TensorData } from "@rlvr/model";
+import { cpuIsa } from "@rlvr/native";
 
 import { Engine } from "../engine.js";
 
@@ -240,16 +243,20 @@ for (const s of SHAPES) {
     `${s.name.padEnd(9)} decode (batch ${s.decode.batch}, ${s.decode.steps} steps):      rlvr ${f(rlvr.decode.tokensPerS)} tok/s, torch ${td} tok/s, ratio ${rr(ratio?.decode, TARGETS.decode)}${rc(ratioCpu?.decode)}`,
   );
 }
-const summary = [`engine CPU bench, ${threads} threads, ${cpus()[0]?.model ?? "cpu"} (targets: train >= ${TARGETS.train}x, decode >= ${TARGETS.decode}x PyTorch)`, ...lines];
+// The CPU kernels' instruction-set path (RLVR_CPU_ISA=avx512|avx2|neon|generic picks another).
+const isa = cpuIsa();
+if (isa.warning) log(isa.warning);
+const summary = [`engine CPU bench, ${threads} threads, ${cpus()[0]?.model ?? "cpu"}, CPU path ${isa.active} (targets: train >= ${TARGETS.train}x, decode >= ${TARGETS.decode}x PyTorch)`, ...lines];
 const report = {
-  date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads, targets: TARGETS,
+  date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cpuIsa: isa.active,
+  cpuIsaSupported: isa.supported, threads, targets: TARGETS,
   seconds: Number((now() - t0).toFixed(1)), results, summary,
 };
 console.log(summary.join("\n"));
 if (!flag("--no-write")) {
   const dir = join(repoRoot(), "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `engine-cpu-${report.date.slice(0, 10)}.json`);
+  const file = join(dir, `engine-cpu-${report.date.slice(0, 10)}-${isa.active}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   log(`wrote ${file} (${report.seconds} s)`);
 }

@@ -3,13 +3,18 @@
 // the built-in default (`rlvr train` with no arguments: 1-shot GRPO of the tiny math-world base
 // model), and GRPO, GRPO with recomputed old log-probs, packed and PPO on a tiny random Qwen2.
 // Writes bench/results/trainer-cpu-<date>[-$RLVR_BENCH_TAG].json at the repository root.
+// The built-in default also runs once more beside one competing busy process (a spinning child):
+// on a machine with as many cores as kernel threads its steps should slow down in proportion to
+// the CPU share lost (about 1.5-2x on 2 cores), not collapse (per_step_s_builtin_contended).
 //   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps builtinSteps]
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { readMetrics } from "@rlvr/data";
+import { cpuIsa } from "@rlvr/native";
 import { expectedTensorShapes, parseModelConfig, saveCheckpoint, type TensorData } from "@rlvr/model";
 
 import { DEFAULT_TRAIN_PRESET, mathworldPresets } from "@rlvr/mathworld";
@@ -110,6 +115,14 @@ try {
   for (const [name, preset] of Object.entries(mathworldPresets())) registerPreset(name, preset);
   const builtinCfg = resolveConfig({ file: { preset: DEFAULT_TRAIN_PRESET, trainer: { totalSteps: builtinSteps + 1, saveFreq: 0, testFreq: 0 }, eval: { beforeTrain: false } } });
   const builtin = await runConfig("builtin", builtinCfg);
+  // The same run beside one busy process (the thread pool under oversubscription).
+  const hog = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  let contended: Awaited<ReturnType<typeof runConfig>>;
+  try {
+    contended = await runConfig("builtin-contended", builtinCfg);
+  } finally {
+    hog.kill("SIGKILL");
+  }
   const main = await runOnce("grpo", {});
   const recompute = await runOnce("recompute", { recomputeOldLogp: true });
   const packed = await runOnce("packed", { packSequences: true });
@@ -117,7 +130,8 @@ try {
   const seconds = (performance.now() - t0) / 1000;
   const { metrics, meanOf } = main;
   const report = {
-    date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, threads: process.env.RLVR_NUM_THREADS ?? "all",
+    date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cpuIsa: cpuIsa().active, cores: cpus().length,
+    threads: process.env.RLVR_NUM_THREADS ?? "all",
     model: { hidden, layers, vocab: 272, parameters: [...weights.values()].reduce((a, t) => a + t.data.length, 0) },
     setup: { prompts, n, responses: prompts * n, maxResponse, microBatch: 8, measuredSteps: metrics.length, warmupSteps: 1 },
     /**
@@ -130,6 +144,11 @@ try {
         preset: DEFAULT_TRAIN_PRESET, steps: builtin.metrics.length, prompts: builtinCfg.data.trainBatchSize, n: builtinCfg.rollout.n,
         maxResponse: builtinCfg.data.maxResponseLength, response_length_mean: Number(builtin.meanOf((m) => m.response_length_mean).toFixed(1)),
       },
+    },
+    /** The built-in default again with one competing busy process; slowdown = its step time / the uncontended one's. */
+    per_step_s_builtin_contended: {
+      ...contended.summary,
+      slowdown: Number((contended.total / builtin.total).toFixed(2)),
     },
     /** GRPO on the random model (KL on: reference log-probs every step). rest_share = reward + old/ref log-probs. */
     per_step_s: main.summary,
@@ -147,7 +166,9 @@ try {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `trainer-cpu-${report.date.slice(0, 10)}${process.env.RLVR_BENCH_TAG ? `-${process.env.RLVR_BENCH_TAG}` : ""}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(JSON.stringify({ builtin: report.per_step_s_builtin.share, builtin_rest: report.per_step_s_builtin.rest_share }));
+  console.log(JSON.stringify({ builtin: report.per_step_s_builtin.share, builtin_rest: report.per_step_s_builtin.rest_share,
+    builtin_step_s: report.per_step_s_builtin.total, contended_step_s: report.per_step_s_builtin_contended.total,
+    contended_slowdown: report.per_step_s_builtin_contended.slowdown, cpuIsa: report.cpuIsa }));
   console.log(JSON.stringify(report.per_step_s), `-> ${file}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
