@@ -48,3 +48,22 @@ describe("qwen-math is at least as lenient as boxed", () => {
     expect(missed.map((c) => c.why)).toEqual([]);
   });
 });
+
+describe("bench agreement", () => {
+  it("the re-implemented verl reference is a normalized exact-string match", async () => {
+    const { verlMathCorrect } = await import("./bench/verlMath.js");
+    expect(verlMathCorrect("so \\boxed{\\dfrac12}", "0.5")).toBe(true);
+    expect(verlMathCorrect("\\boxed{x = 3}", "3")).toBe(true);
+    expect(verlMathCorrect("\\boxed{10\\%}", "10")).toBe(true);
+    expect(verlMathCorrect("\\boxed{2}", "3")).toBe(false);
+    expect(verlMathCorrect("\\boxed{\\frac{2}{4}}", "\\frac12")).toBe(false); // no equivalence beyond the string
+    expect(verlMathCorrect("the answer is 3", "3")).toBe(false);
+  });
+  it("qwen-math agrees with every protocol case; boxed with every case-table verdict", async () => {
+    const { agreement } = await import("./bench/agreement.js");
+    const a = agreement();
+    expect(a.qwenCases.percent).toBe(100);
+    expect(a.labeledCases.boxed).toMatchObject({ percent: 100, falseAccepts: 0 });
+    expect(a.verl.boxed.responses).toBeGreaterThan(300);
+  });
+});

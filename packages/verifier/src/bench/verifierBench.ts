@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { CASES, responseOf } from "../cases/index.js";
 import { loadEvalGolds, sharedDir } from "../datasets.js";
 import { VerifierPool, type Pair } from "../pool.js";
+import { agreement } from "./agreement.js";
 
 const WORKERS = 2;
 const ROUNDS = 10_000;
@@ -38,6 +39,12 @@ function typicalPairs(): { pairs: Pair[]; source: string } {
   return { pairs, source };
 }
 
+async function throughput(pool: VerifierPool, pairs: readonly Pair[], grader: "boxed" | "qwen-math"): Promise<number> {
+  const start = performance.now();
+  await pool.verifyBatch(pairs, { grader });
+  return pairs.length / ((performance.now() - start) / 1000);
+}
+
 async function main(): Promise<void> {
   const pool = new VerifierPool({ size: WORKERS, timeoutMs: TIMEOUT_MS });
   try {
@@ -57,12 +64,16 @@ async function main(): Promise<void> {
       }),
     );
     const worst = latencies.reduce((a, b) => (b.ms > a.ms ? b : a));
+    const agree = agreement();
+    const qwenPerSecond = await throughput(pool, pairs.slice(0, 4_000), "qwen-math");
     const report = {
       date: new Date().toISOString(),
       node: process.version,
       cpu: cpus()[0]?.model ?? "unknown",
       workers: WORKERS,
-      throughput: { source, verifications: pairs.length, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(perSecond), correct, target: 2_000 },
+      throughput: { grader: "boxed", source, verifications: pairs.length, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(perSecond), correct, target: 2_000 },
+      throughputQwenMath: { grader: "qwen-math", source, verifications: 4_000, perSecond: Math.round(qwenPerSecond), target: 2_000 },
+      agreement: agree,
       pathological: { cases: latencies.length, limitMs: TIMEOUT_MS, worstMs: worst.ms, worstCase: worst.case, allWithinLimit: latencies.every((l) => l.ms <= TIMEOUT_MS + 1_000), latencies },
     };
     const dir = join(repoRoot(), "bench", "results");
@@ -71,6 +82,15 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`verifier bench (${WORKERS} workers, node ${process.version})`);
     console.log(`  throughput: ${report.throughput.perSecond} verifications/s on ${pairs.length} ${source} (target ≥ 2000/s)`);
+    console.log(`  throughput (qwen-math grader): ${report.throughputQwenMath.perSecond} verifications/s on 4000 of the same pairs`);
+    console.log(`  agreement: ${agree.note}`);
+    console.log(`    qwen-math vs the Qwen2.5-Math protocol's verdicts: ${agree.qwenCases.agree}/${agree.qwenCases.cases} (${agree.qwenCases.percent}%)`);
+    for (const g of ["boxed", "qwen-math"] as const) {
+      const l = agree.labeledCases[g];
+      const v = agree.verl[g];
+      console.log(`    ${g} vs the case table's (boxed) verdicts: ${l.agree}/${l.cases} (${l.percent}%), ${l.falseAccepts} accepted that the table rejects`);
+      console.log(`    ${g} vs verl's math reward (re-implemented) on ${v.responses} responses: ${v.agree} (${v.percent}%); accepted only by us ${v.acceptedOnlyByUs}, only by verl ${v.acceptedOnlyByVerl}`);
+    }
     console.log(`  pathological: worst ${worst.ms} ms (${worst.case}) over ${latencies.length} cases, limit ${TIMEOUT_MS} ms (target: none above 6000 ms)`);
     console.log(`  written to ${file}`);
   } finally {

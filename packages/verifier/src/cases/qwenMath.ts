@@ -23,6 +23,8 @@ export const QWEN_MATH_CASES: GraderCase[] = [
   g("The answer is $5\\text{ apples}$.", "5", true, false, "a trailing \\text unit is dropped"),
   g("\\boxed{12\\text{ cm}^2}", "12", true, true, "a unit in a box"),
   g("No number here at all.", "3", false, false, "no answer"),
+  g("I think 42 is a nice number. \\boxed{}", "42", false, false, "an empty box is no answer, not the last number"),
+  g("so \\boxed{3", "3", true, false, "an unclosed box is read to the end of the response"),
   g("The answer is: (C)", "C", true, false, "a choice letter after the phrase"),
   g("The answer is $x = 3$.", "3", true, false, "an assignment after the phrase"),
   g("the answer is 5 and the final answer is 6", "6", false, false, "'the answer is' is tried before 'final answer is'"),

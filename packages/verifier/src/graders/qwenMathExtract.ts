@@ -46,11 +46,19 @@ export function dropTrailingText(answer: string): string {
   return rest.length > 0 && /[\d}]$/.test(rest) ? rest : answer;
 }
 
-/** The answer by the Qwen2.5-Math cascade, or null when the response has no number at all. */
+/** The answer by the Qwen2.5-Math cascade, or null when there is none (no number at all, or an empty box). */
 export function qwenMathAnswer(response: string): QwenAnswer | null {
   const region = answerRegion(response);
   const boxed = lastBoxedGroup(region);
   if (boxed !== null && boxed.length > 0) return { answer: dropTrailingText(boxed), via: "boxed" };
+  // A box that is there but unclosed or empty: the protocol reads what follows the last one
+  // ("\boxed{3" is 3; "\boxed{}" is no answer), never a phrase or number elsewhere.
+  const at = region.lastIndexOf("\\boxed");
+  if (at >= 0) {
+    const rest = region.slice(at + "\\boxed".length).trim();
+    const inner = (rest.startsWith("{") ? rest.slice(1).replace(/\}[\s\S]*$/, "") : rest.split("$")[0]!).trim();
+    return inner.length > 0 ? { answer: dropTrailingText(inner), via: "boxed" } : null;
+  }
   const theAnswer = phraseAfter(region, /the answer is/gi);
   if (theAnswer !== null) return { answer: dropTrailingText(theAnswer), via: "the-answer-is" };
   const finalAnswer = phraseAfter(region, /final answer is/gi);

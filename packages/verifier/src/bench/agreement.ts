@@ -1,0 +1,50 @@
+// Agreement of the graders with reference verdicts, for the bench:
+// - the qwen-math grader against the Qwen2.5-Math protocol's verdicts on its own kind of cases
+//   (cases/qwenMath.ts: written anew from the protocol's documented behaviour, not copied);
+// - both graders against verl's math reward (verlMath.ts, written anew) on the same responses:
+//   every case of the case table, the qwen-math cases and the family cases.
+import { CASES, responseOf } from "../cases/index.js";
+import { QWEN_MATH_CASES } from "../cases/qwenMath.js";
+import { GRADERS, type GraderName } from "../graders/index.js";
+import { verlMathCorrect } from "./verlMath.js";
+
+export interface AgreementReport {
+  note: string;
+  qwenCases: { cases: number; agree: number; percent: number; disagreements: string[] };
+  labeledCases: Record<GraderName, { cases: number; agree: number; percent: number; falseAccepts: number }>;
+  verl: Record<GraderName, { responses: number; agree: number; percent: number; acceptedOnlyByUs: number; acceptedOnlyByVerl: number; examplesOnlyVerl: string[] }>;
+}
+
+const pct = (a: number, n: number) => Number(((100 * a) / Math.max(1, n)).toFixed(1));
+
+export function agreement(): AgreementReport {
+  const qwen = QWEN_MATH_CASES.map((c) => ({ c, ok: GRADERS["qwen-math"](c.response, c.gold).correct === c.qwen }));
+  const table = Object.entries(CASES).filter(([k]) => k !== "pathological").flatMap(([, cs]) => cs);
+  const labeled = Object.fromEntries(
+    (["boxed", "qwen-math"] as const).map((g) => {
+      // The case table's verdicts are the boxed grader's; qwen-math may accept more (unboxed and approximate answers).
+      const verdicts = table.map((c) => ({ c, got: GRADERS[g](responseOf(c), c.gold).correct }));
+      const agree = verdicts.filter((v) => v.got === v.c.correct).length;
+      return [g, { cases: table.length, agree, percent: pct(agree, table.length), falseAccepts: verdicts.filter((v) => v.got && !v.c.correct).length }];
+    }),
+  ) as AgreementReport["labeledCases"];
+  const pairs = [...table.map((c) => ({ response: responseOf(c), gold: c.gold })), ...QWEN_MATH_CASES.map((c) => ({ response: c.response, gold: c.gold }))];
+  const verl = Object.fromEntries(
+    (["boxed", "qwen-math"] as const).map((g) => {
+      const rows = pairs.map((p) => ({ p, ours: GRADERS[g](p.response, p.gold).correct, verl: verlMathCorrect(p.response, p.gold) }));
+      const agree = rows.filter((r) => r.ours === r.verl).length;
+      const onlyVerl = rows.filter((r) => r.verl && !r.ours);
+      return [g, {
+        responses: rows.length, agree, percent: pct(agree, rows.length),
+        acceptedOnlyByUs: rows.filter((r) => r.ours && !r.verl).length, acceptedOnlyByVerl: onlyVerl.length,
+        examplesOnlyVerl: onlyVerl.slice(0, 10).map((r) => `${JSON.stringify(r.p.response.slice(0, 80))} vs gold ${JSON.stringify(r.p.gold)}`),
+      }];
+    }),
+  ) as AgreementReport["verl"];
+  return {
+    note: "Reference verdicts written anew from the Qwen2.5-Math evaluation's and verl's documented behaviour (no internet, no code or test cases copied); the verl reward is a re-implementation for comparison only.",
+    qwenCases: { cases: qwen.length, agree: qwen.filter((q) => q.ok).length, percent: pct(qwen.filter((q) => q.ok).length, qwen.length), disagreements: qwen.filter((q) => !q.ok).map((q) => q.c.why) },
+    labeledCases: labeled,
+    verl,
+  };
+}
