@@ -14,6 +14,7 @@ import { trainCommand } from "./commands/train.js";
 import { mathworldCommand } from "./commands/mathworld.js";
 import { pretrainCommand } from "./commands/pretrain.js";
 import { evalCommand } from "./commands/eval.js";
+import { initCommand } from "./commands/init.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(mathworldCommand());
   program.addCommand(pretrainCommand());
   program.addCommand(evalCommand());
+  program.addCommand(initCommand());
   return program;
 }
 
