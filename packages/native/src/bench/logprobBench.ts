@@ -3,7 +3,8 @@
  * V = 151,936, fp32). Reports GB/s of logits traffic and ratios to the plain
  * TypeScript reference, to a memory-copy bandwidth measured in the same run,
  * and to PyTorch CPU when Debian's python3-torch is installed. Writes JSON to
- * bench/results/kernels-cpu-<date>.json at the repository root.
+ * bench/results/kernels-cpu-<date>.json at the repository root; machine.cpuIsa
+ * names the CPU path (RLVR_CPU_ISA picks another).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { buildInfo, cpuFeatures } from "../info.js";
+import { buildInfo, cpuFeatures, cpuIsa } from "../info.js";
 import { aggregationWeights, policyLoss, tokenLogprobs, tokenLogprobsBackward } from "../kernels.js";
 import { tokenLogprobsRef } from "../reference/logprob.js";
 import { Tensor } from "../tensor.js";
@@ -99,7 +100,7 @@ function main(): void {
   const result = {
     benchmark: "fused token log-prob + entropy (CPU)",
     date: new Date().toISOString(),
-    machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, features: cpuFeatures(), kernelThreads: buildInfo().cpuThreads },
+    machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, features: cpuFeatures(), cpuIsa: cpuIsa().active, kernelThreads: buildInfo().cpuThreads },
     shape: { n: N, v: V, dtype: "f32" },
     copy: { ms: copyMs, gbPerS: copyGBs, note: "Float32Array.set of the logits buffer; (bytes read + bytes written) / time" },
     forward: {
