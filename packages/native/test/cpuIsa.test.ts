@@ -6,11 +6,12 @@
  * The GEMM is checked element by element against a scalar reference on each path by the
  * standalone rlvr_cpu_kernel_check (native/scripts/cpu_kernel_check.cpp), run here too.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -22,11 +23,21 @@ const release = process.env.RLVR_ADDON_PATH
   ? dirname(process.env.RLVR_ADDON_PATH)
   : join(dirname(createRequire(import.meta.url).resolve("@rlvr/addon/package.json")), "build", "Release");
 const addonPath = process.env.RLVR_ADDON_PATH ?? join(release, "rlvr_native.node");
-const childIsa = (value: string) => {
-  const r = spawnSync(process.execPath, ["-e", `console.log(JSON.stringify(require(${JSON.stringify(addonPath)}).cpuIsa()))`], {
-    env: { ...process.env, RLVR_CPU_ISA: value }, encoding: "utf8", timeout: 60_000,
-  });
-  return { status: r.status, signal: r.signal, stderr: r.stderr, info: JSON.parse(r.stdout.trim()) as ReturnType<typeof cpuIsa> };
+const execFileAsync = promisify(execFile);
+// Children run asynchronously, so the worker's event loop stays free while they load the addon.
+interface ChildOut { status: number | null; signal: string | null; stdout: string; stderr: string }
+async function child(file: string, args: string[], env: Record<string, string>): Promise<ChildOut> {
+  try {
+    const r = await execFileAsync(file, args, { env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
+    return { status: 0, signal: null, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; signal?: string; stdout?: string; stderr?: string };
+    return { status: typeof x.code === "number" ? x.code : null, signal: x.signal ?? null, stdout: x.stdout ?? "", stderr: x.stderr ?? "" };
+  }
+}
+const childIsa = async (value: string) => {
+  const r = await child(process.execPath, ["-e", `console.log(JSON.stringify(require(${JSON.stringify(addonPath)}).cpuIsa()))`], { RLVR_CPU_ISA: value });
+  return { ...r, info: JSON.parse(r.stdout.trim()) as ReturnType<typeof cpuIsa> };
 };
 const fused = (isa: CpuIsaName) => isa !== "generic" || arch() === "arm64";
 const start = cpuIsa().active;
@@ -51,33 +62,33 @@ describe("which paths run here", () => {
 });
 
 describe("RLVR_CPU_ISA", () => {
-  it("names the path to run (each supported one, in a child process)", () => {
+  it("names the path to run (each supported one, in a child process)", async () => {
     for (const isa of cpuIsa().supported) {
-      const c = childIsa(isa);
+      const c = await childIsa(isa);
       expect(c.status).toBe(0);
       expect(c.info.active).toBe(isa);
       expect(c.info.warning).toBe("");
     }
   });
-  it("an unknown value: a warning naming it (stderr and cpuIsa().warning), the best path runs, no crash", () => {
-    const c = childIsa("avx1024");
+  it("an unknown value: a warning naming it (stderr and cpuIsa().warning), the best path runs, no crash", async () => {
+    const c = await childIsa("avx1024");
     expect(c.signal).toBeNull();
     expect(c.status).toBe(0);
     expect(c.info.active).toBe(cpuIsa().supported[0]);
     expect(c.info.warning).toMatch(/RLVR_CPU_ISA=avx1024: "avx1024" is not a CPU path \(expected auto, avx512, avx2, neon or generic\)/);
     expect(c.stderr).toContain(c.info.warning);
   });
-  it("a path this CPU cannot run: a warning with the ones it can, the best path runs (never SIGILL)", () => {
+  it("a path this CPU cannot run: a warning with the ones it can, the best path runs (never SIGILL)", async () => {
     const missing = arch() === "arm64" ? "avx512" : "neon";
-    const c = childIsa(missing);
+    const c = await childIsa(missing);
     expect(c.signal).toBeNull();
     expect(c.status).toBe(0);
     expect(c.info.active).toBe(cpuIsa().supported[0]);
     expect(c.info.warning).toContain(`"${missing}" cannot run on this CPU or build (supported here: ${cpuIsa().supported.join(", ")})`);
   });
-  it("auto and upper case are accepted", () => {
-    expect(childIsa("auto").info).toMatchObject({ active: cpuIsa().supported[0], warning: "" });
-    expect(childIsa(cpuIsa().supported[0]!.toUpperCase()).info.warning).toBe("");
+  it("auto and upper case are accepted", async () => {
+    expect((await childIsa("auto")).info).toMatchObject({ active: cpuIsa().supported[0], warning: "" });
+    expect((await childIsa(cpuIsa().supported[0]!.toUpperCase())).info.warning).toBe("");
   });
 });
 
@@ -135,8 +146,11 @@ describe("the row softmax kernels (fused log-prob + entropy, forward and backwar
 
 describe("rlvr_cpu_kernel_check (GEMM against a scalar reference, bitwise, on every path)", () => {
   const exe = join(release, "rlvr_cpu_kernel_check");
-  it.runIf(existsSync(exe))("passes on every path this machine runs (3 pool threads: more than CI's cores)", () => {
-    const out = execFileSync(exe, { encoding: "utf8", timeout: 120_000, env: { ...process.env, RLVR_NUM_THREADS: "3" } });
+  it.runIf(existsSync(exe))("passes on every path this machine runs (3 pool threads: more than CI's cores)", async () => {
+    const r = await child(exe, [], { RLVR_NUM_THREADS: "3" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const out = r.stdout;
     for (const isa of cpuIsa().supported) expect(out).toMatch(new RegExp(`^${isa}\\s+ok$`, "m"));
     expect(out).toMatch(/^pool\s+ok \(3 threads\)$/m);
     expect(out.trim().split("\n").at(-1)).toBe("all paths ok");

@@ -4,10 +4,11 @@
  * and must never abort the process (see the child-process test at the end).
  * One test per case.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 
 import { describe, expect, it } from "vitest";
 
@@ -366,7 +367,8 @@ describe("shapes whose element count or byte size overflows int64 → ShapeError
     ["[2^21, 2^21, 2^21] (three entries)", [2 ** 21, 2 ** 21, 2 ** 21], "new Float32Array(0)"],
     ["[2^31, 2^31] with a 16-byte array", [2 ** 31, 2 ** 31], "new Float32Array(4)"],
   ];
-  it.each(cases)("%s", (_label, shape, data) => {
+  const execFileAsync = promisify(execFile);
+  it.each(cases)("%s", async (_label, shape, data) => {
     const req = createRequire(import.meta.url);
     const addonPath = process.env.RLVR_ADDON_PATH ?? join(dirname(req.resolve("@rlvr/addon/package.json")), "build", "Release", "rlvr_native.node");
     const script = `
@@ -378,9 +380,8 @@ describe("shapes whose element count or byte size overflows int64 → ShapeError
         console.log(JSON.stringify({ ok: true }));
       } catch (e) { console.log(JSON.stringify({ code: e.code, argument: e.argument, message: e.message })); }
     `;
-    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
-    expect(r.signal).toBeNull();
-    expect(r.status).toBe(0);
+    // asynchronous, so the worker's event loop stays free; a crash (the old behaviour) rejects
+    const r = await execFileAsync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { code?: string; argument?: string; message?: string };
     expect(out.code).toBe("ERR_RLVR_SHAPE");
     expect(out.argument).toBe("logits");
