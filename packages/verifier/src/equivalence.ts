@@ -131,7 +131,11 @@ function leafEqual(gold: string, pred: string): Verdict {
   }
   // Two different rationals: no simplification can make them equal.
   if (g.value && p.value) return NO;
-  return symbolicallyEqual(gold, pred) ? { equal: true, method: "symbolic" } : NO;
+  if (symbolicallyEqual(gold, pred)) return { equal: true, method: "symbolic" };
+  // The same rational function, where the engine's simplify stops short ((x²−1)/(x−1) = x+1):
+  // equal values at generic rational points, exactly (families/proportional.ts).
+  const ratio = proportionality(g.tree, p.tree);
+  return ratio !== null && ratio.n === 1n && ratio.d === 1n ? { equal: true, method: "exact" } : NO;
 }
 
 // ---------- structure ----------

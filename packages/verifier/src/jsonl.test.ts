@@ -27,6 +27,20 @@ describe("verifyJsonl (the logic of `rlvr verify --input`)", () => {
     expect(summary).toEqual({ total: 5, correct: 2, invalid: 2, timeouts: 0 });
   });
 
+  it("an empty gold is an invalid line naming the field, not a silent 0", async () => {
+    const lines: string[] = [];
+    const input = [JSON.stringify({ response: "\\boxed{1}", gold: "1" }), JSON.stringify({ response: "\\boxed{1}", gold: "  " })].join("\n");
+    const summary = await verifyJsonl(Readable.from([input]), (l) => void lines.push(l), pool);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ line: 2, reason: "invalid-input", error: expect.stringMatching(/^empty field `gold`/) });
+    expect(summary).toMatchObject({ total: 2, correct: 1, invalid: 1 });
+  });
+
+  it("passes the grader through", async () => {
+    const lines: string[] = [];
+    await verifyJsonl(Readable.from([JSON.stringify({ response: "So the answer is 42.", gold: "42" })]), (l) => void lines.push(l), pool, { grader: "qwen-math" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ correct: true, extracted: "42" });
+  });
+
   it("passes extraction fallbacks through", async () => {
     const lines: string[] = [];
     await verifyJsonl(Readable.from([JSON.stringify({ response: "The final answer is 42.", gold: "42" })]), (l) => void lines.push(l), pool, { fallbacks: ["final-answer"] });

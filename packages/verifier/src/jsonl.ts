@@ -31,6 +31,8 @@ function parseLine(line: string): { row: Row } | { error: string } {
   if (typeof row.gold === "number") row.gold = String(row.gold);
   if (typeof row.response !== "string") return { error: "missing string field `response`" };
   if (typeof row.gold !== "string") return { error: "missing string field `gold`" };
+  // An empty gold can never be matched: a silent 0 would hide broken data.
+  if (row.gold.trim() === "") return { error: "empty field `gold`: no answer can match it (fill it in or drop the line)" };
   return { row };
 }
 

@@ -83,3 +83,12 @@ export const divisionByZero: Case[] = [
   c("\\frac{2}{1-1}", "2", false, "a denominator that evaluates to zero"),
   c("\\frac{1}{x}", "\\frac{2}{2x}", true, "a symbolic denominator is not a division by zero"),
 ];
+
+export const rationalFunctions: Case[] = [
+  c("\\frac{x^2-1}{x-1}", "x+1", true, "the same rational function where simplify stops short"),
+  c("x^2+2x+1", "(x+1)^2", true, "a square expanded"),
+  c("\\frac{2}{x} + \\frac{1}{x^2}", "\\frac{2x+1}{x^2}", true, "fractions over a common denominator"),
+  c("x^2+1", "(x+1)^2", false, "a missing middle term"),
+  c("2(x+1)", "x+1", false, "a constant factor changes an expression (only equations may scale)"),
+  c("\\frac{x^2-1}{x+1}", "x+1", false, "a different rational function"),
+];

@@ -27,16 +27,17 @@ function substitute(json: MathJson, values: ReadonlyMap<string, Rational>): Math
   return [head!, ...args.map((a) => substitute(a, values))];
 }
 
-// Small distinct rationals, unlikely to be roots of an answer's polynomials.
-const NUMERATORS = [7n, -11n, 13n, 17n, -19n, 23n, 29n, -31n, 37n, 41n];
+// Small distinct rationals of both signs (an identity that holds only for positive values, like
+// √(x²) = x, must fail), unlikely to be roots of an answer's polynomials.
+const NUMERATORS = [7n, -11n, 13n, -17n, 19n, -23n, 29n, -31n, 37n, -41n];
 const DENOMINATORS = [3n, 5n, 2n, 9n, 4n, 11n, 7n, 13n];
 
 function point(k: number, names: readonly string[]): Map<string, Rational> {
   const values = new Map<string, Rational>();
   names.forEach((name, i) => {
-    const n = NUMERATORS[(k * 3 + i * 7) % NUMERATORS.length]!;
-    const d = DENOMINATORS[(k * 5 + i * 3) % DENOMINATORS.length]!;
-    values.set(name, rat(n + BigInt(k * 2 + i), d));
+    const n = NUMERATORS[(k + 3 * i) % NUMERATORS.length]!;
+    const d = DENOMINATORS[(2 * k + i) % DENOMINATORS.length]!;
+    values.set(name, rat(n, d));
   });
   return values;
 }
