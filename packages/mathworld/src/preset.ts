@@ -47,8 +47,9 @@ export const MATHWORLD_1SHOT_CONFIG = {
   rollout: { n: 8, temperature: 0.6, maxBatch: 128 },
   actor: { lr: 5e-5, ppoMiniBatchSize: 16, microBatchSize: 32, klCoef: 0.001, entropyCoeff: 0.001 },
   reward: { workers: 2 },
-  // greedy, no system prompt, 96 new tokens: the same protocol as `rlvr mathworld eval`
-  eval: { benchmarks: ["mathworld"], files: { mathworld: MATHWORLD_TEST_FILE }, maxNewTokens: 96, systemPrompt: "" },
+  // greedy, no system prompt, 96 new tokens, the strict boxed grader: the same protocol as
+  // `rlvr mathworld eval` (the math world's answers are always boxed; its numbers are measured so)
+  eval: { benchmarks: ["mathworld"], files: { mathworld: MATHWORLD_TEST_FILE }, maxNewTokens: 96, systemPrompt: "", grader: "boxed" },
   trainer: { totalSteps: 100, testFreq: 10, saveFreq: 0, seed: 0 },
 };
 
