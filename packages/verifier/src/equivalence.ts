@@ -4,6 +4,7 @@
 // anywhere: 1/2004! ≠ 1/2006!, 14917 ≠ 14916.
 import { numericValue, parseRaw, symbolicallyEqual, type MathJson } from "./engine.js";
 import { exactValue } from "./exact.js";
+import { allReals, setBuilderCondition, vectorAsTuple, withoutApprox } from "./families/forms.js";
 import { labeled, membershipValue, SYMBOL } from "./families/labels.js";
 import { proportionality } from "./families/proportional.js";
 import { closeWithPercent, PLAIN_NUMBER, relativelyClose } from "./families/tolerance.js";
@@ -311,8 +312,11 @@ export function equivalent(gold: Answer, pred: Answer, options: EquivalenceOptio
 }
 
 function compare(goldIn: Answer, predIn: Answer): Verdict {
-  let gold = evaluatedUnion(membershipValue(goldIn) ?? goldIn);
-  let pred = evaluatedUnion(membershipValue(predIn) ?? predIn);
+  let gold = evaluatedUnion(membershipValue(goldIn) ?? setBuilderCondition(goldIn) ?? withoutApprox(goldIn));
+  let pred = evaluatedUnion(membershipValue(predIn) ?? setBuilderCondition(predIn) ?? withoutApprox(predIn));
+  // spellings that only make sense against a bracketed answer
+  if (gold.kind === "seq" && gold.open === "(") pred = vectorAsTuple(pred) ?? allReals(pred) ?? pred;
+  if (pred.kind === "seq" && pred.open === "(") gold = vectorAsTuple(gold) ?? allReals(gold) ?? gold;
   const byLabel = labeledLists(gold, pred);
   if (byLabel !== null) return byLabel;
   if (gold.kind !== "relation") pred = assignedValue(pred);

@@ -43,9 +43,13 @@ describe("equivalence families hold in both graders", () => {
 
 describe("qwen-math is at least as lenient as boxed", () => {
   const cases = Object.entries(CASES).filter(([k]) => k !== "pathological").flatMap(([, cs]) => cs);
-  it(`accepts every case boxed accepts (${cases.length} cases)`, () => {
-    const missed = cases.filter((c) => boxedGrader(responseOf(c), c.gold).correct && !qwenMathGrader(responseOf(c), c.gold).correct);
-    expect(missed.map((c) => c.why)).toEqual([]);
+  it(`accepts every case boxed accepts (${cases.length} cases)`, async () => {
+    const missed: string[] = [];
+    for (const [i, c] of cases.entries()) {
+      if (i % 25 === 24) await new Promise<void>((resolve) => setImmediate(resolve)); // a turn for the event loop
+      if (boxedGrader(responseOf(c), c.gold).correct && !qwenMathGrader(responseOf(c), c.gold).correct) missed.push(c.why);
+    }
+    expect(missed).toEqual([]);
   });
 });
 
@@ -61,7 +65,7 @@ describe("bench agreement", () => {
   });
   it("qwen-math agrees with every protocol case; boxed with every case-table verdict", async () => {
     const { agreement } = await import("./bench/agreement.js");
-    const a = agreement();
+    const a = await agreement();
     expect(a.qwenCases.percent).toBe(100);
     expect(a.labeledCases.boxed).toMatchObject({ percent: 100, falseAccepts: 0 });
     expect(a.verl.boxed.responses).toBeGreaterThan(300);

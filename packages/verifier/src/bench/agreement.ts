@@ -17,21 +17,31 @@ export interface AgreementReport {
 
 const pct = (a: number, n: number) => Number(((100 * a) / Math.max(1, n)).toFixed(1));
 
-export function agreement(): AgreementReport {
-  const qwen = QWEN_MATH_CASES.map((c) => ({ c, ok: GRADERS["qwen-math"](c.response, c.gold).correct === c.qwen }));
+/** Maps in chunks, giving the event loop a turn between them (about a thousand verifications in all). */
+async function mapYielding<T, U>(xs: readonly T[], f: (x: T) => U): Promise<U[]> {
+  const out: U[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    if (i % 25 === 24) await new Promise<void>((resolve) => setImmediate(resolve));
+    out.push(f(xs[i]!));
+  }
+  return out;
+}
+
+export async function agreement(): Promise<AgreementReport> {
+  const qwen = await mapYielding(QWEN_MATH_CASES, (c) => ({ c, ok: GRADERS["qwen-math"](c.response, c.gold).correct === c.qwen }));
   const table = Object.entries(CASES).filter(([k]) => k !== "pathological").flatMap(([, cs]) => cs);
   const labeled = Object.fromEntries(
-    (["boxed", "qwen-math"] as const).map((g) => {
+    await Promise.all((["boxed", "qwen-math"] as const).map(async (g) => {
       // The case table's verdicts are the boxed grader's; qwen-math may accept more (unboxed and approximate answers).
-      const verdicts = table.map((c) => ({ c, got: GRADERS[g](responseOf(c), c.gold).correct }));
+      const verdicts = await mapYielding(table, (c) => ({ c, got: GRADERS[g](responseOf(c), c.gold).correct }));
       const agree = verdicts.filter((v) => v.got === v.c.correct).length;
       return [g, { cases: table.length, agree, percent: pct(agree, table.length), falseAccepts: verdicts.filter((v) => v.got && !v.c.correct).length }];
-    }),
+    })),
   ) as AgreementReport["labeledCases"];
   const pairs = [...table.map((c) => ({ response: responseOf(c), gold: c.gold })), ...QWEN_MATH_CASES.map((c) => ({ response: c.response, gold: c.gold }))];
   const verl = Object.fromEntries(
-    (["boxed", "qwen-math"] as const).map((g) => {
-      const rows = pairs.map((p) => ({ p, ours: GRADERS[g](p.response, p.gold).correct, verl: verlMathCorrect(p.response, p.gold) }));
+    await Promise.all((["boxed", "qwen-math"] as const).map(async (g) => {
+      const rows = await mapYielding(pairs, (p) => ({ p, ours: GRADERS[g](p.response, p.gold).correct, verl: verlMathCorrect(p.response, p.gold) }));
       const agree = rows.filter((r) => r.ours === r.verl).length;
       const onlyVerl = rows.filter((r) => r.verl && !r.ours);
       return [g, {
@@ -39,7 +49,7 @@ export function agreement(): AgreementReport {
         acceptedOnlyByUs: rows.filter((r) => r.ours && !r.verl).length, acceptedOnlyByVerl: onlyVerl.length,
         examplesOnlyVerl: onlyVerl.slice(0, 10).map((r) => `${JSON.stringify(r.p.response.slice(0, 80))} vs gold ${JSON.stringify(r.p.gold)}`),
       }];
-    }),
+    })),
   ) as AgreementReport["verl"];
   return {
     note: "Reference verdicts written anew from the Qwen2.5-Math evaluation's and verl's documented behaviour (no internet, no code or test cases copied); the verl reward is a re-implementation for comparison only.",

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       }),
     );
     const worst = latencies.reduce((a, b) => (b.ms > a.ms ? b : a));
-    const agree = agreement();
+    const agree = await agreement();
     const qwenPerSecond = await throughput(pool, pairs.slice(0, 4_000), "qwen-math");
     const report = {
       date: new Date().toISOString(),

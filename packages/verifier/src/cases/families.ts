@@ -92,3 +92,18 @@ export const rationalFunctions: Case[] = [
   c("2(x+1)", "x+1", false, "a constant factor changes an expression (only equations may scale)"),
   c("\\frac{x^2-1}{x+1}", "x+1", false, "a different rational function"),
 ];
+
+export const otherForms: Case[] = [
+  c("\\{x \\mid x > 2\\}", "(2, \\infty)", true, "a set-builder set against its interval"),
+  c("\\{x \\mid 1 < x \\le 3\\}", "(1, 3]", true, "a set-builder set with a double inequality"),
+  c("\\{x \\mid x \\ge 2\\}", "(2, \\infty)", false, "a set-builder set with a closed end"),
+  c("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1, 2)", true, "a column vector against a tuple"),
+  c("(1, 2)", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", true, "a tuple against a column vector"),
+  c("\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}", "(1, 2)", false, "a column vector with a different entry"),
+  c("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "(1, 2, 3, 4)", false, "a 2x2 matrix is not a tuple"),
+  c("\\text{all real numbers}", "(-\\infty, \\infty)", true, "all real numbers as an interval"),
+  c("\\mathbb{R}", "(-\\infty, \\infty)", true, "\\mathbb{R} as an interval"),
+  c("\\mathbb{R}", "(0, \\infty)", false, "the reals are not the positive reals"),
+  c("\\approx 3.14", "3.14", true, "a leading approximately sign"),
+  c("\\approx 3.15", "3.14", false, "an approximately sign does not hide a different number"),
+];

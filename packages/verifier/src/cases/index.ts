@@ -1,6 +1,6 @@
 // The verifier's case table: every case says why its verdict is right.
 import { extraction } from "./extraction.js";
-import { divisionByZero, equations, inequalities, joinedAnswers, labeledAnswers, percentWords, rationalFunctions, setExpressions } from "./families.js";
+import { divisionByZero, equations, inequalities, joinedAnswers, labeledAnswers, otherForms, percentWords, rationalFunctions, setExpressions } from "./families.js";
 import { latexCleanup } from "./latex.js";
 import { matrices } from "./matrices.js";
 import { multilingual } from "./multilingual.js";
@@ -34,11 +34,12 @@ export const CASES: Record<string, Case[]> = {
   percentWords,
   divisionByZero,
   rationalFunctions,
+  otherForms,
   pathological,
 };
 
 /** The categories added for the equivalence families of issue 20 (both graders must agree on them). */
-export const FAMILY_CATEGORIES = ["labeledAnswers", "joinedAnswers", "equations", "inequalities", "setExpressions", "percentWords", "divisionByZero", "rationalFunctions"] as const;
+export const FAMILY_CATEGORIES = ["labeledAnswers", "joinedAnswers", "equations", "inequalities", "setExpressions", "percentWords", "divisionByZero", "rationalFunctions", "otherForms"] as const;
 
 export function responseOf(c: Case): string {
   return c.raw ? c.response : `The answer is $\\boxed{${c.response}}$.`;
