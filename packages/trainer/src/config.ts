@@ -8,6 +8,8 @@ import { z } from "zod";
 
 import { DEFAULT_REFLECTION_WORDS } from "@rlvr/data";
 import { GRADER_NAMES } from "@rlvr/verifier";
+import { canonicalKey, suggestKey } from "./configAliases.js";
+import { LOGGER_NAMES } from "./loggers/runLoggers.js";
 
 /** A configuration problem; `key` is the dotted config key (e.g. "actor.lr"). */
 export class ConfigError extends Error {
@@ -221,6 +223,17 @@ const TrainerSection = z.strictObject({
   /** Keep only the newest k checkpoints (null = keep all). */
   keepCheckpoints: posInt.nullable().default(null),
   reflectionWords: z.array(z.string().min(1)).default([...DEFAULT_REFLECTION_WORDS]),
+  /**
+   * Where metrics go (src/loggers): "console" (progress lines) and "jsonl" (metrics.jsonl, always
+   * written: resume and `rlvr report` read it); "tensorboard" event files under <run>/tensorboard
+   * with verl's metric names; "wandb" the same files, for `wandb sync --sync-tensorboard`.
+   */
+  loggers: z.array(z.enum(LOGGER_NAMES)).default(["console", "jsonl"]),
+  /** Project and experiment names for the loggers (experiment: the run folder's name when null). */
+  project: z.string().min(1).default("rlvr"),
+  experiment: z.string().min(1).nullable().default(null),
+  /** Save the step's rollouts as rollouts/step-NNNNNN.jsonl every k steps and at the last step; 0 = never. */
+  rolloutsFreq: nonNegInt.default(20),
 });
 
 /**
@@ -411,6 +424,41 @@ export function allowedKeys(path: readonly (string | number)[]): string[] | null
   return s instanceof z.ZodObject ? Object.keys(s.shape) : null;
 }
 
+/** Every dotted key of the schema, sections and leaves ("actor", "actor.lr", …); records are leaves. */
+export function schemaKeys(prefix: readonly string[] = []): string[] {
+  return (allowedKeys(prefix) ?? []).flatMap((k) => [[...prefix, k].join("."), ...schemaKeys([...prefix, k])]);
+}
+
+let knownKeys: Set<string> | null = null;
+const isSchemaKey = (dotted: string) => (knownKeys ??= new Set(schemaKeys())).has(dotted);
+
+/**
+ * The input with verl's keys and snake_case spellings moved to rlvr's keys (configAliases.ts):
+ * a key the schema knows stays where it is, and so does one with no alias (the schema then
+ * reports it, with a suggestion).
+ */
+export function canonicalizeKeys(input: ConfigInput): ConfigInput {
+  let out: ConfigInput = {};
+  const walk = (node: ConfigInput, path: string[]) => {
+    for (const [k, v] of Object.entries(node)) {
+      const p = [...path, k];
+      const dotted = p.join(".");
+      if (isSchemaKey(dotted)) {
+        // a known section: its children may still be aliases; a known leaf (records included) is kept whole
+        if (isPlain(v) && allowedKeys(p) !== null) walk(v, p);
+        else out = setKey(out, dotted, v);
+        continue;
+      }
+      const to = canonicalKey(dotted, isSchemaKey);
+      if (to !== null) out = setKey(out, to, v);
+      else if (isPlain(v) && Object.keys(v).length > 0) walk(v, p); // verl's nesting (actor_rollout_ref.actor.optim.lr)
+      else out = setKey(out, dotted, v);
+    }
+  };
+  walk(input, []);
+  return out;
+}
+
 function unwrap(s: z.ZodType): z.ZodType {
   let cur: z.ZodType = s;
   for (let i = 0; i < 8; i++) {
@@ -444,9 +492,15 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown): { key: string; me
     case "unrecognized_keys": {
       const allowed = allowedKeys(issue.path.map((p) => p as string)) ?? [];
       const where = key === "" ? "" : `${key}.`;
+      const guesses = issue.keys
+        .map((k) => [`${where}${k}`, suggestKey(`${where}${k}`, schemaKeys())] as const)
+        .filter((g): g is readonly [string, string] => g[1] !== null)
+        .map(([k, g]) => `"${k}": did you mean "${g}"?`);
       return {
         key: `${where}${issue.keys[0]}`,
-        message: `unknown config key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}; allowed keys${key === "" ? "" : ` in "${key}"`}: ${allowed.join(", ")}`,
+        message:
+          `unknown config key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}; ${guesses.length > 0 ? `${guesses.join("; ")} ` : ""}` +
+          `allowed keys${key === "" ? "" : ` in "${key}"`}: ${allowed.join(", ")}`,
       };
     }
     case "invalid_value":
@@ -506,6 +560,7 @@ export function resolveConfig(o: ResolveOptions = {}): TrainConfig {
     const { key, value } = parseSet(s);
     user = setKey(user, key, value);
   }
+  user = canonicalizeKeys(user);
   let merged = user;
   const presetName = user.preset;
   if (presetName !== undefined) {

@@ -12,6 +12,8 @@ export interface RewardResult {
   score: number;
   /** The answer was correct (training accuracy counts these). */
   correct: boolean;
+  /** The answer the grader took from the response (null: none), for the rollout logs. */
+  extracted?: string | null;
 }
 
 /** Scores a batch of responses, in order. */
@@ -25,6 +27,6 @@ export function verifierReward(pool: VerifierPool, opts: { formatReward: number;
       formatReward: opts.formatReward,
       ...(opts.grader ? { grader: opts.grader } : {}),
     });
-    return results.map((r) => ({ score: rewardOf(r, { formatReward: opts.formatReward }), correct: r.correct }));
+    return results.map((r) => ({ score: rewardOf(r, { formatReward: opts.formatReward }), correct: r.correct, extracted: r.extracted }));
   };
 }

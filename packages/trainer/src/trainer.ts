@@ -3,7 +3,7 @@
 // metrics, evaluation and checkpoints.
 import { existsSync, lstatSync, readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 import {
   AccuracyHistory,
@@ -40,6 +40,8 @@ import { ConfigError, checksEveryUpdate, effectiveLoss, learningRate, type Train
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
+import type { RolloutRecord } from "./loggers/rolloutLog.js";
+import { RunLoggers } from "./loggers/runLoggers.js";
 import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
@@ -82,6 +84,8 @@ export interface TrainResult {
   stopReason: StopReason;
   /** The newest checkpoint of the run when train() returned (null when none was written). */
   checkpoint: string | null;
+  /** Commands that show the run's curves (tensorboard, wandb sync), per trainer.loggers. */
+  viewHints: string[];
 }
 
 /** Files of a run folder. */
@@ -296,6 +300,10 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   const written: StepMetrics[] = [];
   const totalSteps = c.trainer.totalSteps;
   emit({ type: "start", firstStep: startStep + 1, totalSteps, runDir, resumedFrom: found?.dir ?? null });
+  const loggers = new RunLoggers(runDir, {
+    loggers: c.trainer.loggers, project: c.trainer.project, experiment: c.trainer.experiment ?? basename(runDir),
+    rolloutsFreq: c.trainer.rolloutsFreq, totalSteps, ...(found ? { resumeStep: startStep } : {}),
+  });
 
   const evalCtx = {
     engine: actor, tokenizer: tok, eosIds: stopIds, systemPrompt: c.eval.systemPrompt,
@@ -306,6 +314,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     emit({ type: "phase", step, phase: "eval" });
     const results = await evaluate(evalCtx, evalSets);
     appendLine(evalPath, { step, time: now(), test: results });
+    loggers.eval(step, results);
     emit({ type: "eval", step, results });
     return results;
   };
@@ -355,6 +364,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     );
     lastCheckpoint = { step, dir };
     if (c.trainer.keepCheckpoints !== null) pruneCheckpoints(runDir, c.trainer.keepCheckpoints);
+    loggers.flush(); // the event file is durable up to the checkpoint it belongs with
     emit({ type: "checkpoint", step, dir });
   };
 
@@ -441,6 +451,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       metrics.time = now();
       if (reason !== null) (metrics as Record<string, unknown>).diverged = reason;
       appendStepMetrics(metricsPath, metrics);
+      loggers.step(metrics);
+      if (r.rolloutRecords) withPath(join(runDir, "rollouts"), "write", () => loggers.rollouts(step, r.rolloutRecords!));
       written.push(metrics);
       ran++;
       emit({ type: "step", metrics, stepSeconds: (performance.now() - stepStart) / 1000, totalSteps });
@@ -452,10 +464,11 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     if (lastStep > (lastCheckpoint?.step ?? 0)) await saveAt(lastStep);
   } finally {
     await pool.close();
+    loggers.close();
   }
   return {
     runDir, lastStep: written.at(-1)?.step ?? startStep, metrics: written, resumedFrom: found?.dir ?? null,
-    stopReason, checkpoint: lastCheckpoint?.dir ?? null,
+    stopReason, checkpoint: lastCheckpoint?.dir ?? null, viewHints: loggers.viewHints(),
   };
 
   // --- one step ----------------------------------------------------------------------------
@@ -634,7 +647,14 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
           }
         : {}),
     };
-    return { metrics, tokens: genTokens, correctByExample, entropyRaw: maskedMean(stats.tokenEntropy, mask) };
+    // what the model wrote, for rollouts/step-NNNNNN.jsonl (built only on the steps that save it)
+    const rolloutRecords: RolloutRecord[] | null = loggers.wantsRollouts(step)
+      ? rollouts.map((r, i) => ({
+          step, example: r.exampleIndex, prompt: decode(r.promptIds), response: r.text, reward: scores[i]!, correct: rewards[i]!.correct,
+          extracted: rewards[i]!.extracted ?? null, gold: r.gold, finish_reason: r.finishReason, length: r.responseIds.length,
+        }))
+      : null;
+    return { metrics, tokens: genTokens, correctByExample, entropyRaw: maskedMean(stats.tokenEntropy, mask), rolloutRecords };
   }
 }
 

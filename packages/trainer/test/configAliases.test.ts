@@ -34,3 +34,32 @@ describe("config key aliases and suggestions", () => {
     expect(suggestKey("actor.zzzzzzzz", known)).toBeNull();
   });
 });
+
+describe("resolveConfig with verl keys and typos", () => {
+  it("takes verl's Hydra keys, nested as in a verl YAML or dotted in --set, and snake_case spellings", async () => {
+    const { resolveConfig } = await import("../src/config.js");
+    const c = resolveConfig({
+      file: {
+        actor_rollout_ref: { model: { path: "/m" }, actor: { optim: { lr: 2e-6 }, ppo_mini_batch_size: 64 }, rollout: { n: 4 } },
+        data: { train_files: "/d.parquet", train_batch_size: 128 },
+      },
+      sets: ["trainer.save_freq=5", "algorithm.norm_adv_by_std_in_grpo=false", "trainer.logger=[console,tensorboard]", "eval.files.minerva_math=/x.jsonl"],
+    });
+    expect(c.actor.lr).toBe(2e-6);
+    expect(c.actor.ppoMiniBatchSize).toBe(64);
+    expect(c.rollout.n).toBe(4);
+    expect(c.data.trainBatchSize).toBe(128);
+    expect([c.model.path, c.data.train]).toEqual(["/m", "/d.parquet"]);
+    expect(c.trainer.saveFreq).toBe(5);
+    expect(c.algorithm.normStd).toBe(false);
+    expect(c.trainer.loggers).toEqual(["console", "tensorboard"]);
+    expect(c.eval.files).toEqual({ minerva_math: "/x.jsonl" }); // record keys are data, never renamed
+  });
+
+  it("a mistyped key gets the right suggestion in the error", async () => {
+    const { resolveConfig } = await import("../src/config.js");
+    expect(() => resolveConfig({ sets: ["actor.lrr=1e-6"] })).toThrow(/unknown config key "actor\.lrr"; "actor\.lrr": did you mean "actor\.lr"\?/);
+    expect(() => resolveConfig({ sets: ["rollout.temprature=0.6"] })).toThrow(/did you mean "rollout\.temperature"\?/);
+    expect(() => resolveConfig({ sets: ["actor.qqqqqqqq=1"] })).not.toThrow(/did you mean/);
+  });
+});

@@ -52,7 +52,7 @@ describe("advantages and reward math", () => {
         { response: "no box", gold: "2", exampleIndex: 0 },
       ];
       expect(await verifierReward(pool, { formatReward: 0, timeoutMs: 5000 })(items)).toEqual([
-        { score: 1, correct: true }, { score: 0, correct: false }, { score: 0, correct: false },
+        { score: 1, correct: true, extracted: "2" }, { score: 0, correct: false, extracted: "7" }, { score: 0, correct: false, extracted: null },
       ]);
       expect((await verifierReward(pool, { formatReward: 1, timeoutMs: 5000 })(items)).map((r) => r.score)).toEqual([1, 1, 0]);
     } finally {

@@ -127,6 +127,7 @@ export function trainCommand(): Command {
         if (r.lastStep === config.trainer.totalSteps) {
           process.stderr.write(`final model: ${join(r.runDir, "checkpoints", `step-${String(r.lastStep).padStart(6, "0")}`, "model")}\n`);
         }
+        for (const hint of r.viewHints) process.stderr.write(`view: ${hint}\n`);
         if (r.stopReason === "interrupted") process.exitCode = SIGNAL_EXIT[(abort.signal.reason as StopSignal | undefined) ?? "SIGINT"];
       } catch (e) {
         if (e instanceof DivergenceError) {
