@@ -106,4 +106,9 @@ export const otherForms: Case[] = [
   c("\\mathbb{R}", "(0, \\infty)", false, "the reals are not the positive reals"),
   c("\\approx 3.14", "3.14", true, "a leading approximately sign"),
   c("\\approx 3.15", "3.14", false, "an approximately sign does not hide a different number"),
+  c("\\text{(A) } 5", "A", true, "a choice letter with the choice's value after it"),
+  c("(B) 5", "A", false, "a different choice letter with a value after it"),
+  c("(A)5", "(B)", false, "the letter decides, not the text after it"),
+  c("0.\\overline{3}", "\\frac{1}{3}", true, "a repeating decimal"),
+  c("0.\\overline{3}", "0.3", false, "a repeating decimal is not its first digits"),
 ];

@@ -37,3 +37,16 @@ export function allReals(a: Answer): Answer | null {
 export function withoutApprox(a: Answer): Answer {
   return a.kind === "expr" && a.latex.startsWith("\\approx") && a.latex.length > "\\approx".length ? { kind: "expr", latex: a.latex.slice("\\approx".length) } : a;
 }
+
+/** A gold that is one choice letter (normalization turns "(C)" into "C"). */
+export function isChoiceLetter(a: Answer): boolean {
+  const s = a.kind === "expr" ? a.latex : a.kind === "text" ? a.text : "";
+  return /^[A-E]$/.test(s);
+}
+
+/** "(A) 5", the letter with the choice's text after it, as "A"; null otherwise. */
+export function choicePrefix(a: Answer): Answer | null {
+  const s = a.kind === "expr" ? a.latex : a.kind === "text" ? a.text : null;
+  const m = s === null ? null : /^\(([A-E])\)(?![a-zA-Z])/.exec(s.trim());
+  return m ? { kind: "expr", latex: m[1]! } : null;
+}
