@@ -70,6 +70,22 @@ function failure(reason: VerifyResult["reason"]): VerifyResult {
   return { correct: false, extracted: null, goldParsed: "", reason };
 }
 
+/** The parent's node flags without the ones that make no sense for a worker: --input-type, and -e/-p with their code. */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--input-type")) continue;
+    if (a === "-e" || a === "--eval" || a === "-p" || a === "--print") {
+      i++; // its code
+      continue;
+    }
+    if (/^--(eval|print)=/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 export class VerifierPool {
   readonly size: number;
   private readonly timeoutMs: number;
@@ -107,6 +123,15 @@ export class VerifierPool {
     });
   }
 
+  /** Resolves once every worker has started (its grading engine loaded); rejects if they cannot start. */
+  async whenReady(): Promise<void> {
+    while (!this.slots.every((s) => s.ready)) {
+      if (this.startError) throw new Error(this.startError);
+      if (this.closed) throw new Error("VerifierPool is closed");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   verifyBatch(pairs: readonly Pair[], options: VerifyOptions = {}): Promise<VerifyResult[]> {
     return Promise.all(pairs.map((p) => this.verify(p.response, p.gold, options)));
   }
@@ -126,10 +151,12 @@ export class VerifierPool {
 
   private spawn(): Slot {
     const worker = new Worker(this.file, {
+      // workers inherit the parent's flags; those of `node --input-type=module -e CODE` stop them starting
+      execArgv: workerExecArgv(process.execArgv),
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
     });
     const slot: Slot = { worker, ready: false, inFlight: [], timer: null };
-    worker.unref();
+    if (this.queue.length === 0) worker.unref();
     worker.on("message", (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on("error", (err) => {
       if (!slot.ready) this.startError = `verifier worker failed to start: ${err.message}`;
@@ -163,11 +190,7 @@ export class VerifierPool {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     const head = slot.inFlight[0];
-    if (!head) {
-      slot.worker.unref();
-      return;
-    }
-    slot.worker.ref();
+    if (!head) return;
     const limit = head.options.timeoutMs ?? this.timeoutMs;
     slot.timer = setTimeout(() => setImmediate(() => {
       if (slot.inFlight[0] === head) this.replace(slot, "timeout");
@@ -192,6 +215,7 @@ export class VerifierPool {
       this.startError ??= "verifier worker failed to start";
       this.startError += ` (${this.failedStarts} times in a row; giving up)`;
       for (const queued of this.queue.splice(0)) queued.resolve(failure("worker-error"));
+      this.updateRefs();
       return;
     }
     if (!slot.ready) this.startError = null;
@@ -201,18 +225,33 @@ export class VerifierPool {
     }
   }
 
+  /**
+   * Workers keep the process alive exactly while the pool has work (queued, or in flight on
+   * them), so a program that only verifies ends by itself when it is done. unref() at spawn alone
+   * did not hold: Node refs a worker's port again once it delivers messages, and the idle pool
+   * kept the process alive forever (the README's verify() example never exited).
+   */
+  private updateRefs(): void {
+    const waiting = this.queue.length > 0;
+    for (const slot of this.slots) {
+      if (slot.inFlight.length > 0 || (waiting && !this.closed)) slot.worker.ref();
+      else slot.worker.unref();
+    }
+  }
+
   /** Posts queued tasks to ready workers, each to the one with the fewest in flight. */
   private dispatch(): void {
     const ready = this.slots.filter((s) => s.ready);
     while (this.queue.length > 0 && ready.length > 0) {
       const slot = ready.reduce((a, b) => (b.inFlight.length < a.inFlight.length ? b : a));
-      if (slot.inFlight.length >= MAX_IN_FLIGHT) return;
+      if (slot.inFlight.length >= MAX_IN_FLIGHT) break;
       const task = this.queue.shift()!;
       slot.inFlight.push(task);
       if (slot.inFlight.length === 1) this.arm(slot);
       const { resolve: _resolve, ...message } = task;
       slot.worker.postMessage(message);
     }
+    this.updateRefs();
   }
 }
 
