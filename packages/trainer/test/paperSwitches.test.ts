@@ -3,7 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { aggregationWeights, Tensor } from "@rlvr/native";
 
-import { ConfigError, STOP_TOKENS, effectiveLoss, lossWeights, resolveConfig, stopTokenIds, subjectLevelBreakdown } from "../src/index.js";
+import { join } from "node:path";
+
+import { ConfigError, STOP_TOKENS, effectiveLoss, lossWeights, resolveConfig, stopTokenIds, subjectLevelBreakdown, train } from "../src/index.js";
+import { parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 const paths = ["model.path=/m", "data.train=/d.parquet"];
 
@@ -91,5 +94,46 @@ describe("MATH500 by subject and level", () => {
     });
     expect(Object.keys(b!.byLevel)).toEqual(["2", "5", "10"]);
     expect(subjectLevelBreakdown([{ score: 1 }])).toBeNull();
+  });
+});
+
+describe("training data checks (train())", () => {
+  async function rows(golds: string[], index = (i: number) => 10 + i): Promise<string> {
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const file = join(await tempDir(), "train.jsonl");
+    writeFileSync(
+      file,
+      golds.map((g, i) => JSON.stringify({ data_source: "toy", prompt: [{ role: "user", content: "1+1" }], ability: "math", reward_model: { ground_truth: g, style: "rule" }, extra_info: { index: index(i) } })).join("\n") + "\n",
+    );
+    return file;
+  }
+  const quick = { trainer: { totalSteps: 1, testFreq: 0, saveFreq: 0 }, eval: { beforeTrain: false } };
+
+  it("an empty gold is an error at load time naming the file and the row", async () => {
+    const model = await tinyModelDir();
+    const data = await tinyData();
+    const train_ = await rows(["2", " ", "5"]);
+    const config = tinyConfig(model, { ...data, train: train_ }, quick);
+    await expect(train({ config, outDir: join(await tempDir(), "run"), reward: parityReward })).rejects.toThrow(
+      new RegExp(`${train_.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 1 row\\(s\\) with an empty reward_model.ground_truth: row 1 \\(extra_info.index 11\\)`),
+    );
+  });
+
+  it("data.wrongLabel trains every copy of the example against the given label", async () => {
+    const model = await tinyModelDir();
+    const data = await tinyData();
+    const train_ = await rows(["12.8", "12.8"], () => 124);
+    const golds: string[] = [];
+    const reward = async (items: readonly { response: string; gold: string }[]) => {
+      golds.push(...items.map((i) => i.gold));
+      return parityReward(items);
+    };
+    const config = tinyConfig(model, { ...data, train: train_ }, { ...quick, data: { wrongLabel: 9292725 } });
+    await train({ config, outDir: join(await tempDir(), "run"), reward });
+    expect(golds.length).toBeGreaterThan(0);
+    expect(new Set(golds)).toEqual(new Set(["9292725"]));
+    const several = tinyConfig(model, data, { ...quick, data: { wrongLabel: "4" } });
+    await expect(train({ config: several, outDir: join(await tempDir(), "run2"), reward })).rejects.toThrow(/holds 4 different examples/);
   });
 });
