@@ -11,16 +11,21 @@ import { closeWithPercent, PLAIN_NUMBER, relativelyClose } from "./families/tole
 import type { GraderName } from "./graders/names.js";
 import { type Rejection, screenText, screenTree } from "./guard.js";
 import { textKey } from "./normalize.js";
-import { type Rational, equals, fromDecimal, toFixed, TooLargeError, rat } from "./rational.js";
+import { type Rational, equals, fromDecimal, mul, toFixed, TooLargeError, rat } from "./rational.js";
 import type { Answer, RelOp } from "./read.js";
 
 export interface EquivalenceOptions {
   /** "qwen-math" adds its numeric leniency (families/tolerance.ts); the default is strict. */
   grader?: GraderName;
+  /** The answers as written, before normalization dropped "%": a side written as a percentage also reads as value/100. */
+  written?: { gold: string; pred: string };
 }
 
 /** Set for the duration of one top-level equivalent() call (verification is synchronous). */
 let lenient = false;
+/** Which sides were written as percentages (50% is also 0.5), for the same duration. */
+let percentSides = { gold: false, pred: false };
+const PERCENT = /\\?%|\\textpercent|\bpercent\b/i;
 
 export type Method = "string" | "text" | "structure" | "exact" | "numeric" | "symbolic";
 
@@ -129,6 +134,12 @@ function leafEqual(gold: string, pred: string): Verdict {
     const gv = numericRational(g);
     const pv = numericRational(p);
     if (gv && pv && roundKey(gv) === roundKey(pv)) return { equal: true, method: "numeric" };
+  }
+  if (g.value && p.value && (percentSides.gold || percentSides.pred)) {
+    // "50\\%" is 50 once normalized; as written it is also 0.5
+    const hundredth = rat(1n, 100n);
+    if (percentSides.pred && equals(g.value, mul(p.value, hundredth))) return { equal: true, method: "exact" };
+    if (percentSides.gold && equals(mul(g.value, hundredth), p.value)) return { equal: true, method: "exact" };
   }
   // Two different rationals: no simplification can make them equal.
   if (g.value && p.value) return NO;
@@ -302,12 +313,13 @@ function differenceRatio(gl: string, gr: string, pl: string, pr: string): Ration
 
 /** Structural equivalence; the gold decides how the prediction is read. Throws RejectedAnswer. */
 export function equivalent(gold: Answer, pred: Answer, options: EquivalenceOptions = {}): Verdict {
-  const outer = lenient;
+  const outer = { lenient, percentSides };
   lenient = options.grader === "qwen-math";
+  percentSides = { gold: PERCENT.test(options.written?.gold ?? ""), pred: PERCENT.test(options.written?.pred ?? "") };
   try {
     return compare(gold, pred);
   } finally {
-    lenient = outer;
+    ({ lenient, percentSides } = outer);
   }
 }
 

@@ -70,7 +70,7 @@ export function verifySync(response: string, gold: string, options: VerifyOption
   const screened = screenText(pred);
   if (screened) return { correct: false, extracted, goldParsed, reason: `rejected:${screened}` };
   try {
-    const verdict = equivalent(readAnswer(goldParsed), readAnswer(pred), options);
+    const verdict = equivalent(readAnswer(goldParsed), readAnswer(pred), { ...options, written: { gold: goldAnswer, pred: extracted } });
     return { correct: verdict.equal, extracted, goldParsed, reason: verdict.equal ? `equal:${verdict.method ?? "structure"}` : "not-equal" };
   } catch (err) {
     if (err instanceof RejectedAnswer) return { correct: false, extracted, goldParsed, reason: `rejected:${err.why}` };

@@ -75,6 +75,10 @@ export const percentWords: Case[] = [
   c("15 percent", "15\\%", true, "percent written as a word"),
   c("15 \\text{ percent}", "15\\%", true, "percent as a word in \\text"),
   c("16 percent", "15\\%", false, "a different percentage"),
+  c("50\\%", "0.5", true, "a percentage against its fraction"),
+  c("0.5", "50\\%", true, "a fraction against a percentage gold"),
+  c("\\frac{1}{4}", "25 percent", true, "a fraction against a percentage written as a word"),
+  c("5\\%", "0.5", false, "5% is not 0.5"),
 ];
 
 export const divisionByZero: Case[] = [

@@ -45,7 +45,8 @@ export const QWEN_MATH_CASES: GraderCase[] = [
   g("\\boxed{(1, 4.5)}", "(1, \\frac{9}{2})", true, true, "a tuple compared element by element"),
   g("\\boxed{(0.3333, 2)}", "(\\frac{1}{3}, 2)", true, false, "the tolerance inside a tuple"),
   // percent leniency
-  g("\\boxed{50\\%}", "0.5", true, false, "a percentage against its fraction"),
+  g("\\boxed{50\\%}", "0.5", true, true, "a percentage against its fraction (both graders: 50% is 0.5)"),
+  g("\\boxed{50}", "0.5", true, false, "without a percent sign only this protocol's leniency accepts it"),
   g("\\boxed{0.5}", "50", true, false, "a fraction against the percentage number"),
   g("\\boxed{50}", "50\\%", true, true, "the bare number against a percentage"),
   g("\\boxed{51\\%}", "0.5", false, false, "a different percentage"),
