@@ -4,7 +4,7 @@
 // anywhere: 1/2004! ≠ 1/2006!, 14917 ≠ 14916.
 import { numericValue, parseRaw, symbolicallyEqual, type MathJson } from "./engine.js";
 import { exactValue } from "./exact.js";
-import { allReals, choicePrefix, isChoiceLetter, setBuilderCondition, vectorAsTuple, withoutApprox } from "./families/forms.js";
+import { allReals, choicePrefix, emptySetWords, infinityWord, isChoiceLetter, setBuilderCondition, vectorAsTuple, withoutApprox } from "./families/forms.js";
 import { labeled, membershipValue, SYMBOL } from "./families/labels.js";
 import { proportionality } from "./families/proportional.js";
 import { closeWithPercent, PLAIN_NUMBER, relativelyClose } from "./families/tolerance.js";
@@ -330,6 +330,10 @@ function compare(goldIn: Answer, predIn: Answer): Verdict {
   if (gold.kind === "seq" && gold.open === "(") pred = vectorAsTuple(pred) ?? allReals(pred) ?? pred;
   if (pred.kind === "seq" && pred.open === "(") gold = vectorAsTuple(gold) ?? allReals(gold) ?? gold;
   if (isChoiceLetter(gold)) pred = choicePrefix(pred) ?? pred;
+  gold = infinityWord(gold) ?? gold;
+  pred = infinityWord(pred) ?? pred;
+  if (gold.kind === "set" && gold.items.length === 0) pred = emptySetWords(pred) ?? pred;
+  if (pred.kind === "set" && pred.items.length === 0) gold = emptySetWords(gold) ?? gold;
   const byLabel = labeledLists(gold, pred);
   if (byLabel !== null) return byLabel;
   if (gold.kind !== "relation") pred = assignedValue(pred);

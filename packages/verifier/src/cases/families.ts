@@ -115,4 +115,11 @@ export const otherForms: Case[] = [
   c("(A)5", "(B)", false, "the letter decides, not the text after it"),
   c("0.\\overline{3}", "\\frac{1}{3}", true, "a repeating decimal"),
   c("0.\\overline{3}", "0.3", false, "a repeating decimal is not its first digits"),
+  c("\\text{infinity}", "\\infty", true, "infinity in words"),
+  c("\\text{negative infinity}", "-\\infty", true, "negative infinity in words"),
+  c("\\text{infinity}", "-\\infty", false, "infinity is not negative infinity"),
+  c("\\text{no solution}", "\\emptyset", true, "no solution is the empty set"),
+  c("\\emptyset", "\\text{no solution}", true, "the empty set against 'no solution'"),
+  c("\\text{none}", "\\{1\\}", false, "'none' is not a one-element set"),
+  c("\\text{no solution}", "\\{0\\}", false, "no solution is not the set holding 0"),
 ];

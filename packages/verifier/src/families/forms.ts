@@ -50,3 +50,19 @@ export function choicePrefix(a: Answer): Answer | null {
   const m = s === null ? null : /^\(([A-E])\)(?![a-zA-Z])/.exec(s.trim());
   return m ? { kind: "expr", latex: m[1]! } : null;
 }
+
+/** "infinity" in words as \infty (and "negative infinity" as -\infty); null otherwise. */
+export function infinityWord(a: Answer): Answer | null {
+  if (a.kind !== "text") return null;
+  const t = a.text.trim().toLowerCase();
+  if (/^\+?\s*infinity$/.test(t)) return { kind: "expr", latex: "\\infty" };
+  if (/^(?:-\s*|negative\s*|minus\s*)infinity$/.test(t)) return { kind: "expr", latex: "-\\infty" };
+  return null;
+}
+
+const NO_SOLUTION = /^(?:no\s*solutions?|none|(?:the\s*)?empty\s*set)$/i;
+
+/** "no solution", "none", "the empty set": the empty set, when the other side is one. */
+export function emptySetWords(a: Answer): Answer | null {
+  return a.kind === "text" && NO_SOLUTION.test(a.text.trim()) ? { kind: "set", items: [] } : null;
+}
