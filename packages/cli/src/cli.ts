@@ -15,6 +15,7 @@ import { mathworldCommand } from "./commands/mathworld.js";
 import { pretrainCommand } from "./commands/pretrain.js";
 import { evalCommand } from "./commands/eval.js";
 import { initCommand } from "./commands/init.js";
+import { exitCodeFor, throwOnCommanderExit } from "./exitCodes.js";
 
 export function buildProgram(): Command {
   const program = new Command("rlvr")
@@ -38,11 +39,11 @@ export function buildProgram(): Command {
 // Resolve symlinks so the check also holds when run through node_modules/.bin/rlvr.
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
-  buildProgram()
+  throwOnCommanderExit(buildProgram())
     .parseAsync(process.argv)
     .catch((e: unknown) => {
-      const err = e as Error & { code?: string };
-      console.error(`rlvr: ${err.message}`);
-      process.exit(1);
+      const { code, printed } = exitCodeFor(e);
+      if (!printed) console.error(`rlvr: ${(e as Error).message}`);
+      process.exit(code);
     });
 }

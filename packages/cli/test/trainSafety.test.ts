@@ -124,11 +124,13 @@ describe("rlvr train: stops and exit codes", () => {
 describe("rlvr train: arguments and messages", () => {
   it("--resume needs an existing run in --out", async () => {
     const { dir } = await setup(2);
-    expect((await runCli(["train", "--resume"])).stderr).toMatch(/--resume needs --out <run folder>/);
+    const noOut = await runCli(["train", "--resume"]);
+    expect(noOut.code).toBe(2); // a usage error
+    expect(noOut.stderr).toMatch(/--resume needs --out <run folder>/);
     expect((await runCli(["train", "--resume", "--out", join(dir, "typo")])).stderr).toMatch(/typo does not exist: check the --out path/);
     mkdirSync(join(dir, "empty"));
     const r = await runCli(["train", "--resume", "--out", join(dir, "empty")]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error: --out names no run
     expect(r.stderr).toMatch(/empty holds no run to continue/);
   });
 
@@ -140,14 +142,14 @@ describe("rlvr train: arguments and messages", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`${join(out, "config.json")}: the run's saved config is not valid JSON`));
     const p = await runCli(["train", "--config", config, "--set", "__proto__.x=1", "--print-config"]);
-    expect(p.code).toBe(1);
+    expect(p.code).toBe(2); // a usage error
     expect(p.stderr).toMatch(/"__proto__" is not a config key/);
   });
 
   it("generate -n beyond the limit fails at once naming the option", async () => {
     const model = await tinyModelDir();
     const r = await runCli(["generate", "--model", model, "--prompt", "1+1", "-n", "100000000"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error
     expect(r.stderr).toMatch(/-n 100000000: at most 100000 samples per call/);
     const t = await runCli(["generate", "--model", model, "--prompt", "1+1", "-n", "100000", "--max-tokens", "1000"]);
     expect(t.stderr).toMatch(/-n 100000 x --max-tokens 1000 = 100000000 tokens: at most 50000000/);

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 
 import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
@@ -46,10 +46,10 @@ export function generateCommand(): Command {
     .option("--json", "print one JSON object per sample (tokens, logprobs, finish reason)")
     .action(async (o: GenerateCliOptions) => {
       if (o.n > GENERATE_LIMITS.samples) {
-        throw new Error(`-n ${o.n}: at most ${GENERATE_LIMITS.samples} samples per call; run several calls with different --seed values for more`);
+        throw new InvalidArgumentError(`-n ${o.n}: at most ${GENERATE_LIMITS.samples} samples per call; run several calls with different --seed values for more`);
       }
       if (o.n * o.maxTokens > GENERATE_LIMITS.tokens) {
-        throw new Error(
+        throw new InvalidArgumentError(
           `-n ${o.n} x --max-tokens ${o.maxTokens} = ${o.n * o.maxTokens} tokens: at most ${GENERATE_LIMITS.tokens} per call; lower -n or --max-tokens (or split the work over several --seed values)`,
         );
       }

@@ -8,15 +8,17 @@ import {
   type ConfigInput,
 } from "@rlvr/trainer";
 
+import { EXIT } from "../exitCodes.js";
 import { SIGNAL_EXIT, installStopSignals, type StopSignal } from "../stopSignals.js";
 
 /**
- * Exit codes of `rlvr train`: 0 the run reached trainer.totalSteps, or stopped at --max-steps (a
- * stop that was asked for, with a checkpoint to --resume from); 1 an error; 3 the divergence
- * guard stopped the run; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Every stop
- * but a crash or a second signal ends with a checkpoint of the last finished step.
+ * Exit codes of `rlvr train` (exitCodes.ts): 0 the run reached trainer.totalSteps, or stopped at
+ * --max-steps (a stop that was asked for, with a checkpoint to --resume from); 1 an error; 2 a
+ * usage error (bad option or config key); 3 the divergence guard stopped the run; 130
+ * interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM). Every stop but a crash or a second
+ * signal ends with a checkpoint of the last finished step.
  */
-export const TRAIN_EXIT = { done: 0, error: 1, diverged: 3, sigint: 130, sigterm: 143 } as const;
+export const TRAIN_EXIT = { done: EXIT.ok, error: EXIT.failure, usage: EXIT.usage, diverged: EXIT.diverged, sigint: EXIT.sigint, sigterm: EXIT.sigterm } as const;
 
 // the built-in math world's presets (mathworld-1shot is the default of a bare `rlvr train`)
 for (const [name, preset] of Object.entries(mathworldPresets())) registerPreset(name, preset);
