@@ -1,6 +1,6 @@
 // Commander argument parsers shared by the commands: each rejects bad values
 // with a message commander prints next to the option's name.
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 
 /** An integer >= min. */
 export const intOption = (min: number) => (v: string): number => {
@@ -47,3 +47,20 @@ export function engineOptions(o: EngineCliOptions): { backend: EngineBackendName
     ...(o.bf16Gemm ? { bf16Gemm: true } : {}),
   };
 }
+
+/**
+ * An option under its one name (the config key's: --max-new-tokens for eval.maxNewTokens,
+ * --timeout-ms for reward.timeoutMs) with its old spelling still accepted, hidden from --help.
+ */
+export function withRenamedOption<C extends Command>(
+  cmd: C, flags: { name: string; old: string; arg: string; attribute: string }, description: string, parse: (v: string) => unknown, def?: unknown,
+): C {
+  cmd.addOption(new Option(`--${flags.name} <${flags.arg}>`, description).argParser((v) => parse(v)).default(def));
+  cmd.addOption(new Option(`--${flags.old} <${flags.arg}>`, `old name of --${flags.name}`).hideHelp().argParser((v) => parse(v)));
+  cmd.on(`option:${flags.old}`, (v: string) => cmd.setOptionValueWithSource(flags.attribute, parse(v), "cli"));
+  return cmd;
+}
+
+/** --max-new-tokens (eval.maxNewTokens, Hugging Face's max_new_tokens); --max-tokens still works. */
+export const withMaxNewTokens = <C extends Command>(cmd: C, description: string, def: number): C =>
+  withRenamedOption(cmd, { name: "max-new-tokens", old: "max-tokens", arg: "m", attribute: "maxNewTokens" }, description, intOption(1), def);

@@ -39,3 +39,22 @@ describe.skipIf(!existsSync(cli))("rlvr exit codes (built CLI)", () => {
     expect(missingModel.stderr).toMatch(/^rlvr: .*\/nonexistent\/model/m);
   }, 240_000);
 });
+
+describe.skipIf(!existsSync(cli))("option names (built CLI)", () => {
+  it("--max-new-tokens and --timeout-ms are the names in --help; the old spellings still work", async () => {
+    for (const cmd of ["generate", "eval"]) {
+      const help = (await rlvr([cmd, "--help"])).stdout;
+      expect(help).toContain("--max-new-tokens <m>");
+      expect(help).not.toContain("--max-tokens");
+    }
+    const verifyHelp = (await rlvr(["verify", "--help"])).stdout;
+    expect(verifyHelp).toContain("--timeout-ms <ms>");
+    expect(verifyHelp).not.toMatch(/--timeout </);
+    for (const flag of ["--timeout-ms", "--timeout"]) {
+      const r = await rlvr(["verify", "--response", "\\boxed{2}", "--gold", "2", flag, "3000000000"]);
+      expect(r.code, flag).toBe(1);
+      expect(r.stderr).toMatch(/--timeout-ms must be/);
+      expect((await rlvr(["verify", "--response", "\\boxed{2}", "--gold", "2", flag, "4000"])).code, flag).toBe(0);
+    }
+  }, 240_000);
+});

@@ -152,6 +152,6 @@ describe("rlvr train: arguments and messages", () => {
     expect(r.code).toBe(2); // a usage error
     expect(r.stderr).toMatch(/-n 100000000: at most 100000 samples per call/);
     const t = await runCli(["generate", "--model", model, "--prompt", "1+1", "-n", "100000", "--max-tokens", "1000"]);
-    expect(t.stderr).toMatch(/-n 100000 x --max-tokens 1000 = 100000000 tokens: at most 50000000/);
+    expect(t.stderr).toMatch(/-n 100000 x --max-new-tokens 1000 = 100000000 tokens: at most 50000000/); // given as --max-tokens, the old name
   });
 });

@@ -26,7 +26,7 @@ import {
 } from "@rlvr/trainer";
 import { DEFAULT_TIMEOUT_MS, GRADER_NAMES, VerifierPool, checkGraderName, type GraderName } from "@rlvr/verifier";
 
-import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
+import { engineOptions, intOption, numberOption, withEngineOptions, withMaxNewTokens, type EngineCliOptions } from "../options.js";
 
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 const pair = (what: string) => (v: string, prev: [string, string][]) => {
@@ -41,7 +41,7 @@ export interface EvalCliOptions extends EngineCliOptions {
   file: [string, string][];
   dataDir?: string;
   limit?: number;
-  maxTokens: number;
+  maxNewTokens: number;
   k: number;
   temperature: number;
   topP: number;
@@ -147,12 +147,12 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
 
   const m = await loadModelDir(o.model);
   const engine = Engine.fromWeights(m.config, m.weights!, engineOptions(o));
-  progress.log(`eval ${resolve(o.model)}: ${sets.map((s) => `${s.name} ${s.examples.length}× ${protocolLabel(s)}`).join("; ")}; max ${o.maxTokens} tokens`);
+  progress.log(`eval ${resolve(o.model)}: ${sets.map((s) => `${s.name} ${s.examples.length}× ${protocolLabel(s)}`).join("; ")}; max ${o.maxNewTokens} tokens`);
   const pool = new VerifierPool({ size: o.workers, timeoutMs: o.timeoutMs });
   const results: EvalSetResult[] = [];
   try {
     const ctx = {
-      engine, tokenizer: m.tokenizer, eosIds: stopTokenIds(m.tokenizer, m.eosTokenIds), systemPrompt, maxNewTokens: o.maxTokens,
+      engine, tokenizer: m.tokenizer, eosIds: stopTokenIds(m.tokenizer, m.eosTokenIds), systemPrompt, maxNewTokens: o.maxNewTokens,
       maxBatch: o.maxBatch, seed: o.seed, pool, timeoutMs: o.timeoutMs, grader,
     };
     for (const set of sets) {
@@ -174,7 +174,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
     await pool.close();
   }
   const report = buildEvalReport(results, {
-    model: resolve(o.model), systemPrompt, maxTokens: o.maxTokens, seed: o.seed, limit: o.limit ?? null, grader,
+    model: resolve(o.model), systemPrompt, maxTokens: o.maxNewTokens, seed: o.seed, limit: o.limit ?? null, grader,
     files, reflection, responses: o.saveResponses === true,
   });
   io.stdout.write(evalMarkdown(report));
@@ -186,14 +186,13 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
 }
 
 export function evalCommand(io?: Io): Command {
-  return withEngineOptions(new Command("eval"))
+  return withMaxNewTokens(withEngineOptions(new Command("eval")), "new tokens per response (eval.maxNewTokens)", 3072)
     .description("evaluate a model on the paper's math benchmarks (Qwen2.5-Math protocol): accuracy, response lengths, self-reflection words")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .option("--bench <names>", `comma-separated benchmarks (default: ${EVAL_BENCHMARKS.join(",")}; none when only --file is given)`, list)
     .option("--file <name=path>", "a benchmark from a JSONL file: {problem, answer} rows or verl rows; a known name keeps its field mapping (repeatable)", pair("NAME=PATH"), [])
     .option("--data-dir <dir>", "data folder holding datasets/eval/<name>/test.jsonl (default: the shared folder, ../shared or RLVR_SHARED_DIR)")
     .option("--limit <n>", "first n problems of each benchmark", intOption(1))
-    .option("--max-tokens <m>", "new tokens per response", intOption(1), 3072)
     .option("--k <n>", "samples per problem for the avg@k benchmarks (aime24, aime25, amc23)", intOption(1), 8)
     .option("--temperature <t>", "sampling temperature of the avg@k benchmarks", numberOption(0, 100, true), 0.6)
     .option("--top-p <p>", "nucleus mass of the avg@k benchmarks", numberOption(0, 1, true), 1)

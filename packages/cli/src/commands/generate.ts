@@ -4,11 +4,11 @@ import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
 import { engineStepModel, generate } from "@rlvr/sampler";
 
-import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
+import { engineOptions, intOption, numberOption, withEngineOptions, withMaxNewTokens, type EngineCliOptions } from "../options.js";
 
 /**
  * Bounds on one `generate` call: every sample is kept in memory until printed, so a call is
- * limited in samples and in total tokens (samples x --max-tokens); more samples take several
+ * limited in samples and in total tokens (samples x --max-new-tokens); more samples take several
  * calls with different --seed values.
  */
 export const GENERATE_LIMITS = { samples: 100_000, tokens: 50_000_000 } as const;
@@ -21,7 +21,7 @@ interface GenerateCliOptions extends EngineCliOptions {
   temperature: number;
   topP: number;
   topK: number;
-  maxTokens: number;
+  maxNewTokens: number;
   seed: number;
   chat: boolean;
   system?: string;
@@ -30,15 +30,14 @@ interface GenerateCliOptions extends EngineCliOptions {
 }
 
 export function generateCommand(): Command {
-  return withEngineOptions(new Command("generate"))
+  return withMaxNewTokens(withEngineOptions(new Command("generate")), "new tokens per sample", 256)
     .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
     .requiredOption("--model <dir>", "Hugging Face model directory")
     .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
-    .option("-n, --n <n>", `samples (at most ${GENERATE_LIMITS.samples}, and -n x --max-tokens at most ${GENERATE_LIMITS.tokens})`, intOption(1), 1)
+    .option("-n, --n <n>", `samples (at most ${GENERATE_LIMITS.samples}, and -n x --max-new-tokens at most ${GENERATE_LIMITS.tokens})`, intOption(1), 1)
     .option("--temperature <t>", "0 = greedy", numberOption(0, 100), 0.6)
     .option("--top-p <p>", "nucleus mass", numberOption(0, 1, true), 1)
     .option("--top-k <k>", "0 = off", intOption(0), 0)
-    .option("--max-tokens <m>", "new tokens per sample", intOption(1), 256)
     .option("--seed <s>", "sampling seed", intOption(0), 0)
     .option("--system <text>", "system message for the chat template")
     .option("--stop <text...>", "stop strings")
@@ -48,9 +47,9 @@ export function generateCommand(): Command {
       if (o.n > GENERATE_LIMITS.samples) {
         throw new InvalidArgumentError(`-n ${o.n}: at most ${GENERATE_LIMITS.samples} samples per call; run several calls with different --seed values for more`);
       }
-      if (o.n * o.maxTokens > GENERATE_LIMITS.tokens) {
+      if (o.n * o.maxNewTokens > GENERATE_LIMITS.tokens) {
         throw new InvalidArgumentError(
-          `-n ${o.n} x --max-tokens ${o.maxTokens} = ${o.n * o.maxTokens} tokens: at most ${GENERATE_LIMITS.tokens} per call; lower -n or --max-tokens (or split the work over several --seed values)`,
+          `-n ${o.n} x --max-new-tokens ${o.maxNewTokens} = ${o.n * o.maxNewTokens} tokens: at most ${GENERATE_LIMITS.tokens} per call; lower -n or --max-new-tokens (or split the work over several --seed values)`,
         );
       }
       const dir = await loadModelDir(o.model);
@@ -60,8 +59,8 @@ export function generateCommand(): Command {
         o.chat && tok.chatTemplate
           ? tok.encodeChat([...(o.system ? [{ role: "system", content: o.system }] : []), { role: "user", content: o.prompt }], { addGenerationPrompt: true, maxLength: dir.config.maxPositionEmbeddings })
           : tok.encode(o.prompt);
-      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxTokens }), [Int32Array.from(ids)], {
-        n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxTokens, seed: o.seed,
+      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxNewTokens }), [Int32Array.from(ids)], {
+        n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxNewTokens, seed: o.seed,
         eosIds: dir.eosTokenIds, ...(o.stop ? { stop: o.stop } : {}),
         decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),
         onProgress: (done, total) => process.stderr.isTTY && process.stderr.write(`\rgenerated ${done}/${total}`),

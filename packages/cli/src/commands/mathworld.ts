@@ -6,7 +6,7 @@ import { Engine } from "@rlvr/engine";
 import { DEFAULT_SEED, DEFAULT_TEST_SIZE, DEFAULT_TRAIN_SIZE, FAMILIES, evaluateGreedy, exportSplits, generateSplits } from "@rlvr/mathworld";
 import { loadModelDir } from "@rlvr/model";
 
-import { intOption } from "../options.js";
+import { intOption, withMaxNewTokens } from "../options.js";
 
 export function mathworldCommand(): Command {
   const cmd = new Command("mathworld").description("the built-in tiny math world (synthetic problems with worked solutions)");
@@ -22,20 +22,18 @@ export function mathworldCommand(): Command {
       console.log(`mathworld seed ${o.seed}: ${r.train} train, ${r.test} test rows`);
       for (const f of r.files) console.log(`  ${f}`);
     });
-  cmd
-    .command("eval")
+  withMaxNewTokens(cmd.command("eval"), "new tokens per answer", 96)
     .description("greedy accuracy of a model on the math world's test split (boxed answers, @rlvr/verifier)")
     .requiredOption("--model <dir>", "Hugging Face model directory (e.g. packages/mathworld/base)")
     .option("--seed <s>", "split seed", intOption(0), DEFAULT_SEED)
     .option("--size <n>", "first n test problems (default: all)", intOption(1))
-    .option("--max-tokens <m>", "new tokens per answer", intOption(1), 96)
     .option("--system", "add the evaluation system prompt (spec section 7)")
     .option("--json", "print the result as JSON")
-    .action(async (o: { model: string; seed: number; size?: number; maxTokens: number; system?: boolean; json?: boolean }) => {
+    .action(async (o: { model: string; seed: number; size?: number; maxNewTokens: number; system?: boolean; json?: boolean }) => {
       const m = await loadModelDir(o.model);
       const engine = Engine.fromWeights(m.config, m.weights!);
       const test = generateSplits({ seed: o.seed }).test.slice(0, o.size);
-      const r = evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: o.maxTokens, eosIds: m.eosTokenIds, withSystem: o.system ?? false });
+      const r = evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: o.maxNewTokens, eosIds: m.eosTokenIds, withSystem: o.system ?? false });
       const { responses: _responses, ...summary } = r;
       if (o.json) return console.log(JSON.stringify(summary));
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

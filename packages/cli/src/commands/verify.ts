@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 
 import { checkGraderName, checkTimeLimitMs, verifyJsonl, VerifierPool, DEFAULT_TIMEOUT_MS, GRADER_NAMES, MAX_TIMEOUT_MS, type Fallback, type VerifyOptions } from "@rlvr/verifier";
+import { withRenamedOption } from "../options.js";
 
 interface VerifyFlags {
   input?: string;
@@ -10,7 +11,7 @@ interface VerifyFlags {
   response?: string;
   gold?: string;
   workers?: string;
-  timeout: string;
+  timeoutMs: string;
   fallback: Fallback[];
   grader: string;
 }
@@ -41,14 +42,19 @@ async function verifyFile(flags: VerifyFlags, pool: VerifierPool, options: Verif
 
 /** `rlvr verify`: checks model answers against gold answers (rule-based reward). */
 export function verifyCommand(): Command {
-  return new Command("verify")
+  return withRenamedOption(
+    new Command("verify"),
+    { name: "timeout-ms", old: "timeout", arg: "ms", attribute: "timeoutMs" },
+    `hard limit per verification, 1 to ${MAX_TIMEOUT_MS} ms (reward.timeoutMs in training)`,
+    String,
+    String(DEFAULT_TIMEOUT_MS),
+  )
     .description("verify model responses against gold answers (1 = correct, 0 = not)")
     .option("--input <file>", "JSONL file: one {\"response\", \"gold\", ...} object per line")
     .option("--output <file>", "write JSONL results here (default: stdout)")
     .option("--response <text>", "verify a single response ...")
     .option("--gold <text>", "... against this gold answer")
     .option("--workers <n>", "worker threads (default: min(2, cores))")
-    .option("--timeout <ms>", `hard limit per verification, 1 to ${MAX_TIMEOUT_MS} ms`, String(DEFAULT_TIMEOUT_MS))
     .option("--fallback <kind...>", "also accept unboxed answers: final-answer, answer-label", [])
     .option("--grader <name>", `how answers are read and compared: ${GRADER_NAMES.join(", ")} (qwen-math: the Qwen2.5-Math evaluation protocol)`, "boxed")
     .action(async (flags: VerifyFlags) => {
@@ -57,7 +63,7 @@ export function verifyCommand(): Command {
       if (single && (flags.response === undefined || flags.gold === undefined)) throw new Error("--response and --gold go together");
       const bad = flags.fallback.filter((f) => f !== "final-answer" && f !== "answer-label");
       if (bad.length > 0) throw new Error(`unknown --fallback ${bad.join(", ")}: use final-answer or answer-label`);
-      const options = { timeoutMs: checkTimeLimitMs(flags.timeout, "--timeout"), fallbacks: flags.fallback, grader: checkGraderName(flags.grader, "--grader") };
+      const options = { timeoutMs: checkTimeLimitMs(flags.timeoutMs, "--timeout-ms"), fallbacks: flags.fallback, grader: checkGraderName(flags.grader, "--grader") };
       const pool = new VerifierPool({ size: single ? 1 : flags.workers ? positiveInt("workers", flags.workers) : undefined });
       try {
         if (single) {
