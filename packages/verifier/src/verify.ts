@@ -2,6 +2,7 @@
 // own: the worker pool (pool.ts) gives that, and is what verify()/reward() use.
 import { RejectedAnswer, equivalent, type Method } from "./equivalence.js";
 import { type ExtractOptions, extractAnswer } from "./extract.js";
+import { textDividesByZero } from "./families/divisionByZero.js";
 import { LIMITS, screenText } from "./guard.js";
 import { normalizeAnswer } from "./normalize.js";
 import { readAnswer } from "./read.js";
@@ -66,7 +67,7 @@ export function verifySync(response: string, gold: string, options: VerifyOption
   if (extracted.length > 4 * LIMITS.maxAnswerLength) return { correct: false, extracted, goldParsed, reason: "rejected:too-long" };
   const pred = normalizeAnswer(extracted);
   if (pred === "") return { correct: false, extracted, goldParsed, reason: "no-answer" };
-  if (pred === goldParsed) return { correct: true, extracted, goldParsed, reason: "equal:string" };
+  if (pred === goldParsed && !textDividesByZero(pred)) return { correct: true, extracted, goldParsed, reason: "equal:string" };
   const screened = screenText(pred);
   if (screened) return { correct: false, extracted, goldParsed, reason: `rejected:${screened}` };
   try {

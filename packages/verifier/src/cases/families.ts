@@ -86,6 +86,10 @@ export const divisionByZero: Case[] = [
   c("\\frac{1}{0}", "\\infty", false, "a division by zero is not infinity"),
   c("\\frac{2}{1-1}", "2", false, "a denominator that evaluates to zero"),
   c("\\frac{1}{x}", "\\frac{2}{2x}", true, "a symbolic denominator is not a division by zero"),
+  c("\\frac{1}{0}", "\\frac{1}{0}", false, "a division by zero does not even equal the same text"),
+  c("1/0", "1/0", false, "a slash division by zero"),
+  c("\\frac{10}{20}", "\\frac{10}{20}", true, "zeros that are not denominators"),
+  c("\\frac{3}{10}", "0.3", true, "a 0 in a denominator that is not zero"),
 ];
 
 export const rationalFunctions: Case[] = [
