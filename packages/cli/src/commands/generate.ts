@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
+import { readFileSync } from "node:fs";
 
 import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
@@ -16,7 +17,8 @@ export const GENERATE_LIMITS = { samples: 100_000, tokens: 50_000_000 } as const
 
 interface GenerateCliOptions extends EngineCliOptions {
   model: string;
-  prompt: string;
+  prompt?: string;
+  input?: string;
   n: number;
   temperature: number;
   topP: number;
@@ -33,7 +35,8 @@ export function generateCommand(): Command {
   return withMaxNewTokens(withEngineOptions(new Command("generate")), "new tokens per sample", 256)
     .description("sample responses from a model (KV-cache decoding on the rlvr engine)")
     .requiredOption("--model <dir>", "Hugging Face model directory")
-    .requiredOption("--prompt <text>", "the user message (or raw text with --no-chat)")
+    .option("--prompt <text>", "the user message (or raw text with --no-chat)")
+    .option("--input <file>", 'JSONL of prompts instead of --prompt: {"prompt": "..."} or {"messages": [...]} per line (other fields are copied to the output)')
     .option("-n, --n <n>", `samples (at most ${GENERATE_LIMITS.samples}, and -n x --max-new-tokens at most ${GENERATE_LIMITS.tokens})`, intOption(1), 1)
     .option("--temperature <t>", "0 = greedy", numberOption(0, 100), 0.6)
     .option("--top-p <p>", "nucleus mass", numberOption(0, 1, true), 1)
@@ -52,14 +55,26 @@ export function generateCommand(): Command {
           `-n ${o.n} x --max-new-tokens ${o.maxNewTokens} = ${o.n * o.maxNewTokens} tokens: at most ${GENERATE_LIMITS.tokens} per call; lower -n or --max-new-tokens (or split the work over several --seed values)`,
         );
       }
+      if ((o.prompt === undefined) === (o.input === undefined)) throw new InvalidArgumentError("give either --prompt TEXT or --input FILE (JSONL of prompts)");
+      const rows: PromptRow[] = o.input !== undefined ? readPromptRows(o.input) : [{ prompt: o.prompt! }];
+      if (rows.length * o.n > GENERATE_LIMITS.samples || rows.length * o.n * o.maxNewTokens > GENERATE_LIMITS.tokens) {
+        throw new InvalidArgumentError(
+          `${rows.length} prompts x -n ${o.n} (x --max-new-tokens ${o.maxNewTokens}): at most ${GENERATE_LIMITS.samples} samples and ${GENERATE_LIMITS.tokens} tokens per call; split --input or lower -n`,
+        );
+      }
       const dir = await loadModelDir(o.model);
       const engine = Engine.fromWeights(dir.config, dir.weights!, engineOptions(o));
       const tok = dir.tokenizer;
-      const ids =
-        o.chat && tok.chatTemplate
-          ? tok.encodeChat([...(o.system ? [{ role: "system", content: o.system }] : []), { role: "user", content: o.prompt }], { addGenerationPrompt: true, maxLength: dir.config.maxPositionEmbeddings })
-          : tok.encode(o.prompt);
-      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxNewTokens }), [Int32Array.from(ids)], {
+      const system = o.system ? [{ role: "system", content: o.system }] : [];
+      const prompts = rows.map((row) => {
+        const messages = row.messages ?? [...system, { role: "user", content: row.prompt! }];
+        const ids =
+          (o.chat || row.messages) && tok.chatTemplate
+            ? tok.encodeChat(messages, { addGenerationPrompt: true, maxLength: dir.config.maxPositionEmbeddings })
+            : tok.encode(row.prompt ?? messages.map((m) => m.content).join("\n"));
+        return Int32Array.from(ids);
+      });
+      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxNewTokens }), prompts, {
         n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxNewTokens, seed: o.seed,
         eosIds: dir.eosTokenIds, ...(o.stop ? { stop: o.stop } : {}),
         decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),
@@ -67,12 +82,50 @@ export function generateCommand(): Command {
       });
       if (process.stderr.isTTY) process.stderr.write("\n");
       for (const s of samples) {
-        if (o.json) {
-          console.log(JSON.stringify({ sample: s.sampleIndex, text: s.text, finish_reason: s.finishReason, tokens: Array.from(s.tokens), logprobs: Array.from(s.logprobs) }));
+        if (o.json || o.input !== undefined) {
+          const { prompt: _p, messages: _m, ...extra } = rows[s.promptIndex]!;
+          console.log(JSON.stringify({
+            ...extra, ...(o.input !== undefined ? { prompt_index: s.promptIndex } : {}), sample: s.sampleIndex, text: s.text,
+            finish_reason: s.finishReason, tokens: Array.from(s.tokens), logprobs: Array.from(s.logprobs),
+          }));
         } else {
           if (o.n > 1) console.log(`--- sample ${s.sampleIndex} (${s.finishReason}, ${s.tokens.length} tokens)`);
           console.log(s.text);
         }
       }
     });
+}
+
+interface PromptRow {
+  prompt?: string;
+  messages?: { role: string; content: string }[];
+  [key: string]: unknown;
+}
+
+/** The prompts of --input: one {"prompt"} or {"messages"} object per line; errors name the file and line. */
+function readPromptRows(path: string): PromptRow[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`--input ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const rows: PromptRow[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
+    }
+    const row = o as PromptRow;
+    const okMessages = Array.isArray(row.messages) && row.messages.every((m) => typeof m?.role === "string" && typeof m?.content === "string");
+    if (typeof o !== "object" || o === null || (typeof row.prompt !== "string" && !okMessages)) {
+      throw new Error(`${path}:${i + 1}: expected {"prompt": "..."} or {"messages": [{"role": ..., "content": ...}]}`);
+    }
+    rows.push(row);
+  });
+  if (rows.length === 0) throw new Error(`--input ${path}: no prompts in the file`);
+  return rows;
 }

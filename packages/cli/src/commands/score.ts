@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 
 import { Engine } from "@rlvr/engine";
+import { loadWeights, ModelTokenizer, openModelTensors, readModelConfig } from "@rlvr/model";
 
 import { engineOptions, intOption, numberOption, withEngineOptions, type EngineCliOptions } from "../options.js";
 
@@ -12,14 +13,54 @@ export interface ScoreLine {
   [key: string]: unknown;
 }
 
-function parseLine(text: string, lineNo: number, vocab: number, maxLen: number): ScoreLine {
+/** Turns text into ids for lines that give `prompt` (or chat `messages`) and `response` as text. */
+export interface TextEncoder {
+  encode(text: string): number[];
+  encodeChat(messages: { role: string; content: string }[]): number[];
+}
+
+function parseJson(text: string, lineNo: number): Record<string, unknown> {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (e) {
     throw new Error(`line ${lineNo}: not valid JSON (${(e as Error).message})`);
   }
-  const o = obj as Record<string, unknown>;
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new Error(`line ${lineNo}: expected a JSON object`);
+  return obj as Record<string, unknown>;
+}
+
+/** True when a line gives text (prompt / messages and response) rather than token ids. */
+export const isTextLine = (o: Record<string, unknown>) => o.prompt_ids === undefined && o.response_ids === undefined;
+
+/**
+ * One input line as ids: {"prompt_ids", "response_ids"} as given, or {"prompt" | "messages",
+ * "response"} encoded (the prompt raw or through the chat template with the assistant header;
+ * the response on its own, as generation produces it).
+ */
+export function parseLine(text: string, lineNo: number, vocab: number, maxLen: number, encoder?: () => Promise<TextEncoder> | TextEncoder): Promise<ScoreLine> | ScoreLine {
+  const o = parseJson(text, lineNo);
+  if (isTextLine(o)) {
+    if (!encoder) throw new Error(`line ${lineNo}: give "prompt_ids" and "response_ids", or "prompt" (or "messages") and "response" as text`);
+    return (async () => {
+      const enc = await encoder();
+      const { prompt, messages, response } = o;
+      if (typeof response !== "string") throw new Error(`line ${lineNo}: "response" must be a string (or give "prompt_ids" and "response_ids")`);
+      let promptIds: number[];
+      if (Array.isArray(messages)) {
+        if (!messages.every((m) => typeof m === "object" && m !== null && typeof (m as { role?: unknown }).role === "string" && typeof (m as { content?: unknown }).content === "string")) {
+          throw new Error(`line ${lineNo}: "messages" must be [{"role": ..., "content": ...}, ...]`);
+        }
+        promptIds = enc.encodeChat(messages as { role: string; content: string }[]);
+      } else if (typeof prompt === "string") promptIds = enc.encode(prompt);
+      else throw new Error(`line ${lineNo}: give "prompt" (text) or "messages" (a chat) with the "response"`);
+      return checkIds({ ...o, prompt_ids: promptIds, response_ids: enc.encode(response) }, lineNo, vocab, maxLen);
+    })();
+  }
+  return checkIds(o, lineNo, vocab, maxLen);
+}
+
+function checkIds(o: Record<string, unknown>, lineNo: number, vocab: number, maxLen: number): ScoreLine {
   for (const key of ["prompt_ids", "response_ids"] as const) {
     const a = o[key];
     if (!Array.isArray(a) || !a.every((x) => Number.isInteger(x))) throw new Error(`line ${lineNo}: "${key}" must be an array of integers`);
@@ -56,14 +97,34 @@ export function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1):
 
 export function scoreCommand(): Command {
   return withEngineOptions(new Command("score"))
-    .description("per-token log-probs and entropies of given responses (JSONL with prompt_ids and response_ids)")
-    .requiredOption("--model <dir>", "Hugging Face model directory (config.json, safetensors, tokenizer)")
-    .requiredOption("--input <file>", "JSONL: one {\"prompt_ids\": [...], \"response_ids\": [...]} per line")
+    .description("per-token log-probs and entropies of given responses (JSONL: token ids, or prompt / messages and response as text)")
+    .requiredOption("--model <dir>", "Hugging Face model directory (config.json, safetensors; tokenizer files only for text lines)")
+    .requiredOption("--input <file>", 'JSONL: {"prompt_ids": [...], "response_ids": [...]} or {"prompt" | "messages": ..., "response": "..."} per line')
     .option("--output <file>", "write JSONL here (default: stdout)")
     .option("--temperature <t>", "divide logits by t before the log-softmax", numberOption(0, Number.MAX_VALUE, true), 1)
     .option("--batch-size <n>", "sequences per forward pass", intOption(1), 8)
     .action(async (opts: EngineCliOptions & { model: string; input: string; output?: string; temperature: number; batchSize: number }) => {
-      const engine = await Engine.fromModelDir(opts.model, engineOptions(opts));
+      // the weights alone: a folder without tokenizer files scores token ids
+      const { config } = await readModelConfig(opts.model);
+      const source = await openModelTensors(opts.model);
+      let weights;
+      try {
+        weights = await loadWeights(source, config);
+      } finally {
+        await source.close();
+      }
+      const engine = Engine.fromWeights(config, weights, { ...engineOptions(opts), modelDir: opts.model });
+      let tokenizer: Promise<TextEncoder> | null = null;
+      const encoder = () =>
+        (tokenizer ??= ModelTokenizer.load(opts.model, { contextLength: config.maxPositionEmbeddings }).then(
+          (tok) => ({
+            encode: (t: string) => tok.encode(t),
+            encodeChat: (m: { role: string; content: string }[]) => tok.encodeChat(m, { addGenerationPrompt: true, maxLength: config.maxPositionEmbeddings }),
+          }),
+          (e: unknown) => {
+            throw new Error(`${opts.input} gives text, which needs the model's tokenizer: ${(e as Error).message} (or give prompt_ids and response_ids)`);
+          },
+        ));
       const out = opts.output ? createWriteStream(opts.output) : process.stdout;
       const rl = createInterface({ input: createReadStream(opts.input), crlfDelay: Infinity });
       let lineNo = 0;
@@ -76,7 +137,7 @@ export function scoreCommand(): Command {
       for await (const text of rl) {
         lineNo++;
         if (text.trim() === "") continue;
-        batch.push(parseLine(text, lineNo, engine.config.vocabSize, engine.config.maxPositionEmbeddings));
+        batch.push(await parseLine(text, lineNo, engine.config.vocabSize, engine.config.maxPositionEmbeddings, encoder));
         if (batch.length === opts.batchSize) flush();
       }
       flush();
