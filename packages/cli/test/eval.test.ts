@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { saveCheckpoint } from "@rlvr/model";
 import {
   buildEvalReport,
   evalMarkdown,
@@ -13,7 +12,8 @@ import {
   type EvalSetResult,
 } from "@rlvr/trainer";
 
-import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
+import { tempDir } from "../../model/src/testing/fixtures.js";
+import { tinyModelDir as tinyEvalModelDir } from "./helpers.js";
 import { buildProgram } from "../src/cli.js";
 import { evalCommand } from "../src/commands/eval.js";
 
@@ -28,13 +28,8 @@ class Capture extends Writable {
   }
 }
 
-async function tinyModelDir(): Promise<string> {
-  const dir = join(await tempDir(), "model");
-  // the Qwen template + the qwen25-math-cot system prompt is ~150 byte-level tokens
-  const config = tinyQwen2({ max_position_embeddings: 320 });
-  await saveCheckpoint(dir, config, randomWeights(config, 3), tinyTokenizerFileMap(), { dtype: "F32" });
-  return dir;
-}
+// the Qwen template + the qwen25-math-cot system prompt is ~150 byte-level tokens
+const tinyModelDir = () => tinyEvalModelDir({ max_position_embeddings: 320 });
 
 /** A custom {problem, answer} benchmark and an aime24-shaped one. */
 async function tinyBenchmarks(): Promise<{ dir: string; mine: string; aime: string }> {

@@ -7,20 +7,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
-import { loadModelDir, saveCheckpoint } from "@rlvr/model";
+import { loadModelDir } from "@rlvr/model";
 
-import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
+import { tempDir } from "../../model/src/testing/fixtures.js";
+import { tinyModelDir } from "./helpers.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
 const run = promisify(execFile);
 const lines = (stdout: string) => stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 
-async function tinyModelDir(): Promise<string> {
-  const dir = join(await tempDir(), "model");
-  const config = tinyQwen2();
-  await saveCheckpoint(dir, config, randomWeights(config, 3), tinyTokenizerFileMap());
-  return dir;
-}
 
 describe("rlvr generate --input / score from text (built CLI)", () => {
   it("generate --input: n samples per prompt, prompt_index and the row's other fields on each line", async () => {

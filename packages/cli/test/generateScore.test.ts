@@ -6,21 +6,16 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 import { Engine } from "@rlvr/engine";
-import { loadModelDir, saveCheckpoint } from "@rlvr/model";
+import { loadModelDir } from "@rlvr/model";
 import { engineStepModel, generate } from "@rlvr/sampler";
 
-import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
+import { tempDir } from "../../model/src/testing/fixtures.js";
+import { tinyModelDir } from "./helpers.js";
 import { scoreBatch } from "../src/commands/score.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
 const run = promisify(execFile);
 
-async function tinyModelDir(): Promise<string> {
-  const dir = join(await tempDir(), "model");
-  const config = tinyQwen2();
-  await saveCheckpoint(dir, config, randomWeights(config, 3), tinyTokenizerFileMap());
-  return dir;
-}
 
 describe("generate and score agree", () => {
   it("the sampler's log-probs equal `score` on the same tokens, bit for bit (CPU)", async () => {
