@@ -3,14 +3,14 @@
 // bit. The kill points are drawn over the measured length of the uninterrupted run, so they
 // spread over the run on a slow machine too; the assertions do not depend on where they land.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 import { readMetrics } from "@rlvr/data";
 
-import { tempDir, tinyData, tinyModelDir } from "../../trainer/test/helpers.js";
+import { tinyRunConfig } from "./helpers.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
 const TOTAL = 5;
@@ -58,21 +58,10 @@ const finalFiles = (out: string) => {
 describe("fault injection: SIGKILL at random points, resume, same final weights", () => {
   // a hang guard far above the ~30-40 s it takes on a shared 2-core machine
   it("3 seeds x up to 2 kills each: bit-identical final model and optimizer state", { timeout: 400_000 }, async () => {
-    const [model, data, dir] = [await tinyModelDir(), await tinyData(), await tempDir()];
-    const config = join(dir, "run.yaml");
-    writeFileSync(
-      config,
-      [
-        `model: { path: ${JSON.stringify(model)} }`,
-        `data: { train: ${JSON.stringify(data.train)}, trainBatchSize: 2, maxResponseLength: 5 }`,
-        "rollout: { n: 2 }",
-        // two optimizer steps a training step, so a kill can land between them too
-        "actor: { lr: 1e-3, ppoMiniBatchSize: 1, microBatchSize: 1 }",
-        "reward: { workers: 1 }",
-        `eval: { files: { math500: ${JSON.stringify(data.test)} }, limit: 2, maxNewTokens: 3, systemPrompt: "", beforeTrain: false }`,
-        `trainer: { totalSteps: ${TOTAL}, saveFreq: 1, testFreq: 0, seed: 3 }`,
-      ].join("\n"),
-    );
+    // two optimizer steps a training step, so a kill can land between them too
+    const { config, dir } = await tinyRunConfig({
+      actor: { lr: 1e-3, ppoMiniBatchSize: 1, microBatchSize: 1 }, eval: { beforeTrain: false }, trainer: { totalSteps: TOTAL, saveFreq: 1, testFreq: 0, seed: 3 },
+    });
     const ref = join(dir, "ref");
     const base = await trainOnce(["--config", config, "--out", ref], null);
     expect(base.code, base.stderr).toBe(0);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -7,28 +7,13 @@ import { describe, expect, it } from "vitest";
 
 import { readMetrics } from "@rlvr/data";
 
-import { tempDir, tinyData, tinyModelDir } from "../../trainer/test/helpers.js";
+import { tinyRunConfig } from "./helpers.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
 const run = promisify(execFile);
 
-async function setup() {
-  const [model, data, dir] = [await tinyModelDir(), await tinyData(), await tempDir()];
-  const config = join(dir, "run.yaml");
-  writeFileSync(
-    config,
-    [
-      `model: { path: ${JSON.stringify(model)} }`,
-      `data: { train: ${JSON.stringify(data.train)}, trainBatchSize: 2, maxResponseLength: 5 }`,
-      "rollout: { n: 2 }",
-      "actor: { ppoMiniBatchSize: 2, microBatchSize: 4 }",
-      "reward: { workers: 1 }",
-      `eval: { files: { math500: ${JSON.stringify(data.test)} }, limit: 2, maxNewTokens: 3, systemPrompt: "" }`,
-      "trainer: { totalSteps: 3, saveFreq: 1, testFreq: 3 }",
-    ].join("\n"),
-  );
-  return { config, out: join(dir, "run") };
-}
+const setup = () =>
+  tinyRunConfig({ actor: { ppoMiniBatchSize: 2, microBatchSize: 4 }, trainer: { totalSteps: 3, saveFreq: 1, testFreq: 3 } });
 
 describe("rlvr train (built CLI)", () => {
   it("trains with a YAML config, --set and --out; plain progress lines off a TTY; --resume continues", async () => {

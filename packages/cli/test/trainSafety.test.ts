@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
-import { tempDir, tinyData, tinyModelDir } from "../../trainer/test/helpers.js";
+import { tinyModelDir } from "../../trainer/test/helpers.js";
+import { tinyRunConfig } from "./helpers.js";
 import { installStopSignals } from "../src/stopSignals.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
@@ -40,23 +41,10 @@ function startTrainer(args: string[]) {
   return { p, sawStep: waitFor(/^step \d+\//m), waitFor, exited };
 }
 
-async function setup(totalSteps: number, saveFreq = 0) {
-  const [model, data, dir] = [await tinyModelDir(), await tinyData(), await tempDir()];
-  const config = join(dir, "run.yaml");
-  writeFileSync(
-    config,
-    [
-      `model: { path: ${JSON.stringify(model)} }`,
-      `data: { train: ${JSON.stringify(data.train)}, trainBatchSize: 2, maxResponseLength: 5 }`,
-      "rollout: { n: 2 }",
-      "actor: { lr: 1e-3, ppoMiniBatchSize: 2, microBatchSize: 2 }",
-      "reward: { workers: 1 }",
-      `eval: { files: { math500: ${JSON.stringify(data.test)} }, limit: 2, maxNewTokens: 3, systemPrompt: "", beforeTrain: false }`,
-      `trainer: { totalSteps: ${totalSteps}, saveFreq: ${saveFreq}, testFreq: 0 }`,
-    ].join("\n"),
-  );
-  return { config, dir, out: join(dir, "run") };
-}
+const setup = (totalSteps: number, saveFreq = 0) =>
+  tinyRunConfig({
+    actor: { lr: 1e-3, ppoMiniBatchSize: 2, microBatchSize: 2 }, eval: { beforeTrain: false }, trainer: { totalSteps, saveFreq, testFreq: 0 },
+  });
 
 const steps = (out: string) => (existsSync(join(out, "checkpoints")) ? readdirSync(join(out, "checkpoints")).filter((n) => n.startsWith("step-")) : []);
 
