@@ -273,6 +273,8 @@ export async function renderReport(runDirs: string | readonly string[], options:
       const path = join(dirname(htmlPath), "charts", `${def.id}.png`);
       writeFileAtomic(path, svgToPng(svg));
       pngs.push(path);
+      // a render is synchronous (tens to hundreds of ms a chart): let the event loop turn between them
+      await new Promise((r) => setImmediate(r));
     }
   }
   return { html: htmlPath, charts: charts.filter((c) => c.svg !== null).map((c) => c.def.id), pngs, steps: runs.reduce((n, r) => n + r.metrics.length, 0) };
