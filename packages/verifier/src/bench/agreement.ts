@@ -4,6 +4,7 @@
 // - both graders against verl's math reward (verlMath.ts, written anew) on the same responses:
 //   every case of the case table, the qwen-math cases and the family cases.
 import { CASES, responseOf } from "../cases/index.js";
+import { PEER_CASES, type PeerKind } from "../cases/peerSuites.js";
 import { QWEN_MATH_CASES } from "../cases/qwenMath.js";
 import { GRADERS, type GraderName } from "../graders/index.js";
 import { verlMathCorrect } from "./verlMath.js";
@@ -13,6 +14,47 @@ export interface AgreementReport {
   qwenCases: { cases: number; agree: number; percent: number; disagreements: string[] };
   labeledCases: Record<GraderName, { cases: number; agree: number; percent: number; falseAccepts: number }>;
   verl: Record<GraderName, { responses: number; agree: number; percent: number; acceptedOnlyByUs: number; acceptedOnlyByVerl: number; examplesOnlyVerl: string[] }>;
+  peerSuites: PeerSuitesReport;
+}
+
+/** Agreement with the verdicts asserted by peers' own test suites (cases/peerSuites.ts, held out). */
+export interface PeerSuitesReport {
+  note: string;
+  sources: string[];
+  cases: Record<PeerKind, number>;
+  graders: Record<GraderName, {
+    byKind: Record<PeerKind, { cases: number; agree: number; percent: number }>;
+    falseAccepts: number;
+    misses: string[];
+  }>;
+}
+
+const KINDS: readonly PeerKind[] = ["boxed", "free-text", "negative"];
+
+export async function peerSuiteAgreement(): Promise<PeerSuitesReport> {
+  const cases = Object.fromEntries(KINDS.map((k) => [k, PEER_CASES.filter((c) => c.kind === k).length])) as Record<PeerKind, number>;
+  const graders = Object.fromEntries(
+    await Promise.all((["boxed", "qwen-math"] as const).map(async (g) => {
+      const rows = await mapYielding(PEER_CASES, (c) => ({ c, got: GRADERS[g](c.response, c.gold).correct }));
+      const byKind = Object.fromEntries(KINDS.map((k) => {
+        const of = rows.filter((r) => r.c.kind === k);
+        const agree = of.filter((r) => r.got === r.c.expected).length;
+        return [k, { cases: of.length, agree, percent: pct(agree, of.length) }];
+      }));
+      const misses = rows.filter((r) => r.got !== r.c.expected && !(g === "boxed" && r.c.kind === "free-text"));
+      return [g, {
+        byKind,
+        falseAccepts: rows.filter((r) => r.got && !r.c.expected).length,
+        misses: misses.map((r) => `${r.c.kind}: ${JSON.stringify(r.c.response.slice(-70))} vs gold ${JSON.stringify(r.c.gold)} (peer: ${r.c.expected ? "accept" : "reject"}; ${r.c.source.split(" ")[0]})`),
+      }];
+    })),
+  ) as PeerSuitesReport["graders"];
+  return {
+    note: "Held-out cases from peers' own test suites, each with the verdict the peer's test asserts (answer strings as data, responses abridged; see cases/peerSuites.ts). Free-text answers are not a boxed-grader target: it reads boxes only.",
+    sources: [...new Set(PEER_CASES.map((c) => c.source.replace(/ \(.*$/, "")))],
+    cases,
+    graders,
+  };
 }
 
 const pct = (a: number, n: number) => Number(((100 * a) / Math.max(1, n)).toFixed(1));
@@ -56,5 +98,6 @@ export async function agreement(): Promise<AgreementReport> {
     qwenCases: { cases: qwen.length, agree: qwen.filter((q) => q.ok).length, percent: pct(qwen.filter((q) => q.ok).length, qwen.length), disagreements: qwen.filter((q) => !q.ok).map((q) => q.c.why) },
     labeledCases: labeled,
     verl,
+    peerSuites: await peerSuiteAgreement(),
   };
 }

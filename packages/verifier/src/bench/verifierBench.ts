@@ -91,6 +91,14 @@ async function main(): Promise<void> {
       console.log(`    ${g} vs the case table's (boxed) verdicts: ${l.agree}/${l.cases} (${l.percent}%), ${l.falseAccepts} accepted that the table rejects`);
       console.log(`    ${g} vs verl's math reward (re-implemented) on ${v.responses} responses: ${v.agree} (${v.percent}%); accepted only by us ${v.acceptedOnlyByUs}, only by verl ${v.acceptedOnlyByVerl}`);
     }
+    const peers = agree.peerSuites;
+    console.log(`  peer suites (held out, ${peers.cases.boxed} boxed, ${peers.cases["free-text"]} free-text, ${peers.cases.negative} negative cases from ${peers.sources.join("; ")}):`);
+    for (const g of ["boxed", "qwen-math"] as const) {
+      const p = peers.graders[g];
+      const k = (kind: "boxed" | "free-text" | "negative") => `${p.byKind[kind].agree}/${p.byKind[kind].cases} (${p.byKind[kind].percent}%)`;
+      console.log(`    ${g}: boxed answers ${k("boxed")}, free-text answers ${k("free-text")}, negatives ${k("negative")}, ${p.falseAccepts} false accepts`);
+      for (const m of p.misses) console.log(`      miss ${m}`);
+    }
     console.log(`  pathological: worst ${worst.ms} ms (${worst.case}) over ${latencies.length} cases, limit ${TIMEOUT_MS} ms (target: none above 6000 ms)`);
     console.log(`  written to ${file}`);
   } finally {
