@@ -132,6 +132,12 @@ function expandPlusMinus(s: string): Answer | null {
 export function readAnswer(s: string): Answer {
   const matrix = MATRIX.exec(s);
   if (matrix) return readMatrix(matrix[2]!);
+  // One matrix in brackets or parentheses ("\left[\begin{array}{cc}...\end{array}\right]"): the matrix.
+  const bracketed = /^[([]\s*(\\begin\{[\s\S]*\})\s*[)\]]$/.exec(s);
+  if (bracketed && bracketed[1]!.lastIndexOf("\\begin{") === 0) {
+    const inner = MATRIX.exec(bracketed[1]!);
+    if (inner) return readMatrix(inner[2]!);
+  }
 
   // "4 or -1", "x = 1 and x = 2": a list, when no part is a phrase
   const joined = joinWordsToCommas(s);
