@@ -11,7 +11,8 @@ export const GRADER_DOCS: Readonly<Record<GraderName, string>> = {
     "normalized-string, structural, exact-rational, 6-decimal (when a side is a decimal) and symbolic equality; no relative tolerance",
   "qwen-math":
     "the Qwen2.5-Math evaluation protocol: the last \\boxed{}, else the text after the last \"the answer is\", else after " +
-    "\"final answer is\", else the last number; a trailing \\text{...} unit is dropped; everything the boxed grader accepts, " +
+    "\"final answer is\" (to the end of its sentence), else the last math span when no number follows it, else the last number " +
+    "(a simple fraction a/b is one number); a trailing \\text{...} unit is dropped; everything the boxed grader accepts, " +
     "plus numbers within a relative tolerance of 1e-4, and percent leniency (the gold g also matches g/100 and 100g)",
 };
 
