@@ -14,6 +14,12 @@ describe("qwen-math free-text reading", () => {
     ["The final answer is 12,000,023. I hope it is correct.", "12,000,023", "final-answer-is"],
   ] as const)("%s", (response, answer, via) => expect(qwenMathAnswer(response)).toEqual({ answer, via }));
 
+  it("digits glued to a letter are no number", () => {
+    expect(qwenMathAnswer("AZYUK2A")).toBeNull();
+    expect(GRADERS["qwen-math"]("AZYUK2A", "2").correct).toBe(false);
+    expect(qwenMathAnswer("so 12cm in all")?.answer).toBe("12");
+  });
+
   it("a number after the last math span is still the last number", () => {
     expect(qwenMathAnswer("We get $3$, and then 7 apples in total")).toEqual({ answer: "7", via: "last-number" });
   });
@@ -48,5 +54,21 @@ describe("a matrix in brackets is the matrix", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+// n and n+d (|n| < 1000, 1 <= d <= 50) are over 1e-4 apart relative and never n and 100n, so qwen-math's tolerance and percent leniency keep them apart.
+describe("a labelled approximation is its value", () => {
+  it("x \\approx n equals n and not a different number, in both graders", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -999, max: 999 }), fc.integer({ min: 1, max: 50 }), fc.constantFrom("x", "y", "t_1", "A"), (n, d, label) =>
+        (["boxed", "qwen-math"] as const).every((g) =>
+          GRADERS[g](`\\boxed{${label} \\approx ${n}}`, `${n}`).correct && !GRADERS[g](`\\boxed{${label}\\approx ${n + d}}`, `${n}`).correct),
+      ),
+      { numRuns: 100 },
+    );
+  });
+  it("a longer left side is not a label", () => {
+    expect(GRADERS.boxed("\\boxed{xy \\approx 11}", "11").correct).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // Other spellings of the same answer: a set-builder set is its condition
 // ("\{x \mid x > 2\}" is "x > 2", so it meets an interval), a one-column or one-row matrix is a
 // tuple (a vector written as a pmatrix), "all real numbers" and \mathbb{R} are (−∞, ∞), and a
-// leading "\approx" is dropped.
+// leading "\approx" (or "x \approx") is dropped.
 import type { Answer } from "../read.js";
 
 const BAR = /^((?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[a-zA-Z0-9]+\}?)?)(?:\\mid|\||:)(.+)$/;
@@ -33,9 +33,13 @@ export function allReals(a: Answer): Answer | null {
   return { kind: "seq", open: "(", close: ")", items: [{ kind: "expr", latex: "-\\infty" }, { kind: "expr", latex: "\\infty" }] };
 }
 
-/** "\approx 3.14" as 3.14. */
+/** A leading "\approx" or "x \approx" (a one-letter label, as in "x = 3"): "\approx 3.14" and "x\approx 3.14" as 3.14. */
+const APPROX = /^(?:[a-zA-Z](?:_\{?[a-zA-Z0-9]+\}?)?\s*)?\\approx(?![a-zA-Z])/;
+
 export function withoutApprox(a: Answer): Answer {
-  return a.kind === "expr" && a.latex.startsWith("\\approx") && a.latex.length > "\\approx".length ? { kind: "expr", latex: a.latex.slice("\\approx".length) } : a;
+  if (a.kind !== "expr") return a;
+  const m = APPROX.exec(a.latex);
+  return m && a.latex.length > m[0].length ? { kind: "expr", latex: a.latex.slice(m[0].length).trim() } : a;
 }
 
 /** A gold that is one choice letter (normalization turns "(C)" into "C"). */

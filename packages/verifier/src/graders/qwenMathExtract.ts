@@ -6,7 +6,8 @@
 // Three departures from the protocol, each where a peer grader's test (Math-Verify's) asserts the
 // verdict a reader would give and the protocol's reading is plainly not the answer: the phrase
 // ends at the end of its sentence ("the final answer is 12,000,023. I hope it is correct."); a
-// simple fraction is one number ("is 2/3", not 3); and when no number follows the last math span
+// simple fraction is one number ("is 2/3", not 3); digits glued to a letter ("AZYUK2A") are no
+// number; and when no number follows the last math span
 // ($...$, \(...\), \[...\], $$...$$), that span is the answer ("Therefore $x \geq 5$ is the
 // solution.", a matrix, "$(7, 6)$").
 import { answerRegion, lastBoxedGroup } from "../extract.js";
@@ -36,8 +37,9 @@ function phraseAfter(region: string, phrase: RegExp): string | null {
   return s.length > 0 ? s : null;
 }
 
-/** "-3", ".5", "12.75": the Qwen number pattern (digits with at most one decimal point, optional minus); "2/3" is one number. */
-const NUMBER = /-?\d+\/\d+(?!\.?\d)|-?\d*\.?\d+/g;
+/** "-3", ".5", "12.75": the Qwen number pattern (digits with at most one decimal point, optional minus); "2/3" is one number;
+ * digits right after a letter are part of a word ("AZYUK2A", "CO2"), not a number. */
+const NUMBER = /(?<![a-zA-Z\d.])(?:-?\d+\/\d+(?!\.?\d)|-?\d*\.?\d+)/g;
 
 /** Math spans: $$...$$, \[...\], \(...\), $...$ (an escaped \$ inside is text). */
 const MATH_SPAN = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$((?:\\\$|[^$])+?)\$/g;
