@@ -10,13 +10,14 @@
  *
  * The limit is stated in the time of a reference machine and scaled by how slow this machine is
  * right now (slowdown(), measured when the file starts and when it ends, the larger kept), so the
- * guard itself does not fail because a machine is loaded: limit = base x clamp(slowdown, 1, 10).
+ * guard itself does not fail because a machine is loaded: limit = base x clamp(slowdown, 1, 10),
+ * the slowdown being the larger of a JavaScript loop's and the cores' load per core.
  * It also gives the loop a turn after every test, so a block is one test's, never a whole file's.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { afterAll, afterEach } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 
-import { limitMs, slowdown } from "./loopLimit.js";
+import { coreContention, limitMs, slowdown } from "./loopLimit.js";
 
 const startSlowdown = slowdown();
 // resolution 10 ms: the sampling timer itself costs next to nothing, and blocks that matter are seconds long
@@ -26,16 +27,29 @@ delay.enable();
 // Vitest runs one synchronous test after another without a turn of the event loop, so a file of
 // many short synchronous tests (native calls) held the loop as long as the whole file: give the
 // loop a turn after each test, so that only one test at a time can block it.
-afterEach(() => new Promise<void>((r) => setImmediate(r)));
+// The turn also records each test's own block, so the report can name the test that held it.
+let worstTest = { ms: 0, name: "(loading the file)" };
+let lastMax = 0;
+afterEach(async () => {
+  const name = expect.getState().currentTestName ?? "(unnamed test)";
+  await new Promise<void>((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 11)); // one sampling tick: the block just ended is recorded
+  const max = delay.max / 1e6;
+  if (max > lastMax) {
+    if (max > worstTest.ms) worstTest = { ms: max, name };
+    lastMax = max;
+  }
+});
 
 afterAll(async () => {
   // a block just before this hook is recorded only when the sampling timer next fires
   await new Promise((r) => setTimeout(r, 30));
   delay.disable();
   const worstMs = delay.max / 1e6;
-  const slow = Math.max(startSlowdown, slowdown());
+  const slow = Math.max(startSlowdown, slowdown(), coreContention());
   const limit = limitMs(slow);
-  const line = `longest event-loop block ${worstMs.toFixed(0)} ms (limit ${limit.toFixed(0)} ms at slowdown ${slow.toFixed(2)})`;
+  const where = worstMs > worstTest.ms ? "(loading the file or a hook)" : `in "${worstTest.name}"`;
+  const line = `longest event-loop block ${worstMs.toFixed(0)} ms ${where} (limit ${limit.toFixed(0)} ms at slowdown ${slow.toFixed(2)})`;
   if (process.env.RLVR_LOOP_GUARD_LOG) console.log(`[loop guard] ${line}`);
   if (worstMs > limit) {
     throw new Error(

@@ -3,6 +3,8 @@
  * scaled by how slow this machine runs plain JavaScript right now, so that a loaded machine does
  * not fail the guard by itself.
  */
+import { availableParallelism, loadavg } from "node:os";
+
 /** Longest block a test file may hold its worker's event loop, on the reference machine. */
 export const BASE_LIMIT_MS = 3000;
 /** The scaled limit never grows past this many times the base (10 x 3 s is half of vitest's 60 s). */
@@ -28,6 +30,16 @@ export function slowdown(): number {
   }
   times.sort((a, b) => a - b);
   return times[3]! / REFERENCE_LOOP_MS;
+}
+
+/**
+ * How oversubscribed the cores are: the 1-minute load average per core. A lone JavaScript loop
+ * (slowdown()) still gets a whole core beside one busy process on a 2-core machine, while the
+ * native kernels' threads (a pool as wide as the machine) share them: this catches that.
+ */
+export function coreContention(): number {
+  const cores = availableParallelism();
+  return cores > 0 ? loadavg()[0]! / cores : 1;
 }
 
 /** The limit in ms for a measured slowdown; RLVR_LOOP_GUARD_MS replaces the base (the guard's own test sets it). */
