@@ -89,3 +89,19 @@ export function loadEvalSuite(names: readonly string[] = EVAL_BENCHMARKS, dir?: 
   for (const name of names) out[name] = loadEvalBenchmark(name, dir === undefined ? undefined : join(dir, name, "test.jsonl"));
   return out;
 }
+
+/** One group of a benchmark breakdown (a MATH500 subject or level). */
+export interface BreakdownRow {
+  /** Problems in the group. */
+  n: number;
+  /** Mean of the problems' scores (correct samples / samples), in [0, 1]. */
+  accuracy: number;
+}
+
+/** MATH500 by subject and by difficulty level (the paper's cross-domain analysis), as eval.json holds it. */
+export interface SubjectLevelBreakdown {
+  /** Subject name → its row, subjects in alphabetical order. */
+  bySubject: Record<string, BreakdownRow>;
+  /** Level ("1".."5") → its row, in level order. */
+  byLevel: Record<string, BreakdownRow>;
+}

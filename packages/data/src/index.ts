@@ -24,6 +24,8 @@ export {
   type EvalBenchmark,
   type EvalExample,
   type EvalFields,
+  type BreakdownRow,
+  type SubjectLevelBreakdown,
 } from "./eval.js";
 export { buildKShotSet, findByIndex, type KShotOptions } from "./kshot.js";
 export {

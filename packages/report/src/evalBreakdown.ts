@@ -3,15 +3,7 @@
 // (a list of benchmark reports with name, accuracy, n and, for math500, breakdown); the list is
 // read as the record.
 
-export interface BreakdownRow {
-  n: number;
-  accuracy: number;
-}
-
-export interface Breakdown {
-  bySubject: Record<string, BreakdownRow>;
-  byLevel: Record<string, BreakdownRow>;
-}
+import type { BreakdownRow, SubjectLevelBreakdown as Breakdown } from "@rlvr/data";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,19 +1,9 @@
 // MATH500 by subject and by difficulty level (the paper's cross-domain analysis): accuracy over
 // the problems of each subject / level, from the per-problem scores of an evaluation.
 
-export interface BreakdownRow {
-  /** Problems in the group. */
-  n: number;
-  /** Mean of the problems' scores (correct samples / samples), in [0, 1]. */
-  accuracy: number;
-}
+import type { BreakdownRow, SubjectLevelBreakdown } from "@rlvr/data";
 
-export interface SubjectLevelBreakdown {
-  /** Subject name → its row, subjects in alphabetical order. */
-  bySubject: Record<string, BreakdownRow>;
-  /** Level ("1".."5") → its row, in level order. */
-  byLevel: Record<string, BreakdownRow>;
-}
+export type { BreakdownRow, SubjectLevelBreakdown };
 
 interface Scored {
   score: number;
