@@ -2,20 +2,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { ConfigError, PRESETS, checksEveryUpdate, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
-import { tempDir } from "./helpers.js";
-
-const paths = ["model.path=/m", "data.train=/d.parquet"];
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { PRESETS, checksEveryUpdate, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
+import { REQUIRED_PATHS as paths, configErrorOf as errorOf, tempDir } from "./helpers.js";
 
 describe("config", () => {
   it("defaults are the paper's 1-shot GRPO recipe", () => {

@@ -2,13 +2,14 @@
 // training set and a tiny math500-shaped benchmark.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 
 import { Engine, type EngineOptions } from "@rlvr/engine";
 import { loadModelDir, saveCheckpoint } from "@rlvr/model";
 import { engineStepModel, generate } from "@rlvr/sampler";
 
 import { randomWeights, tempDir, tinyQwen2, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
-import { resolveConfig, responseWidth, scoreRollouts, type ConfigInput, type Rollout, type TrainConfig } from "../src/index.js";
+import { ConfigError, resolveConfig, responseWidth, scoreRollouts, type ConfigInput, type Rollout, type TrainConfig } from "../src/index.js";
 
 export { tempDir };
 
@@ -92,4 +93,18 @@ export async function sharedPromptScores(backend: EngineOptions): Promise<{ cpu:
   }));
   const W = responseWidth(rollouts);
   return { cpu: scoreRollouts(cpu, rollouts, W, 0.6, 4).logp, other: scoreRollouts(other, rollouts, W, 0.6, 4).logp };
+}
+
+/** --set values for the two keys without a default, for config tests. */
+export const REQUIRED_PATHS = ["model.path=/m", "data.train=/d.parquet"];
+
+/** The ConfigError `fn` throws (fails the test when it throws nothing or something else). */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
 }

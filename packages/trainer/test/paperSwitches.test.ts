@@ -5,20 +5,8 @@ import { aggregationWeights, Tensor } from "@rlvr/native";
 
 import { join } from "node:path";
 
-import { ConfigError, STOP_TOKENS, effectiveLoss, lossWeights, resolveConfig, stopTokenIds, subjectLevelBreakdown, train } from "../src/index.js";
-import { parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
-
-const paths = ["model.path=/m", "data.train=/d.parquet"];
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { STOP_TOKENS, effectiveLoss, lossWeights, resolveConfig, stopTokenIds, subjectLevelBreakdown, train } from "../src/index.js";
+import { REQUIRED_PATHS as paths, configErrorOf as configError, parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 describe("graders in the config", () => {
   it("train with boxed, evaluate with qwen-math by default", () => {
