@@ -10,22 +10,12 @@ import { describe, expect, it } from "vitest";
 
 import { readMetrics } from "@rlvr/data";
 
+import { rng } from "../../engine/test/helpers.js"; // mulberry32: the kill points
 import { tinyRunConfig } from "./helpers.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
 const TOTAL = 5;
 
-/** mulberry32: a small seeded PRNG for the kill points. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Starts `rlvr train`; once it has loaded (its "run ..." line), kills it after `killAfterMs`
