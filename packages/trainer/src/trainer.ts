@@ -40,8 +40,8 @@ import { ConfigError, checksEveryUpdate, effectiveLoss, learningRate, type Train
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
-import type { RolloutRecord } from "./loggers/rolloutLog.js";
-import { RunLoggers } from "./loggers/runLoggers.js";
+import { ROLLOUTS_DIR, type RolloutRecord } from "./loggers/rolloutLog.js";
+import { RunLoggers, TENSORBOARD_DIR } from "./loggers/runLoggers.js";
 import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
@@ -200,11 +200,10 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   const metricsPath = join(runDir, RUN_FILES.metrics);
   const evalPath = join(runDir, RUN_FILES.eval);
   const historyPath = join(runDir, RUN_FILES.history);
-  // run files are written only as plain files inside the run folder, never through a planted link
-  for (const f of [...Object.values(RUN_FILES), "checkpoints"]) {
-    if (f !== "checkpoints") assertPlainFileOrMissing(join(runDir, f));
-  }
-  assertFolderOrMissing(join(runDir, "checkpoints"));
+  // run files are written only as plain files inside the run folder, never through a planted
+  // link; so are the folders the trainer and its loggers write into
+  for (const f of Object.values(RUN_FILES)) assertPlainFileOrMissing(join(runDir, f));
+  for (const d of ["checkpoints", ROLLOUTS_DIR, TENSORBOARD_DIR]) assertFolderOrMissing(join(runDir, d));
 
   // --- where do we start? --------------------------------------------------------------------
   if (!opts.resume && (existsSync(metricsPath) || existsSync(join(runDir, "checkpoints")))) {
@@ -452,7 +451,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       if (reason !== null) (metrics as Record<string, unknown>).diverged = reason;
       appendStepMetrics(metricsPath, metrics);
       loggers.step(metrics);
-      if (r.rolloutRecords) withPath(join(runDir, "rollouts"), "write", () => loggers.rollouts(step, r.rolloutRecords!));
+      if (r.rolloutRecords) withPath(join(runDir, ROLLOUTS_DIR), "write", () => loggers.rollouts(step, r.rolloutRecords!));
       written.push(metrics);
       ran++;
       emit({ type: "step", metrics, stepSeconds: (performance.now() - stepStart) / 1000, totalSteps });

@@ -1,6 +1,6 @@
 // trainer.loggers and trainer.rolloutsFreq in a real (tiny) run: TensorBoard event files with
 // verl's names, the before-training evaluation, and the rollouts of the chosen steps.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -40,5 +40,19 @@ describe("train with loggers", () => {
     expect(p.viewHints).toEqual([]);
     expect(existsSync(join(plain, "tensorboard"))).toBe(false);
     expect(existsSync(join(plain, "rollouts"))).toBe(false);
+  });
+
+  it("a planted rollouts or tensorboard symlink is refused: nothing is written through it", async () => {
+    const [model, data] = [await tinyModelDir(), await tinyData()];
+    for (const folder of ["rollouts", "tensorboard"]) {
+      const parent = await tempDir();
+      const out = join(parent, "run"), outside = join(parent, "outside");
+      mkdirSync(out);
+      mkdirSync(outside);
+      symlinkSync(outside, join(out, folder));
+      const config = tinyConfig(model, data, { trainer: { loggers: ["tensorboard"], rolloutsFreq: 1 } });
+      await expect(train({ config, outDir: out })).rejects.toThrow(new RegExp(`${folder} must be a folder \\(not a link`));
+      expect(readdirSync(outside)).toEqual([]);
+    }
   });
 });
