@@ -3,6 +3,8 @@
 // copies to the device itself) and numbers, validate everything, call the
 // engine (EngineImpl: engine::Model or OpsModel) and return fresh typed arrays
 // (never [tokens x vocab] logits, except the size-capped test-only logits()).
+// The long calls validate here, then run as an EngineCall (async_call.h) and
+// return a promise of what they used to return.
 #include "binding/engine_binding.h"
 
 #include <cmath>
@@ -140,13 +142,16 @@ double temperature_arg(const Napi::Object& o) {
   return t;
 }
 
-// { logp, entropy }: what score and scorePrefixed return.
-Napi::Object logp_entropy(Napi::Env env, const Napi::Float32Array& lp, const Napi::Float32Array& en) {
+// { logp, entropy } from a call's outputs 0 and 1: what score and scorePrefixed return.
+Napi::Value logp_entropy(Napi::Env env, EngineCall& c) {
   Napi::Object r = Napi::Object::New(env);
-  r.Set("logp", lp);
-  r.Set("entropy", en);
+  r.Set("logp", c.output_array(0));
+  r.Set("entropy", c.output_array(1));
   return r;
 }
+
+// A call's only output.
+Napi::Value first_output(Napi::Env, EngineCall& c) { return c.output_array(0); }
 
 Napi::Float32Array new_f32(Napi::Env env, int64_t n) {
   return Napi::Float32Array::New(env, static_cast<size_t>(n));
@@ -249,13 +254,23 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
 
 EngineImpl& EngineWrap::model() {
   if (!model_) fail(Code::Internal, "", "engine is not initialized");
+  if (busy_) fail(Code::Value, "engine", "busy: a call on this engine is in flight (await its promise first)");
   return *model_;
+}
+
+const EngineImpl& EngineWrap::shape() {
+  if (!model_) fail(Code::Internal, "", "engine is not initialized");
+  return *model_;
+}
+
+std::unique_ptr<EngineCall> EngineWrap::begin_call(const Napi::CallbackInfo& info) {
+  return std::make_unique<EngineCall>(info.Env(), info.This().As<Napi::Object>(), &busy_);
 }
 
 Napi::Value EngineWrap::ParamInfo(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    const auto& ps = model().params();
+    const auto& ps = shape().params();
     Napi::Array out = Napi::Array::New(env, ps.size());
     for (size_t i = 0; i < ps.size(); ++i) {
       Napi::Object e = Napi::Object::New(env);
@@ -384,11 +399,11 @@ Napi::Value EngineWrap::GradNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::NumParameters(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), static_cast<double>(model().num_parameters()));
+    return Napi::Number::New(info.Env(), static_cast<double>(shape().num_parameters()));
   });
 }
 
-// score({ inputIds, attentionMask, targets, scoreMask?, temperature }) -> { logp, entropy }
+// score({ inputIds, attentionMask, targets, scoreMask?, temperature }) -> Promise<{ logp, entropy }>
 Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -399,16 +414,19 @@ Napi::Value EngineWrap::Score(const Napi::CallbackInfo& info) {
     TensorArg sm = score_mask_arg(o, ids, mask);
     float temp = static_cast<float>(temperature_arg(o));
     const int64_t n = b.b * b.t;
-    Napi::Env env = info.Env();
-    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
-    check(m.score(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp, lp.Data(),
-                  en.Data()));
-    return logp_entropy(env, lp, en);
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    const int32_t* targets = c->keep(static_cast<const int32_t*>(tg.data), n);
+    const float* rows = c->keep(static_cast<const float*>(sm.data), n);
+    float* lp = c->output(n);
+    float* en = c->output(n);
+    return EngineCall::start(std::move(c), [pm = &m, x, targets, rows, temp, lp, en] { return pm->score(x, targets, rows, temp, lp, en); },
+                             logp_entropy);
   });
 }
 
 // scorePrefixed({ prefixIds, prefixMask, inputIds, attentionMask, group, targets, scoreMask?, temperature })
-//   -> { logp, entropy } over inputIds' [r, e] rows; row i continues prefix group[i].
+//   -> Promise<{ logp, entropy }> over inputIds' [r, e] rows; row i continues prefix group[i].
 Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -442,15 +460,23 @@ Napi::Value EngineWrap::ScorePrefixed(const Napi::CallbackInfo& info) {
     pre.ids = static_cast<const int32_t*>(pids.data);
     pre.mask = static_cast<const float*>(pmask.data);
     const int64_t n = ext.b * ext.t;
-    Napi::Env env = info.Env();
-    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
-    check(m.score_prefixed(pre, ext, g, static_cast<const int32_t*>(tg.data), static_cast<const float*>(sm.data), temp,
-                           lp.Data(), en.Data()));
-    return logp_entropy(env, lp, en);
+    auto c = begin_call(info);
+    const engine::Batch kpre = c->keep(pre), kext = c->keep(ext);
+    const int32_t* group = c->keep(g, ext.b);
+    const int32_t* targets = c->keep(static_cast<const int32_t*>(tg.data), n);
+    const float* rows = c->keep(static_cast<const float*>(sm.data), n);
+    float* lp = c->output(n);
+    float* en = c->output(n);
+    return EngineCall::start(
+        std::move(c),
+        [pm = &m, kpre, kext, group, targets, rows, temp, lp, en] {
+          return pm->score_prefixed(kpre, kext, group, targets, rows, temp, lp, en);
+        },
+        logp_entropy);
   });
 }
 
-// logits({ inputIds, attentionMask }) -> Float32Array [b*t*v]; tests only, capped at 2^24 values.
+// logits({ inputIds, attentionMask }) -> Promise<Float32Array [b*t*v]>; tests only, capped at 2^24 values.
 Napi::Value EngineWrap::Logits(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -461,15 +487,16 @@ Napi::Value EngineWrap::Logits(const Napi::CallbackInfo& info) {
     if (total > kMaxDebugLogits)
       fail(Code::Shape, "inputIds", "full logits are for tests only; b*t*vocab = " + std::to_string(total) +
                                         " exceeds " + std::to_string(kMaxDebugLogits));
-    Napi::Float32Array out = new_f32(info.Env(), total);
-    check(m.logits(b, out.Data()));
-    return out;
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    float* out = c->output(total);
+    return EngineCall::start(std::move(c), [pm = &m, x, out] { return pm->logits(x, out); }, first_output);
   });
 }
 
 // forwardBackward({ inputIds, attentionMask, targets, weights, oldLogp?, refLogp?, advantages?,
 //   temperature, pgCoef, klCoef, entropyCoeff, clipLow, clipHigh, dualClip, klType })
-//   -> { total, pgLoss, klLoss, entropy, clipFrac, dualClipFrac, ppoKl, weightSum, logp, entropy_ }
+//   -> Promise<{ total, pgLoss, klLoss, entropy, clipFrac, dualClipFrac, ppoKl, weightSum, tokenLogp, tokenEntropy }>
 Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -493,20 +520,31 @@ Napi::Value EngineWrap::ForwardBackward(const Napi::CallbackInfo& info) {
     if (pg != 0 && !adv.present) fail(Code::Value, "advantages", "is required when pgCoef != 0");
     if (klc != 0 && !ref.present) fail(Code::Value, "refLogp", "is required when klCoef != 0");
     const int64_t n = b.b * b.t;
-    Napi::Env env = info.Env();
-    Napi::Float32Array lp = new_f32(env, n), en = new_f32(env, n);
-    kernels::PolicyLossStats st;
-    check(m.forward_backward(b, static_cast<const int32_t*>(tg.data), static_cast<const float*>(old.data),
-                             static_cast<const float*>(ref.data), static_cast<const float*>(adv.data),
-                             static_cast<const float*>(w.data), lo, lp.Data(), en.Data(), &st));
-    Napi::Object r = stats_to_js(env, st);
-    r.Set("tokenLogp", lp);
-    r.Set("tokenEntropy", en);
-    return r;
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    const int32_t* targets = c->keep(static_cast<const int32_t*>(tg.data), n);
+    const float* old_lp = c->keep(static_cast<const float*>(old.data), n);
+    const float* ref_lp = c->keep(static_cast<const float*>(ref.data), n);
+    const float* advs = c->keep(static_cast<const float*>(adv.data), n);
+    const float* weights = c->keep(static_cast<const float*>(w.data), n);
+    float* lp = c->output(n);
+    float* en = c->output(n);
+    auto st = std::make_shared<kernels::PolicyLossStats>();
+    return EngineCall::start(
+        std::move(c),
+        [pm = &m, x, targets, old_lp, ref_lp, advs, weights, lo, lp, en, st] {
+          return pm->forward_backward(x, targets, old_lp, ref_lp, advs, weights, lo, lp, en, st.get());
+        },
+        [st](Napi::Env env, EngineCall& call) -> Napi::Value {
+          Napi::Object r = stats_to_js(env, *st);
+          r.Set("tokenLogp", call.output_array(0));
+          r.Set("tokenEntropy", call.output_array(1));
+          return r;
+        });
   });
 }
 
-// values({ inputIds, attentionMask, scoreMask? }) -> Float32Array [b*t] (critic engines only)
+// values({ inputIds, attentionMask, scoreMask? }) -> Promise<Float32Array [b*t]> (critic engines only)
 Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -514,14 +552,16 @@ Napi::Value EngineWrap::Values(const Napi::CallbackInfo& info) {
     TensorArg ids, mask;
     engine::Batch b = batch_args(o, m, ids, mask);
     TensorArg sm = score_mask_arg(o, ids, mask);
-    Napi::Float32Array out = new_f32(info.Env(), b.b * b.t);
-    check(m.values(b, static_cast<const float*>(sm.data), out.Data()));
-    return out;
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    const float* rows = c->keep(static_cast<const float*>(sm.data), b.b * b.t);
+    float* out = c->output(b.b * b.t);
+    return EngineCall::start(std::move(c), [pm = &m, x, rows, out] { return pm->values(x, rows, out); }, first_output);
   });
 }
 
 // valueForwardBackward({ inputIds, attentionMask, weights, oldValues, returns, clip })
-//   -> { loss, clipFrac, weightSum, values }   (critic engines only; gradients accumulate)
+//   -> Promise<{ loss, clipFrac, weightSum, values }>   (critic engines only; gradients accumulate)
 Napi::Value EngineWrap::ValueForwardBackward(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -533,21 +573,32 @@ Napi::Value EngineWrap::ValueForwardBackward(const Napi::CallbackInfo& info) {
     TensorArg ret = row_values(o, "returns", ids, mask, false, false);
     const double clip = number_arg(o, "clip", 0.5);
     if (!(clip > 0) || !std::isfinite(clip)) fail(Code::Value, "clip", "must be a finite number > 0, got " + std::to_string(clip));
-    Napi::Env env = info.Env();
-    Napi::Float32Array vals = new_f32(env, b.b * b.t);
-    kernels::ValueLossStats st;
-    check(m.value_forward_backward(b, static_cast<const float*>(old.data), static_cast<const float*>(ret.data),
-                                   static_cast<const float*>(w.data), static_cast<float>(clip), vals.Data(), &st));
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("loss", st.total);
-    r.Set("clipFrac", st.clipfrac);
-    r.Set("weightSum", st.weight_sum);
-    r.Set("values", vals);
-    return r;
+    const int64_t n = b.b * b.t;
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    const float* old_v = c->keep(static_cast<const float*>(old.data), n);
+    const float* returns = c->keep(static_cast<const float*>(ret.data), n);
+    const float* weights = c->keep(static_cast<const float*>(w.data), n);
+    const float clip_f = static_cast<float>(clip);
+    float* vals = c->output(n);
+    auto st = std::make_shared<kernels::ValueLossStats>();
+    return EngineCall::start(
+        std::move(c),
+        [pm = &m, x, old_v, returns, weights, clip_f, vals, st] {
+          return pm->value_forward_backward(x, old_v, returns, weights, clip_f, vals, st.get());
+        },
+        [st](Napi::Env env, EngineCall& call) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(env);
+          r.Set("loss", st->total);
+          r.Set("clipFrac", st->clipfrac);
+          r.Set("weightSum", st->weight_sum);
+          r.Set("values", call.output_array(0));
+          return r;
+        });
   });
 }
 
-// optimizerStep({ lr, beta1, beta2, eps, weightDecay, maxGradNorm }) -> { gradNorm, skipped, step }
+// optimizerStep({ lr, beta1, beta2, eps, weightDecay, maxGradNorm }) -> Promise<{ gradNorm, skipped, step }>
 Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -563,17 +614,20 @@ Napi::Value EngineWrap::OptimizerStep(const Napi::CallbackInfo& info) {
     if (!(wd >= 0)) fail(Code::Value, "weightDecay", "must be >= 0, got " + std::to_string(wd));
     a.lr = static_cast<float>(lr); a.beta1 = static_cast<float>(b1); a.beta2 = static_cast<float>(b2);
     a.eps = static_cast<float>(eps); a.weight_decay = static_cast<float>(wd); a.max_grad_norm = static_cast<float>(mg);
-    engine::StepResult s;
-    check(m.optimizer_step(a, &s));
-    Napi::Object r = Napi::Object::New(info.Env());
-    r.Set("gradNorm", s.grad_norm);
-    r.Set("skipped", s.skipped);
-    r.Set("step", static_cast<double>(s.step));
-    return r;
+    auto s = std::make_shared<engine::StepResult>();
+    return EngineCall::start(
+        begin_call(info), [pm = &m, a, s] { return pm->optimizer_step(a, s.get()); },
+        [s](Napi::Env env, EngineCall&) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(env);
+          r.Set("gradNorm", s->grad_norm);
+          r.Set("skipped", s->skipped);
+          r.Set("step", static_cast<double>(s->step));
+          return r;
+        });
   });
 }
 
-// prefill({ inputIds, attentionMask, capacity }) -> Float32Array [b * v]
+// prefill({ inputIds, attentionMask, capacity }) -> Promise<Float32Array [b * v]>
 Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -584,13 +638,14 @@ Napi::Value EngineWrap::Prefill(const Napi::CallbackInfo& info) {
     if (cap < b.t) fail(Code::Range, "capacity", "must be >= the prompt length " + std::to_string(b.t));
     if (static_cast<double>(cap) * b.b * m.config().kv_heads * m.config().head_dim * m.config().layers * 8 > 6.4e10)
       fail(Code::Range, "capacity", "the KV cache would exceed 64 GB");
-    Napi::Float32Array out = new_f32(info.Env(), b.b * m.config().vocab);
-    check(m.prefill(b, cap, out.Data()));
-    return out;
+    auto c = begin_call(info);
+    const engine::Batch x = c->keep(b);
+    float* out = c->output(b.b * m.config().vocab);
+    return EngineCall::start(std::move(c), [pm = &m, x, cap, out] { return pm->prefill(x, cap, out); }, first_output);
   });
 }
 
-// step({ tokens }) -> Float32Array [b * v]
+// step({ tokens }) -> Promise<Float32Array [b * v]>
 Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
@@ -600,9 +655,10 @@ Napi::Value EngineWrap::Step(const Napi::CallbackInfo& info) {
     expect_dtype(tk, DType::I32);
     expect_shape(tk, {m.cache_rows()});
     check_token_ids(tk, m.config().vocab);
-    Napi::Float32Array out = new_f32(info.Env(), m.cache_rows() * m.config().vocab);
-    check(m.step(static_cast<const int32_t*>(tk.data), out.Data()));
-    return out;
+    auto c = begin_call(info);
+    const int32_t* tokens = c->keep(static_cast<const int32_t*>(tk.data), m.cache_rows());
+    float* out = c->output(m.cache_rows() * m.config().vocab);
+    return EngineCall::start(std::move(c), [pm = &m, tokens, out] { return pm->step(tokens, out); }, first_output);
   });
 }
 
@@ -627,7 +683,7 @@ Napi::Value EngineWrap::ResetCache(const Napi::CallbackInfo& info) {
 
 // backend() -> "cpu" | "ops-cpu" | "cuda"
 Napi::Value EngineWrap::Backend(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), model().backend()); });
+  return guarded(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), shape().backend()); });
 }
 
 }  // namespace rlvr::binding

@@ -4,11 +4,19 @@
 // validated here (shapes, dtypes, token ids in [0, vocab), masks in {0, 1},
 // finite values, option ranges) whatever the backend; failures become typed
 // errors naming the argument, never aborts.
+// The long calls (score, scorePrefixed, logits, forwardBackward, values,
+// valueForwardBackward, optimizerStep, prefill, step) return promises: their
+// arguments are validated here, synchronously (bad ones throw), and the work
+// runs off the JavaScript thread (async_call.h); an engine failure rejects the
+// promise with the same typed error. While one is in flight the engine is busy:
+// every other method throws a Value error naming "engine" (one call at a time;
+// @rlvr/engine queues its calls).
 #pragma once
 #include <napi.h>
 
 #include <memory>
 
+#include "binding/async_call.h"
 #include "binding/engine_impl.h"
 
 namespace rlvr::binding {
@@ -41,8 +49,13 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
 
+  // The model, for a method that may run now: throws while a call is in flight.
   EngineImpl& model();
+  // The model's fixed description (config, parameter list, backend): always readable.
+  const EngineImpl& shape();
+  std::unique_ptr<EngineCall> begin_call(const Napi::CallbackInfo& info);
   std::unique_ptr<EngineImpl> model_;
+  bool busy_ = false;  // a call is in flight (JavaScript thread only)
 };
 
 }  // namespace rlvr::binding
