@@ -89,6 +89,7 @@ export interface Addon {
   cpuFeatures(): Record<string, boolean>;
   cpuIsa(): CpuIsaInfo;
   setCpuIsa(name: string): CpuIsaName;
+  exitNow(code: number): never;
   GpuBuffer: new (device: number, bytes: number) => GpuBufferHandle;
   logprobForward(o: { logits: T; targets: T; temperature: number; logp: T; entropy: T; lse: T }): void;
   logprobBackward(o: {
