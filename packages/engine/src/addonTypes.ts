@@ -1,4 +1,8 @@
-/** Type declarations of the addon's Engine class (native/src/binding/engine_binding.cpp). */
+/**
+ * Type declarations of the addon's Engine class (native/src/binding/engine_binding.cpp). The long
+ * calls return promises: they throw synchronously on bad arguments and reject on engine failures;
+ * while one is in flight every other method but paramInfo, numParameters and backend throws.
+ */
 import type { PolicyLossStats, TensorDescriptor } from "@rlvr/native";
 
 type T = TensorDescriptor;
@@ -46,30 +50,30 @@ export interface NativeEngine {
   zeroGrad(): void;
   gradNorm(): number;
   numParameters(): number;
-  score(o: NativeBatch & { targets: T; scoreMask?: T | undefined; temperature: number }): {
+  score(o: NativeBatch & { targets: T; scoreMask?: T | undefined; temperature: number }): Promise<{
     logp: Float32Array;
     entropy: Float32Array;
-  };
-  logits(o: NativeBatch): Float32Array;
+  }>;
+  logits(o: NativeBatch): Promise<Float32Array>;
   scorePrefixed(o: NativeBatch & {
     prefixIds: T; prefixMask: T; group: T; targets: T; scoreMask?: T | undefined; temperature: number;
-  }): { logp: Float32Array; entropy: Float32Array };
+  }): Promise<{ logp: Float32Array; entropy: Float32Array }>;
   forwardBackward(
     o: NativeBatch & {
       targets: T; weights: T; oldLogp?: T | undefined; refLogp?: T | undefined; advantages?: T | undefined;
       temperature: number; pgCoef: number; klCoef: number; entropyCoeff: number;
       clipLow: number; clipHigh: number; dualClip: number; klType: string;
     },
-  ): NativeForwardBackwardResult;
-  values(o: NativeBatch & { scoreMask?: T | undefined }): Float32Array;
-  valueForwardBackward(o: NativeBatch & { weights: T; oldValues: T; returns: T; clip: number }): {
+  ): Promise<NativeForwardBackwardResult>;
+  values(o: NativeBatch & { scoreMask?: T | undefined }): Promise<Float32Array>;
+  valueForwardBackward(o: NativeBatch & { weights: T; oldValues: T; returns: T; clip: number }): Promise<{
     loss: number; clipFrac: number; weightSum: number; values: Float32Array;
-  };
+  }>;
   optimizerStep(o: {
     lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number;
-  }): { gradNorm: number; skipped: boolean; step: number };
-  prefill(o: NativeBatch & { capacity: number }): Float32Array;
-  step(o: { tokens: T }): Float32Array;
+  }): Promise<{ gradNorm: number; skipped: boolean; step: number }>;
+  prefill(o: NativeBatch & { capacity: number }): Promise<Float32Array>;
+  step(o: { tokens: T }): Promise<Float32Array>;
   resetCache(): void;
   setLmChunkRows(rows: number): void;
   backend(): string;

@@ -11,6 +11,7 @@ import {
 import { type PolicyLossStats, ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
 
 import type { EngineAddon, NativeEngine } from "./addonTypes.js";
+import { CallQueue } from "./callQueue.js";
 import { checkEngineMemory } from "./memory.js";
 
 export {
@@ -193,6 +194,15 @@ export interface OptimizerState {
 /**
  * The model engine: fp32 parameters, gradients and AdamW state live in native (or device)
  * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
+ *
+ * The long calls (score, scorePrefixed, logitsForTesting, forwardBackward, values,
+ * valueForwardBackward, optimizerStep, decode.prefill, decode.step) are async: the work runs off
+ * the JavaScript thread, so the event loop keeps turning (timers, signals, progress output). Calls
+ * on one engine run one at a time in call order; every failure, a bad argument included, rejects
+ * the promise with the typed error (ShapeError, ValueError, ...). The input arrays are read when
+ * the call starts running (after the calls queued before it): leave them unchanged until the
+ * promise settles. The other methods are synchronous (cheap copies and settings) and throw a
+ * ValueError naming "engine" while async calls are queued or running.
  */
 export class Engine {
   readonly config: ModelConfig;
@@ -202,6 +212,7 @@ export class Engine {
   readonly backend: EngineBackend;
   private readonly native: NativeEngine;
   private readonly names: string[];
+  private readonly calls = new CallQueue();
 
   private constructor(config: ModelConfig, native: NativeEngine, valueHead: boolean) {
     this.config = config;
@@ -278,8 +289,8 @@ export class Engine {
   }
 
   /** Per-token log-prob and entropy of `targets` at `temperature` (no gradient). */
-  score(x: ScoreInput): { logp: Float32Array; entropy: Float32Array } {
-    return callNative(() =>
+  score(x: ScoreInput): Promise<{ logp: Float32Array; entropy: Float32Array }> {
+    return this.calls.run(async () =>
       this.native.score({
         ...batchArgs(x),
         targets: bt(x, x.targets, "targets"),
@@ -297,12 +308,12 @@ export class Engine {
    * OpsModel backends. GRPO's n samples per prompt share the prompt minus its last token (that
    * token's logits score the first response token).
    */
-  scorePrefixed(x: ScoreInput & { prefix: BatchInput; group: Int32Array }): { logp: Float32Array; entropy: Float32Array } {
-    if (x.group.length !== x.batch) {
-      throw new ShapeError(`group: expected ${x.batch} prefix indices, got ${x.group.length}`, "ERR_RLVR_SHAPE", "group");
-    }
-    return callNative(() =>
-      this.native.scorePrefixed({
+  scorePrefixed(x: ScoreInput & { prefix: BatchInput; group: Int32Array }): Promise<{ logp: Float32Array; entropy: Float32Array }> {
+    return this.calls.run(async () => {
+      if (x.group.length !== x.batch) {
+        throw new ShapeError(`group: expected ${x.batch} prefix indices, got ${x.group.length}`, "ERR_RLVR_SHAPE", "group");
+      }
+      return this.native.scorePrefixed({
         prefixIds: bt(x.prefix, x.prefix.inputIds, "prefixIds"),
         prefixMask: bt(x.prefix, x.prefix.attentionMask, "prefixMask"),
         ...batchArgs(x),
@@ -310,22 +321,22 @@ export class Engine {
         targets: bt(x, x.targets, "targets"),
         scoreMask: x.scoreMask ? bt(x, x.scoreMask, "scoreMask") : undefined,
         temperature: x.temperature ?? 1,
-      }),
-    );
+      });
+    });
   }
 
   /** Full logits [B*T*V] at temperature 1 (tests and debugging only; capped at 2^24 values). */
-  logitsForTesting(x: BatchInput): Float32Array {
-    return callNative(() => this.native.logits(batchArgs(x)));
+  logitsForTesting(x: BatchInput): Promise<Float32Array> {
+    return this.calls.run(async () => this.native.logits(batchArgs(x)));
   }
 
   /**
    * Forward + backward of the policy objective; gradients ACCUMULATE (call it once per
    * micro-batch, with weights scaled for the whole mini-batch, then optimizerStep).
    */
-  forwardBackward(x: ForwardBackwardInput): ForwardBackwardResult {
+  forwardBackward(x: ForwardBackwardInput): Promise<ForwardBackwardResult> {
     const opt = (d: Float32Array | undefined, n: string) => (d ? bt(x, d, n) : undefined);
-    return callNative(() =>
+    return this.calls.run(async () =>
       this.native.forwardBackward({
         ...batchArgs(x),
         targets: bt(x, x.targets, "targets"),
@@ -346,8 +357,8 @@ export class Engine {
   }
 
   /** Critic: per-row values (score.w · final hidden + score.b) for rows in scoreMask (default attentionMask), 0 elsewhere. */
-  values(x: BatchInput & { scoreMask?: Float32Array }): Float32Array {
-    return callNative(() =>
+  values(x: BatchInput & { scoreMask?: Float32Array }): Promise<Float32Array> {
+    return this.calls.run(async () =>
       this.native.values({ ...batchArgs(x), scoreMask: x.scoreMask ? bt(x, x.scoreMask, "scoreMask") : undefined }),
     );
   }
@@ -356,8 +367,8 @@ export class Engine {
    * Critic: forward + backward of the clipped value loss; gradients ACCUMULATE (one call per
    * micro-batch with weights scaled for the mini-batch, then optimizerStep).
    */
-  valueForwardBackward(x: ValueForwardBackwardInput): ValueForwardBackwardResult {
-    return callNative(() =>
+  valueForwardBackward(x: ValueForwardBackwardInput): Promise<ValueForwardBackwardResult> {
+    return this.calls.run(async () =>
       this.native.valueForwardBackward({
         ...batchArgs(x),
         weights: bt(x, x.weights, "weights"),
@@ -369,8 +380,8 @@ export class Engine {
   }
 
   /** Clip the global grad norm, AdamW (decoupled decay, bias correction), zero the gradients. */
-  optimizerStep(o: AdamWOptions): StepResult {
-    return callNative(() =>
+  optimizerStep(o: AdamWOptions): Promise<StepResult> {
+    return this.calls.run(async () =>
       this.native.optimizerStep({
         lr: o.lr,
         beta1: o.beta1 ?? 0.9,
@@ -384,35 +395,42 @@ export class Engine {
 
   /** Rows per LM-head chunk (0 = automatic, ~128 MB of logits). Mostly for tests. */
   setLmChunkRows(rows: number): void {
+    this.calls.assertIdle("setLmChunkRows");
     callNative(() => this.native.setLmChunkRows(rows));
   }
 
   zeroGrad(): void {
+    this.calls.assertIdle("zeroGrad");
     callNative(() => this.native.zeroGrad());
   }
 
   /** Global L2 norm of the accumulated gradients. */
   gradNorm(): number {
+    this.calls.assertIdle("gradNorm");
     return callNative(() => this.native.gradNorm());
   }
 
   /** A copy of one parameter's accumulated gradient. */
   gradient(name: string): Float32Array {
+    this.calls.assertIdle("gradient");
     return callNative(() => this.native.getGrad(name));
   }
 
   /** A copy of one parameter. */
   parameter(name: string): Float32Array {
+    this.calls.assertIdle("parameter");
     return callNative(() => this.native.getParam(name));
   }
 
   /** Overwrites one parameter (f32, finite). */
   setParameter(name: string, data: Float32Array): void {
+    this.calls.assertIdle("setParameter");
     callNative(() => this.native.setParam(name, data));
   }
 
   /** AdamW state (step count and per-parameter moments), for checkpoints that resume bit for bit. */
   optimizerState(): OptimizerState {
+    this.calls.assertIdle("optimizerState");
     const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
     let step = 0;
     for (const name of this.parameterNames()) {
@@ -425,6 +443,7 @@ export class Engine {
 
   /** Restores optimizerState(); every parameter must be present. */
   loadOptimizerState(state: OptimizerState): void {
+    this.calls.assertIdle("loadOptimizerState");
     const names = this.parameterNames();
     const missing = names.filter((n) => !state.moments.has(n));
     if (missing.length > 0) throw new ShapeError(`optimizer state: missing moments for ${missing.join(", ")}`, "ERR_RLVR_SHAPE", "moments");
@@ -437,6 +456,7 @@ export class Engine {
   /** Every parameter by HF name, as @rlvr/model's saveCheckpoint takes them. */
   exportWeights(): Map<string, TensorData> {
     const shapes = this.valueHead ? criticTensorShapes(this.config) : expectedTensorShapes(this.config);
+    this.calls.assertIdle("exportWeights");
     const out = new Map<string, TensorData>();
     for (const [name, shape] of shapes) out.set(name, { shape, data: callNative(() => this.native.getParam(name)) });
     return out;
@@ -448,12 +468,14 @@ export class Engine {
      * Runs the prompts and keeps their K/V (room for `capacity` positions per row, prompt
      * included). Returns the next-token logits [B*V] at each row's last real token.
      */
-    prefill: (x: BatchInput & { capacity: number }): Float32Array =>
-      callNative(() => this.native.prefill({ ...batchArgs(x), capacity: x.capacity })),
+    prefill: (x: BatchInput & { capacity: number }): Promise<Float32Array> =>
+      this.calls.run(async () => this.native.prefill({ ...batchArgs(x), capacity: x.capacity })),
     /** Appends one token per row; returns the next-token logits [B*V]. */
-    step: (tokens: Int32Array): Float32Array =>
-      callNative(() => this.native.step({ tokens: Tensor.from(tokens) })),
+    step: (tokens: Int32Array): Promise<Float32Array> => this.calls.run(async () => this.native.step({ tokens: Tensor.from(tokens) })),
     /** Frees the cache. */
-    reset: (): void => callNative(() => this.native.resetCache()),
+    reset: (): void => {
+      this.calls.assertIdle("decode.reset");
+      callNative(() => this.native.resetCache());
+    },
   };
 }

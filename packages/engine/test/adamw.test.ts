@@ -12,7 +12,7 @@ import { Engine } from "../src/index.js";
 import { gaussian, paddedBatch, rng, tinyEngine } from "./helpers.js";
 
 describe("AdamW", () => {
-  it("two steps with clipping and decoupled weight decay match the reference", () => {
+  it("two steps with clipping and decoupled weight decay match the reference", async () => {
     const e = tinyEngine({ tie_word_embeddings: false }, 8);
     const p = paddedBatch(e.config.vocabSize, 3, 6, 4);
     const r = rng(2);
@@ -24,9 +24,9 @@ describe("AdamW", () => {
     const m = new Map(names.map((nm) => [nm, new Float64Array(e.parameter(nm).length)]));
     const v = new Map(names.map((nm) => [nm, new Float64Array(e.parameter(nm).length)]));
     for (let step = 1; step <= 2; step++) {
-      const lp = e.score(p).logp;
+      const lp = (await e.score(p)).logp;
       const oldLogp = lp.map((x, i) => (p.attentionMask[i] ? x - 0.1 * step : 0));
-      e.forwardBackward({ ...p, weights, advantages, oldLogp, entropyCoeff: 0.01 });
+      await e.forwardBackward({ ...p, weights, advantages, oldLogp, entropyCoeff: 0.01 });
       const before = new Map(names.map((nm) => [nm, e.parameter(nm)]));
       const grads = new Map(names.map((nm) => [nm, e.gradient(nm)]));
       let ss = 0;
@@ -34,7 +34,7 @@ describe("AdamW", () => {
       const norm = Math.sqrt(ss);
       expect(e.gradNorm()).toBeCloseTo(norm, 8);
       const maxGradNorm = norm / 3; // clipping is active
-      const res = e.optimizerStep({ lr, beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm });
+      const res = await e.optimizerStep({ lr, beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm });
       expect(res.step).toBe(step);
       expect(res.skipped).toBe(false);
       expect(Math.abs(res.gradNorm - norm)).toBeLessThanOrEqual(1e-6 * norm);
@@ -58,17 +58,17 @@ describe("AdamW", () => {
     }
   });
 
-  it("a non-finite gradient norm skips the update and zeroes the gradients", () => {
+  it("a non-finite gradient norm skips the update and zeroes the gradients", async () => {
     const e = tinyEngine({}, 2);
     const name = "model.norm.weight";
     const before = e.parameter(name);
     // a huge advantage makes the gradient overflow fp32
     const p = paddedBatch(e.config.vocabSize, 1, 4, 1);
-    e.forwardBackward({
+    await e.forwardBackward({
       ...p, weights: new Float32Array([1, 1, 1, 1]), advantages: new Float32Array(4).fill(3e38),
       oldLogp: new Float32Array(4).fill(-50), clipHigh: 1e30,
     });
-    const res = e.optimizerStep({ lr: 1e-3 });
+    const res = await e.optimizerStep({ lr: 1e-3 });
     expect(Number.isFinite(res.gradNorm)).toBe(false);
     expect(res.skipped).toBe(true);
     expect(res.step).toBe(0);
@@ -78,33 +78,33 @@ describe("AdamW", () => {
 });
 
 describe("AdamW state round trip", () => {
-  it("an engine restored from exported weights + optimizerState continues bit for bit", () => {
+  it("an engine restored from exported weights + optimizerState continues bit for bit", async () => {
     const a = tinyEngine({ tie_word_embeddings: false }, 5);
     const p = paddedBatch(a.config.vocabSize, 2, 5, 9);
     const weights = Float32Array.from(p.attentionMask, (m) => m / 8);
     const r = rng(4);
     const advantages = Float32Array.from({ length: 10 }, () => gaussian(r));
-    const step = (e: Engine) => {
-      e.forwardBackward({ ...p, weights, advantages, oldLogp: e.score(p).logp, entropyCoeff: 0.01 });
-      return e.optimizerStep({ lr: 1e-2, weightDecay: 0.1 });
+    const step = async (e: Engine) => {
+      await e.forwardBackward({ ...p, weights, advantages, oldLogp: (await e.score(p)).logp, entropyCoeff: 0.01 });
+      return await e.optimizerStep({ lr: 1e-2, weightDecay: 0.1 });
     };
-    step(a);
-    step(a);
+    await step(a);
+    await step(a);
     const b = Engine.fromWeights(a.config, a.exportWeights());
     const state = a.optimizerState();
     expect(state.step).toBe(2);
     b.loadOptimizerState(state);
-    expect(step(b).step).toBe(3);
-    expect(step(a).step).toBe(3);
+    expect((await step(b)).step).toBe(3);
+    expect((await step(a)).step).toBe(3);
     for (const nm of a.parameterNames()) expect(b.parameter(nm)).toEqual(a.parameter(nm));
     // without the moments the third step differs (the state carries real information)
     const c = Engine.fromWeights(a.config, a.exportWeights());
-    step(c);
-    step(a);
+    await step(c);
+    await step(a);
     expect(a.parameterNames().some((nm) => c.parameter(nm).some((x, i) => x !== a.parameter(nm)[i]))).toBe(true);
   });
 
-  it("rejects malformed moments with typed errors", () => {
+  it("rejects malformed moments with typed errors", async () => {
     const e = tinyEngine({}, 1);
     const s = e.optimizerState();
     const name = e.parameterNames()[0]!;

@@ -223,7 +223,7 @@ export function compareBackends(
       const tag = (what: string) => `${name}.${what}`;
       console.log(`[${label}] bounds: ${tol.why}`);
 
-      it("backend, parameter registry and a bitwise parameter round trip; zero gradients before training", () => {
+      it("backend, parameter registry and a bitwise parameter round trip; zero gradients before training", async () => {
         const { t, r } = make();
         expect(t.backend).toBe(testOpts.backend ?? "cpu");
         expect(r.backend).toBe(refOpts.backend ?? "cpu");
@@ -236,30 +236,30 @@ export function compareBackends(
         expect(t.gradNorm()).toBe(0);
       });
 
-      it("score: per-token logp and entropy at the loss temperature, LM head in chunks of 4 rows", () => {
+      it("score: per-token logp and entropy at the loss temperature, LM head in chunks of 4 rows", async () => {
         const { t, r } = make();
         t.setLmChunkRows(4);
         r.setLmChunkRows(4);
-        const a = t.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
-        const b = r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        const a = await t.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        const b = await r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
         for (let i = 0; i < resp.length; i++) if (resp[i] === 0) expect([a.logp[i], a.entropy[i]]).toEqual([0, 0]);
         check(label, tag("score.logp"), a.logp, b.logp, tol.logp, false);
         check(label, tag("score.entropy"), a.entropy, b.entropy, tol.entropy, false);
       });
 
-      it("logits: every row (padding included), temperature 1", () => {
+      it("logits: every row (padding included), temperature 1", async () => {
         const { t, r } = make();
-        const a = t.logitsForTesting(x), b = r.logitsForTesting(x);
+        const a = await t.logitsForTesting(x), b = await r.logitsForTesting(x);
         expect(a.length).toBe(g.batch * g.length * V);
         check(label, tag("logits"), a, b, tol.logits, true);
       });
 
-      it("forwardBackward twice (gradients accumulate): loss stats, per-token logp / entropy, every gradient", () => {
+      it("forwardBackward twice (gradients accumulate): loss stats, per-token logp / entropy, every gradient", async () => {
         const { t, r } = make();
         t.setLmChunkRows(5);
         r.setLmChunkRows(5);
         for (const call of [1, 2]) {
-          const a = t.forwardBackward(fb), b = r.forwardBackward(fb);
+          const a = await t.forwardBackward(fb), b = await r.forwardBackward(fb);
           const stats = ["total", "pgLoss", "klLoss", "entropy"] as const;
           for (const k of stats) checkScalar(label, tag(`fb${call}.${k}`), a[k], b[k], tol.loss, false);
           checkScalar(label, tag(`fb${call}.weightSum`), a.weightSum, b.weightSum, 1e-6, true);
@@ -269,7 +269,7 @@ export function compareBackends(
         }
       });
 
-      it("scorePrefixed: 2 shared prompts (one left-padded) continued by rows of different lengths", () => {
+      it("scorePrefixed: 2 shared prompts (one left-padded) continued by rows of different lengths", async () => {
         const { t, r } = make();
         const rnd = rng(17), tok = () => 1 + Math.floor(rnd() * (V - 1));
         const P = 4, R = 5, E = 7, lens = [7, 1, 5, 3, 6], group = Int32Array.from([0, 1, 1, 0, 1]);
@@ -281,38 +281,38 @@ export function compareBackends(
         const mask = Float32Array.from({ length: R * E }, (_, i) => (i % E < lens[Math.floor(i / E)]! ? 1 : 0));
         const targets = Int32Array.from({ length: R * E }, tok);
         const ext = { batch: R, length: E, inputIds: ids, attentionMask: mask, targets, temperature: g.loss.temperature };
-        const a = t.scorePrefixed({ ...ext, prefix, group }), b = r.scorePrefixed({ ...ext, prefix, group });
+        const a = await t.scorePrefixed({ ...ext, prefix, group }), b = await r.scorePrefixed({ ...ext, prefix, group });
         check(label, tag("scorePrefixed.logp"), a.logp, b.logp, tol.logp, false);
         check(label, tag("scorePrefixed.entropy"), a.entropy, b.entropy, tol.entropy, false);
       });
 
-      it("packed sequences (segmentIds, each row split in two): score, forwardBackward's loss and every gradient", () => {
+      it("packed sequences (segmentIds, each row split in two): score, forwardBackward's loss and every gradient", async () => {
         const { t, r } = make();
         const segmentIds = Int32Array.from({ length: g.batch * g.length }, (_, i) => (i % g.length < g.length / 2 ? 0 : 1));
-        const a = t.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
-        const b = r.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
+        const a = await t.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
+        const b = await r.score({ ...x, segmentIds, scoreMask: resp, temperature: g.loss.temperature });
         check(label, tag("packed.score.logp"), a.logp, b.logp, tol.logp, false);
         check(label, tag("packed.score.entropy"), a.entropy, b.entropy, tol.entropy, false);
         // packing changes the numbers (a real test): the second halves lose their context
-        const unpacked = r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+        const unpacked = await r.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
         expect(diff(b.logp, unpacked.logp, false)).toBeGreaterThan(0.05);
         // old / ref log-probs of the packed sequences themselves (ratios near 1, as in training)
         const fbp = { ...fb, segmentIds, oldLogp: b.logp, refLogp: b.logp.map((v, i) => v + 0.1 * Math.sin(i)) };
-        const fa = t.forwardBackward(fbp), fr = r.forwardBackward(fbp);
+        const fa = await t.forwardBackward(fbp), fr = await r.forwardBackward(fbp);
         checkScalar(label, tag("packed.fb.total"), fa.total, fr.total, tol.loss, false);
         check(label, tag("packed.fb.tokenLogp"), fa.tokenLogp, fr.tokenLogp, tol.logp, false);
         checkGradients(label, tag("packed.fb"), t, r, tol);
       });
 
-      it("optimizerStep (AdamW): grad norm; each engine vs the torch formula on its own gradients; parameters and moments across engines; state round trip", () => {
+      it("optimizerStep (AdamW): grad norm; each engine vs the torch formula on its own gradients; parameters and moments across engines; state round trip", async () => {
         const { t, r } = make();
-        t.forwardBackward(fb);
-        r.forwardBackward(fb);
+        await t.forwardBackward(fb);
+        await r.forwardBackward(fb);
         const names = r.parameterNames();
         const before = new Map(
           names.map((n) => [n, { pt: t.parameter(n), pr: r.parameter(n), gt: t.gradient(n), gr: r.gradient(n) }]),
         );
-        const st = t.optimizerStep(ADAM), sr = r.optimizerStep(ADAM);
+        const st = await t.optimizerStep(ADAM), sr = await r.optimizerStep(ADAM);
         expect([st.step, st.skipped, sr.step, sr.skipped]).toEqual([1, false, 1, false]);
         checkScalar(label, tag("adam.gradNorm"), st.gradNorm, sr.gradNorm, tol.gradNorm, true);
         const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm } = ADAM;
@@ -360,25 +360,25 @@ export function compareBackends(
         const t2 = Engine.fromWeights(g.config, t.exportWeights(), testOpts);
         t2.loadOptimizerState(ot);
         expect(t2.optimizerState().step).toBe(1);
-        t.forwardBackward(fb);
-        t2.forwardBackward(fb);
-        expect(t2.optimizerStep(ADAM)).toEqual(t.optimizerStep(ADAM));
+        await t.forwardBackward(fb);
+        await t2.forwardBackward(fb);
+        expect(await t2.optimizerStep(ADAM)).toEqual(await t.optimizerStep(ADAM));
         for (const n of names) expect(t2.parameter(n)).toEqual(t.parameter(n));
       });
 
-      it("decode: prefill + 5 steps, next-token logits (tokens: the reference's argmax, fed to both)", () => {
+      it("decode: prefill + 5 steps, next-token logits (tokens: the reference's argmax, fed to both)", async () => {
         const { t, r } = make();
         const steps = 5;
-        let a = t.decode.prefill({ ...x, capacity: g.length + steps });
-        let b = r.decode.prefill({ ...x, capacity: g.length + steps });
+        let a = await t.decode.prefill({ ...x, capacity: g.length + steps });
+        let b = await r.decode.prefill({ ...x, capacity: g.length + steps });
         let worst = 0;
         for (let s = 0; s <= steps; s++) {
           expect(a.length).toBe(g.batch * V);
           worst = Math.max(worst, check(label, tag(`decode[${s}].logits`), a, b, tol.logits, true));
           if (s === steps) break;
           const tok = argmaxRows(b, g.batch, V);
-          a = t.decode.step(tok);
-          b = r.decode.step(tok);
+          a = await t.decode.step(tok);
+          b = await r.decode.step(tok);
         }
         report(label, tag("decode.logits (worst step)"), worst, tol.logits, "scaled");
         t.decode.reset();
@@ -424,23 +424,23 @@ export function compareCriticBackends(
     const tag = (what: string) => `qwen2_critic.${what}`;
     console.log(`[${label}] critic bounds: the policy's set (${tol.why})`);
 
-    it("backend, critic parameter registry; values on the scored rows (0 elsewhere) and on every real row", () => {
+    it("backend, critic parameter registry; values on the scored rows (0 elsewhere) and on every real row", async () => {
       const { t, r } = make();
       expect(t.backend).toBe(testOpts.backend ?? "cpu");
       expect(t.valueHead).toBe(true);
       expect(t.parameterNames()).toEqual(r.parameterNames());
       expect(t.parameterNames()).toContain("score.weight");
       expect(t.numParameters).toBe(r.numParameters);
-      const a = t.values({ ...x, scoreMask: resp }), b = r.values({ ...x, scoreMask: resp });
+      const a = await t.values({ ...x, scoreMask: resp }), b = await r.values({ ...x, scoreMask: resp });
       for (let i = 0; i < resp.length; i++) if (resp[i] === 0) expect(a[i]).toBe(0);
       check(label, tag("values"), a, b, tol.logp, false);
-      check(label, tag("values(mask)"), t.values(x), r.values(x), tol.logp, false);
+      check(label, tag("values(mask)"), await t.values(x), await r.values(x), tol.logp, false);
     });
 
-    it("valueForwardBackward twice (gradients accumulate): values, loss, clipFrac, weightSum, every gradient", () => {
+    it("valueForwardBackward twice (gradients accumulate): values, loss, clipFrac, weightSum, every gradient", async () => {
       const { t, r } = make();
       for (const call of [1, 2]) {
-        const a = t.valueForwardBackward(vfb), b = r.valueForwardBackward(vfb);
+        const a = await t.valueForwardBackward(vfb), b = await r.valueForwardBackward(vfb);
         expect(b.clipFrac).toBeGreaterThan(0.1); // both branches of the clipped loss
         expect(b.clipFrac).toBeLessThan(0.9);
         check(label, tag(`vfb${call}.values`), a.values, b.values, tol.logp, false);
@@ -451,11 +451,11 @@ export function compareCriticBackends(
       }
     });
 
-    it("optimizerStep (AdamW) on the value loss: grad norm, parameters and moments across engines, values after", () => {
+    it("optimizerStep (AdamW) on the value loss: grad norm, parameters and moments across engines, values after", async () => {
       const { t, r } = make();
-      t.valueForwardBackward(vfb);
-      r.valueForwardBackward(vfb);
-      const st = t.optimizerStep(ADAM), sr = r.optimizerStep(ADAM);
+      await t.valueForwardBackward(vfb);
+      await r.valueForwardBackward(vfb);
+      const st = await t.optimizerStep(ADAM), sr = await r.optimizerStep(ADAM);
       expect([st.step, st.skipped, sr.step, sr.skipped]).toEqual([1, false, 1, false]);
       checkScalar(label, tag("adam.gradNorm"), st.gradNorm, sr.gradNorm, tol.gradNorm, true);
       let worstCross = 0, worstM = 0;
@@ -473,11 +473,11 @@ export function compareCriticBackends(
       report(label, tag("adam.params (lr units)"), worstCross, PARAM_FLIP_LR, "abs/lr");
       report(label, tag("adam.m"), worstM, tol.grad, "scaled");
       // the engines' parameters now differ by up to ~lr (sign flips): values follow within the bound
-      check(label, tag("values_after_step"), t.values({ ...x, scoreMask: resp }), r.values({ ...x, scoreMask: resp }),
+      check(label, tag("values_after_step"), await t.values({ ...x, scoreMask: resp }), await r.values({ ...x, scoreMask: resp }),
         tol.logp, false);
     });
 
-    it("a critic has no LM head: score, logitsForTesting, forwardBackward and prefill fail as on the cpu engine", () => {
+    it("a critic has no LM head: score, logitsForTesting, forwardBackward and prefill fail as on the cpu engine", async () => {
       const { t, r } = make();
       const fb = { ...x, targets: toI32(g.t.input_ids!), weights: g.t.weights!, oldLogp: resp, advantages: resp };
       const calls: [string, (e: Engine) => unknown][] = [
@@ -487,15 +487,15 @@ export function compareCriticBackends(
         ["prefill", (e) => e.decode.prefill({ ...x, capacity: g.length + 2 })],
       ];
       for (const [what, call] of calls) {
-        const err = (e: Engine) => {
+        const err = async (e: Engine) => {
           try {
-            call(e);
+            await call(e);
           } catch (ex) {
             return ex as Error & { argument?: string };
           }
           throw new Error(`${what}: no error on a critic`);
         };
-        const a = err(t), b = err(r);
+        const a = await err(t), b = await err(r);
         expect([a.constructor, a.argument, a.message], what).toEqual([b.constructor, b.argument, b.message]);
         expect(a.argument, `${what}: ${a.message}`).toBe("engine");
       }

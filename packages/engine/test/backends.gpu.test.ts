@@ -33,7 +33,7 @@ describe.skipIf(available)("engine backend cuda", () => {
 
 if (available) {
   describe("engine backend cuda: device", () => {
-    it("reports the device under test; device selection", () => {
+    it("reports the device under test; device selection", async () => {
       const d = devices();
       console.log(`[backends.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}, bf16 GEMMs: ${bf16GemmImpl()}`);
       // what runs the bf16 comparisons below: cuBLAS when it loads, else the WMMA kernel (with the reason)
@@ -43,10 +43,10 @@ if (available) {
       const e = Engine.fromWeights(c, w, { backend: "cuda", device: d.length - 1 });
       expect(e.backend).toBe("cuda");
       const p = paddedBatch(c.vocabSize, 3, 5, 1);
-      const ref = Engine.fromWeights(c, w).score(p).logp;
-      const got = e.score(p).logp;
+      const ref = (await Engine.fromWeights(c, w).score(p)).logp;
+      const got = (await e.score(p)).logp;
       for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThanOrEqual(CUDA_FP32_VS_CPU.logp);
-      expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: d.length }), DeviceError, "device");
+      await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: d.length }), DeviceError, "device");
     });
   });
 

@@ -53,8 +53,8 @@ describe("bf16Gemm takes effect", () => {
       batch: g.batch, length: g.length, inputIds: toI32(g.t.input_ids!), attentionMask: g.t.attention_mask!,
       targets: toI32(g.t.targets!), temperature: g.loss.temperature,
     };
-    const fp32 = Engine.fromWeights(g.config, g.weights, { backend: "ops-cpu" }).score(x).logp;
-    const bf16 = Engine.fromWeights(g.config, g.weights, { backend: "ops-cpu", bf16Gemm: true }).score(x).logp;
+    const fp32 = (await Engine.fromWeights(g.config, g.weights, { backend: "ops-cpu" }).score(x)).logp;
+    const bf16 = (await Engine.fromWeights(g.config, g.weights, { backend: "ops-cpu", bf16Gemm: true }).score(x)).logp;
     let err = 0;
     for (let i = 0; i < fp32.length; i++) err = Math.max(err, Math.abs(bf16[i]! - fp32[i]!));
     console.log(`[bf16Gemm] qwen2 score.logp bf16 vs fp32: ${err.toExponential(2)}`);
@@ -72,16 +72,16 @@ describe("backend options and typed errors", () => {
   const weights = Float32Array.from(p.attentionMask, (m) => m / 10);
   const zeros = new Float32Array(15);
 
-  it("engine.backend; the default is cpu", () => {
+  it("engine.backend; the default is cpu", async () => {
     expect(Engine.fromWeights(c, w).backend).toBe("cpu");
     expect(Engine.fromWeights(c, w, { backend: "cpu" }).backend).toBe("cpu");
     expect(ops.backend).toBe("ops-cpu");
   });
 
-  it("typed errors are the same on every backend (scorePrefixed's arguments, value paths on a policy, segment ids)", () => {
-    const msg = (fn: () => unknown) => {
+  it("typed errors are the same on every backend (scorePrefixed's arguments, value paths on a policy, segment ids)", async () => {
+    const msg = async (fn: () => unknown) => {
       try {
-        fn();
+        await fn();
       } catch (e) {
         return (e as Error).message;
       }
@@ -90,66 +90,66 @@ describe("backend options and typed errors", () => {
     const prefix = { batch: 1, length: 3, inputIds: new Int32Array([1, 2, 3]), attentionMask: new Float32Array([1, 1, 1]) };
     const cpu = Engine.fromWeights(c, w);
     for (const e of [ops, cpu]) {
-      expect(e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]) }).logp.length).toBe(15);
-      expect(() => e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 1, 0]) })).toThrow(expect.objectContaining({ argument: "group" }));
+      expect((await e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 0, 0]) })).logp.length).toBe(15);
+      await expect(e.scorePrefixed({ ...p, prefix, group: new Int32Array([0, 1, 0]) })).rejects.toThrow(expect.objectContaining({ argument: "group" }));
       const empty = { ...prefix, attentionMask: new Float32Array(3) };
-      expectErr(() => e.scorePrefixed({ ...p, prefix: empty, group: new Int32Array(3) }), ValueError, "prefixMask");
+      await expectErr(() => e.scorePrefixed({ ...p, prefix: empty, group: new Int32Array(3) }), ValueError, "prefixMask");
     }
     // value paths on a policy engine: the cpu engine's error (argument "engine")
-    expectErr(() => ops.values(p), ValueError, "engine");
-    expectErr(() => ops.valueForwardBackward({ ...p, weights, oldValues: zeros, returns: zeros }), ValueError, "engine");
-    expect(msg(() => ops.values(p))).toBe(msg(() => Engine.fromWeights(c, w).values(p)));
+    await expectErr(() => ops.values(p), ValueError, "engine");
+    await expectErr(() => ops.valueForwardBackward({ ...p, weights, oldValues: zeros, returns: zeros }), ValueError, "engine");
+    expect(await msg(() => ops.values(p))).toBe(await msg(() => Engine.fromWeights(c, w).values(p)));
     // segment ids are checked the same way on every backend
-    expectErr(() => ops.score({ ...p, segmentIds: new Int32Array(15).fill(-1) }), ValueError, "segmentIds");
-    expectErr(() => ops.decode.prefill({ ...p, segmentIds: new Int32Array(15), capacity: 6 }), ValueError, "segmentIds");
+    await expectErr(() => ops.score({ ...p, segmentIds: new Int32Array(15).fill(-1) }), ValueError, "segmentIds");
+    await expectErr(() => ops.decode.prefill({ ...p, segmentIds: new Int32Array(15), capacity: 6 }), ValueError, "segmentIds");
     // a value-head (critic) engine runs on every backend
     const critic = Engine.fromWeights(c, w, { valueHead: true, backend: "ops-cpu" });
     expect([critic.valueHead, critic.backend]).toEqual([true, "ops-cpu"]);
-    expect(Array.from(critic.values(p)).every((v) => v === 0)).toBe(true); // a head absent from the weights is zero
+    expect(Array.from(await critic.values(p)).every((v) => v === 0)).toBe(true); // a head absent from the weights is zero
   });
 
-  it("invalid backend options", () => {
-    expectErr(() => Engine.fromWeights(c, w, { backend: "tpu" as EngineBackend }), ValueError, "backend");
-    expectErr(() => Engine.fromWeights(c, w, { bf16Gemm: true }), ValueError, "bf16Gemm");
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cpu", bf16Gemm: true }), ValueError, "bf16Gemm");
-    expectErr(() => Engine.fromWeights(c, w, { device: 0 }), ValueError, "device");
-    expectErr(() => Engine.fromWeights(c, w, { backend: "ops-cpu", device: 0 }), ValueError, "device");
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: -1 }), ValueError, "device");
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: 0.5 }), ValueError, "device");
+  it("invalid backend options", async () => {
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "tpu" as EngineBackend }), ValueError, "backend");
+    await expectErr(() => Engine.fromWeights(c, w, { bf16Gemm: true }), ValueError, "bf16Gemm");
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cpu", bf16Gemm: true }), ValueError, "bf16Gemm");
+    await expectErr(() => Engine.fromWeights(c, w, { device: 0 }), ValueError, "device");
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "ops-cpu", device: 0 }), ValueError, "device");
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: -1 }), ValueError, "device");
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: 0.5 }), ValueError, "device");
   });
 
-  it('backend "cuda" without a device throws a DeviceError', () => {
+  it('backend "cuda" without a device throws a DeviceError', async () => {
     const argument = buildInfo().cudaCompiled ? "device" : "backend";
     // an ordinal past the last device (always absent)
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: devices().length }), DeviceError, argument);
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", device: devices().length }), DeviceError, argument);
     if (cudaAvailable()) {
       console.log("[backends.test.ts] a CUDA device is present: the default-device case is covered by backends.gpu.test.ts");
       return;
     }
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cuda" }), DeviceError, argument);
-    expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", bf16Gemm: true }), DeviceError, argument);
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda" }), DeviceError, argument);
+    await expectErr(() => Engine.fromWeights(c, w, { backend: "cuda", bf16Gemm: true }), DeviceError, argument);
   });
 
-  it("argument validation is the same on ops-cpu", () => {
-    expectErr(() => ops.score({ ...p, inputIds: p.inputIds.map((x, i) => (i === 3 ? V : x)) }), IndexRangeError, "inputIds");
-    expectErr(() => ops.score({ ...p, attentionMask: p.attentionMask.map(() => 2) }), ValueError, "attentionMask");
-    expectErr(() => ops.score({ ...p, inputIds: p.inputIds.slice(1) }), ShapeError, "inputIds");
-    expectErr(() => ops.score({ ...p, temperature: 0 }), ValueError, "temperature");
+  it("argument validation is the same on ops-cpu", async () => {
+    await expectErr(() => ops.score({ ...p, inputIds: p.inputIds.map((x, i) => (i === 3 ? V : x)) }), IndexRangeError, "inputIds");
+    await expectErr(() => ops.score({ ...p, attentionMask: p.attentionMask.map(() => 2) }), ValueError, "attentionMask");
+    await expectErr(() => ops.score({ ...p, inputIds: p.inputIds.slice(1) }), ShapeError, "inputIds");
+    await expectErr(() => ops.score({ ...p, temperature: 0 }), ValueError, "temperature");
     const fb = { ...p, weights, oldLogp: zeros, advantages: zeros };
-    expectErr(() => ops.forwardBackward({ ...fb, oldLogp: zeros.map((x, i) => (i === 2 ? NaN : x)) }), ValueError, "oldLogp");
-    expectErr(() => ops.forwardBackward({ ...fb, weights: Float32Array.from(weights, () => 0.1) }), ValueError, "weights");
-    expectErr(() => ops.forwardBackward({ ...fb, klCoef: 0.1 }), ValueError, "refLogp");
-    expectErr(() => ops.optimizerStep({ lr: -1 }), ValueError, "lr");
-    expectErr(() => ops.parameter("model.nope"), ValueError, "name");
-    expectErr(() => ops.setParameter("model.norm.weight", new Float32Array(3)), ShapeError, "data");
-    expectErr(() => ops.setParameter("model.norm.weight", new Float32Array(16).fill(NaN)), ValueError, "data");
+    await expectErr(() => ops.forwardBackward({ ...fb, oldLogp: zeros.map((x, i) => (i === 2 ? NaN : x)) }), ValueError, "oldLogp");
+    await expectErr(() => ops.forwardBackward({ ...fb, weights: Float32Array.from(weights, () => 0.1) }), ValueError, "weights");
+    await expectErr(() => ops.forwardBackward({ ...fb, klCoef: 0.1 }), ValueError, "refLogp");
+    await expectErr(() => ops.optimizerStep({ lr: -1 }), ValueError, "lr");
+    await expectErr(() => ops.parameter("model.nope"), ValueError, "name");
+    await expectErr(() => ops.setParameter("model.norm.weight", new Float32Array(3)), ShapeError, "data");
+    await expectErr(() => ops.setParameter("model.norm.weight", new Float32Array(16).fill(NaN)), ValueError, "data");
     const fresh = Engine.fromWeights(c, w, { backend: "ops-cpu" });
-    expectErr(() => fresh.decode.step(new Int32Array([0, 1, 2])), ValueError, "tokens");
-    fresh.decode.prefill({ ...p, capacity: 6 });
-    expectErr(() => fresh.decode.step(new Int32Array([0, V + 5, 1])), IndexRangeError, "tokens");
-    expectErr(() => fresh.decode.step(new Int32Array([0, 1])), ShapeError, "tokens");
-    expectErr(() => fresh.decode.prefill({ ...p, capacity: 4 }), IndexRangeError, "capacity");
-    fresh.decode.step(new Int32Array([0, 1, 2]));
-    expectErr(() => fresh.decode.step(new Int32Array([0, 1, 2])), IndexRangeError, "decode"); // the cache is full (6 slots)
+    await expectErr(() => fresh.decode.step(new Int32Array([0, 1, 2])), ValueError, "tokens");
+    await fresh.decode.prefill({ ...p, capacity: 6 });
+    await expectErr(() => fresh.decode.step(new Int32Array([0, V + 5, 1])), IndexRangeError, "tokens");
+    await expectErr(() => fresh.decode.step(new Int32Array([0, 1])), ShapeError, "tokens");
+    await expectErr(() => fresh.decode.prefill({ ...p, capacity: 4 }), IndexRangeError, "capacity");
+    await fresh.decode.step(new Int32Array([0, 1, 2]));
+    await expectErr(() => fresh.decode.step(new Int32Array([0, 1, 2])), IndexRangeError, "decode"); // the cache is full (6 slots)
   });
 });

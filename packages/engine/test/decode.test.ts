@@ -40,19 +40,19 @@ const CASES = [
 
 describe("decode == score, bitwise", () => {
   for (const c of CASES) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const e = tinyEngine(c.cfg, 11);
       const V = e.config.vocabSize;
       const B = 4, T = 9, S = 30, L = T + S;
       const p = paddedBatch(V, B, T, 5);
       const decodeLogits: Float32Array[] = [];
       const gen: Int32Array[] = [];
-      let logits = e.decode.prefill({ ...p, capacity: L });
+      let logits = await e.decode.prefill({ ...p, capacity: L });
       for (let s = 0; s < S; s++) {
         decodeLogits.push(logits);
         const tok = Int32Array.from({ length: B }, (_, b) => argmax(logits, b * V, V));
         gen.push(tok);
-        if (s < S - 1) logits = e.decode.step(tok);
+        if (s < S - 1) logits = await e.decode.step(tok);
       }
       // full sequences: prompt (with its padding) then the S - 1 fed tokens (the last one is only a target)
       const inputIds = new Int32Array(B * L), attentionMask = new Float32Array(B * L), targets = new Int32Array(B * L);
@@ -78,10 +78,10 @@ describe("decode == score, bitwise", () => {
         }
       }
       const full = { batch: B, length: L, inputIds, attentionMask, targets };
-      const all = e.logitsForTesting(full);
+      const all = await e.logitsForTesting(full);
       e.setLmChunkRows(7);
       const tau = 0.6;
-      const scored = e.score({ ...full, scoreMask, temperature: tau });
+      const scored = await e.score({ ...full, scoreMask, temperature: tau });
       let compared = 0;
       for (let s = 0; s < S; s++) {
         const dl = decodeLogits[s]!;
@@ -100,7 +100,7 @@ describe("decode == score, bitwise", () => {
 });
 
 describe("prefill with repeated prompts (computed once, copied)", () => {
-  it("rows with the same prompt get its cache and logits; each row then decodes as score() says, bitwise", () => {
+  it("rows with the same prompt get its cache and logits; each row then decodes as score() says, bitwise", async () => {
     const e = tinyEngine(CASES[0]!.cfg, 12);
     const V = e.config.vocabSize;
     const T = 9, S = 12, L = T + S, order = [0, 1, 0, 2, 1, 0];
@@ -112,15 +112,15 @@ describe("prefill with repeated prompts (computed once, copied)", () => {
       p.attentionMask.set(base.attentionMask.subarray(k * T, (k + 1) * T), b * T);
     });
     // the distinct prompts alone give the same first logits, bit for bit
-    const alone = e.decode.prefill({ ...base, capacity: L });
-    let logits = e.decode.prefill({ ...p, capacity: L });
+    const alone = await e.decode.prefill({ ...base, capacity: L });
+    let logits = await e.decode.prefill({ ...p, capacity: L });
     order.forEach((k, b) => expect(bits(logits.subarray(b * V, (b + 1) * V))).toEqual(bits(alone.subarray(k * V, (k + 1) * V))));
     // rows of one prompt are fed different tokens, so each copy's cache is used on its own
     const fed: Int32Array[] = [];
     for (let s = 0; s < S; s++) {
       const tok = Int32Array.from({ length: B }, (_, b) => (argmax(logits, b * V, V) + b) % V);
       fed.push(tok);
-      if (s < S - 1) logits = e.decode.step(tok);
+      if (s < S - 1) logits = await e.decode.step(tok);
     }
     const last = logits;
     e.decode.reset();
@@ -134,7 +134,7 @@ describe("prefill with repeated prompts (computed once, copied)", () => {
         attentionMask[b * L + T + s] = 1;
       }
     }
-    const all = e.logitsForTesting({ batch: B, length: L, inputIds, attentionMask });
+    const all = await e.logitsForTesting({ batch: B, length: L, inputIds, attentionMask });
     for (let b = 0; b < B; b++) {
       const r = b * L + T + S - 2;
       expect(bits(last.subarray(b * V, (b + 1) * V))).toEqual(bits(all.subarray(r * V, (r + 1) * V)));
@@ -144,7 +144,7 @@ describe("prefill with repeated prompts (computed once, copied)", () => {
 
 describe("scorePrefixed (shared prompts run once)", () => {
   for (const tied of [true, false]) {
-    it(`equals score() on the concatenated sequences bit for bit (tied ${tied})`, () => {
+    it(`equals score() on the concatenated sequences bit for bit (tied ${tied})`, async () => {
       const e = tinyEngine({ tie_word_embeddings: tied }, 4);
       e.setLmChunkRows(5);
       const V = e.config.vocabSize;
@@ -166,15 +166,15 @@ describe("scorePrefixed (shared prompts run once)", () => {
         mask.fill(1, i * E, i * E + c.length);
         for (let t = 0; t + 1 < c.length; t++) { tg[i * E + t] = c[t + 1]!; sm[i * E + t] = 1; }
       });
-      const got = e.scorePrefixed({
+      const got = await e.scorePrefixed({
         prefix: { batch: 3, length: P, inputIds: pIds, attentionMask: pMask }, group,
         batch: 5, length: E, inputIds: ids, attentionMask: mask, targets: tg, scoreMask: sm, temperature: 0.7,
       });
       // the same rows through score(): each sequence = its prefix's real tokens + its continuation
-      conts.forEach((c, i) => {
+      for (const [i, c] of conts.entries()) {
         const seq = [...prefixes[group[i]!]!, ...c];
         const L = seq.length;
-        const one = e.score({
+        const one = await e.score({
           batch: 1, length: L, inputIds: Int32Array.from(seq), attentionMask: new Float32Array(L).fill(1),
           targets: Int32Array.from(seq, (_, t) => seq[t + 1] ?? 0),
           scoreMask: Float32Array.from(seq, (_, t) => (t >= L - c.length && t < L - 1 ? 1 : 0)), temperature: 0.7,
@@ -185,21 +185,21 @@ describe("scorePrefixed (shared prompts run once)", () => {
           expect(got.entropy[i * E + t]).toBe(one.entropy[off + t]);
         }
         for (let t = Math.max(0, c.length - 1); t < E; t++) expect(got.logp[i * E + t]).toBe(0);
-      });
+      }
     });
   }
 
-  it("errors name the argument", () => {
+  it("errors name the argument", async () => {
     const e = tinyEngine();
     const x = {
       prefix: { batch: 1, length: 2, inputIds: Int32Array.from([1, 2]), attentionMask: Float32Array.from([1, 1]) },
       group: Int32Array.from([0]), batch: 1, length: 2, inputIds: Int32Array.from([3, 4]),
       attentionMask: Float32Array.from([1, 1]), targets: Int32Array.from([4, 0]),
     };
-    expect(() => e.scorePrefixed({ ...x, group: Int32Array.from([1]) })).toThrow(expect.objectContaining({ argument: "group" }));
-    expect(() => e.scorePrefixed({ ...x, prefix: { ...x.prefix, attentionMask: new Float32Array(2) } })).toThrow(
+    await expect(e.scorePrefixed({ ...x, group: Int32Array.from([1]) })).rejects.toThrow(expect.objectContaining({ argument: "group" }));
+    await expect(e.scorePrefixed({ ...x, prefix: { ...x.prefix, attentionMask: new Float32Array(2) } })).rejects.toThrow(
       expect.objectContaining({ argument: "prefixMask" }),
     );
-    expect(() => e.scorePrefixed({ ...x, group: Int32Array.from([0, 0]) })).toThrow(expect.objectContaining({ argument: "group" }));
+    await expect(e.scorePrefixed({ ...x, group: Int32Array.from([0, 0]) })).rejects.toThrow(expect.objectContaining({ argument: "group" }));
   });
 });

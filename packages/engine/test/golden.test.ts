@@ -32,9 +32,9 @@ for (const name of ["qwen2", "llama"]) {
     const V = g.config.vocabSize;
     const resp = Float32Array.from(g.t.weights!, (w) => (w !== 0 ? 1 : 0));
 
-    it("logits match on real tokens", () => {
+    it("logits match on real tokens", async () => {
       const e = Engine.fromWeights(g.config, g.weights);
-      const got = e.logitsForTesting(x);
+      const got = await e.logitsForTesting(x);
       let worst = 0;
       for (let r = 0; r < g.batch * g.length; r++) {
         if (x.attentionMask[r] === 0) continue;
@@ -46,10 +46,10 @@ for (const name of ["qwen2", "llama"]) {
       expect(worst).toBeLessThanOrEqual(1);
     });
 
-    it("score: per-token logp and entropy at the loss temperature", () => {
+    it("score: per-token logp and entropy at the loss temperature", async () => {
       const e = Engine.fromWeights(g.config, g.weights);
       e.setLmChunkRows(4); // several LM-head chunks
-      const { logp, entropy } = e.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
+      const { logp, entropy } = await e.score({ ...x, scoreMask: resp, temperature: g.loss.temperature });
       for (let r = 0; r < resp.length; r++) {
         if (resp[r] === 0) {
           expect(logp[r]).toBe(0);
@@ -60,10 +60,10 @@ for (const name of ["qwen2", "llama"]) {
       }
     });
 
-    it("forwardBackward: loss and every parameter gradient", () => {
+    it("forwardBackward: loss and every parameter gradient", async () => {
       const e = Engine.fromWeights(g.config, g.weights);
       e.setLmChunkRows(5);
-      const res = e.forwardBackward({
+      const res = await e.forwardBackward({
         ...x, ...g.loss, weights: g.t.weights!, oldLogp: g.t.old_logp!, refLogp: g.t.ref_logp!,
         advantages: g.t.advantages!,
       });

@@ -39,21 +39,21 @@ describe("central finite differences", () => {
       rope_scaling: { rope_type: "llama3", factor: 4, low_freq_factor: 1, high_freq_factor: 2, original_max_position_embeddings: 8 },
     }],
   ] as const) {
-    it(label, () => {
+    it(label, async () => {
       const e = tinyEngine(cfg as Record<string, unknown>, 3);
       const { p, weights, advantages, noise1, noise2 } = lossInputs(e.config.vocabSize, 9);
-      const base = e.score({ ...p, temperature: 0.8 }).logp;
+      const base = (await e.score({ ...p, temperature: 0.8 })).logp;
       const oldLogp = base.map((x, i) => (p.attentionMask[i] ? x + noise1[i]! : 0));
       const refLogp = base.map((x, i) => (p.attentionMask[i] ? x + noise2[i]! : 0));
       const opts = {
         ...p, weights, advantages, oldLogp, refLogp, temperature: 0.8, pgCoef: 1, klCoef: 0.5, klType: "mse" as const,
         entropyCoeff: 0.2, clipLow: 0.99, clipHigh: 1e6,
       };
-      const loss = () => {
+      const loss = async () => {
         e.zeroGrad();
-        return e.forwardBackward(opts).total;
+        return (await e.forwardBackward(opts)).total;
       };
-      loss();
+      await loss();
       const grads = new Map(e.parameterNames().map((n) => [n, e.gradient(n)]));
       const r = rng(42);
       const h = 3e-3;
@@ -68,10 +68,10 @@ describe("central finite differences", () => {
           const orig = w[i]!;
           w[i] = orig + h;
           e.setParameter(name, w);
-          const lp = loss();
+          const lp = await loss();
           w[i] = orig - h;
           e.setParameter(name, w);
-          const lm = loss();
+          const lm = await loss();
           w[i] = orig;
           e.setParameter(name, w);
           const fd = (lp - lm) / (2 * h);
@@ -85,7 +85,7 @@ describe("central finite differences", () => {
 });
 
 describe("gradient accumulation", () => {
-  it("two micro-batches == one batch", () => {
+  it("two micro-batches == one batch", async () => {
     const e = tinyEngine({ tie_word_embeddings: false }, 5);
     const V = e.config.vocabSize;
     const p = paddedBatch(V, 4, 8, 21);
@@ -95,22 +95,22 @@ describe("gradient accumulation", () => {
     let sum = 0;
     for (let i = 0; i < n; i++) if (p.attentionMask[i] && i % 8 >= 3) { weights[i] = 1; sum++; }
     for (let i = 0; i < n; i++) { weights[i]! /= sum; advantages[i] = gaussian(r); }
-    const lp = e.score(p).logp;
+    const lp = (await e.score(p)).logp;
     const oldLogp = lp.map((x, i) => (p.attentionMask[i] ? x - 0.2 * gaussian(r) : 0));
     const refLogp = lp.map((x, i) => (p.attentionMask[i] ? x + 0.2 * gaussian(r) : 0));
     const common = { temperature: 0.9, klCoef: 0.05, entropyCoeff: 0.01 };
-    const full = e.forwardBackward({ ...p, ...common, weights, advantages, oldLogp, refLogp });
+    const full = await e.forwardBackward({ ...p, ...common, weights, advantages, oldLogp, refLogp });
     const gFull = new Map(e.parameterNames().map((nm) => [nm, e.gradient(nm)]));
     e.zeroGrad();
-    const half = (k: number) => {
+    const half = async (k: number) => {
       const s = (a: Float32Array | Int32Array) => a.slice(k * 16, (k + 1) * 16);
-      return e.forwardBackward({
+      return await e.forwardBackward({
         batch: 2, length: 8, inputIds: s(p.inputIds) as Int32Array, attentionMask: s(p.attentionMask) as Float32Array,
         targets: s(p.targets) as Int32Array, weights: s(weights) as Float32Array, advantages: s(advantages) as Float32Array,
         oldLogp: s(oldLogp) as Float32Array, refLogp: s(refLogp) as Float32Array, ...common,
       });
     };
-    const a = half(0), b = half(1);
+    const a = await half(0), b = await half(1);
     expect(a.total + b.total).toBeCloseTo(full.total, 6);
     expect(a.weightSum + b.weightSum).toBeCloseTo(full.weightSum, 6);
     for (const [nm, g] of gFull) {
@@ -124,8 +124,8 @@ describe("gradient accumulation", () => {
 });
 
 describe("activation memory", () => {
-  it("kept activations (default budget) and per-layer recompute (RLVR_ENGINE_ACT_BUDGET_MB=0) give bitwise equal gradients", () => {
-    const grads = (budget: string | undefined) => {
+  it("kept activations (default budget) and per-layer recompute (RLVR_ENGINE_ACT_BUDGET_MB=0) give bitwise equal gradients", async () => {
+    const grads = async (budget: string | undefined) => {
       const prev = process.env.RLVR_ENGINE_ACT_BUDGET_MB;
       if (budget === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
       else process.env.RLVR_ENGINE_ACT_BUDGET_MB = budget;
@@ -133,14 +133,14 @@ describe("activation memory", () => {
         const e = tinyEngine({ tie_word_embeddings: false, num_hidden_layers: 3 }, 7);
         const { p, weights, advantages, noise1 } = lossInputs(e.config.vocabSize, 4);
         const oldLogp = noise1.map((x, i) => (p.attentionMask[i] ? x - 2 : 0));
-        const res = e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 0.9, entropyCoeff: 0.1 });
+        const res = await e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 0.9, entropyCoeff: 0.1 });
         return { total: res.total, g: e.parameterNames().map((nm) => e.gradient(nm)) };
       } finally {
         if (prev === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
         else process.env.RLVR_ENGINE_ACT_BUDGET_MB = prev;
       }
     };
-    const kept = grads(undefined), recomputed = grads("0");
+    const kept = await grads(undefined), recomputed = await grads("0");
     expect(recomputed.total).toBe(kept.total);
     kept.g.forEach((g, i) => {
       expect(maxAbs(g)).toBeGreaterThan(0);
@@ -150,19 +150,19 @@ describe("activation memory", () => {
 });
 
 describe("GEMM loop orders", () => {
-  it("LM-head chunking (K-block-major vs task-major dlogits @ W) leaves the hidden-state gradients bitwise unchanged", () => {
+  it("LM-head chunking (K-block-major vs task-major dlogits @ W) leaves the hidden-state gradients bitwise unchanged", async () => {
     // vocab 40000: one chunk of all rows makes dlogits [rows, 40000] > 1 MB (K-block-major GEMM);
     // 7-row chunks keep it small (task-major). dhidden rows do not depend on the chunking, so every
     // gradient except lm_head.weight's (summed over chunks) must match bit for bit.
-    const run = (chunk: number) => {
+    const run = async (chunk: number) => {
       const e = tinyEngine({ tie_word_embeddings: false, vocab_size: 40000, hidden_size: 16, head_dim: 4 }, 13);
       if (chunk > 0) e.setLmChunkRows(chunk);
       const { p, weights, advantages, noise1 } = lossInputs(e.config.vocabSize, 6);
       const oldLogp = noise1.map((x, i) => (p.attentionMask[i] ? x - 9 : 0));
-      e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 1 });
+      await e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 1 });
       return new Map(e.parameterNames().map((nm) => [nm, e.gradient(nm)]));
     };
-    const whole = run(0), chunked = run(7);
+    const whole = await run(0), chunked = await run(7);
     let compared = 0;
     for (const [nm, g] of whole) {
       if (nm === "lm_head.weight") continue;

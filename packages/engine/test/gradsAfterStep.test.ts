@@ -26,10 +26,10 @@ describe.each([false, true])("ops-cpu gradients after optimizer steps (bf16Gemm 
     };
     const e = Engine.fromWeights(g.config, g.weights, { backend: "ops-cpu", bf16Gemm });
     const names = e.parameterNames();
-    e.forwardBackward(fb);
+    await e.forwardBackward(fb);
     expect(e.gradNorm()).toBeGreaterThan(0);
     for (let step = 1; step <= 2; step++) {
-      const st = e.optimizerStep(ADAM);
+      const st = await e.optimizerStep(ADAM);
       expect([st.step, st.skipped]).toEqual([step, false]);
       // (reading gradients does not write the zeros; gradNorm() would, so it is not called here)
       for (const n of names) expect(e.gradient(n).every((x) => x === 0), `${n} after step ${step}`).toBe(true);
@@ -41,7 +41,7 @@ describe.each([false, true])("ops-cpu gradients after optimizer steps (bf16Gemm 
         { backend: "ops-cpu", bf16Gemm },
       );
       for (let pass = 1; pass <= 2; pass++) {
-        const a = e.forwardBackward(fb), b = fresh.forwardBackward(fb);
+        const a = await e.forwardBackward(fb), b = await fresh.forwardBackward(fb);
         expect(a.total).toBe(b.total);
         for (const n of names) expect(e.gradient(n), `${n}, step ${step}, pass ${pass}`).toEqual(fresh.gradient(n));
         expect(e.gradNorm()).toBe(fresh.gradNorm());
@@ -49,9 +49,9 @@ describe.each([false, true])("ops-cpu gradients after optimizer steps (bf16Gemm 
     }
 
     // the grad norm right after a step; a step with nothing trained since the last sees zero gradients
-    e.optimizerStep(ADAM);
+    await e.optimizerStep(ADAM);
     expect(e.gradNorm()).toBe(0);
-    const st = e.optimizerStep(ADAM);
+    const st = await e.optimizerStep(ADAM);
     expect([st.gradNorm, st.skipped]).toEqual([0, false]);
     for (const n of names) expect(e.gradient(n).every((x) => x === 0), `${n} after an empty step`).toBe(true);
   }, 120_000);

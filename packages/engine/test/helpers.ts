@@ -49,11 +49,14 @@ export async function loadGolden(name: string): Promise<Golden> {
   return { ...g, loss: JSON.parse(g.metadata.loss!) as Golden["loss"] };
 }
 
-/** Runs fn and checks it throws an instance of cls whose `argument` is the given name. */
-export function expectErr(fn: () => unknown, cls: new (...a: never[]) => Error, argument: string): void {
+/**
+ * Runs fn and checks it fails (throws, or returns a promise that rejects) with an instance of cls
+ * whose `argument` is the given name.
+ */
+export async function expectErr(fn: () => unknown, cls: new (...a: never[]) => Error, argument: string): Promise<void> {
   let thrown: unknown = null;
   try {
-    fn();
+    await fn();
   } catch (e) {
     thrown = e;
   }

@@ -21,7 +21,7 @@ const hugeJson = tinyQwen2Json({
 const huge = parseModelConfig(hugeJson);
 
 describe("engine memory is checked before allocating", () => {
-  it("counts parameters as the engine lays them out", () => {
+  it("counts parameters as the engine lays them out", async () => {
     const config = tinyQwen2();
     const engine = Engine.fromWeights(config, randomWeights(config, 1));
     expect(parameterCount(config)).toBe(engine.numParameters);
@@ -30,7 +30,7 @@ describe("engine memory is checked before allocating", () => {
     expect(engineHostBytes(config, { includeLoadedWeights: true })).toBe(12 * engine.numParameters);
   });
 
-  it("refuses with both sizes and the model named, and lets a model that fits through", () => {
+  it("refuses with both sizes and the model named, and lets a model that fits through", async () => {
     const config = tinyQwen2();
     const memory = { available: 1_000, total: 2_000_000 };
     const err = (() => {
@@ -48,7 +48,7 @@ describe("engine memory is checked before allocating", () => {
     expect(() => checkEngineMemory(config, {}, "/models/tiny", { available: 1e12, total: 1e12 })).not.toThrow();
   });
 
-  it("Engine.fromWeights refuses a 2.7e11-parameter engine at once (no tensors are needed to find out)", () => {
+  it("Engine.fromWeights refuses a 2.7e11-parameter engine at once (no tensors are needed to find out)", async () => {
     expect(() => Engine.fromWeights(huge, new Map())).toThrow(EngineMemoryError);
     expect(() => Engine.fromWeights(huge, new Map(), { modelDir: "/m/huge" })).toThrow(/^\/m\/huge: an engine of 2\.\d+e\+11 parameters needs at least \d+\.\d GB of host memory/);
   });

@@ -14,13 +14,13 @@ describe("model directories", () => {
   it("saveCheckpoint(exportWeights()) then fromModelDir gives the same model", async () => {
     const config = { ...tinyQwen2(), torchDtype: "float32" as const };
     const a = Engine.fromWeights(config, randomWeights(config, 4));
-    a.optimizerStep({ lr: 0 }); // no-op step: exportWeights after an optimizer step still works
+    await a.optimizerStep({ lr: 0 }); // no-op step: exportWeights after an optimizer step still works
     const dir = join(await tempDir(), "ckpt");
     await saveCheckpoint(dir, config, a.exportWeights(), tinyTokenizerFileMap());
     const b = await Engine.fromModelDir(dir);
     expect(b.config.vocabSize).toBe(config.vocabSize);
     for (const [name, t] of a.exportWeights()) expect(b.parameter(name)).toEqual(t.data);
     const p = paddedBatch(config.vocabSize, 3, 6, 2);
-    expect(b.score(p).logp).toEqual(a.score(p).logp);
+    expect((await b.score(p)).logp).toEqual((await a.score(p)).logp);
   });
 });

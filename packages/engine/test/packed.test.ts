@@ -48,9 +48,9 @@ function packed() {
 describe("packed sequences (segmentIds)", () => {
   const u = unpacked(), p = packed();
 
-  it("score: every token's logp and entropy equal the unpacked ones bit for bit", () => {
+  it("score: every token's logp and entropy equal the unpacked ones bit for bit", async () => {
     const e = Engine.fromWeights(config, weights);
-    const a = e.score({ ...u, temperature: 0.8 }), b = e.score({ ...p, temperature: 0.8 });
+    const a = await e.score({ ...u, temperature: 0.8 }), b = await e.score({ ...p, temperature: 0.8 });
     seqs.forEach((s, i) => {
       for (let t = 0; t < s.length; t++) {
         expect(b.logp[p.at(i, t)]).toBe(a.logp[u.at(i, t)]);
@@ -59,14 +59,14 @@ describe("packed sequences (segmentIds)", () => {
     });
   });
 
-  it("forwardBackward: same loss, same token log-probs, gradients up to summation order", () => {
+  it("forwardBackward: same loss, same token log-probs, gradients up to summation order", async () => {
     const e1 = Engine.fromWeights(config, weights), e2 = Engine.fromWeights(config, weights);
     const z1 = new Float32Array(u.w.length), z2 = new Float32Array(p.w.length);
     const adv1 = u.w.map((x, k) => (x ? Math.sin(k) : 0)), adv2 = new Float32Array(p.w.length);
     seqs.forEach((s, i) => { for (let t = 0; t + 1 < s.length; t++) adv2[p.at(i, t)] = adv1[u.at(i, t)]!; });
     const opts = { temperature: 1, entropyCoeff: 0.01 };
-    const a = e1.forwardBackward({ ...u, weights: u.w, oldLogp: z1, advantages: adv1, ...opts });
-    const b = e2.forwardBackward({ ...p, weights: p.w, oldLogp: z2, advantages: adv2, ...opts });
+    const a = await e1.forwardBackward({ ...u, weights: u.w, oldLogp: z1, advantages: adv1, ...opts });
+    const b = await e2.forwardBackward({ ...p, weights: p.w, oldLogp: z2, advantages: adv2, ...opts });
     expect(b.total).toBeCloseTo(a.total, 6);
     seqs.forEach((s, i) => { for (let t = 0; t + 1 < s.length; t++) expect(b.tokenLogp[p.at(i, t)]).toBe(a.tokenLogp[u.at(i, t)]); });
     for (const name of e1.parameterNames()) {
@@ -79,20 +79,20 @@ describe("packed sequences (segmentIds)", () => {
     expect(maxAbs(e1.gradient("model.norm.weight"))).toBeGreaterThan(0);
   });
 
-  it("critic values equal the unpacked ones bit for bit", () => {
+  it("critic values equal the unpacked ones bit for bit", async () => {
     const head = new Map(weights);
     head.set("score.weight", { shape: [1, config.hiddenSize], data: Float32Array.from({ length: config.hiddenSize }, (_, k) => Math.cos(k)) });
     head.set("score.bias", { shape: [1], data: new Float32Array([0.5]) });
     const c = Engine.fromWeights(config, head, { valueHead: true });
-    const a = c.values(u), b = c.values(p);
+    const a = await c.values(u), b = await c.values(p);
     seqs.forEach((s, i) => { for (let t = 0; t < s.length; t++) expect(b[p.at(i, t)]).toBe(a[u.at(i, t)]); });
   });
 
-  it("errors: decreasing segment ids, packing in prefill", () => {
+  it("errors: decreasing segment ids, packing in prefill", async () => {
     const e = Engine.fromWeights(config, weights);
     const bad = Int32Array.from(p.segmentIds);
     bad[5] = 3;
-    expectErr(() => e.score({ ...p, segmentIds: bad }), ValueError, "segmentIds");
-    expectErr(() => e.decode.prefill({ ...p, capacity: 12 }), ValueError, "segmentIds");
+    await expectErr(() => e.score({ ...p, segmentIds: bad }), ValueError, "segmentIds");
+    await expectErr(() => e.decode.prefill({ ...p, capacity: 12 }), ValueError, "segmentIds");
   });
 });

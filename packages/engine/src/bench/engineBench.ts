@@ -104,7 +104,7 @@ interface Side {
   decode: { tokensPerS: number; tokensPerCpuS: number; prefillS: number; decodeS: number; decodeCpuS: number };
 }
 
-function runRlvr(s: Shape): Side & { parameters: number } {
+async function runRlvr(s: Shape): Promise<Side & { parameters: number }> {
   const config = parseModelConfig(s.hf);
   let seed = 1;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
@@ -131,8 +131,8 @@ function runRlvr(s: Shape): Side & { parameters: number } {
   const stepS: number[] = [], stepCpuS: number[] = [];
   for (let k = 0; k <= steps; k++) {
     const t = now(), c = cpuNow();
-    e.forwardBackward(x);
-    e.optimizerStep({ lr: 1e-5, maxGradNorm: 1 });
+    await e.forwardBackward(x);
+    await e.optimizerStep({ lr: 1e-5, maxGradNorm: 1 });
     stepS.push(now() - t);
     stepCpuS.push(cpuNow() - c);
     log(`rlvr ${s.name}: train step ${k}${k === 0 ? " (warm-up)" : ""}: ${stepS[k]!.toFixed(2)} s (cpu ${stepCpuS[k]!.toFixed(2)} s)`);
@@ -147,17 +147,17 @@ function runRlvr(s: Shape): Side & { parameters: number } {
     batch: Bd, length: P, inputIds: Int32Array.from({ length: Bd * P }, (_, i) => (i * 7919) % V),
     attentionMask: new Float32Array(Bd * P).fill(1), capacity: P + S,
   };
-  const runDecode = () => {
+  const runDecode = async () => {
     let t = now();
-    let logits = e.decode.prefill(prompt);
+    let logits = await e.decode.prefill(prompt);
     const prefillS = now() - t;
     t = now();
     const c = cpuNow();
-    for (let k = 0; k < S; k++) logits = e.decode.step(argmaxRows(logits, Bd, V));
+    for (let k = 0; k < S; k++) logits = await e.decode.step(argmaxRows(logits, Bd, V));
     return { prefillS, decodeS: now() - t, decodeCpuS: cpuNow() - c };
   };
-  if (e.numParameters < 5e7) runDecode(); // warm-up (cheap models only; the peer does the same)
-  const d = runDecode();
+  if (e.numParameters < 5e7) await runDecode(); // warm-up (cheap models only; the peer does the same)
+  const d = await runDecode();
   log(`rlvr ${s.name}: prefill ${d.prefillS.toFixed(2)} s; decode ${S} steps x ${Bd} rows: ${d.decodeS.toFixed(2)} s (cpu ${d.decodeCpuS.toFixed(2)} s)`);
   return {
     parameters: e.numParameters, train,
@@ -217,7 +217,7 @@ for (const s of SHAPES) {
   if ("error" in torch) log(`${s.name}: torch: ${torch.error}`);
   log(`${s.name}: rlvr... (load ${loadavg()[0]!.toFixed(2)})`);
   load.rlvr = loadavg()[0]!;
-  const rlvr = runRlvr(s);
+  const rlvr = await runRlvr(s);
   // ratio: wall-clock tokens/s (the target); ratioCpu: tokens per CPU-second
   // (what each side gets out of the cores it actually ran on).
   const ratio = "error" in torch ? null : {

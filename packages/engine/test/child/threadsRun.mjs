@@ -33,21 +33,21 @@ const batch = (b, t) => {
 for (let round = 0; round < 3; round++) {
   for (const [b, t] of [[1, 3], [3, 17], [8, 40], [2, 5], [5, 64]]) {
     const x = batch(b, t);
-    const s = e.score({ ...x, temperature: 0.7 });
+    const s = await e.score({ ...x, temperature: 0.7 });
     mix(s.logp);
     mix(s.entropy);
     const n = b * t, w = Float32Array.from(x.attentionMask, (m) => m / n);
     const adv = Float32Array.from({ length: n }, (_, i) => (Math.floor(i / t) % 2 ? 1 : -1));
-    const r = e.forwardBackward({ ...x, weights: w, oldLogp: s.logp, advantages: adv, temperature: 0.7 });
+    const r = await e.forwardBackward({ ...x, weights: w, oldLogp: s.logp, advantages: adv, temperature: 0.7 });
     mix(r.tokenLogp);
   }
   for (const name of e.parameterNames()) mix(e.gradient(name));
-  e.optimizerStep({ lr: 1e-3, maxGradNorm: 1 });
+  await e.optimizerStep({ lr: 1e-3, maxGradNorm: 1 });
 }
 const p = batch(6, 9);
-let logits = e.decode.prefill({ ...p, capacity: 20 });
+let logits = await e.decode.prefill({ ...p, capacity: 20 });
 for (let s = 0; s < 10; s++) {
   mix(logits);
-  logits = e.decode.step(Int32Array.from({ length: 6 }, (_, i) => (s * 7 + i) % 97));
+  logits = await e.decode.step(Int32Array.from({ length: 6 }, (_, i) => (s * 7 + i) % 97));
 }
 console.log(JSON.stringify({ threads: process.env.RLVR_NUM_THREADS, hash: h }));
