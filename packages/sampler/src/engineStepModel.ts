@@ -14,7 +14,7 @@ export function engineStepModel(engine: Engine, opts: { maxNewTokens: number }):
   return {
     vocabSize: v,
     maxSequenceLength: engine.config.maxPositionEmbeddings,
-    begin(prompts) {
+    async begin(prompts) {
       const b = prompts.length;
       const len = Math.max(...prompts.map((p) => p.length));
       const ids = new Int32Array(b * len), mask = new Float32Array(b * len);
@@ -24,11 +24,11 @@ export function engineStepModel(engine: Engine, opts: { maxNewTokens: number }):
       });
       last = Int32Array.from(prompts, (p) => p[p.length - 1]!);
       const capacity = len + opts.maxNewTokens; // cache slots: padded prompt + every step
-      return Tensor.from(engine.decode.prefill({ batch: b, length: len, inputIds: ids, attentionMask: mask, capacity }), [b, v]);
+      return Tensor.from(await engine.decode.prefill({ batch: b, length: len, inputIds: ids, attentionMask: mask, capacity }), [b, v]);
     },
-    step(rows, tokens) {
+    async step(rows, tokens) {
       rows.forEach((r, k) => (last[r] = tokens[k]!));
-      const all = engine.decode.step(last);
+      const all = await engine.decode.step(last);
       if (rows.length === last.length) return Tensor.from(all, [rows.length, v]);
       const out = new Float32Array(rows.length * v);
       rows.forEach((r, k) => out.set(all.subarray(r * v, (r + 1) * v), k * v));

@@ -26,7 +26,19 @@ export interface GenerateOptions {
   decode?: (ids: Int32Array) => string;
   /** rows per model session (bounds KV-cache memory) */
   maxBatch?: number;
+  /** After each model session (maxBatch rows): rows finished so far of the total. */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** After the prefill and after each decode step (a finer grain than onProgress). */
+  onDecodeStep?: (p: GenerateProgress) => void;
+}
+
+/** Where a generate() call stands. */
+export interface GenerateProgress {
+  /** Samples finished (EOS, stop string, length or context). */
+  rowsDone: number;
+  rowsTotal: number;
+  /** Tokens generated so far, over every sample. */
+  tokens: number;
 }
 
 export interface Sample {
@@ -54,8 +66,9 @@ function checkOptions(o: GenerateOptions, vocab: number): void {
 /**
  * Batched generation. Each sample's randomness is counterUniform(seed, row, step),
  * so results do not depend on maxBatch or on which other rows are still running.
+ * Bad options reject (ValueError naming the field) before the model is called.
  */
-export function generate(model: StepModel, prompts: readonly Int32Array[], opts: GenerateOptions): Sample[] {
+export async function generate(model: StepModel, prompts: readonly Int32Array[], opts: GenerateOptions): Promise<Sample[]> {
   checkOptions(opts, model.vocabSize);
   const n = opts.n ?? 1;
   const temperature = opts.temperature ?? 1;
@@ -65,18 +78,20 @@ export function generate(model: StepModel, prompts: readonly Int32Array[], opts:
   const total = prompts.length * n;
   const maxBatch = opts.maxBatch ?? 64;
   const out: Sample[] = [];
+  const progress = { rowsDone: 0, rowsTotal: total, tokens: 0 };
   for (let start = 0; start < total; start += maxBatch) {
     const rows = Array.from({ length: Math.min(maxBatch, total - start) }, (_, i) => start + i);
-    out.push(...generateChunk(model, prompts, rows, n, { ...opts, temperature }, lpTemp, eos, seed));
+    out.push(...(await generateChunk(model, prompts, rows, n, { ...opts, temperature }, lpTemp, eos, seed, progress)));
     opts.onProgress?.(start + rows.length, total);
   }
   return out;
 }
 
-function generateChunk(
+async function generateChunk(
   model: StepModel, prompts: readonly Int32Array[], rows: number[], n: number,
   opts: GenerateOptions & { temperature: number }, lpTemp: number, eos: Set<number>, seed: number,
-): Sample[] {
+  progress: GenerateProgress,
+): Promise<Sample[]> {
   const chunkPrompts = rows.map((r) => prompts[Math.floor(r / n)]!);
   for (const [i, p] of chunkPrompts.entries()) {
     if (p.length + 1 > model.maxSequenceLength) {
@@ -88,8 +103,9 @@ function generateChunk(
   const finish: (FinishReason | undefined)[] = rows.map(() => undefined);
   const texts: (string | undefined)[] = rows.map(() => undefined);
   let active = rows.map((_, i) => i);
-  let logits = model.begin(chunkPrompts);
+  let logits = await model.begin(chunkPrompts);
   try {
+    opts.onDecodeStep?.({ ...progress });
     for (let t = 0; active.length > 0; t++) {
       const u = Float32Array.from(active, (i) => counterUniform(seed, rows[i]!, t));
       const next = sampleTokens(logits, Tensor.from(u), opts).toArray() as Int32Array;
@@ -102,9 +118,15 @@ function generateChunk(
         finish[i] = finishReason(tok, i);
         if (!finish[i]) still.push(i);
       });
+      progress.tokens += active.length;
+      progress.rowsDone += active.length - still.length;
       active = still;
-      if (active.length === 0) break;
-      logits = model.step(Int32Array.from(active), Int32Array.from(active, (i) => toks[i]!.at(-1)!));
+      if (active.length === 0) {
+        opts.onDecodeStep?.({ ...progress });
+        break;
+      }
+      logits = await model.step(Int32Array.from(active), Int32Array.from(active, (i) => toks[i]!.at(-1)!));
+      opts.onDecodeStep?.({ ...progress });
     }
   } finally {
     model.end();
