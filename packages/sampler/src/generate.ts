@@ -30,6 +30,11 @@ export interface GenerateOptions {
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
   /** After the prefill and after each decode step (a finer grain than onProgress). */
   onDecodeStep?: (p: GenerateProgress) => void;
+  /**
+   * Checked after the prefill and after each decode step (the model call in flight completes):
+   * once aborted, the session ends (model.end) and generate rejects with signal.reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** Where a generate() call stands. */
@@ -103,9 +108,11 @@ async function generateChunk(
   const finish: (FinishReason | undefined)[] = rows.map(() => undefined);
   const texts: (string | undefined)[] = rows.map(() => undefined);
   let active = rows.map((_, i) => i);
+  opts.signal?.throwIfAborted();
   let logits = await model.begin(chunkPrompts);
   try {
     opts.onDecodeStep?.({ ...progress });
+    opts.signal?.throwIfAborted();
     for (let t = 0; active.length > 0; t++) {
       const u = Float32Array.from(active, (i) => counterUniform(seed, rows[i]!, t));
       const next = sampleTokens(logits, Tensor.from(u), opts).toArray() as Int32Array;
@@ -127,6 +134,7 @@ async function generateChunk(
       }
       logits = await model.step(Int32Array.from(active), Int32Array.from(active, (i) => toks[i]!.at(-1)!));
       opts.onDecodeStep?.({ ...progress });
+      opts.signal?.throwIfAborted();
     }
   } finally {
     model.end();

@@ -112,6 +112,17 @@ describe("generate", () => {
     expect(seen.at(-1)).toEqual({ rowsDone: 6, rowsTotal: 6, tokens: r.reduce((a, x) => a + x.tokens.length, 0) });
   });
 
+  it("stops at the next decode step once its signal is aborted, ending the session", async () => {
+    const m = bigram(5, 9);
+    let ended = 0;
+    const abort = new AbortController();
+    const model: StepModel = { ...m, begin: (p) => m.begin(p), step: (r, t) => m.step(r, t), end: () => void ended++ };
+    const o = { n: 2, maxNewTokens: 20, temperature: 0.9, signal: abort.signal, onDecodeStep: (p: { tokens: number }) => p.tokens >= 8 && abort.abort("stop") };
+    await expect(generate(model, prompts, o)).rejects.toBe("stop");
+    expect(ended).toBe(1);
+    expect(m.calls.length).toBeLessThan(6); // it did not run on to 20 tokens
+  });
+
   it("awaits a model whose calls return promises: the same samples", async () => {
     const sync = bigram(11);
     const lazy = bigram(11);
