@@ -23,8 +23,8 @@ describe("generate and score agree", () => {
     const engine = Engine.fromWeights(m.config, m.weights!);
     const prompts = [Int32Array.from([5, 9, 17, 3]), Int32Array.from([42, 7])];
     for (const temperature of [0.6, 1]) {
-      const samples = generate(engineStepModel(engine, { maxNewTokens: 12 }), prompts, { n: 3, temperature, maxNewTokens: 12, seed: 11 });
-      const scored = scoreBatch(
+      const samples = await generate(engineStepModel(engine, { maxNewTokens: 12 }), prompts, { n: 3, temperature, maxNewTokens: 12, seed: 11 });
+      const scored = await scoreBatch(
         engine,
         samples.map((s) => ({ prompt_ids: Array.from(prompts[s.promptIndex]!), response_ids: Array.from(s.tokens) })),
         temperature,

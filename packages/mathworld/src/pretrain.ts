@@ -197,7 +197,7 @@ export function promptIds(tok: ModelTokenizer, p: Problem, withSystem = false): 
 export function crossEntropyForwardBackward(
   engine: Engine,
   x: { batch: number; length: number; inputIds: Int32Array; attentionMask: Float32Array; targets: Int32Array; weights: Float32Array },
-): ForwardBackwardResult {
+): Promise<ForwardBackwardResult> {
   return engine.forwardBackward({
     ...x,
     refLogp: new Float32Array(x.batch * x.length),
@@ -231,15 +231,15 @@ export function packBatch(seqs: { prompt: number[]; response: number[] }[], padI
 }
 
 /** Greedy accuracy of `engine` on `problems` (boxed answer verified by @rlvr/verifier). */
-export function evaluateGreedy(
+export async function evaluateGreedy(
   engine: Engine,
   tok: ModelTokenizer,
   problems: readonly Problem[],
   o: { maxNewTokens?: number; eosIds?: readonly number[]; withSystem?: boolean } = {},
-): EvalResult & { responses: string[] } {
+): Promise<EvalResult & { responses: string[] }> {
   const maxNewTokens = o.maxNewTokens ?? 96;
   const prompts = problems.map((p) => Int32Array.from(promptIds(tok, p, o.withSystem)));
-  const samples = generate(engineStepModel(engine, { maxNewTokens }), prompts, {
+  const samples = await generate(engineStepModel(engine, { maxNewTokens }), prompts, {
     temperature: 0,
     maxNewTokens,
     eosIds: o.eosIds ?? tok.eosTokenIds,
@@ -328,16 +328,16 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       return { prompt: promptIds(tok, p, r.chance(systemRate)), response: [...tok.encode(solution, { addSpecialTokens: false }), imEnd] };
     });
     const b = packBatch(seqs, padId);
-    const res = crossEntropyForwardBackward(engine, b);
+    const res = await crossEntropyForwardBackward(engine, b);
     const stepLr = learningRate(step, { lr, warmup, maxSteps, minLrRatio: o.minLrRatio ?? 0.1 });
-    engine.optimizerStep({ lr: stepLr, weightDecay: o.weightDecay ?? 0.01, maxGradNorm: 1 });
+    await engine.optimizerStep({ lr: stepLr, weightDecay: o.weightDecay ?? 0.01, maxGradNorm: 1 });
     tokensSeen += b.batch * b.length;
     lossEma = Number.isNaN(lossEma) ? res.total : 0.9 * lossEma + 0.1 * res.total;
     if (step % 10 === 0 || step === 1) {
       log(`step ${step}/${maxSteps}  loss ${lossEma.toFixed(4)}  lr ${stepLr.toExponential(2)}  ${(tokensSeen / seconds()).toFixed(0)} tok/s  ${seconds().toFixed(0)} s`);
     }
     if (step % evalEvery === 0 || step === maxSteps) {
-      last = evaluateGreedy(engine, tok, testSet, { maxNewTokens, eosIds });
+      last = await evaluateGreedy(engine, tok, testSet, { maxNewTokens, eosIds });
       history.push({ step, loss: lossEma, accuracy: last.accuracy, formatErrors: last.formatErrors, seconds: seconds() });
       log(
         `eval step ${step}: test accuracy ${pct(last.accuracy)} (${last.correct}/${last.total}), no boxed answer ${pct(last.formatErrors)}, ` +
@@ -352,7 +352,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       }
     }
   }
-  const final = last ?? evaluateGreedy(engine, tok, testSet, { maxNewTokens, eosIds });
+  const final = last ?? (await evaluateGreedy(engine, tok, testSet, { maxNewTokens, eosIds }));
   const { responses: _r, ...finalEval } = final as EvalResult & { responses?: string[] };
   await saveCheckpoint(o.out, config, engine.exportWeights(), fileMap, {
     dtype: "F32",

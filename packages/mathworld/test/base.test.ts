@@ -27,7 +27,7 @@ describe("committed base checkpoint", () => {
     const engine = await Engine.fromModelDir(base);
     const m = await loadModelDir(base, { weights: false });
     const test = generateSplits().test.slice(0, 24);
-    const r = evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: 80, eosIds: m.eosTokenIds });
+    const r = await evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: 80, eosIds: m.eosTokenIds });
     const boxed = r.responses.filter((t, i) => verifySync(t, test[i]!.answer).extracted !== null);
     expect(boxed.length).toBeGreaterThan(0);
     expect(r.correct).toBeGreaterThan(0); // a base model that sometimes solves problems

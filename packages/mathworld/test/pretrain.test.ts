@@ -26,7 +26,7 @@ const tok = new ModelTokenizer(files.tokenizerJson, files.tokenizerConfig);
 const micro = { hiddenSize: 16, intermediateSize: 24, numLayers: 1, numHeads: 2, numKvHeads: 1, maxPositionEmbeddings: 256 };
 
 describe("pretraining objective", () => {
-  it("crossEntropyForwardBackward is the mean NLL of the response tokens (== −mean score logp)", () => {
+  it("crossEntropyForwardBackward is the mean NLL of the response tokens (== −mean score logp)", async () => {
     const config = parseModelConfig(tinyQwen2ConfigJson(tok, micro));
     const engine = Engine.fromWeights(config, initWeights(config, 2));
     const r = new Rng(1);
@@ -37,11 +37,11 @@ describe("pretraining objective", () => {
     });
     const b = packBatch(seqs, tok.tokenToId("<|endoftext|>")!);
     const scoreMask = Float32Array.from(b.weights, (w) => (w > 0 ? 1 : 0));
-    const { logp } = engine.score({ ...b, scoreMask });
+    const { logp } = await engine.score({ ...b, scoreMask });
     let nll = 0;
     logp.forEach((l, i) => (nll -= b.weights[i]! * l));
     expect(scoreMask.reduce((a, x) => a + x, 0)).toBe(b.tokens);
-    const res = crossEntropyForwardBackward(engine, b);
+    const res = await crossEntropyForwardBackward(engine, b);
     expect(res.total).toBeCloseTo(nll, 5);
     expect(res.total).toBeGreaterThan(Math.log(config.vocabSize) * 0.9); // untrained: about log V
     expect(engine.gradNorm()).toBeGreaterThan(0);

@@ -11,25 +11,25 @@ import { chunks, distinctSequences, expandRows, gather, packSequences, scatter, 
  * Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and
  * its token budget); `distinct`: distinctSequences(rollouts), passed by a caller that has it.
  */
-export function criticValues(
+export async function criticValues(
   critic: Engine,
   rollouts: readonly Rollout[],
   width: number,
   microBatch: number | ScoreBatching,
   pack = false,
   distinct: DistinctSequences = distinctSequences(rollouts),
-): Float32Array {
+): Promise<Float32Array> {
   // identical sequences get identical values: each distinct one runs once
   const { unique, of } = distinct;
-  if (unique.length < rollouts.length) return expandRows(valuesOf(critic, unique, width, microBatch, pack), of, width);
+  if (unique.length < rollouts.length) return expandRows(await valuesOf(critic, unique, width, microBatch, pack), of, width);
   return valuesOf(critic, rollouts, width, microBatch, pack);
 }
 
-function valuesOf(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack: boolean): Float32Array {
+async function valuesOf(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack: boolean): Promise<Float32Array> {
   const out = new Float32Array(rollouts.length * width);
   for (const [a, b] of scoreChunks(rollouts, microBatch)) {
     const p = packSequences(rollouts.slice(a, b), { pack });
-    const v = critic.values({
+    const v = await critic.values({
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, scoreMask: p.scoreMask,
       ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
     });
@@ -76,7 +76,9 @@ export interface CriticUpdateStats {
  * over micro-batches with token-mean weights computed over the whole mini-batch (verl's
  * masked_mean of vf_loss), then one AdamW step on the critic.
  */
-export function updateCritic(critic: Engine, x: CriticUpdateInputs, o: CriticUpdateOptions): CriticUpdateStats {
+export async function updateCritic(
+  critic: Engine, x: CriticUpdateInputs, o: CriticUpdateOptions, onMicroBatch?: () => void,
+): Promise<CriticUpdateStats> {
   const B = x.rollouts.length, W = x.width;
   if (B % o.miniBatch !== 0) throw new Error(`internal: ${B} responses do not split into critic mini-batches of ${o.miniBatch}`);
   let loss = 0, clip = 0, updates = 0, skipped = 0;
@@ -88,7 +90,7 @@ export function updateCritic(critic: Engine, x: CriticUpdateInputs, o: CriticUpd
       let mbLoss = 0, mbClipW = 0, mbW = 0;
       for (const [u0, u1] of chunks(rows, o.microBatch)) {
         const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
-        const r = critic.valueForwardBackward({
+        const r = await critic.valueForwardBackward({
           batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask,
           ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
           weights: scatter(p, weights, W, u0),
@@ -96,6 +98,7 @@ export function updateCritic(critic: Engine, x: CriticUpdateInputs, o: CriticUpd
           returns: scatter(p, x.returns, W, m0 + u0),
           clip: o.clip,
         });
+        onMicroBatch?.();
         mbLoss += r.loss;
         mbClipW += r.clipFrac * r.weightSum;
         mbW += r.weightSum;
@@ -103,7 +106,7 @@ export function updateCritic(critic: Engine, x: CriticUpdateInputs, o: CriticUpd
       loss += mbLoss;
       clip += mbW > 0 ? mbClipW / mbW : 0;
       updates++;
-      const s = critic.optimizerStep(o.optimizer);
+      const s = await critic.optimizerStep(o.optimizer);
       gradNorms.push(s.gradNorm);
       if (s.skipped) skipped++;
     }

@@ -164,7 +164,7 @@ export async function evaluateSet(ctx: EvalContext, set: EvalSet, hooks: EvalSet
   }
   let correct = 0;
   if (prompts.length > 0) {
-    const samples = generate(engineStepModel(ctx.engine, { maxNewTokens: ctx.maxNewTokens }), prompts, {
+    const samples = await generate(engineStepModel(ctx.engine, { maxNewTokens: ctx.maxNewTokens }), prompts, {
       n: set.samples, temperature: set.temperature, topP: set.topP, maxNewTokens: ctx.maxNewTokens, seed: ctx.seed,
       eosIds: ctx.eosIds, maxBatch: ctx.maxBatch, decode: (t) => ctx.tokenizer.decode(Array.from(t), { skipSpecialTokens: true }),
       ...(hooks.onGenerate ? { onProgress: hooks.onGenerate } : {}),

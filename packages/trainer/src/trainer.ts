@@ -42,12 +42,18 @@ import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
 import { ROLLOUTS_DIR, type RolloutRecord } from "./loggers/rolloutLog.js";
 import { RunLoggers, TENSORBOARD_DIR } from "./loggers/runLoggers.js";
-import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
+import { microBatchCount, scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
   | { type: "log"; message: string }
   | { type: "start"; firstStep: number; totalSteps: number; runDir: string; resumedFrom: string | null }
   | { type: "phase"; step: number; phase: keyof StepMetrics["phase_s"] | "eval" | "checkpoint" }
+  /**
+   * Inside a phase: the rollout after each decode step (done / total sequences finished, tokens
+   * generated), the update and the critic after each micro-batch (done / total forward-backward
+   * calls). `seconds` since the phase started.
+   */
+  | { type: "progress"; step: number; phase: "rollout" | "update" | "critic"; done: number; total: number; tokens?: number; seconds: number }
   | { type: "step"; metrics: StepMetrics; stepSeconds: number; totalSteps: number }
   | { type: "eval"; step: number; results: Record<string, number> }
   | { type: "checkpoint"; step: number; dir: string };
@@ -65,7 +71,8 @@ export interface TrainOptions {
   maxStepsThisRun?: number;
   /**
    * Stop when aborted: the step in progress is dropped if its update has not started changing
-   * the weights (checked between phases and micro-batches), else finished; either way the run
+   * the weights (checked after each decode step of the rollout, between phases and between
+   * micro-batches: the engine call in flight always completes), else finished; either way the run
    * ends with a checkpoint of the last finished step.
    */
   signal?: AbortSignal;
@@ -472,30 +479,45 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
 
   // --- one step ----------------------------------------------------------------------------
   async function trainStep(step: number, batch: PromptRow[]) {
-    // a signal is handled only when the event loop gets a turn: give it one between phases and
-    // micro-batches; stopping is possible until the first optimizer step changes the weights
+    // the engine's calls run off the JavaScript thread, so a signal's handler runs during them;
+    // the step checks for a stop between phases, decode steps and micro-batches, and can stop
+    // until the first optimizer step changes the weights
     const stopHere = async () => {
       await new Promise<void>((r) => setImmediate(r));
       return aborted();
     };
     const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0, ...(critic ? { values: 0, critic: 0 } : {}) };
-    const timed = <T>(name: keyof typeof phase, fn: () => T): T => {
+    const timed = async <T>(name: keyof typeof phase, fn: () => Promise<T> | T): Promise<T> => {
       emit({ type: "phase", step, phase: name });
       const t = performance.now();
-      const v = fn();
-      phase[name] = (phase[name] ?? 0) + (performance.now() - t) / 1000;
-      return v;
+      try {
+        return await fn();
+      } finally {
+        phase[name] = (phase[name] ?? 0) + (performance.now() - t) / 1000;
+      }
     };
+    const progress = (p: "rollout" | "update" | "critic", t0: number, done: number, total: number, tokens?: number) =>
+      emit({ type: "progress", step, phase: p, done, total, ...(tokens !== undefined ? { tokens } : {}), seconds: (performance.now() - t0) / 1000 });
     const n = c.rollout.n, tau = c.rollout.temperature;
     const scoring = { maxRows: c.actor.logProbMicroBatchSize, maxTokens: c.actor.logProbMaxTokens };
 
-    // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p)
-    const samples = timed("rollout", () =>
-      generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
-        n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
-        eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
-      }),
-    );
+    // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p); a stop
+    // asked for during it ends it at the next decode step
+    const rolloutStart = performance.now();
+    let samples: Awaited<ReturnType<typeof generate>>;
+    try {
+      samples = await timed("rollout", () =>
+        generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
+          n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
+          eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
+          onDecodeStep: (p) => progress("rollout", rolloutStart, p.rowsDone, p.rowsTotal, p.tokens),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        }),
+      );
+    } catch (e) {
+      if (aborted()) return null;
+      throw e;
+    }
     const rollouts: Rollout[] = samples.map((s) => {
       const p = batch[s.promptIndex]!;
       return {
@@ -515,11 +537,11 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     pending.catch(() => {}); // handled by the await below; no unhandled-rejection report while scoring
     const distinct = distinctSequences(rollouts); // the scoring passes run each distinct sequence once
     // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
-    const oldLogp = timed("old_logp", () =>
-      c.actor.recomputeOldLogp ? scoreRollouts(actor, rollouts, W, tau, scoring, distinct).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
+    const oldLogp = await timed("old_logp", async () =>
+      c.actor.recomputeOldLogp ? (await scoreRollouts(actor, rollouts, W, tau, scoring, distinct)).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
     );
-    const refLogp = ref ? timed("ref_logp", () => scoreRollouts(ref, rollouts, W, tau, scoring, distinct).logp) : undefined;
-    const values = critic ? timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;
+    const refLogp = ref ? await timed("ref_logp", async () => (await scoreRollouts(ref, rollouts, W, tau, scoring, distinct)).logp) : undefined;
+    const values = critic ? await timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;
     if (await stopHere()) return null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
@@ -543,20 +565,23 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // the critic first (verl's order); during critic warm-up the actor is not updated
     let cstats: CriticUpdateStats | null = null;
     if (critic) {
-      cstats = timed("critic", () =>
+      const criticBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: c.actor.ppoEpochs };
+      const total = microBatchCount(rollouts.length, criticBatches), t0 = performance.now();
+      let done = 0;
+      cstats = await timed("critic", () =>
         updateCritic(critic!, { rollouts, width: W, mask, oldValues: values!, returns: returns! }, {
-          clip: c.critic.cliprangeValue, miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize,
-          ppoEpochs: c.actor.ppoEpochs, pack: c.actor.packSequences,
+          clip: c.critic.cliprangeValue, ...criticBatches, pack: c.actor.packSequences,
           optimizer: { lr: c.critic.lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: c.critic.weightDecay, maxGradNorm: c.critic.gradClip },
-        }),
+        }, () => progress("critic", t0, ++done, total)),
       );
     }
     const actorFrozen = critic !== null && step <= c.critic.warmupSteps;
+    const actorBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs };
     const update = updatePolicySteps(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
         temperature: tau, pgCoef: loss.pgCoef, klCoef: loss.klCoef, klType: c.actor.klType, entropyCoeff: loss.entropyCoeff,
         clipLow: c.actor.clipLow, clipHigh: c.actor.clipHigh, dualClip: c.actor.dualClip, lossAgg: c.actor.lossAgg,
         aggHorizon: c.data.maxResponseLength,
-        miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs,
+        ...actorBatches,
         optimizer: { lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: loss.weightDecay, maxGradNorm: c.actor.gradClip },
         ...(actorFrozen ? { step: false } : {}),
         pack: c.actor.packSequences,
@@ -564,22 +589,25 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // the update, paused between engine calls: a stop before the first optimizer step drops the
     // step; after each optimizer step the weights and moments are checked (guard.checkEveryUpdate)
     emit({ type: "phase", step, phase: "update" });
-    let stats: UpdateStats | undefined;
+    const microTotal = microBatchCount(rollouts.length, actorBatches), updateStart = performance.now();
+    let microDone = 0;
+    let stats: UpdateStats;
     for (;;) {
       const t = performance.now();
-      const r = update.next();
+      const r = await update.next();
       phase.update += (performance.now() - t) / 1000;
       if (r.done) {
         stats = r.value;
         break;
       }
+      if (r.value.kind === "micro") progress("update", updateStart, ++microDone, microTotal);
       if (r.value.kind === "step") updatesThisStep = r.value.stepped;
       if (r.value.kind === "step" && checkEveryUpdate) {
         const bad = checkEngine(actor, c.guard.maxWeightAbs);
         if (bad) throw diverged(step, `after optimizer update ${r.value.stepped} of the step: ${bad}`);
       }
       if (r.value.kind === "micro" && r.value.stepped === 0 && !critic && (await stopHere())) {
-        update.return(undefined as never);
+        await update.return(undefined as never);
         actor.zeroGrad();
         return null;
       }

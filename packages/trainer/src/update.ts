@@ -79,20 +79,27 @@ export interface UpdatePause {
 }
 
 /** The policy update (see updatePolicySteps); runs it to the end. */
-export function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions): UpdateStats {
+export async function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOptions): Promise<UpdateStats> {
   const g = updatePolicySteps(engine, x, o);
   for (;;) {
-    const r = g.next();
+    const r = await g.next();
     if (r.done) return r.value;
   }
 }
 
+/** How many forwardBackward calls updatePolicySteps makes for `rows` responses (for progress). */
+export function microBatchCount(rows: number, o: Pick<UpdateOptions, "miniBatch" | "microBatch" | "ppoEpochs">): number {
+  let n = 0;
+  for (const [m0, m1] of chunks(rows, o.miniBatch)) n += chunks(m1 - m0, o.microBatch).length;
+  return n * o.ppoEpochs;
+}
+
 /**
- * The policy update as a generator that pauses between engine calls, so a driver can yield to the
- * event loop there (a signal handler runs) and stop before the first optimizer step changes the
- * weights, or check the weights after each optimizer step. Same arithmetic as updatePolicy.
+ * The policy update as an async generator that pauses between engine calls, so a driver can stop
+ * there before the first optimizer step changes the weights (a signal noticed during a call), or
+ * check the weights after each optimizer step. Same arithmetic as updatePolicy.
  */
-export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOptions): Generator<UpdatePause, UpdateStats, void> {
+export async function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOptions): AsyncGenerator<UpdatePause, UpdateStats, void> {
   const B = x.rollouts.length, W = x.width;
   if (B % o.miniBatch !== 0) throw new Error(`internal: ${B} responses do not split into mini-batches of ${o.miniBatch}`);
   const tokenLogp = new Float32Array(B * W), tokenEntropy = new Float32Array(B * W);
@@ -109,7 +116,7 @@ export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOpt
         const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
         // weights are indexed relative to the mini-batch; the rest relative to the whole batch
         const w = scatter(p, weights, W, u0);
-        const r = engine.forwardBackward({
+        const r = await engine.forwardBackward({
           batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,
           ...(p.segmentIds ? { segmentIds: p.segmentIds } : {}),
           weights: w,
@@ -145,7 +152,7 @@ export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOpt
       acc.ppoKl += mb.ppoKlW / norm;
       acc.updates++;
       if (o.step !== false) {
-        const s = engine.optimizerStep(o.optimizer);
+        const s = await engine.optimizerStep(o.optimizer);
         gradNorms.push(s.gradNorm);
         if (s.skipped) skipped++;
         optimizerSteps++;
@@ -171,27 +178,27 @@ export function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: UpdateOpt
  * rows; `distinct`: distinctSequences(rollouts), passed by a caller that has it): on backend "cpu"
  * bit for bit what scoring each whole sequence gives.
  */
-export function scoreRollouts(
+export async function scoreRollouts(
   engine: Engine,
   rollouts: readonly Rollout[],
   width: number,
   temperature: number,
   microBatch: number | ScoreBatching,
   distinct: DistinctSequences = distinctSequences(rollouts),
-): { logp: Float32Array; entropy: Float32Array } {
+): Promise<{ logp: Float32Array; entropy: Float32Array }> {
   const { unique, of } = distinct;
   if (unique.length === rollouts.length) return scoreEach(engine, rollouts, width, temperature, microBatch);
-  const s = scoreEach(engine, unique, width, temperature, microBatch);
+  const s = await scoreEach(engine, unique, width, temperature, microBatch);
   return { logp: expandRows(s.logp, of, width), entropy: expandRows(s.entropy, of, width) };
 }
 
-function scoreEach(
+async function scoreEach(
   engine: Engine,
   rollouts: readonly Rollout[],
   width: number,
   temperature: number,
   microBatch: number | ScoreBatching,
-): { logp: Float32Array; entropy: Float32Array } {
+): Promise<{ logp: Float32Array; entropy: Float32Array }> {
   const B = rollouts.length;
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
   for (const [a, b] of scoreChunks(rollouts, microBatch)) {
@@ -202,7 +209,7 @@ function scoreEach(
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, targets: p.targets,
       scoreMask: p.scoreMask, temperature,
     };
-    const s = pre ? engine.scorePrefixed({ ...x, prefix: pre.prefix, group: pre.group }) : engine.score(x);
+    const s = await (pre ? engine.scorePrefixed({ ...x, prefix: pre.prefix, group: pre.group }) : engine.score(x));
     gather(p, s.logp, logp, width, a);
     gather(p, s.entropy, entropy, width, a);
   }

@@ -34,7 +34,7 @@ async function setup(): Promise<Setup> {
   }));
   const actor = Engine.fromWeights(m.config, actorWeights);
   const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
-  const samples = generate(engineStepModel(actor, { maxNewTokens: 7 }), prompts, { n: 4, temperature: 0.6, maxNewTokens: 7, seed: 21, decode: (t) => m.tokenizer.decode(Array.from(t)) });
+  const samples = await generate(engineStepModel(actor, { maxNewTokens: 7 }), prompts, { n: 4, temperature: 0.6, maxNewTokens: 7, seed: 21, decode: (t) => m.tokenizer.decode(Array.from(t)) });
   const rollouts: Rollout[] = samples.map((s) => ({
     promptIds: prompts[s.promptIndex]!, responseIds: s.tokens, oldLogp: s.logprobs, text: s.text!, finishReason: s.finishReason,
     group: s.promptIndex, exampleIndex: s.promptIndex, gold: "2",
@@ -75,25 +75,25 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
     expect(adv.some((a) => a !== 0)).toBe(true);
     const advantages = broadcastRows(adv, mask, W);
     const oldLogp = toResponseLayout(s.rollouts.map((r) => r.oldLogp), W);
-    const refLogp = scoreRollouts(ref, s.rollouts, W, tau, 3).logp;
+    const refLogp = (await scoreRollouts(ref, s.rollouts, W, tau, 3)).logp;
     const opts: UpdateOptions = {
       temperature: tau, pgCoef: cs.pgCoef, klCoef: cs.klCoef, klType: cs.klType, entropyCoeff: cs.entropyCoeff,
       clipLow: 0.2, clipHigh: 0.2, dualClip: 0, lossAgg: cs.lossAgg, miniBatch: B, microBatch: 3, ppoEpochs: 1,
       optimizer: { lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, step: false,
     };
-    const stats = updatePolicy(actor, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, opts);
+    const stats = await updatePolicy(actor, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, opts);
     expect(stats.forwardBackwardCalls).toBe(3); // 8 responses in micro-batches of 3, 3, 2
 
     // prompt-sharing scoring (scoreRollouts) is the sampler's log-probs bit for bit, at every micro-batch size
-    for (const micro of [1, 3, 8]) expect(scoreRollouts(actor, s.rollouts, W, tau, micro).logp).toEqual(oldLogp);
+    for (const micro of [1, 3, 8]) expect((await scoreRollouts(actor, s.rollouts, W, tau, micro)).logp).toEqual(oldLogp);
     // ... and at every token budget (1: one response per call; the widest response fits 2 rows)
     const widest = Math.max(...s.rollouts.map((r) => r.promptIds.length + r.responseIds.length));
     for (const maxTokens of [1, 2 * widest, 1e9]) {
-      expect(scoreRollouts(actor, s.rollouts, W, tau, { maxRows: 8, maxTokens }).logp).toEqual(oldLogp);
+      expect((await scoreRollouts(actor, s.rollouts, W, tau, { maxRows: 8, maxTokens })).logp).toEqual(oldLogp);
     }
     // repeated rollouts are scored once and get their sequence's row (same bits as scoring each)
     const repeated = [...s.rollouts, s.rollouts[2]!, s.rollouts[0]!, s.rollouts[2]!];
-    expect(scoreRollouts(actor, repeated, W, tau, 3).logp).toEqual(toResponseLayout(repeated.map((r) => r.oldLogp), W));
+    expect((await scoreRollouts(actor, repeated, W, tau, 3)).logp).toEqual(toResponseLayout(repeated.map((r) => r.oldLogp), W));
     // the sampler's log-probs are the engine's training log-probs (no recompute pass needed)
     let maxDiff = 0;
     for (let k = 0; k < B * W; k++) if (mask[k]) maxDiff = Math.max(maxDiff, Math.abs(stats.tokenLogp[k]! - oldLogp[k]!));
@@ -103,9 +103,9 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
 
     // the reference objective over the whole mini-batch in one piece
     const w64 = aggregationWeightsRef(mask, B, W, cs.lossAgg);
-    const reference = (engine: Engine) => {
+    const reference = async (engine: Engine) => {
       const p = packSequences(s.rollouts);
-      const logits = engine.logitsForTesting(p);
+      const logits = await engine.logitsForTesting(p);
       const V = s.config.vocabSize;
       const rows: number[] = [], tw: number[] = [], to: number[] = [], tr: number[] = [], ta: number[] = [];
       s.rollouts.forEach((r, i) => {
@@ -124,7 +124,7 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
         temperature: tau, pgCoef: cs.pgCoef, klCoef: cs.klCoef, klType: cs.klType, entropyCoeff: cs.entropyCoeff,
       }).stats;
     };
-    const r0 = reference(actor);
+    const r0 = await reference(actor);
     expect(stats.total).toBeCloseTo(r0.total, 5);
     expect(stats.pgLoss).toBeCloseTo(r0.pgLoss, 5);
     expect(stats.klLoss).toBeCloseTo(r0.klLoss, 6);
@@ -142,21 +142,21 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
         for (let i = 0; i < g.length; i++) analytic += g[i]! * d[i]!;
       }
       const h = 2e-3;
-      const at = (sign: number) => {
+      const at = async (sign: number) => {
         const e = Engine.fromWeights(s.config, new Map(names.map((n) => {
           const t = theta.get(n)!, d = dir.get(n)!;
           return [n, { shape: s.actorWeights.get(n)!.shape, data: t.map((x, i) => x + sign * h * d[i]!) }];
         })));
-        return reference(e).total;
+        return (await reference(e)).total;
       };
-      const numeric = (at(1) - at(-1)) / (2 * h);
+      const numeric = ((await at(1)) - (await at(-1))) / (2 * h);
       if (process.env.RLVR_DEBUG) console.log(cs.name, { analytic, numeric, total: r0.total });
       expect(Math.abs(numeric - analytic)).toBeLessThan(2e-3 * Math.abs(analytic) + 1e-5);
     }
 
     // the micro-batch size does not change the mini-batch gradient (beyond fp32 summation order)
     const whole = Engine.fromWeights(s.config, s.actorWeights);
-    updatePolicy(whole, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, { ...opts, microBatch: B });
+    await updatePolicy(whole, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, { ...opts, microBatch: B });
     for (const other of [whole]) {
       for (const n of names) {
         const a = grads.get(n)!, b = other.gradient(n);
@@ -185,7 +185,7 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
       optimizer: { lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, step: false,
     };
     const a = Engine.fromWeights(s.config, s.actorWeights), b = Engine.fromWeights(s.config, s.actorWeights);
-    const sa = updatePolicy(a, x, opts), sb = updatePolicy(b, x, { ...opts, pack: true });
+    const sa = await updatePolicy(a, x, opts), sb = await updatePolicy(b, x, { ...opts, pack: true });
     expect(sb.tokenLogp).toEqual(sa.tokenLogp);
     expect(sb.tokenEntropy).toEqual(sa.tokenEntropy);
     expect(sb.total).toBeCloseTo(sa.total, 6);

@@ -84,7 +84,7 @@ export async function sharedPromptScores(backend: EngineOptions): Promise<{ cpu:
   const m = await loadModelDir(await tinyModelDir(5));
   const cpu = Engine.fromWeights(m.config, m.weights!), other = Engine.fromWeights(m.config, m.weights!, backend);
   const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
-  const samples = generate(engineStepModel(cpu, { maxNewTokens: 6 }), prompts, {
+  const samples = await generate(engineStepModel(cpu, { maxNewTokens: 6 }), prompts, {
     n: 3, temperature: 0.6, maxNewTokens: 6, seed: 4, decode: (t) => m.tokenizer.decode(Array.from(t)),
   });
   const rollouts: Rollout[] = samples.map((s) => ({
@@ -92,7 +92,7 @@ export async function sharedPromptScores(backend: EngineOptions): Promise<{ cpu:
     group: s.promptIndex, exampleIndex: 0, gold: "2",
   }));
   const W = responseWidth(rollouts);
-  return { cpu: scoreRollouts(cpu, rollouts, W, 0.6, 4).logp, other: scoreRollouts(other, rollouts, W, 0.6, 4).logp };
+  return { cpu: (await scoreRollouts(cpu, rollouts, W, 0.6, 4)).logp, other: (await scoreRollouts(other, rollouts, W, 0.6, 4)).logp };
 }
 
 /** --set values for the two keys without a default, for config tests. */

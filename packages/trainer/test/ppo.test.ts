@@ -42,13 +42,13 @@ describe("PPO pieces against references from the same rollouts", () => {
     head.set("score.bias", { shape: [1], data: new Float32Array([0.2]) });
     const critic = Engine.fromWeights(m.config, head, { valueHead: true });
     const prompts = [Int32Array.from(m.tokenizer.encode("1+1 =")), Int32Array.from(m.tokenizer.encode("12*3 ="))];
-    const samples = generate(engineStepModel(actor, { maxNewTokens: 7 }), prompts, { n: 4, temperature: 0.6, maxNewTokens: 7, seed: 21, decode: (t) => m.tokenizer.decode(Array.from(t)) });
+    const samples = await generate(engineStepModel(actor, { maxNewTokens: 7 }), prompts, { n: 4, temperature: 0.6, maxNewTokens: 7, seed: 21, decode: (t) => m.tokenizer.decode(Array.from(t)) });
     const rollouts: Rollout[] = samples.map((s) => ({
       promptIds: prompts[s.promptIndex]!, responseIds: s.tokens, oldLogp: s.logprobs, text: s.text!, finishReason: s.finishReason,
       group: s.promptIndex, exampleIndex: s.promptIndex, gold: "2",
     }));
     const W = responseWidth(rollouts), mask = responseMask(rollouts, W);
-    const v8 = criticValues(critic, rollouts, W, 8), v3 = criticValues(critic, rollouts, W, 3), v1 = criticValues(critic, rollouts, W, 1);
+    const v8 = await criticValues(critic, rollouts, W, 8), v3 = await criticValues(critic, rollouts, W, 3), v1 = await criticValues(critic, rollouts, W, 1);
     // other padding, same real tokens: equal up to fp32 reassociation in the padded GEMM rows (none expected)
     for (let k = 0; k < v8.length; k++) {
       expect(Math.abs(v8[k]! - v1[k]!)).toBeLessThanOrEqual(1e-6);
@@ -57,8 +57,8 @@ describe("PPO pieces against references from the same rollouts", () => {
     }
     // repeated rollouts: each distinct sequence runs once, its row copied (the same values as v1's rows)
     const order = [0, 3, 0, 5, 3, 3];
-    const vr = criticValues(critic, order.map((i) => rollouts[i]!), W, 8);
-    order.forEach((i, k) => expect(vr.subarray(k * W, (k + 1) * W)).toEqual(criticValues(critic, [rollouts[i]!], W, 1)));
+    const vr = await criticValues(critic, order.map((i) => rollouts[i]!), W, 8);
+    for (const [k, i] of order.entries()) expect(vr.subarray(k * W, (k + 1) * W)).toEqual(await criticValues(critic, [rollouts[i]!], W, 1));
     const scores = Float32Array.from(rollouts, (_, i) => i % 2);
     const g = gaeAdvantages(scores, v1, mask, W, { gamma: 1, lambda: 0.9 });
     const rewards = new Float32Array(mask.length);
@@ -67,7 +67,7 @@ describe("PPO pieces against references from the same rollouts", () => {
     g.advantages.forEach((a, k) => expect(a).toBeCloseTo(ref.advantages[k]!, 5));
     g.returns.forEach((a, k) => expect(a).toBeCloseTo(ref.returns[k]!, 5));
     // first epoch: current values == old values, so nothing is clipped and the loss is ½·mean (v − R)²
-    const st = updateCritic(critic, { rollouts, width: W, mask, oldValues: v1, returns: g.returns }, {
+    const st = await updateCritic(critic, { rollouts, width: W, mask, oldValues: v1, returns: g.returns }, {
       clip: 0.2, miniBatch: 8, microBatch: 3, ppoEpochs: 1,
       optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 },
     });

@@ -74,7 +74,7 @@ export function generateCommand(): Command {
             : tok.encode(row.prompt ?? messages.map((m) => m.content).join("\n"));
         return Int32Array.from(ids);
       });
-      const samples = generate(engineStepModel(engine, { maxNewTokens: o.maxNewTokens }), prompts, {
+      const samples = await generate(engineStepModel(engine, { maxNewTokens: o.maxNewTokens }), prompts, {
         n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxNewTokens, seed: o.seed,
         eosIds: dir.eosTokenIds, ...(o.stop ? { stop: o.stop } : {}),
         decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),

@@ -33,7 +33,7 @@ export function mathworldCommand(): Command {
       const m = await loadModelDir(o.model);
       const engine = Engine.fromWeights(m.config, m.weights!);
       const test = generateSplits({ seed: o.seed }).test.slice(0, o.size);
-      const r = evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: o.maxNewTokens, eosIds: m.eosTokenIds, withSystem: o.system ?? false });
+      const r = await evaluateGreedy(engine, m.tokenizer, test, { maxNewTokens: o.maxNewTokens, eosIds: m.eosTokenIds, withSystem: o.system ?? false });
       const { responses: _responses, ...summary } = r;
       if (o.json) return console.log(JSON.stringify(summary));
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

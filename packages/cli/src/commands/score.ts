@@ -74,7 +74,7 @@ function checkIds(o: Record<string, unknown>, lineNo: number, vocab: number, max
 }
 
 /** Scores a batch of lines: per response token, log p and entropy at `temperature` (natural log). */
-export function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1): { logprobs: number[]; entropies: number[] }[] {
+export async function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1): Promise<{ logprobs: number[]; entropies: number[] }[]> {
   const len = Math.max(...lines.map((l) => l.prompt_ids.length + l.response_ids.length));
   const b = lines.length;
   const ids = new Int32Array(b * len), mask = new Float32Array(b * len), targets = new Int32Array(b * len), scoreMask = new Float32Array(b * len);
@@ -87,7 +87,7 @@ export function scoreBatch(engine: Engine, lines: ScoreLine[], temperature = 1):
     for (let t = 0; t + 1 < seq.length; t++) targets[o + t] = seq[t + 1]!;
     scoreMask.fill(1, o + l.prompt_ids.length - 1, o + seq.length - 1);
   });
-  const { logp, entropy } = engine.score({ batch: b, length: len, inputIds: ids, attentionMask: mask, targets, scoreMask, temperature });
+  const { logp, entropy } = await engine.score({ batch: b, length: len, inputIds: ids, attentionMask: mask, targets, scoreMask, temperature });
   return lines.map((l, r) => {
     const start = r * len + l.prompt_ids.length - 1, end = start + l.response_ids.length;
     return { logprobs: Array.from(logp.subarray(start, end)), entropies: Array.from(entropy.subarray(start, end)) };
@@ -129,18 +129,18 @@ export function scoreCommand(): Command {
       const rl = createInterface({ input: createReadStream(opts.input), crlfDelay: Infinity });
       let lineNo = 0;
       let batch: ScoreLine[] = [];
-      const flush = () => {
+      const flush = async () => {
         if (batch.length === 0) return;
-        scoreBatch(engine, batch, opts.temperature).forEach((s, i) => out.write(JSON.stringify({ ...batch[i], ...s }) + "\n"));
+        (await scoreBatch(engine, batch, opts.temperature)).forEach((s, i) => out.write(JSON.stringify({ ...batch[i], ...s }) + "\n"));
         batch = [];
       };
       for await (const text of rl) {
         lineNo++;
         if (text.trim() === "") continue;
         batch.push(await parseLine(text, lineNo, engine.config.vocabSize, engine.config.maxPositionEmbeddings, encoder));
-        if (batch.length === opts.batchSize) flush();
+        if (batch.length === opts.batchSize) await flush();
       }
-      flush();
+      await flush();
       if (out !== process.stdout) await new Promise<void>((res, rej) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? rej(e) : res())));
     });
 }
