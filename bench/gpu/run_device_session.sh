@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for a whole session's GPU work (device time is scarce): the
 # Node GPU tests (need gpu-bundle/ carried, see make_node_bundle.sh) run in the
-# background while cuda/tools builds and the C++ checks run; the benchmarks
+# background while native/test builds and the C++ checks run; the benchmarks
 # wait for them, so no timing shares the GPU with them.
 #   OUT=$OUT bash bench/gpu/run_device_session.sh     (carry: ["gpu-bundle"])
 set -u

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Device checks for rlvr's CUDA kernels, runnable without Node: builds the
-# standalone harness (cuda/tools), checks every kernel against the CPU
+# standalone harness (native/test, native/bench), checks every kernel against the CPU
 # reference, runs compute-sanitizer, then benchmarks against the device's copy
 # bandwidth and PyTorch; checks and benchmarks the assembled CUDA model
 # (OpsModel: rlvr_cuda_ops_model_check / _bench) and the same model in PyTorch
@@ -9,8 +9,8 @@
 # OpsModel and PyTorch-model steps (build ~1 min); those add ~2-4 min expected.
 # RLVR_WAIT_FILE: wait (at most 4 min) for this file before the benchmarks, so
 # that work started beside this script (run_device_session.sh) is not timed.
-# RLVR_ENGINE_ONLY=1: skip what only the RL kernels (cuda/*.cu) affect -- their
-# check, benchmark and sanitizer runs -- when only cuda/engine changed and
+# RLVR_ENGINE_ONLY=1: skip what only the RL kernels (native/src/kernels/cuda) affect -- their
+# check, benchmark and sanitizer runs -- when only native/src/ops or native/src/model changed and
 # device time is short. RLVR_LEAN=1 (device time shorter still): the RL kernels'
 # check but not their benchmark; memcheck only on them and the engine ops, and
 # racecheck only on the bf16 attention cases; no ncu profile.
@@ -27,7 +27,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 nvcc --version | tail -2 | tee -a "$LOG"
 
 step build
-cmake -S cuda/tools -B /tmp/rlvr-cudatools -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_BUILD_TYPE=Release > /tmp/rlvr-build.txt 2>&1 &&
+cmake -S native/test -B /tmp/rlvr-cudatools -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_BUILD_TYPE=Release > /tmp/rlvr-build.txt 2>&1 &&
   cmake --build /tmp/rlvr-cudatools -j 16 >> /tmp/rlvr-build.txt 2>&1 || { tail -40 /tmp/rlvr-build.txt | tee -a "$LOG"; exit 1; }
 
 ENGINE_ONLY=${RLVR_ENGINE_ONLY:-0}

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "binding/errors.h"
-#include "engine/model.h"
+#include "model/model.h"
 
 namespace rlvr::binding {
 

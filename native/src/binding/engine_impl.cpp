@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "cuda/engine/ops_model.h"
+#include "model/ops_model.h"
 
 namespace rlvr::binding {
 

@@ -1,7 +1,7 @@
 // The model behind a JavaScript Engine: one interface over the two model
 // implementations, so the binding (engine_binding.cpp: argument checking and
 // conversions) is written once and never branches on the backend.
-//   "cpu":     engine::Model (native/src/engine), the default;
+//   "cpu":     engine::Model (native/src/model), the default;
 //   "ops-cpu": engine::OpsModel over cpu_backend() (host memory, the *_cpu op
 //              references) -- the device code path, runnable without a GPU;
 //   "cuda":    engine::OpsModel over cuda_backend_for(device).
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model.h"
+#include "model/model.h"
 
 namespace rlvr::binding {
 

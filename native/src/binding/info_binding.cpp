@@ -6,7 +6,7 @@
 
 #include "binding/errors.h"
 #include "binding/malloc_tuning.h"
-#include "cuda/engine/cublas_gemm.h"
+#include "ops/cuda/cublas_gemm.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernels.h"

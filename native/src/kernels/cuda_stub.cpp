@@ -1,9 +1,9 @@
 // Used when rlvr is built without nvcc: every CUDA entry point (the kernels of
-// kernels.h, the engine ops of cuda/engine/ops.h) reports Code::Device, and the
-// runtime reports no devices. OpsModel's CUDA backend (ops_backend_cuda.cpp) is
+// kernels.h, the engine ops of native/src/ops/ops.h) reports Code::Device, and the
+// runtime reports no devices. OpsModel's CUDA backend (ops/cuda/backend.cpp) is
 // compiled in every build over these, so a "cuda" engine fails with Code::Device.
-#include "cuda/engine/cublas_gemm.h"
-#include "cuda/engine/ops.h"
+#include "ops/cuda/cublas_gemm.h"
+#include "ops/ops.h"
 #include "kernels/kernels.h"
 
 namespace rlvr {

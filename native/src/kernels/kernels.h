@@ -272,7 +272,7 @@ Status policy_loss_cpu(const PolicyLossArgs& a);
 Status sample_cpu(const SampleArgs& a);
 Status value_loss_cpu(const ValueLossArgs& a);
 
-// CUDA implementations (cuda/*.cu). When rlvr is built without CUDA they are
+// CUDA implementations (native/src/kernels/cuda/*.cu). When rlvr is built without CUDA they are
 // provided by native/src/kernels/cuda_stub.cpp and return Code::Device.
 Status logprob_fwd_cuda(const LogprobFwdArgs& a);
 Status logprob_bwd_cuda(const LogprobBwdArgs& a);
@@ -287,7 +287,7 @@ Status value_loss_cuda(const ValueLossArgs& a);
 
 }  // namespace kernels
 
-// CUDA runtime services used by the binding (cuda/runtime.cu; stubbed without CUDA).
+// CUDA runtime services used by the binding (native/src/kernels/cuda/runtime.cu; stubbed without CUDA).
 namespace cuda {
 bool compiled();                       // true when built with nvcc
 int device_count();                    // 0 when no driver/device

@@ -72,7 +72,7 @@ describe("--backend (built CLI)", () => {
     const score = async (backend: string) =>
       (await run("node", [cli, "score", "--model", dir, "--input", input, "--backend", backend])).stdout.trim().split("\n").map((l) => JSON.parse(l) as { logprobs: number[] });
     const [a, b] = [await score("cpu"), await score("ops-cpu")];
-    // OpsModel's CPU backend vs the CPU engine: 1.9e-5 measured on log-probs (cuda/tools check), bound 10x
+    // OpsModel's CPU backend vs the CPU engine: 1.9e-5 measured on log-probs (native/test check), bound 10x
     a.forEach((row, i) => row.logprobs.forEach((x, j) => expect(Math.abs(x - b[i]!.logprobs[j]!)).toBeLessThanOrEqual(2e-4)));
     await expect(run("node", [cli, "score", "--model", dir, "--input", input, "--backend", "tpu"])).rejects.toThrow(/expected one of cpu, ops-cpu, cuda/);
     const cuda = await run("node", [cli, "generate", "--model", dir, "--prompt", "hi", "--backend", "cuda"]).then(() => null, (e: { stderr: string }) => e.stderr);

@@ -100,8 +100,8 @@ export interface ValueForwardBackwardResult {
 
 /**
  * Which implementation runs the model (see the package README, "Backends"):
- *  - "cpu": the CPU engine (native/src/engine), the default; every feature.
- *  - "ops-cpu": OpsModel (cuda/engine/ops_model.h, the model written once over the ops
+ *  - "cpu": the CPU engine (native/src/model), the default; every feature.
+ *  - "ops-cpu": OpsModel (native/src/model/ops_model.h, the model written once over the ops
  *    interface) on its CPU backend: host memory and the ops' CPU references. The device
  *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
  *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
@@ -117,7 +117,7 @@ export interface EngineOptions {
    * A critic: the same body with a scalar value head (score.weight [1, h], score.bias [1],
    * HF *ForTokenClassification with num_labels 1) instead of the LM head. A head absent from
    * the weights starts at zero (values 0), so a critic can start from the actor's weights.
-   * Every backend (OpsModel: cuda/engine/ops_value_head.cpp).
+   * Every backend (OpsModel: native/src/model/ops_value_head.cpp).
    */
   valueHead?: boolean;
   /** The implementation (default "cpu"); see EngineBackend. */

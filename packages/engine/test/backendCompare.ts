@@ -50,7 +50,7 @@ export interface BackendTolerances {
  * "ops-cpu" vs "cpu", fp32. Same formulas in the same op order; they differ only in the GEMM's
  * accumulation (fp64 in the ops reference, fp32 fixed-order panels in model.cpp) and attention's
  * dot-product reduction order. Measured by rlvr_ops_model_cpu_check on its random models
- * (cuda/tools/ops_model_suite.h): logp 1.9e-5, entropy 9.2e-6, loss stats 9.0e-7, gradients
+ * (native/test/model_suite.h): logp 1.9e-5, entropy 9.2e-6, loss stats 9.0e-7, gradients
  * 9.0e-6 of each tensor's max, grad norm 4.3e-7 rel, logits 8.3e-7 of max; on these fixtures:
  * logp 6.7e-6, entropy 2.3e-6, loss 1.1e-6, gradients 8.0e-6 of max, grad norm 1.3e-6 rel,
  * logits 5.2e-7 of max. Bounds ~10x (grad norm: 1e-5, its relative error cannot exceed the

@@ -1,7 +1,7 @@
 /**
  * Gradients across optimizer steps on the OpsModel backends. After `optimizerStep` the layers'
  * weight-matrix gradients are zero only logically: the next `forwardBackward` writes them
- * instead of adding to zeros (cuda/engine/ops_model.cpp, `grads_stale_`). Held here, on
+ * instead of adding to zeros (native/src/model/ops_model.cpp, `grads_stale_`). Held here, on
  * "ops-cpu" in both GEMM modes, to what eager zeroing gives, bit for bit:
  *  - right after a step every gradient reads as 0 (and, once asked, the grad norm is 0);
  *  - the first training pass after a step gives exactly the gradients of a fresh engine holding

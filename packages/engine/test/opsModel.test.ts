@@ -1,9 +1,9 @@
 /**
- * OpsModel (cuda/engine/ops_model.*: the model written once over the ops interface, with a CPU
- * and a CUDA backend) on its CPU backend against this package's CPU engine: runs cuda/tools'
+ * OpsModel (native/src/model/ops_model.*: the model written once over the ops interface, with a CPU
+ * and a CUDA backend) on its CPU backend against this package's CPU engine: runs native/test'
  * rlvr_ops_model_cpu_check, which the addon's build step builds (native/scripts/build-checks.mjs),
  * and which compares score, forward_backward (loss and every gradient), AdamW and decode logits on
- * three tiny configurations with the tolerances stated in cuda/tools/ops_model_suite.h. The same
+ * three tiny configurations with the tolerances stated in native/test/model_suite.h. The same
  * suite runs CUDA vs CPU on a device (rlvr_cuda_ops_model_check, bench/gpu/run_gpu_checks.sh).
  * The check runs as an asynchronous child process, so the worker's event loop stays free.
  */

@@ -4,7 +4,7 @@
  * results; x86 generic (no FMA in the x86-64 baseline) agrees within rounding. A bad
  * RLVR_CPU_ISA never reaches an instruction the CPU lacks: it is reported and the best path runs.
  * The GEMM is checked element by element against a scalar reference on each path by the
- * standalone rlvr_cpu_kernel_check (native/scripts/cpu_kernel_check.cpp), run here too.
+ * standalone rlvr_cpu_kernel_check (native/test/cpu_kernel_check.cpp), run here too.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";

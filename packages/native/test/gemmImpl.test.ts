@@ -1,4 +1,4 @@
-// What runs the CUDA engine's bf16 GEMMs (cuda/engine/cublas_gemm.cu): cuBLAS when it loads at
+// What runs the CUDA engine's bf16 GEMMs (native/src/ops/cuda/cublas_gemm.cu): cuBLAS when it loads at
 // run time, else rlvr's WMMA kernel, with the reason. The loader reads RLVR_CUBLAS /
 // RLVR_CUBLAS_PATH once per process, so each setting is checked in a child process; none of
 // this needs a GPU (the loader answers before any device is touched).

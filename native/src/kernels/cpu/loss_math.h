@@ -65,7 +65,7 @@ struct ValueTerm {
 
 // PPO clipped value loss for one token (see kernels.h (j)). Each step is one
 // fp32 operation with no contraction site, so the CUDA mirror (value_term in
-// cuda/common.cuh) rounds identically.
+// native/src/kernels/cuda/common.cuh) rounds identically.
 inline ValueTerm value_term(float v, float old_v, float ret, float clip) {
   const float vc = std::fmin(std::fmax(v, old_v - clip), old_v + clip);
   const float d = v - ret, e = vc - ret;

@@ -1,0 +1,990 @@
+// CPU reference engine. Design notes:
+//
+// Backward: explicit, llm.c-style, one hand-written backward per op (RMSNorm,
+// linear, RoPE, attention, SwiGLU, embedding). The graph is a fixed stack of
+// identical layers, so a tape would buy nothing but indirection, and explicit
+// code lets every step choose its own loop order and reuse buffers.
+//
+// Activation memory: when all layers' activations fit a budget
+// (RLVR_ENGINE_ACT_BUDGET_MB, default 1024; Qwen2.5-0.5B needs ~1.9 MB per
+// token over its 24 layers, so micro-batches up to ~550 tokens), the forward
+// keeps them and the backward uses them directly, saving the recompute.
+// Otherwise, activation checkpointing per layer. The forward keeps
+// only each layer's input (the residual stream, (L+1) x N x H floats); the
+// backward re-runs one layer's forward (into a single reusable set of layer
+// buffers) right before that layer's backward. Storing everything would cost
+// ~(4H + 2Q + 2KV + 3I) floats per token per layer (for Qwen2.5-1.5B about
+// 140 KB/token/layer, ~4 MB/token over 28 layers), versus H floats per token
+// per layer here, for one extra forward (~+33% FLOPs). Attention never stores
+// [T, T] probabilities: the backward recomputes them per query, flash-style.
+// The LM head is processed in row chunks (logits chunk -> fused policy_loss
+// kernel writes dlogits in place -> dhidden and dW_lm), so no [N, V] buffer.
+//
+// Bitwise decode == score (same process, same CPU):
+//  - GEMM: each output element has a fixed reduction order independent of M
+//    and of the other rows (engine/gemm.h), so a row's q/k/v/o/MLP/logits
+//    outputs depend only on that row's input;
+//  - RMSNorm, RoPE, SwiGLU, residual adds are per-row with fixed loop orders;
+//    RoPE cos/sin are a pure function of the position id, which is the count
+//    of real tokens before the slot in both paths;
+//  - attention for one query (attend_one) is the same function everywhere
+//    (training, score, prefill, decode step): scores over key slots
+//    j = 0..slot with mask[j] = 1 in ascending order, max, exp, normalized,
+//    weighted V sum in ascending order; keys/values are bitwise the same
+//    because they come from the same per-row computations;
+//  - the log-prob of a token from decode logits (logprob_fwd on [B, V]) and
+//    score's (logprob_fwd on a chunk of rows) use the same per-row kernel.
+#include "model/model.h"
+#include "model/model_errors.h"
+#include "model/model_internal.h"
+#include "model/param_registry.h"
+#include "model/policy_loss_chunks.h"
+#include "model/positions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "ops/cpu/gemm.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
+
+// Hot per-row loops (attention, grad norm, AdamW) are compiled per
+// instruction-set path and run on the active one (kernels/cpu/isa.h), like the
+// GEMM: every caller gets the same variant, so decode and score still run
+// identical code. They keep 16-lane vectors on every path (two ymm on AVX2,
+// four q registers on NEON): the attention dot products' 16 partial sums and
+// their fixed tree are the summation order, and the loops hold at most 4 + 2
+// such vectors (wsum_block<4>), 12 ymm, which fits AVX2's 16 registers.
+
+namespace rlvr::engine {
+
+using cpu::parallel_for;
+
+std::string validate_config(const Config& c) {
+  if (c.vocab < 1) return "vocabSize: must be >= 1";
+  if (c.hidden < 1) return "hiddenSize: must be >= 1";
+  if (c.inter < 1) return "intermediateSize: must be >= 1";
+  if (c.layers < 1) return "numLayers: must be >= 1";
+  if (c.heads < 1) return "numHeads: must be >= 1";
+  if (c.kv_heads < 1 || c.heads % c.kv_heads != 0) return "numKvHeads: must be >= 1 and divide numHeads";
+  if (c.head_dim < 2 || c.head_dim % 2 != 0) return "headDim: must be even and >= 2";
+  if (!(c.rms_eps > 0) || !std::isfinite(c.rms_eps)) return "rmsNormEps: must be a finite number > 0";
+  if (static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2) return "invFreq: must have headDim / 2 entries";
+  for (float f : c.inv_freq)
+    if (!std::isfinite(f) || f < 0) return "invFreq: entries must be finite and >= 0";
+  const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied || c.value_head ? 1 : 2) +
+                       static_cast<double>(c.layers) *
+                           (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter);
+  if (total > 4.0e9) return "config: more than 4e9 parameters is beyond the CPU engine";
+  return "";
+}
+
+// ---------------------------------------------------------------------------
+// Parameter registry (Hugging Face names, @rlvr/model's expectedTensorShapes order)
+
+struct Model::LayerP {
+  float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
+  int iwq, iwk, iwv, iwo, iwg, iwu, iwd;
+};
+
+namespace {
+enum LayerSlot { kLn1, kWq, kWk, kWv, kBq, kBk, kBv, kWo, kLn2, kWg, kWu, kWd };
+}
+
+Model::Model(Config c) : cfg_(std::move(c)) {
+  ParamRegistry r = build_param_registry(cfg_);
+  params_ = std::move(r.params);
+  embed_idx_ = r.embed;
+  norm_idx_ = r.norm;
+  lm_idx_ = r.lm;
+  score_w_idx_ = r.score_w;
+  score_b_idx_ = r.score_b;
+  layer_base_ = std::move(r.layer_base);
+  data_.assign(static_cast<size_t>(r.total), 0.f);
+  grad_.assign(static_cast<size_t>(r.total), 0.f);
+  wt_.resize(params_.size());
+  wt_fresh_.assign(params_.size(), false);
+}
+
+int Model::find_param(const std::string& name) const {
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Model::LayerP Model::layer(int l, bool grads) {
+  float* base = grads ? grad_.data() : data_.data();
+  const int b = layer_base_[l];
+  const bool bias = cfg_.qkv_bias;
+  auto at = [&](int i) { return base + params_[b + i].offset; };
+  LayerP p{};
+  p.ln1 = at(0);
+  p.iwq = b + 1; p.iwk = b + 2; p.iwv = b + 3;
+  p.wq = at(1); p.wk = at(2); p.wv = at(3);
+  int k = 4;
+  if (bias) {
+    p.bq = at(4); p.bk = at(5); p.bv = at(6);
+    k = 7;
+  } else {
+    p.bq = p.bk = p.bv = nullptr;
+  }
+  p.iwo = b + k; p.wo = at(k);
+  p.ln2 = at(k + 1);
+  p.iwg = b + k + 2; p.wg = at(k + 2);
+  p.iwu = b + k + 3; p.wu = at(k + 3);
+  p.iwd = b + k + 4; p.wd = at(k + 4);
+  return p;
+}
+
+const float* Model::wt(int idx) {
+  std::vector<float>& t = wt_[idx];
+  if (!wt_fresh_[idx] || t.empty()) {
+    const ParamInfo& p = params_[idx];
+    const int64_t rows = p.shape[0], cols = p.shape[1];
+    t.resize(static_cast<size_t>(packed_panel_floats(rows, cols)));
+    pack_weight_panels(param(idx), rows, cols, t.data());
+    wt_fresh_[idx] = true;
+  }
+  return t.data();
+}
+
+// ---------------------------------------------------------------------------
+// Per-row building blocks
+
+namespace {
+
+// y = w * (x * inv), inv = 1 / sqrt(mean(x^2) + eps) (HF Qwen2RMSNorm / LlamaRMSNorm).
+void rmsnorm_fwd(const float* x, const float* w, float* y, float* inv, int64_t n, int64_t h, float eps) {
+  parallel_for(n, std::max<int64_t>(1, 4096 / h), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * h;
+      double ss = 0;
+      for (int64_t i = 0; i < h; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const float var = static_cast<float>(ss / static_cast<double>(h));
+      const float iv = 1.0f / std::sqrt(var + eps);
+      if (inv) inv[r] = iv;
+      float* yr = y + r * h;
+      for (int64_t i = 0; i < h; ++i) yr[i] = w[i] * (xr[i] * iv);
+    }
+  });
+}
+
+// dx (+)= d/dx of rmsnorm given dy; dw += sum_rows dy * xhat.
+void rmsnorm_bwd(const float* x, const float* w, const float* inv, const float* dy, float* dx, float* dw, int64_t n,
+                 int64_t h, bool accumulate) {
+  parallel_for(n, std::max<int64_t>(1, 4096 / h), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * h;
+      const float* gr = dy + r * h;
+      const float iv = inv[r];
+      double dot = 0;
+      for (int64_t i = 0; i < h; ++i) dot += static_cast<double>(gr[i] * w[i]) * (xr[i] * iv);
+      const float mean = static_cast<float>(dot / static_cast<double>(h));
+      float* dr = dx + r * h;
+      for (int64_t i = 0; i < h; ++i) {
+        const float xhat = xr[i] * iv;
+        const float g = iv * (gr[i] * w[i] - xhat * mean);
+        dr[i] = accumulate ? dr[i] + g : g;
+      }
+    }
+  });
+  parallel_for(h, 16, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double s = 0;
+      for (int64_t r = 0; r < n; ++r) s += static_cast<double>(dy[r * h + c]) * (x[r * h + c] * inv[r]);
+      dw[c] += static_cast<float>(s);
+    }
+  });
+}
+
+// db += sum over rows of dy [n, d].
+void bias_bwd(const float* dy, float* db, int64_t n, int64_t d) {
+  parallel_for(d, 16, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double s = 0;
+      for (int64_t r = 0; r < n; ++r) s += dy[r * d + c];
+      db[c] += static_cast<float>(s);
+    }
+  });
+}
+
+// In-place RoPE (rotate_half convention) on n rows of `heads` heads of size hd.
+// cs holds per row [cos(hd/2), sin(hd/2)]. inverse = true applies the
+// transpose rotation (the backward).
+void rope_apply(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
+  const int64_t half = hd / 2;
+  parallel_for(n, 16, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* c = cs + r * hd;
+      const float* s = c + half;
+      for (int64_t hh = 0; hh < heads; ++hh) {
+        float* v = x + (r * heads + hh) * hd;
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = v[i], b = v[i + half];
+          if (!inverse) {
+            v[i] = a * c[i] - b * s[i];
+            v[i + half] = b * c[i] + a * s[i];
+          } else {
+            v[i] = a * c[i] + b * s[i];
+            v[i + half] = b * c[i] - a * s[i];
+          }
+        }
+      }
+    }
+  });
+}
+
+// Sum of the 16 lanes as a fixed tree: (lanes i + 8), then (+ 4), then pairs.
+template <class V>
+RLVR_INLINE float hsum_tree(V v) {
+  float a[8], c[4];
+  for (int i = 0; i < 8; ++i) a[i] = v[i] + v[i + 8];
+  for (int i = 0; i < 4; ++i) c[i] = a[i] + a[i + 4];
+  return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+template <class V>
+RLVR_INLINE float dot(const float* a, const float* b, int64_t n) {
+  // Fixed order: 16 strided partial sums (lane j sums a[i + j] * b[i + j] over
+  // i = 0, 16, 32, ...), then hsum_tree, then a scalar tail. Same order
+  // wherever it is used (a function of n only).
+  V part{};
+  int64_t i = 0;
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) part += cpu::vload<V>(a + i) * cpu::vload<V>(b + i);
+  float s = hsum_tree(part);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// out[0..hd) += sum over j = 0..slot with mask[j] != 0, in ascending j, of
+// w[j] * x[j * stride + d]: each element is one running sum in j order (the
+// same as hd calls of axpy), kept in registers 64 columns at a time.
+template <class V, int NV>
+RLVR_INLINE void wsum_block(float* out, const float* w, const float* mask, const float* x, int64_t stride,
+                            int64_t slot) {
+  V acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = cpu::vload<V>(out + v * cpu::kLanes);
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) continue;
+    const V wj = cpu::vsplat<V>(w[j]);
+    const float* xr = x + j * stride;
+    for (int v = 0; v < NV; ++v) acc[v] += wj * cpu::vload<V>(xr + v * cpu::kLanes);
+  }
+  for (int v = 0; v < NV; ++v) cpu::vstore(out + v * cpu::kLanes, acc[v]);
+}
+
+template <class V>
+RLVR_INLINE void wsum(float* out, const float* w, const float* mask, const float* x, int64_t stride, int64_t slot,
+                      int64_t hd) {
+  int64_t d = 0;
+  for (; d + 4 * cpu::kLanes <= hd; d += 4 * cpu::kLanes) wsum_block<V, 4>(out + d, w, mask, x + d, stride, slot);
+  switch ((hd - d) / cpu::kLanes) {
+    case 3: wsum_block<V, 3>(out + d, w, mask, x + d, stride, slot); d += 3 * cpu::kLanes; break;
+    case 2: wsum_block<V, 2>(out + d, w, mask, x + d, stride, slot); d += 2 * cpu::kLanes; break;
+    case 1: wsum_block<V, 1>(out + d, w, mask, x + d, stride, slot); d += cpu::kLanes; break;
+    default: break;
+  }
+  for (; d < hd; ++d) {
+    float acc = out[d];
+    for (int64_t j = 0; j <= slot; ++j)
+      if (mask[j] != 0.f) acc += w[j] * x[j * stride + d];
+    out[d] = acc;
+  }
+}
+
+// y[0..n) += s * x[0..n)  (element-wise, so any vector width gives the same result)
+template <class V>
+RLVR_INLINE void axpy(float* y, float s, const float* x, int64_t n) {
+  int64_t i = 0;
+  const V sv = cpu::vsplat<V>(s);
+  for (; i + cpu::kLanes <= n; i += cpu::kLanes) cpu::vstore(y + i, cpu::vload<V>(y + i) + sv * cpu::vload<V>(x + i));
+  for (; i < n; ++i) y[i] += s * x[i];
+}
+
+inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
+
+}  // namespace
+
+namespace {
+
+// One query head against its keys (see the bitwise notes at the top). p is
+// scratch of size >= slot + 1 and receives the probabilities (0 for masked
+// slots). Returns false (and zero output) when no slot is visible.
+template <cpu::Isa I>
+RLVR_INLINE bool attend_one_body(const float* q, const float* kbase, const float* vbase, int64_t kv_stride,
+                                 const float* mask, int64_t slot, int64_t hd, float scale, float* p, float* out) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) { p[j] = 0.f; continue; }
+    const float s = dot<cpu::VecOf<I>>(q, kbase + j * kv_stride, hd) * scale;
+    p[j] = s;
+    mx = s > mx ? s : mx;
+  }
+  for (int64_t d = 0; d < hd; ++d) out[d] = 0.f;
+  if (mx == -std::numeric_limits<float>::infinity()) return false;
+  float sum = 0.f;
+  for (int64_t j = 0; j <= slot; ++j) {
+    if (mask[j] == 0.f) continue;
+    const float e = std::exp(p[j] - mx);
+    p[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j <= slot; ++j) p[j] = mask[j] == 0.f ? 0.f : p[j] * inv;
+  wsum<cpu::VecOf<I>>(out, p, mask, vbase, kv_stride, slot, hd);
+  return true;
+}
+RLVR_ISA_DISPATCH(bool, attend_one,
+                  (const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
+                   int64_t slot, int64_t hd, float scale, float* p, float* out),
+                  (q, kbase, vbase, kv_stride, mask, slot, hd, scale, p, out))
+
+// Backward of one query head (recomputes its probabilities with attend_one):
+// dq (+)= , dk/dv of its visible keys +=.
+template <cpu::Isa I>
+RLVR_INLINE void attend_one_bwd_body(const float* qr, const float* dor, const float* kb, const float* vb,
+                                     int64_t kv_stride, const float* mask, int64_t t, int64_t hd, float scale,
+                                     float* pb, float* dp, float* tmp, float* dqr, float* dkb, float* dvb) {
+  if (!attend_one_body<I>(qr, kb, vb, kv_stride, mask, t, hd, scale, pb, tmp)) return;
+  double D = 0;
+  for (int64_t j = 0; j <= t; ++j) {
+    if (mask[j] == 0.f) continue;
+    dp[j] = dot<cpu::VecOf<I>>(dor, vb + j * kv_stride, hd);
+    D += static_cast<double>(pb[j]) * dp[j];
+  }
+  const float Df = static_cast<float>(D);
+  for (int64_t j = 0; j <= t; ++j) {
+    if (mask[j] == 0.f) continue;
+    const float pj = pb[j];
+    const float ds = pj * (dp[j] - Df) * scale;
+    dp[j] = ds;  // now dL/dscore_j * scale
+    axpy<cpu::VecOf<I>>(dkb + j * kv_stride, ds, qr, hd);
+    axpy<cpu::VecOf<I>>(dvb + j * kv_stride, pj, dor, hd);
+  }
+  wsum<cpu::VecOf<I>>(dqr, dp, mask, kb, kv_stride, t, hd);
+}
+RLVR_ISA_DISPATCH(void, attend_one_bwd,
+                  (const float* qr, const float* dor, const float* kb, const float* vb, int64_t kv_stride,
+                   const float* mask, int64_t t, int64_t hd, float scale, float* pb, float* dp, float* tmp, float* dqr,
+                   float* dkb, float* dvb),
+                  (qr, dor, kb, vb, kv_stride, mask, t, hd, scale, pb, dp, tmp, dqr, dkb, dvb))
+
+}  // namespace
+
+namespace {
+// Floats of one layer's Acts per row.
+double acts_floats_per_row(const Config& c) {
+  const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
+  return 3 * H + 2 * Q + 2 * KV + 3 * I + 2;
+}
+// RLVR_ENGINE_ACT_BUDGET_MB (default 1024): the most memory forward_backward
+// spends on keeping all layers' activations instead of recomputing them.
+double activation_budget_bytes() {
+  const char* e = std::getenv("RLVR_ENGINE_ACT_BUDGET_MB");
+  double mb = 1024;
+  if (e && *e) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end != e && v >= 0) mb = v;
+  }
+  return mb * 1024.0 * 1024.0;
+}
+}  // namespace
+
+void Model::rope_tables(int64_t n, const int32_t* pos, std::vector<float>& cs) {
+  const int64_t hd = cfg_.head_dim, half = hd / 2;
+  cs.resize(static_cast<size_t>(n * hd));
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < half; ++i) {
+      // as HF: angle = float(pos) * inv_freq in fp32, then cos / sin
+      const float ang = static_cast<float>(pos[r]) * cfg_.inv_freq[i];
+      cs[r * hd + i] = static_cast<float>(std::cos(static_cast<double>(ang)));
+      cs[r * hd + half + i] = static_cast<float>(std::sin(static_cast<double>(ang)));
+    }
+  }
+}
+
+void Model::final_norm(const float* x, float* xf, int64_t n) {
+  rmsnorm_fwd(x, param(norm_idx_), xf, nullptr, n, cfg_.hidden, cfg_.rms_eps);
+}
+
+void Model::embed(const int32_t* ids, int64_t n, float* x) {
+  const int64_t h = cfg_.hidden;
+  const float* e = param(embed_idx_);
+  for (int64_t r = 0; r < n; ++r) std::memcpy(x + r * h, e + static_cast<int64_t>(ids[r]) * h, sizeof(float) * h);
+}
+
+// x_out = layer(x_in). When cache_k is set, the new K/V rows are first written
+// to the cache at cache_rows[r] (row index into [b * cap]) and attention reads
+// them from there (src points at the cache).
+void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const std::vector<float>& cs,
+                          const AttnSrc& src, float* cache_k, float* cache_v, const int64_t* cache_rows) {
+  const LayerP p = layer(l, false);
+  const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
+                KV = NKV * hd, I = cfg_.inter;
+  rmsnorm_fwd(x_in, p.ln1, a.xn1.data(), a.inv1.data(), n, H, cfg_.rms_eps);
+  linear_fwd(n, Q, H, a.xn1.data(), wt(p.iwq), p.bq, a.q.data());
+  linear_fwd(n, KV, H, a.xn1.data(), wt(p.iwk), p.bk, a.k.data());
+  linear_fwd(n, KV, H, a.xn1.data(), wt(p.iwv), p.bv, a.v.data());
+  rope_apply(a.q.data(), n, NH, hd, cs.data(), false);
+  rope_apply(a.k.data(), n, NKV, hd, cs.data(), false);
+  if (cache_k) {
+    for (int64_t r = 0; r < n; ++r) {
+      std::memcpy(cache_k + cache_rows[r] * KV, a.k.data() + r * KV, sizeof(float) * KV);
+      std::memcpy(cache_v + cache_rows[r] * KV, a.v.data() + r * KV, sizeof(float) * KV);
+    }
+  }
+  AttnSrc s = src;
+  if (!cache_k) { s.k = a.k.data(); s.v = a.v.data(); }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = NH / NKV;
+  const int64_t max_slot = s.slot0 + s.q_per_seq;
+  parallel_for(n * NH, 4, [&](int64_t i0, int64_t i1, int) {
+    std::vector<float> pbuf(static_cast<size_t>(max_slot));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = i / NH, hh = i % NH;
+      const int64_t b = s.row_seq ? s.row_seq[r] : r / s.q_per_seq;
+      const int64_t slot = s.row_slot ? s.row_slot[r] : s.slot0 + r % s.q_per_seq;
+      const int64_t kvh = hh / group, f = s.first ? s.first[r] : 0;  // keys of other packed sequences are skipped
+      attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride + f) * KV + kvh * hd,
+                 s.v + (b * s.seq_stride + f) * KV + kvh * hd, KV, s.mask + b * s.mask_stride + f, slot - f, hd, scale,
+                 pbuf.data(), a.att.data() + r * Q + hh * hd);
+    }
+  });
+  // x2 = x_in + att @ Wo^T
+  std::memcpy(a.x2.data(), x_in, sizeof(float) * n * H);
+  linear_fwd(n, H, Q, a.att.data(), wt(p.iwo), nullptr, a.x2.data(), true);
+  rmsnorm_fwd(a.x2.data(), p.ln2, a.xn2.data(), a.inv2.data(), n, H, cfg_.rms_eps);
+  linear_fwd(n, I, H, a.xn2.data(), wt(p.iwg), nullptr, a.g.data());
+  linear_fwd(n, I, H, a.xn2.data(), wt(p.iwu), nullptr, a.u.data());
+  parallel_for(n * I, 4096, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) a.h[i] = silu(a.g[i]) * a.u[i];
+  });
+  std::memcpy(x_out, a.x2.data(), sizeof(float) * n * H);
+  linear_fwd(n, H, I, a.h.data(), wt(p.iwd), nullptr, x_out, true);
+}
+
+// Given dres = dL/d(x_out), accumulates parameter gradients and replaces dres
+// by dL/d(x_in). `a` must hold this layer's forward activations.
+void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, const std::vector<float>& cs,
+                           const AttnSrc& src, int64_t bsz, int64_t tlen) {
+  const LayerP p = layer(l, false), gp = layer(l, true);
+  const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
+                KV = NKV * hd, I = cfg_.inter;
+  // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
+  std::vector<float> dh(static_cast<size_t>(n * I)), du(static_cast<size_t>(n * I));
+  linear_bwd_input(n, H, I, dres, p.wd, dh.data(), false);
+  linear_bwd_weight(n, H, I, dres, a.h.data(), gp.wd);
+  parallel_for(n * I, 4096, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float g = a.g[i], sg = 1.0f / (1.0f + std::exp(-g)), si = g * sg;
+      const float d = dh[i];
+      du[i] = d * si;
+      dh[i] = d * a.u[i] * (sg * (1.0f + g * (1.0f - sg)));  // now dg
+    }
+  });
+  std::vector<float> dxn(static_cast<size_t>(n * H));
+  linear_bwd_input(n, I, H, dh.data(), p.wg, dxn.data(), false);
+  linear_bwd_input(n, I, H, du.data(), p.wu, dxn.data(), true);
+  linear_bwd_weight(n, I, H, dh.data(), a.xn2.data(), gp.wg);
+  linear_bwd_weight(n, I, H, du.data(), a.xn2.data(), gp.wu);
+  dh = {};
+  du = {};
+  // dx2 = dres + rmsnorm_bwd(dxn)  (dres now holds dx2)
+  rmsnorm_bwd(a.x2.data(), p.ln2, a.inv2.data(), dxn.data(), dres, gp.ln2, n, H, true);
+  // ---- attention: x2 = x_in + att @ Wo^T
+  std::vector<float> datt(static_cast<size_t>(n * Q));
+  linear_bwd_input(n, H, Q, dres, p.wo, datt.data(), false);
+  linear_bwd_weight(n, H, Q, dres, a.att.data(), gp.wo);
+  std::vector<float> dq(static_cast<size_t>(n * Q), 0.f), dk(static_cast<size_t>(n * KV), 0.f),
+      dv(static_cast<size_t>(n * KV), 0.f);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = NH / NKV;
+  // One task per (sequence, kv head): it owns dk/dv of its keys, and dq of the
+  // query heads of its group, so there are no write races.
+  parallel_for(bsz * NKV, 1, [&](int64_t i0, int64_t i1, int) {
+    std::vector<float> pb(static_cast<size_t>(tlen)), dp(static_cast<size_t>(tlen)), tmp(static_cast<size_t>(hd));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t b = i / NKV, kvh = i % NKV;
+      const float* kb = a.k.data() + b * tlen * KV + kvh * hd;
+      const float* vb = a.v.data() + b * tlen * KV + kvh * hd;
+      float* dkb = dk.data() + b * tlen * KV + kvh * hd;
+      float* dvb = dv.data() + b * tlen * KV + kvh * hd;
+      const float* mask = src.mask + b * src.mask_stride;
+      for (int64_t hh = kvh * group; hh < (kvh + 1) * group; ++hh) {
+        for (int64_t t = 0; t < tlen; ++t) {
+          const int64_t r = b * tlen + t, f = src.first ? src.first[r] : 0;
+          const float* qr = a.q.data() + r * Q + hh * hd;
+          const float* dor = datt.data() + r * Q + hh * hd;
+          attend_one_bwd(qr, dor, kb + f * KV, vb + f * KV, KV, mask + f, t - f, hd, scale, pb.data(), dp.data(),
+                         tmp.data(), dq.data() + r * Q + hh * hd, dkb + f * KV, dvb + f * KV);
+        }
+      }
+    }
+  });
+  datt = {};
+  rope_apply(dq.data(), n, NH, hd, cs.data(), true);
+  rope_apply(dk.data(), n, NKV, hd, cs.data(), true);
+  linear_bwd_input(n, Q, H, dq.data(), p.wq, dxn.data(), false);
+  linear_bwd_input(n, KV, H, dk.data(), p.wk, dxn.data(), true);
+  linear_bwd_input(n, KV, H, dv.data(), p.wv, dxn.data(), true);
+  linear_bwd_weight(n, Q, H, dq.data(), a.xn1.data(), gp.wq);
+  linear_bwd_weight(n, KV, H, dk.data(), a.xn1.data(), gp.wk);
+  linear_bwd_weight(n, KV, H, dv.data(), a.xn1.data(), gp.wv);
+  if (cfg_.qkv_bias) {
+    bias_bwd(dq.data(), gp.bq, n, Q);
+    bias_bwd(dk.data(), gp.bk, n, KV);
+    bias_bwd(dv.data(), gp.bv, n, KV);
+  }
+  rmsnorm_bwd(x_in, p.ln1, a.inv1.data(), dxn.data(), dres, gp.ln1, n, H, true);
+}
+
+namespace {
+// Rows per LM-head chunk: ~32M logits (128 MB), at least 8 rows. Each chunk
+// streams the whole LM-head weight (and its gradient) through memory a few
+// times, so fewer, larger chunks pay (Qwen2.5's 152K vocab: 220 rows).
+int64_t lm_chunk_rows(int64_t v) { return std::max<int64_t>(8, (int64_t{1} << 25) / std::max<int64_t>(1, v)); }
+
+}  // namespace
+
+Status Model::require_lm_head() const { return cfg_.value_head ? no_lm_head() : Status::Ok(); }
+
+int64_t Model::lm_chunk() const {
+  return lm_chunk_override_ > 0 ? lm_chunk_override_ : lm_chunk_rows(cfg_.vocab);
+}
+
+void Model::body_forward(const Batch& x, std::vector<float>& xf) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden;
+  std::vector<int32_t> pos = positions(x);
+  std::vector<float> cs;
+  rope_tables(n, pos.data(), cs);
+  std::vector<float> xa(static_cast<size_t>(n * H)), xb(static_cast<size_t>(n * H));
+  embed(x.ids, n, xa.data());
+  Acts a;
+  a.resize(n, cfg_);
+  AttnSrc src;
+  src.seq_stride = x.t; src.mask = x.mask; src.mask_stride = x.t; src.q_per_seq = x.t; src.slot0 = 0;
+  std::vector<int64_t> first = segment_starts(x);
+  src.first = x.seg ? first.data() : nullptr;
+  for (int l = 0; l < cfg_.layers; ++l) {
+    layer_forward(l, xa.data(), xb.data(), a, n, cs, src, nullptr, nullptr, nullptr);
+    std::swap(xa, xb);
+  }
+  xf.resize(static_cast<size_t>(n * H));
+  rmsnorm_fwd(xa.data(), param(norm_idx_), xf.data(), nullptr, n, H, cfg_.rms_eps);
+}
+
+Status Model::lm_head_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets,
+                              float temperature, float* logp, float* entropy, const int64_t* row_names) {
+  const int64_t H = cfg_.hidden, V = cfg_.vocab, chunk = lm_chunk();
+  std::vector<float> xc, logits, lp, en, lse;
+  std::vector<int32_t> tg;
+  for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
+    const int64_t R = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - c0));
+    xc.resize(R * H); logits.resize(R * V); lp.resize(R); en.resize(R); lse.resize(R); tg.resize(R);
+    for (int64_t i = 0; i < R; ++i) {
+      std::memcpy(xc.data() + i * H, xf + rows[c0 + i] * H, sizeof(float) * H);
+      tg[i] = targets[rows[c0 + i]];
+    }
+    linear_fwd(R, V, H, xc.data(), wt(lm_idx_), nullptr, logits.data());
+    kernels::LogprobFwdArgs a;
+    a.logits = logits.data(); a.logits_dtype = DType::F32; a.n = R; a.v = V; a.targets = tg.data();
+    a.temperature = temperature; a.logp = lp.data(); a.entropy = en.data(); a.lse = lse.data();
+    int64_t bad = -1;
+    a.bad_row = &bad;
+    Status s = kernels::logprob_fwd_cpu(a);
+    if (!s.ok()) return s;
+    if (bad >= 0) return bad_logits(row_names ? row_names[rows[c0 + bad]] : rows[c0 + bad]);
+    for (int64_t i = 0; i < R; ++i) {
+      logp[rows[c0 + i]] = lp[i];
+      entropy[rows[c0 + i]] = en[i];
+    }
+  }
+  return Status::Ok();
+}
+
+Status Model::score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
+                    float* entropy) {
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t n = x.b * x.t;
+  std::vector<float> xf;
+  body_forward(x, xf);
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r) {
+    logp[r] = 0.f;
+    entropy[r] = 0.f;
+    if ((row_mask ? row_mask[r] : x.mask[r]) != 0.f) rows.push_back(r);
+  }
+  return lm_head_logprob(xf.data(), rows, targets, temperature, logp, entropy);
+}
+
+Status Model::logits(const Batch& x, float* out) {
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t n = x.b * x.t;
+  std::vector<float> xf;
+  body_forward(x, xf);
+  linear_fwd(n, cfg_.vocab, cfg_.hidden, xf.data(), wt(lm_idx_), nullptr, out);
+  return Status::Ok();
+}
+
+Status Model::train_body(const Batch& x, const HeadFn& head) {
+  const int64_t n = x.b * x.t, H = cfg_.hidden, L = cfg_.layers;
+  std::vector<int32_t> pos = positions(x);
+  std::vector<float> cs;
+  rope_tables(n, pos.data(), cs);
+  // Checkpoints: the input of every layer plus the final residual.
+  std::vector<std::vector<float>> xs(static_cast<size_t>(L + 1), std::vector<float>(static_cast<size_t>(n * H)));
+  embed(x.ids, n, xs[0].data());
+  Acts a;
+  AttnSrc src;
+  src.seq_stride = x.t; src.mask = x.mask; src.mask_stride = x.t; src.q_per_seq = x.t; src.slot0 = 0;
+  std::vector<int64_t> first = segment_starts(x);
+  src.first = x.seg ? first.data() : nullptr;
+  // Keep every layer's activations when they fit the budget (no recompute in
+  // the backward); else keep only the checkpoints and recompute per layer.
+  // Both give bitwise the same gradients (the recompute is the same code).
+  const bool keep = static_cast<double>(L) * static_cast<double>(n) * acts_floats_per_row(cfg_) * sizeof(float) <=
+                    activation_budget_bytes();
+  std::vector<Acts> kept(keep ? static_cast<size_t>(L) : 0);
+  if (!keep) a.resize(n, cfg_);
+  for (int l = 0; l < L; ++l) {
+    Acts& al = keep ? kept[l] : a;
+    if (keep) al.resize(n, cfg_);
+    layer_forward(l, xs[l].data(), xs[l + 1].data(), al, n, cs, src, nullptr, nullptr, nullptr);
+  }
+  std::vector<float> xf(static_cast<size_t>(n * H)), invf(static_cast<size_t>(n));
+  rmsnorm_fwd(xs[L].data(), param(norm_idx_), xf.data(), invf.data(), n, H, cfg_.rms_eps);
+
+  // ---- the head: its loss, its parameters' gradients and d loss / d xf
+  std::vector<float> dxf(static_cast<size_t>(n * H), 0.f);
+  Status hs = head(xf.data(), dxf.data());
+  if (!hs.ok()) return hs;
+  xf = {};
+
+  // ---- final norm, then the layers in reverse with per-layer recompute
+  std::vector<float> dres(static_cast<size_t>(n * H), 0.f);
+  rmsnorm_bwd(xs[L].data(), param(norm_idx_), invf.data(), dxf.data(), dres.data(),
+              grad_.data() + params_[norm_idx_].offset, n, H, false);
+  dxf = {};
+  std::vector<float> scratch(static_cast<size_t>(n * H));
+  for (int64_t l = L - 1; l >= 0; --l) {
+    if (keep) {
+      layer_backward(static_cast<int>(l), xs[l].data(), kept[l], dres.data(), n, cs, src, x.b, x.t);
+      kept[l] = Acts{};
+      continue;
+    }
+    layer_forward(static_cast<int>(l), xs[l].data(), scratch.data(), a, n, cs, src, nullptr, nullptr, nullptr);
+    layer_backward(static_cast<int>(l), xs[l].data(), a, dres.data(), n, cs, src, x.b, x.t);
+  }
+  // ---- embedding: scatter-add, parallel over hidden columns (no races)
+  float* dE = grad_.data() + params_[embed_idx_].offset;
+  parallel_for(H, 16, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t r = 0; r < n; ++r) {
+      float* d = dE + static_cast<int64_t>(x.ids[r]) * H;
+      const float* g = dres.data() + r * H;
+      for (int64_t c = c0; c < c1; ++c) d[c] += g[c];
+    }
+  });
+  return Status::Ok();
+}
+
+Status Model::forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
+                               const float* advantages, const float* weights, const LossOptions& o, float* logp_out,
+                               float* entropy_out, kernels::PolicyLossStats* stats_out) {
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
+  // ---- LM head + fused policy loss, in row chunks over rows with weight != 0
+  return train_body(x, [&](const float* xf, float* dxf) -> Status {
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n; ++r) {
+      if (logp_out) logp_out[r] = 0.f;
+      if (entropy_out) entropy_out[r] = 0.f;
+      if (weights[r] != 0.f) rows.push_back(r);
+    }
+    const int64_t chunk = lm_chunk();
+    std::vector<float> xc, logits, lp, en, ol, rl, ad, w, dxc;
+    std::vector<int32_t> tg;
+    PolicyLossTotal total;
+    float* dW_lm = grad_.data() + params_[lm_idx_].offset;
+    for (size_t c0 = 0; c0 < rows.size(); c0 += static_cast<size_t>(chunk)) {
+      const int64_t R = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - c0));
+      xc.resize(R * H); logits.resize(R * V); lp.resize(R); en.resize(R); tg.resize(R); w.resize(R);
+      ol.assign(R, 0.f); rl.assign(R, 0.f); ad.assign(R, 0.f); dxc.resize(R * H);
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t r = rows[c0 + i];
+        std::memcpy(xc.data() + i * H, xf + r * H, sizeof(float) * H);
+        tg[i] = targets[r];
+        w[i] = weights[r];
+        if (old_logp) ol[i] = old_logp[r];
+        if (ref_logp) rl[i] = ref_logp[r];
+        if (advantages) ad[i] = advantages[r];
+      }
+      linear_fwd(R, V, H, xc.data(), wt(lm_idx_), nullptr, logits.data());
+      kernels::PolicyLossArgs pa = policy_loss_args(o);
+      pa.logits = logits.data(); pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg.data();
+      pa.old_logp = ol.data(); pa.ref_logp = rl.data(); pa.advantages = ad.data(); pa.weights = w.data();
+      pa.logp = lp.data(); pa.entropy = en.data(); pa.dlogits = logits.data();  // in place
+      kernels::PolicyLossStats st;
+      int64_t bad = -1;
+      pa.stats = &st;
+      pa.bad_row = &bad;
+      Status s = kernels::policy_loss_cpu(pa);
+      if (!s.ok()) return s;
+      if (bad >= 0) {
+        zero_grad();  // partial gradients of this call are meaningless
+        return bad_logits(rows[c0 + bad]);
+      }
+      total.add(st);
+      // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden
+      linear_bwd_input(R, V, H, logits.data(), lm_weight(), dxc.data(), false);
+      linear_bwd_weight(R, V, H, logits.data(), xc.data(), dW_lm);
+      for (int64_t i = 0; i < R; ++i) {
+        const int64_t r = rows[c0 + i];
+        std::memcpy(dxf + r * H, dxc.data() + i * H, sizeof(float) * H);
+        if (logp_out) logp_out[r] = lp[i];
+        if (entropy_out) entropy_out[r] = en[i];
+      }
+    }
+    if (stats_out) *stats_out = total.result();
+    return Status::Ok();
+  });
+}
+
+void Model::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.f); }
+
+namespace {
+// sum of g[i]^2 in double: 16 strided partial sums (vectorizable without
+// reassociation), then added in lane order, then the tail.
+template <cpu::Isa>
+RLVR_INLINE double sumsq_range_body(const float* g, int64_t n) {
+  double part[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) part[j] += static_cast<double>(g[i + j]) * g[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; ++j) s += part[j];
+  for (; i < n; ++i) s += static_cast<double>(g[i]) * g[i];
+  return s;
+}
+RLVR_ISA_DISPATCH(double, sumsq_range, (const float* g, int64_t n), (g, n))
+}  // namespace
+
+double Model::grad_norm() const {
+  const int threads = cpu::num_threads();
+  std::vector<double> part(static_cast<size_t>(threads), 0.0);
+  const int64_t n = static_cast<int64_t>(grad_.size());
+  parallel_for(n, 1 << 16, [&](int64_t i0, int64_t i1, int tid) {
+    part[tid] += sumsq_range(grad_.data() + i0, i1 - i0);
+  });
+  double s = 0;
+  for (double p : part) s += p;
+  return std::sqrt(s);
+}
+
+namespace {
+struct AdamWArgs {
+  float clip, decay, beta1, beta2, step_size, bc2_sqrt, eps;
+};
+// One element-wise pass (vectorized per ISA level; memory bound).
+template <cpu::Isa>
+RLVR_INLINE void adamw_range_body(const AdamWArgs& a, float* __restrict data, float* __restrict grad,
+                                  float* __restrict mom, float* __restrict var, int64_t n) {
+  const float clip = a.clip, decay = a.decay, b1 = a.beta1, b2 = a.beta2, ss = a.step_size, bc2 = a.bc2_sqrt,
+              eps = a.eps;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i] * clip;
+    float p = data[i] * decay;
+    const float m = b1 * mom[i] + (1.0f - b1) * g;
+    const float v = b2 * var[i] + (1.0f - b2) * g * g;
+    mom[i] = m;
+    var[i] = v;
+    const float denom = std::sqrt(v) / bc2 + eps;
+    p -= ss * (m / denom);
+    data[i] = p;
+    grad[i] = 0.f;
+  }
+}
+RLVR_ISA_DISPATCH(void, adamw_range,
+                  (const AdamWArgs& a, float* __restrict data, float* __restrict grad, float* __restrict mom,
+                   float* __restrict var, int64_t n),
+                  (a, data, grad, mom, var, n))
+}  // namespace
+
+// AdamW exactly as torch.optim.AdamW (foreach=False): p *= 1 - lr*wd;
+// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
+// Clipping as torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (norm + 1e-6)).
+// A non-finite global norm skips the update (verl's behaviour) but still zeroes the gradients.
+void Model::get_adam(int i, float* m, float* v) const {
+  const ParamInfo& p = params_[i];
+  if (adam_m_.empty()) {
+    std::fill(m, m + p.numel, 0.f);
+    std::fill(v, v + p.numel, 0.f);
+    return;
+  }
+  std::copy(adam_m_.begin() + p.offset, adam_m_.begin() + p.offset + p.numel, m);
+  std::copy(adam_v_.begin() + p.offset, adam_v_.begin() + p.offset + p.numel, v);
+}
+
+void Model::set_adam(int64_t step, int i, const float* m, const float* v) {
+  if (adam_m_.empty()) {
+    adam_m_.assign(data_.size(), 0.f);
+    adam_v_.assign(data_.size(), 0.f);
+  }
+  const ParamInfo& p = params_[i];
+  std::copy(m, m + p.numel, adam_m_.begin() + p.offset);
+  std::copy(v, v + p.numel, adam_v_.begin() + p.offset);
+  adam_step_ = step;
+}
+
+StepResult Model::optimizer_step(const AdamWOptions& o) {
+  StepResult res;
+  res.grad_norm = grad_norm();
+  if (!std::isfinite(res.grad_norm)) {
+    res.skipped = true;
+    res.step = adam_step_;
+    zero_grad();
+    return res;
+  }
+  if (adam_m_.empty()) {
+    adam_m_.assign(data_.size(), 0.f);
+    adam_v_.assign(data_.size(), 0.f);
+  }
+  ++adam_step_;
+  float clip = 1.0f;
+  if (o.max_grad_norm > 0) clip = static_cast<float>(std::min(1.0, o.max_grad_norm / (res.grad_norm + 1e-6)));
+  const double bc1 = 1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(adam_step_));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(adam_step_));
+  const float step_size = static_cast<float>(o.lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float decay = 1.0f - o.lr * o.weight_decay;
+  const int64_t n = static_cast<int64_t>(data_.size());
+  AdamWArgs args{clip, decay, o.beta1, o.beta2, step_size, bc2_sqrt, o.eps};
+  parallel_for(n, 1 << 15, [&](int64_t i0, int64_t i1, int) {
+    adamw_range(args, data_.data() + i0, grad_.data() + i0, adam_m_.data() + i0, adam_v_.data() + i0, i1 - i0);
+  });
+  params_changed();
+  res.step = adam_step_;
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// KV-cache decoding
+
+void Model::reset_cache() {
+  cache_k_.clear(); cache_v_.clear(); cache_mask_.clear(); cache_count_.clear();
+  cache_b_ = cache_cap_ = cache_len_ = 0;
+}
+
+// Identical prompt rows (GRPO samples n responses per prompt; 1-shot RLVR repeats one prompt
+// over the whole batch) are computed once: every row's K/V and logits are a function of its own
+// tokens only (per-row GEMMs and attention, see the notes at the top), so the first row of each
+// group runs the layers and the others get copies of its cache slots and logits, bit for bit
+// what computing them gives.
+Status Model::prefill(const Batch& x, int64_t capacity, float* out) {
+  reset_cache();
+  if (cfg_.value_head) return no_lm_head();
+  const int64_t H = cfg_.hidden, KV = cfg_.kv_heads * cfg_.head_dim, V = cfg_.vocab;
+  cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
+  cache_k_.assign(cfg_.layers, std::vector<float>(static_cast<size_t>(x.b * capacity * KV), 0.f));
+  cache_v_.assign(cfg_.layers, std::vector<float>(static_cast<size_t>(x.b * capacity * KV), 0.f));
+  cache_mask_.assign(static_cast<size_t>(x.b * capacity), 0.f);
+  cache_count_.assign(static_cast<size_t>(x.b), 0);
+  std::vector<int64_t> last(static_cast<size_t>(x.b), -1);
+  for (int64_t b = 0; b < x.b; ++b)
+    for (int64_t t = 0; t < x.t; ++t) {
+      cache_mask_[b * capacity + t] = x.mask[b * x.t + t];
+      if (x.mask[b * x.t + t] != 0.f) { ++cache_count_[b]; last[b] = t; }
+    }
+  for (int64_t b = 0; b < x.b; ++b)
+    if (last[b] < 0) {
+      reset_cache();
+      return Status::Error(Code::Value, "attentionMask", "row " + std::to_string(b) + " has no real token to decode from");
+    }
+  const DistinctRows d = distinct_rows(x);  // engine/positions.h
+  const std::vector<int64_t>& uniq = d.first;
+  const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  std::vector<float> mask(static_cast<size_t>(n));
+  std::vector<int64_t> crow(static_cast<size_t>(n)), qseq(static_cast<size_t>(n)), qslot(static_cast<size_t>(n));
+  for (int64_t k = 0; k < u; ++k)
+    for (int64_t t = 0; t < x.t; ++t) {
+      const int64_t r = k * x.t + t, b = uniq[k];
+      ids[r] = x.ids[b * x.t + t];
+      mask[r] = x.mask[b * x.t + t];
+      crow[r] = b * capacity + t;
+      qseq[r] = b;
+      qslot[r] = t;
+    }
+  Batch xu;
+  xu.b = u; xu.t = x.t; xu.ids = ids.data(); xu.mask = mask.data();
+  std::vector<int32_t> pos = positions(xu);
+  std::vector<float> cs;
+  rope_tables(n, pos.data(), cs);
+  std::vector<float> xa(static_cast<size_t>(n * H)), xb(static_cast<size_t>(n * H));
+  embed(ids.data(), n, xa.data());
+  Acts a;
+  a.resize(n, cfg_);
+  AttnSrc src;
+  src.seq_stride = capacity; src.mask = cache_mask_.data(); src.mask_stride = capacity; src.q_per_seq = x.t;
+  src.slot0 = 0; src.row_seq = qseq.data(); src.row_slot = qslot.data();
+  for (int l = 0; l < cfg_.layers; ++l) {
+    src.k = cache_k_[l].data(); src.v = cache_v_[l].data();
+    layer_forward(l, xa.data(), xb.data(), a, n, cs, src, cache_k_[l].data(), cache_v_[l].data(), crow.data());
+    std::swap(xa, xb);
+  }
+  for (int64_t b = 0; b < x.b; ++b) {  // the copies' cache slots
+    const int64_t rep = uniq[d.of_row[b]];
+    if (rep != b)
+      for (int l = 0; l < cfg_.layers; ++l) {
+        std::memcpy(cache_k_[l].data() + b * capacity * KV, cache_k_[l].data() + rep * capacity * KV, sizeof(float) * x.t * KV);
+        std::memcpy(cache_v_[l].data() + b * capacity * KV, cache_v_[l].data() + rep * capacity * KV, sizeof(float) * x.t * KV);
+      }
+  }
+  std::vector<float> xl(static_cast<size_t>(u * H)), xf(static_cast<size_t>(u * H)), lg(static_cast<size_t>(u * V));
+  for (int64_t k = 0; k < u; ++k) std::memcpy(xl.data() + k * H, xa.data() + (k * x.t + last[uniq[k]]) * H, sizeof(float) * H);
+  rmsnorm_fwd(xl.data(), param(norm_idx_), xf.data(), nullptr, u, H, cfg_.rms_eps);
+  linear_fwd(u, V, H, xf.data(), wt(lm_idx_), nullptr, lg.data());
+  for (int64_t b = 0; b < x.b; ++b) std::memcpy(out + b * V, lg.data() + d.of_row[b] * V, sizeof(float) * V);
+  return Status::Ok();
+}
+
+Status Model::step(const int32_t* tokens, float* out) {
+  if (cache_b_ == 0) return Status::Error(Code::Value, "decode", "no active decode: call prefill first");
+  if (cache_len_ >= cache_cap_)
+    return Status::Error(Code::Range, "decode",
+                         "the KV cache is full (" + std::to_string(cache_cap_) + " slots): prefill with a larger capacity");
+  const int64_t n = cache_b_, H = cfg_.hidden, V = cfg_.vocab, slot = cache_len_;
+  std::vector<int32_t> pos(static_cast<size_t>(n));
+  std::vector<int64_t> crow(static_cast<size_t>(n));
+  for (int64_t b = 0; b < n; ++b) {
+    pos[b] = cache_count_[b];
+    crow[b] = b * cache_cap_ + slot;
+    cache_mask_[b * cache_cap_ + slot] = 1.f;
+  }
+  std::vector<float> cs;
+  rope_tables(n, pos.data(), cs);
+  std::vector<float> xa(static_cast<size_t>(n * H)), xb(static_cast<size_t>(n * H));
+  embed(tokens, n, xa.data());
+  Acts a;
+  a.resize(n, cfg_);
+  AttnSrc src;
+  src.seq_stride = cache_cap_; src.mask = cache_mask_.data(); src.mask_stride = cache_cap_; src.q_per_seq = 1;
+  src.slot0 = slot;
+  for (int l = 0; l < cfg_.layers; ++l) {
+    src.k = cache_k_[l].data(); src.v = cache_v_[l].data();
+    layer_forward(l, xa.data(), xb.data(), a, n, cs, src, cache_k_[l].data(), cache_v_[l].data(), crow.data());
+    std::swap(xa, xb);
+  }
+  for (int64_t b = 0; b < n; ++b) ++cache_count_[b];
+  ++cache_len_;
+  std::vector<float> xf(static_cast<size_t>(n * H));
+  rmsnorm_fwd(xa.data(), param(norm_idx_), xf.data(), nullptr, n, H, cfg_.rms_eps);
+  linear_fwd(n, V, H, xf.data(), wt(lm_idx_), nullptr, out);
+  return Status::Ok();
+}
+
+}  // namespace rlvr::engine

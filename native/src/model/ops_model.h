@@ -1,0 +1,269 @@
+// OpsModel: the Qwen2 / Llama decoder of native/src/model/model.h assembled
+// from the engine ops (native/src/ops/ops.h) and the fused LM-head kernels
+// (kernels.h: logprob_fwd, policy_loss), over a Backend that supplies memory
+// and one implementation of every op:
+//   cpu_backend():  host memory, the *_cpu references (ops/ref/ref_ops.cpp,
+//                   native/src/kernels/cpu) -- runs anywhere, checked against
+//                   engine::Model by rlvr_ops_model_cpu_check;
+//   cuda_backend(): device memory (rlvr::cuda::malloc_device ...), the *_cuda
+//                   ops (ops/cuda/backend.cpp; linked into the CUDA harnesses,
+//                   and into the addon over stubs when it is built without nvcc).
+// This file and ops_model.cpp are host code only, so the same model code runs
+// on both backends and the CPU instance is the reference the CUDA one is
+// checked against (rlvr_cuda_ops_model_check).
+//
+// Same math and API shape as engine::Model (Config, Batch, LossOptions,
+// AdamWOptions, StepResult, the parameter registry in Hugging Face order):
+// score, forward_backward (accumulates), optimizer_step (grad norm + AdamW,
+// zeroes the gradients), prefill / step (KV cache); with Config::value_head
+// (a critic, ops_value_head.cpp) values / value_forward_backward instead of
+// the LM-head paths, as model.h / value_head.cpp. Host pointers in and out,
+// as Model; parameters, gradients, optimizer state, activations and the KV
+// cache live in backend memory. Per-parameter access (set_param / get_param /
+// get_grad / get_adam / set_adam) and logits() serve the Node binding
+// (native/src/binding/engine_impl.cpp). Packed sequences (Batch::seg) in
+// score / logits / values and training, and score_prefixed, as Model.
+//
+// bf16_gemm (off by default, so the CPU backend is comparable with Model):
+// every linear-layer GEMM (forward, both backward products, LM head) takes
+// bf16 operands with fp32 accumulation -- a bf16 copy of the weights, refreshed
+// after each parameter change, and activations / output gradients cast right
+// before the GEMM -- while parameters, gradients, AdamW state, norms,
+// attention and the loss stay fp32 (the usual autocast mixed precision).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/ops.h"
+#include "model/model.h"  // Config, ParamInfo, Batch, LossOptions, AdamWOptions, StepResult (declarations only)
+
+namespace rlvr::engine {
+
+// Memory + ops of one device. Array pointers passed to the ops live in this
+// backend's memory; scalar outputs (norms, stats, bad_row) are host pointers.
+struct Backend {
+  const char* name;
+  Status (*alloc)(int64_t bytes, void** p);  // contents undefined
+  Status (*release)(void* p);
+  Status (*upload)(void* dst, const void* host_src, int64_t bytes);
+  Status (*download)(void* host_dst, const void* src, int64_t bytes);
+  Status (*copy)(void* dst, const void* src, int64_t bytes);
+  Status (*zero)(void* p, int64_t bytes);
+  Status (*sync)();
+  Status (*gemm)(const ops::GemmArgs&);
+  Status (*cast_bf16)(const float*, void*, int64_t);
+  Status (*bias_bwd)(const float*, float*, int64_t, int64_t);
+  Status (*rmsnorm_fwd)(const ops::RmsNormFwdArgs&);
+  Status (*rmsnorm_bwd)(const ops::RmsNormBwdArgs&);
+  Status (*positions)(const float*, int64_t, int64_t, int32_t*);
+  Status (*rope_table)(const int32_t*, int64_t, const float*, int64_t, float*);
+  Status (*rope_apply)(float*, int64_t, int64_t, int64_t, const float*, bool);
+  Status (*rope_apply_bf16)(float*, int64_t, int64_t, int64_t, const float*, bool, void*);
+  Status (*attention_fwd)(const ops::AttnFwdArgs&);
+  Status (*attention_bwd)(const ops::AttnBwdArgs&);
+  Status (*kv_append)(const float*, const float*, int64_t, int64_t, const int64_t*, float*, float*);
+  Status (*swiglu_fwd)(const float*, const float*, float*, int64_t);
+  Status (*swiglu_bwd)(const float*, const float*, const float*, float*, float*, int64_t);
+  Status (*swiglu_fwd_bf16)(const void*, const void*, void*, int64_t);
+  Status (*swiglu_bwd_bf16)(const void*, const void*, const void*, void*, void*, int64_t);
+  Status (*embed_fwd)(const float*, const int32_t*, int64_t, int64_t, float*);
+  Status (*embed_bwd)(const int32_t*, const float*, int64_t, int64_t, float*);
+  Status (*grad_norm)(const float*, int64_t, double*);
+  Status (*adamw)(const ops::AdamWArgs&);
+  Status (*logprob_fwd)(const kernels::LogprobFwdArgs&);
+  Status (*policy_loss)(const kernels::PolicyLossArgs&);
+  Status (*value_loss)(const kernels::ValueLossArgs&);  // the critic's clipped value loss
+  // Defaults: floats of logits per LM-head chunk; bytes of kept activations
+  // before forward_backward switches to per-layer recompute.
+  int64_t lm_chunk_floats;
+  double act_budget_bytes;
+};
+const Backend& cpu_backend();
+// native/src/ops/cuda/backend.cpp. cuda_backend_for(d): memory on CUDA device d
+// (null outside [0, kMaxCudaBackends)); cuda_backend() is device 0. The ops run
+// on the calling thread's current device, so a caller using device d != 0 makes
+// it current (cuda::set_device) before each OpsModel call. In a build without
+// CUDA the ops and runtime services are stubs (native/src/kernels/cuda_stub.cpp):
+// the first allocation fails with Code::Device.
+constexpr int kMaxCudaBackends = 16;
+const Backend* cuda_backend_for(int device);
+const Backend& cuda_backend();
+
+// A block of backend memory, grown on demand (contents are lost when it grows).
+class BackendBuf {
+ public:
+  BackendBuf() = default;
+  BackendBuf(const BackendBuf&) = delete;
+  BackendBuf& operator=(const BackendBuf&) = delete;
+  BackendBuf(BackendBuf&& o) noexcept { *this = std::move(o); }
+  BackendBuf& operator=(BackendBuf&& o) noexcept;
+  ~BackendBuf() { reset(); }
+  Status reserve(const Backend& be, int64_t bytes);
+  void reset();
+  void* get() const { return p_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  const Backend* be_ = nullptr;
+  void* p_ = nullptr;
+  int64_t bytes_ = 0;
+};
+
+class OpsModel {
+ public:
+  // Parameters start at zero. Errors: an invalid config, or an allocation failure.
+  static Status create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out);
+  ~OpsModel();
+
+  const Config& config() const { return cfg_; }
+  const Backend& backend() const { return be_; }
+  bool bf16_gemm() const { return bf16_; }
+  const std::vector<ParamInfo>& params() const { return params_; }
+  int find_param(const std::string& name) const;
+  int64_t num_parameters() const { return nparams_; }
+
+  // Whole flat buffers (num_parameters() floats, registry order), host side.
+  Status set_parameters(const float* host);
+  Status get_parameters(float* host) const;
+  Status get_gradients(float* host) const;  // zeros before the first forward_backward
+  // One parameter (index into params(), host data of its numel floats).
+  Status set_param(int i, const float* host);
+  Status get_param(int i, float* host) const;
+  Status get_grad(int i, float* host) const;  // zeros before the first forward_backward
+  // AdamW moments of one parameter (zeros before the first step) and, for
+  // set_adam, the step count (bias correction), as Model::get_adam / set_adam.
+  Status get_adam(int i, float* m, float* v) const;
+  Status set_adam(int64_t step, int i, const float* m, const float* v);
+  // The flat parameter buffer in backend memory (e.g. a device-side random
+  // init); call params_changed() after writing through it.
+  float* parameter_data() { return static_cast<float*>(data_.get()); }
+  void params_changed() { bf16_fresh_ = false; }
+
+  Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
+               float* entropy);
+  // score() for sequences sharing prompts, as Model::score_prefixed (ops_score_prefix.cpp):
+  // each prefix [g, P] runs once; row i of ext [r, E] continues prefix group[i]; outputs over
+  // ext's rows. Equal to score() on the concatenations up to fp32 summation order.
+  Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
+                        const float* row_mask, float temperature, float* logp, float* entropy);
+  // Full logits [b*t, v] on the host, every row (tests and debugging, as Model::logits).
+  Status logits(const Batch& x, float* out);
+  Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
+                          const float* advantages, const float* weights, const LossOptions& o, float* logp,
+                          float* entropy, kernels::PolicyLossStats* stats);
+  // Critic (Config::value_head; ops_value_head.cpp), as Model::values /
+  // value_forward_backward: v[r] = score.w . final_hidden[r] + score.b on rows with
+  // row_mask != 0 (null: the mask), 0 elsewhere; the clipped value loss over rows
+  // with weight != 0, accumulated into the gradients like forward_backward. A
+  // critic has no LM head: score, logits, forward_backward and prefill fail with
+  // Model's Value error, and values / value_forward_backward on a policy too.
+  Status values(const Batch& x, const float* row_mask, float* out);
+  Status value_forward_backward(const Batch& x, const float* old_values, const float* returns, const float* weights,
+                                float clip, float* values_out, kernels::ValueLossStats* stats);
+  Status optimizer_step(const AdamWOptions& o, StepResult* res);
+  Status zero_grad();
+  Status grad_norm(double* out);
+  int64_t adam_step() const { return adam_step_; }
+
+  // KV-cache decoding as Model. out: host [b, v], or null to leave the logits
+  // in backend memory only (decode_logits(), e.g. for sampling on the device).
+  Status prefill(const Batch& x, int64_t capacity, float* out);
+  Status step(const int32_t* tokens, float* out);
+  void reset_cache();
+  const float* decode_logits() const { return static_cast<const float*>(dec_logits_.get()); }
+  int64_t cache_len() const { return cache_len_; }
+  int64_t cache_rows() const { return cache_b_; }  // 0 when no decode is active
+
+  void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }  // 0 = backend default
+  void set_act_budget_bytes(double bytes) { act_budget_ = bytes; }     // < 0 = backend default
+  // Whether the last forward_backward kept every layer's activations (else it recomputed per layer).
+  bool last_kept_activations() const { return last_keep_; }
+  void release_scratch();  // frees workspaces (kept activations, LM-head chunk, ...); the cache stays
+
+ private:
+  struct Acts;
+  struct LayerW;
+  struct AttnSrc;
+  // Workspace slots (each a BackendBuf in ws_, kept between calls).
+  enum Slot : int {
+    kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
+    kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC, kDres16,
+    kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
+    kVal, kDval,  // value head
+    kFirst,       // packed sequences: segment start per token
+    kPrefixK, kPrefixV, kGather, kDest, kCacheK, kCacheV, kTmpK, kTmpV,  // score_prefixed, and prefill's copies
+    kSlot,        // prefill: each row's distinct prompt
+    kNumSlots
+  };
+  // The loss head of a training pass: given the final-normed hidden state xf
+  // [n, h], accumulates its parameters' gradients and writes d loss / d xf into
+  // dxf (zeroed on entry). Backend memory.
+  using HeadFn = std::function<Status(const float* xf, float* dxf)>;
+  OpsModel(const Backend& be, Config c, bool bf16);
+
+  LayerW layer(int l) const;
+  Status require_lm_head() const;  // Model's Value error on a critic
+  Status ensure_bf16();
+  const void* W(int idx) const;  // a weight as the GEMMs take it (fp32 or its bf16 copy)
+  DType gdt() const { return bf16_ ? DType::BF16 : DType::F32; }
+  Status gin(const float* x, int64_t count, int slot, const void** out);  // GEMM operand (cast in bf16 mode)
+  template <class T>
+  Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
+  Status ensure_grads();
+  Status settle_grads();
+  Status zero_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs);
+  static bool in_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs, int64_t offset);
+  Status ensure_adam();
+  Status upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first = nullptr);
+  // acts_[0], one layer's activations for a no-grad pass (score, prefill, decode step), grown to
+  // >= rows rows.
+  Status scratch_acts(int64_t rows, Acts** out);
+  Status layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64_t n, const float* cs,
+                       const AttnSrc& src, const int64_t* cache_rows);
+  Status layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
+                        const float* cs, const float* mask, const int32_t* first);
+  ops::GemmArgs act_out(const ops::GemmArgs& g) const;
+  // A layer's RMSNorms, writing what the GEMMs read next in bf16 mode (see the definitions).
+  Status norm_fwd(const float* x, const float* w, float* y, float* inv, int64_t n);
+  Status norm_bwd(const float* x, const float* w, const float* inv, const float* dy, float* dres, float* dw, int64_t n,
+                  bool accumulate = true);
+  Status body_forward(const Batch& x, const float** xf);
+  // forward (keeping activations within the budget), head, final-norm / layer / embedding backward.
+  Status train_body(const Batch& x, const HeadFn& head);
+  Status value_rows(const float* xf, const int32_t* rows_d, int64_t R, float** xc, const void** xin, float** v);
+  Status lm_logprob(const float* xf, const std::vector<int64_t>& rows, const int32_t* targets, float temperature,
+                    float* logp, float* entropy);
+  int64_t lm_chunk() const;
+
+  const Backend& be_;
+  Config cfg_;
+  bool bf16_;
+  std::vector<ParamInfo> params_;
+  int64_t nparams_ = 0;
+  int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
+  int score_w_idx_ = -1, score_b_idx_ = -1;  // value head only
+  std::vector<int> layer_base_;
+  BackendBuf data_, grad_, adam_m_, adam_v_, wbf16_, inv_freq_;
+  bool grads_ready_ = false, bf16_fresh_ = false;
+  // After optimizer_step the layers' weight-matrix gradients are zero but not written as such:
+  // the next training pass overwrites them (see optimizer_step); readers see zeros (settle_grads).
+  bool grads_stale_ = false;
+  std::vector<std::pair<int64_t, int64_t>> matrix_ranges_, other_ranges_;  // (offset, count) in the flat buffer
+  int64_t adam_step_ = 0;
+  int64_t lm_chunk_override_ = 0;
+  double act_budget_ = -1;
+  bool last_keep_ = false;
+  std::vector<BackendBuf> ws_;
+  std::vector<std::unique_ptr<Acts>> acts_;  // [0] for no-grad / recompute; [0, L) when kept
+  // KV cache: [L, b, cap, kv_dim] for K and V; mask [b, cap] (host copy + backend copy).
+  BackendBuf cache_k_, cache_v_, cache_mask_dev_, dec_logits_;
+  std::vector<float> cache_mask_;
+  std::vector<int32_t> cache_count_;
+  int64_t cache_b_ = 0, cache_cap_ = 0, cache_len_ = 0;
+};
+
+}  // namespace rlvr::engine
