@@ -1,5 +1,35 @@
-// Progress output: a redrawn bar with ETA on a TTY, one plain line per step otherwise.
+// Progress output: a redrawn bar with ETA on a TTY, one plain line per step otherwise; inside a
+// step, the rollout's and the update's progress (redrawn at most once a second on a TTY; off a
+// TTY a summary line per slow phase, so logs of fast runs keep one line a step).
 import type { StepMetrics } from "@rlvr/data";
+
+/** Where a phase of a step stands (the trainer's "progress" events). */
+export interface StepProgress {
+  step: number;
+  phase: "rollout" | "update" | "critic";
+  done: number;
+  total: number;
+  /** Rollout: tokens generated so far. */
+  tokens?: number;
+  /** Since the phase started. */
+  seconds: number;
+}
+
+export interface ProgressOptions {
+  /** Milliseconds, for the TTY redraw limit (default Date.now). */
+  clock?: () => number;
+  /** Off a TTY, a phase that took at least this long gets a summary line (default 10 s). */
+  quietSeconds?: number;
+}
+
+/** "rollout 12/16 sequences, 3,400 tokens, 850 tok/s" / "update 3/8 micro-batches". */
+export function describeProgress(p: StepProgress): string {
+  if (p.phase === "rollout") {
+    const rate = p.seconds > 0 && p.tokens !== undefined ? `, ${f(p.tokens / p.seconds)} tok/s` : "";
+    return `rollout ${p.done}/${p.total} sequences${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}${rate}`;
+  }
+  return `${p.phase} ${p.done}/${p.total} micro-batches`;
+}
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
@@ -47,13 +77,20 @@ export class Progress {
   private readonly tty: boolean;
   private readonly times: number[] = [];
   private lastBar = "";
+  private readonly clock: () => number;
+  private readonly quietSeconds: number;
+  private lastDraw = Number.NEGATIVE_INFINITY;
+  private lastPhase = "";
 
   constructor(
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
     private readonly totalSteps: number,
     private readonly firstStep: number,
+    o: ProgressOptions = {},
   ) {
     this.tty = out.isTTY === true;
+    this.clock = o.clock ?? Date.now;
+    this.quietSeconds = o.quietSeconds ?? 10;
   }
 
   /** ETA from the mean of the recent step durations. */
@@ -63,17 +100,44 @@ export class Progress {
     return mean * (this.totalSteps - step);
   }
 
+  private bar(stepsDone: number): string {
+    const width = 24, done = Math.round((width * stepsDone) / this.totalSteps);
+    const eta = this.times.length > 0 ? formatDuration(this.eta(stepsDone)) : "?";
+    return `[${"#".repeat(done)}${".".repeat(width - done)}] ${stepsDone}/${this.totalSteps} ETA ${eta}`;
+  }
+
+  private draw(line: string): void {
+    this.lastBar = line.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
+    this.out.write(`\r\x1b[K${this.lastBar}`);
+  }
+
   step(m: StepMetrics, stepSeconds: number): void {
     this.times.push(stepSeconds);
     const eta = formatDuration(this.eta(m.step));
+    this.lastPhase = "";
     if (this.tty) {
-      const width = 24, done = Math.round((width * m.step) / this.totalSteps);
-      const bar = `[${"#".repeat(done)}${".".repeat(width - done)}] ${m.step}/${this.totalSteps} ETA ${eta} ${stepSummary(m)}`;
-      this.lastBar = bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
-      this.out.write(`\r\x1b[K${this.lastBar}`);
+      this.draw(`${this.bar(m.step)} ${stepSummary(m)}`);
       if (m.test) this.out.write("\n");
     } else {
       this.out.write(`step ${m.step}/${this.totalSteps} ${stepSummary(m)} ${stepSeconds.toFixed(2)}s/step ETA ${eta}\n`);
+    }
+  }
+
+  /**
+   * Progress inside a step. TTY: the bar with the phase's progress, redrawn when the phase
+   * changes or ends and otherwise at most once a second. Elsewhere: one line when a phase ends,
+   * only for a phase that took quietSeconds or more.
+   */
+  inStep(p: StepProgress): void {
+    const ended = p.done >= p.total;
+    if (this.tty) {
+      const now = this.clock(), key = `${p.step}:${p.phase}`;
+      if (key === this.lastPhase && !ended && now - this.lastDraw < 1000) return;
+      this.lastDraw = now;
+      this.lastPhase = key;
+      this.draw(`${this.bar(p.step - 1)} step ${p.step}: ${describeProgress(p)}`);
+    } else if (ended && p.seconds >= this.quietSeconds) {
+      this.out.write(`step ${p.step}: ${describeProgress(p)} in ${formatDuration(p.seconds)}\n`);
     }
   }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readMetrics, parseAccuracyHistory, type StepMetrics } from "@rlvr/data";
 import { loadModelDir } from "@rlvr/model";
 
-import { findLatestCheckpoint, train } from "../src/index.js";
+import { findLatestCheckpoint, train, type TrainerEvent } from "../src/index.js";
 import { PROBLEMS, parityReward, tempDir, tinyConfig, tinyData, tinyModelDir } from "./helpers.js";
 
 /** Fields that depend only on the weights, rollouts and rewards (not on wall-clock time). */
@@ -48,6 +48,30 @@ describe("train end to end (tiny model, CPU)", () => {
     expect([...hist.keys()].sort()).toEqual(["10", "11", "12", "13"]); // one epoch complete at step 2
     expect(existsSync(join(out, "config.json"))).toBe(true);
     expect(events).toContain("checkpoint");
+  });
+
+  it("reports progress inside each step: the rollout per decode step, the update per micro-batch", async () => {
+    const [model, data] = [await tinyModelDir(), await tinyData()];
+    const config = tinyConfig(model, data, { trainer: { totalSteps: 2, testFreq: 0 }, eval: { beforeTrain: false } });
+    const events: TrainerEvent[] = [];
+    const r = await train({ config, outDir: join(await tempDir(), "run"), reward: parityReward, onEvent: (e) => events.push(e) });
+    for (const step of [1, 2]) {
+      const mine = events.filter((e) => "step" in e && e.step === step && (e.type === "phase" || e.type === "progress") && !(e.type === "phase" && e.phase === "checkpoint"));
+      const label = (e: TrainerEvent) => (e.type === "phase" ? `phase:${e.phase}` : e.type === "progress" ? `progress:${e.phase}` : e.type);
+      // in order: the rollout's progress inside the rollout phase, the update's inside the update phase
+      const order = mine.map(label).filter((l, i, a) => l !== a[i - 1]);
+      expect(order).toEqual(["phase:rollout", "progress:rollout", "phase:old_logp", "phase:ref_logp", "phase:reward", "phase:update", "progress:update"]);
+      const rollout = mine.filter((e) => e.type === "progress" && e.phase === "rollout") as Extract<TrainerEvent, { type: "progress" }>[];
+      // the prefill, each decode step (at most maxResponseLength) and the last one
+      expect(rollout.length).toBeGreaterThanOrEqual(2);
+      expect(rollout.length).toBeLessThanOrEqual(config.data.maxResponseLength + 2);
+      expect(rollout[0]).toMatchObject({ done: 0, total: 8, tokens: 0 });
+      for (let i = 1; i < rollout.length; i++) expect(rollout[i]!.done).toBeGreaterThanOrEqual(rollout[i - 1]!.done);
+      expect(rollout.at(-1)).toMatchObject({ done: 8, total: 8, tokens: r.metrics[step - 1]!.generated_tokens });
+      // 8 responses in mini-batches of 4 (ppoMiniBatchSize 1 x n 4), micro-batches of 3: 2 + 2 calls
+      const update = mine.filter((e) => e.type === "progress" && e.phase === "update");
+      expect(update.map((e) => e.type === "progress" && [e.done, e.total])).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    }
   });
 
   it("resume continues the step numbering and reproduces the next step's metrics", async () => {

@@ -84,8 +84,9 @@ export function trainCommand(): Command {
       if (builtIn) process.stderr.write(`preset ${DEFAULT_TRAIN_PRESET} (no --config given): model ${config.model.path}, data ${config.data.train}; outputs in ${config.trainer.outDir}\n`);
       const progress = new Progress(process.stderr, config.trainer.totalSteps, 1);
       const evals: { step: number; results: Record<string, number> }[] = [];
-      // the first SIGINT/SIGTERM stops at the next safe point (between phases or micro-batches)
-      // with a checkpoint of the last finished step; a second one exits at once
+      // the first SIGINT/SIGTERM stops at the next safe point (a decode step of the rollout,
+      // between phases or micro-batches: the engine call in flight completes) with a checkpoint
+      // of the last finished step; a second one exits at once
       const stop = installStopSignals({
         onFirst: (sig) =>
           progress.log(`${sig}: stopping at the next safe point and saving a checkpoint of the last finished step (${sig === "SIGINT" ? "Ctrl-C" : "the signal"} again quits at once)`),
@@ -103,6 +104,7 @@ export function trainCommand(): Command {
             if (e.type === "log") progress.log(e.message);
             else if (e.type === "start") progress.log(`run ${e.runDir}: steps ${e.firstStep}..${e.totalSteps}`);
             else if (e.type === "step") progress.step(e.metrics, e.stepSeconds);
+            else if (e.type === "progress") progress.inStep(e);
             else if (e.type === "eval") evals.push(e), progress.log(`eval @ step ${e.step}: ${Object.entries(e.results).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(", ")}`);
             else if (e.type === "checkpoint") progress.log(`checkpoint: ${e.dir}`);
           },
