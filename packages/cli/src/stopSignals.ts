@@ -1,6 +1,10 @@
 // SIGINT / SIGTERM for long commands: the first one asks the work to stop at its next safe point
 // (through an AbortSignal whose reason is the signal's name); a second one exits at once with
-// the signal's conventional code (128 + its number: 130, 143).
+// the signal's conventional code (128 + its number: 130, 143). The engine's calls run off the
+// JavaScript thread, so both are handled while a forward/backward is in flight; "at once" is
+// exitNow, since process.exit would first wait for that call to finish.
+import { exitNow } from "@rlvr/native";
+
 export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 export type StopSignal = keyof typeof SIGNAL_EXIT;
 
@@ -15,14 +19,14 @@ export function installStopSignals(o: {
   onFirst: (sig: StopSignal) => void;
   /** Told about the second one, just before exiting. */
   onSecond?: (sig: StopSignal) => void;
-  /** Defaults to process.exit. */
+  /** Defaults to exitNow (@rlvr/native). */
   exit?: (code: number) => void;
   /** Where the signals come from (default process; tests pass an EventEmitter). */
   source?: Pick<NodeJS.EventEmitter, "on" | "off">;
 }): StopSignals {
   const source = o.source ?? process;
   const abort = new AbortController();
-  const exit = o.exit ?? ((code: number) => process.exit(code));
+  const exit = o.exit ?? exitNow;
   const handler = (sig: StopSignal) => () => {
     if (abort.signal.aborted) {
       o.onSecond?.(sig);

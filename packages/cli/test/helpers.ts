@@ -20,8 +20,12 @@ export async function tinyModelDir(configOverrides: Record<string, unknown> = {}
  * 5 new tokens): the given actor, eval and trainer keys over the shared ones. Returns the file,
  * its folder and the run folder to pass as --out.
  */
-export async function tinyRunConfig(keys: { actor: object; eval?: object; trainer: object }): Promise<{ config: string; dir: string; out: string }> {
-  const [model, data, dir] = [await trainerTinyModelDir(), await tinyData(), await trainerTempDir()];
+export async function tinyRunConfig(keys: {
+  actor: object; eval?: object; trainer: object;
+  /** config.json keys of the model over the tiny one's. */
+  model?: Record<string, unknown>;
+}): Promise<{ config: string; dir: string; out: string }> {
+  const [model, data, dir] = [await trainerTinyModelDir(3, keys.model), await tinyData(), await trainerTempDir()];
   const config = join(dir, "run.yaml");
   const run = {
     model: { path: model },

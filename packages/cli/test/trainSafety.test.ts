@@ -79,6 +79,28 @@ describe("rlvr train: stops and exit codes", () => {
     });
   }
 
+  it("a second SIGINT exits at once with 130 while the first one's stop still waits for work in progress", async () => {
+    // the evaluation before training is not interruptible and decodes its (deterministic) greedy
+    // answers for hundreds of tokens: the first signal's stop waits for it, the second does not
+    const { config, out } = await tinyRunConfig({
+      model: { max_position_embeddings: 1024, hidden_size: 128, intermediate_size: 256, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32 },
+      actor: { lr: 1e-3, ppoMiniBatchSize: 2, microBatchSize: 2 },
+      eval: { beforeTrain: true, maxNewTokens: 1000 },
+      trainer: { totalSteps: 3, saveFreq: 0, testFreq: 0 },
+    });
+    const t = startTrainer(["--config", config, "--out", out]);
+    await t.waitFor(/^run .*: steps 1\.\.3/m);
+    t.p.kill("SIGINT");
+    await t.waitFor(/SIGINT: stopping at the next safe point/);
+    t.p.kill("SIGINT");
+    const r = await t.exited;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT again: exiting now/);
+    expect(r.stderr).not.toMatch(/stopped \(SIGINT\)/); // not the first signal's stop
+    expect(steps(out)).toEqual([]);
+    expect(existsSync(join(out, "rlvr.lock"))).toBe(false); // the exit listeners ran
+  });
+
   it("a second signal exits at once with its code (the handlers, driven in-process)", () => {
     const events: string[] = [];
     const source = new EventEmitter();

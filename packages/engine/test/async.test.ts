@@ -3,6 +3,11 @@
  * flight, calls on one engine run one at a time in call order, and a failure rejects with the
  * typed error without stopping the calls queued after it.
  */
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
 import { describe, expect, it } from "vitest";
 
 import { IndexRangeError, Tensor, ValueError } from "@rlvr/native";
@@ -90,5 +95,15 @@ describe("async engine calls", () => {
     expect(native.backend()).toBe("cpu");
     expect((await first).logp.length).toBe(p.batch * p.length);
     expect(native.getParam("model.norm.weight").length).toBe(CFG.hidden_size);
+  });
+
+  it("exitNow ends the process while a call is in flight, with its code (a second Ctrl-C)", async () => {
+    const child = join(dirname(fileURLToPath(import.meta.url)), "child", "exitNow.mjs");
+    const r = await promisify(execFile)(process.execPath, [child], { encoding: "utf8" }).then(
+      () => ({ code: 0, stdout: "" }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe("started\n"); // the forwardBackward never came back
   });
 });
