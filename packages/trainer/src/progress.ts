@@ -25,7 +25,7 @@ export interface ProgressOptions {
 /** "rollout 12/16 sequences, 3,400 tokens, 850 tok/s" / "update 3/8 micro-batches". */
 export function describeProgress(p: StepProgress): string {
   if (p.phase === "rollout") {
-    const rate = p.seconds > 0 && p.tokens !== undefined ? `, ${f(p.tokens / p.seconds)} tok/s` : "";
+    const rate = p.seconds > 0 && p.tokens ? `, ${f(p.tokens / p.seconds)} tok/s` : "";
     return `rollout ${p.done}/${p.total} sequences${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}${rate}`;
   }
   return `${p.phase} ${p.done}/${p.total} micro-batches`;
@@ -107,7 +107,8 @@ export class Progress {
   }
 
   private draw(line: string): void {
-    this.lastBar = line.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
+    // columns is 0 on a terminal that does not report its size
+    this.lastBar = line.slice(0, Math.max(20, (this.out.columns || 120) - 1));
     this.out.write(`\r\x1b[K${this.lastBar}`);
   }
 

@@ -57,6 +57,7 @@ describe("Progress inside a step", () => {
     now = 1200;
     p.inStep(update(2, 0.2)); // skipped
     expect(writes).toHaveLength(4);
+    expect(writes[0]).toMatch(/rollout 0\/4 sequences, 0 tokens$/); // no rate before the first token
     expect(writes[1]).toMatch(/^\r\x1b\[K\[#{2}\.{22}\] 1\/10 ETA \? step 2: rollout 2\/4 sequences, 80 tokens, 80 tok\/s$/);
     expect(writes[3]).toMatch(/step 2: update 1\/3 micro-batches$/);
     // a message line redraws the last progress line under it
