@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DataError, EVAL_FIELDS, EVAL_PROTOCOL, jsonlLines, loadEvalBenchmark, type EvalExample } from "@rlvr/data";
 import type { Engine } from "@rlvr/engine";
 import type { ModelTokenizer } from "@rlvr/model";
-import { engineStepModel, generate, type FinishReason } from "@rlvr/sampler";
+import { engineStepModel, generate, type FinishReason, type GenerateProgress } from "@rlvr/sampler";
 import type { GraderName, VerifierPool } from "@rlvr/verifier";
 
 export interface EvalProtocol {
@@ -144,6 +144,8 @@ export interface EvalSetResult {
 export interface EvalSetHooks {
   /** Generation progress: rows (problem × sample) done of the set's total. */
   onGenerate?: (rowsDone: number, rowsTotal: number) => void;
+  /** After each decode step: the set's rows done and tokens so far; seconds since the set started. */
+  onDecodeStep?: (p: GenerateProgress, seconds: number) => void;
 }
 
 /** Generates and grades one benchmark, keeping every response. */
@@ -168,6 +170,7 @@ export async function evaluateSet(ctx: EvalContext, set: EvalSet, hooks: EvalSet
       n: set.samples, temperature: set.temperature, topP: set.topP, maxNewTokens: ctx.maxNewTokens, seed: ctx.seed,
       eosIds: ctx.eosIds, maxBatch: ctx.maxBatch, decode: (t) => ctx.tokenizer.decode(Array.from(t), { skipSpecialTokens: true }),
       ...(hooks.onGenerate ? { onProgress: hooks.onGenerate } : {}),
+      ...(hooks.onDecodeStep ? { onDecodeStep: (p: GenerateProgress) => hooks.onDecodeStep!(p, (performance.now() - t0) / 1000) } : {}),
     });
     const results = await ctx.pool.verifyBatch(
       samples.map((s) => ({ response: s.text ?? "", gold: fitting[s.promptIndex]!.example.answer })),
@@ -192,8 +195,8 @@ export async function evaluateSet(ctx: EvalContext, set: EvalSet, hooks: EvalSet
 }
 
 /** Accuracy in [0, 1] per benchmark (mean over examples × samples; a prompt that does not fit counts as wrong). */
-export async function evaluate(ctx: EvalContext, sets: readonly EvalSet[]): Promise<Record<string, number>> {
+export async function evaluate(ctx: EvalContext, sets: readonly EvalSet[], hooks: EvalSetHooks = {}): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const set of sets) out[set.name] = (await evaluateSet(ctx, set)).accuracy;
+  for (const set of sets) out[set.name] = (await evaluateSet(ctx, set, hooks)).accuracy;
   return out;
 }

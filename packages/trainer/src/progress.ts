@@ -6,10 +6,11 @@ import type { StepMetrics } from "@rlvr/data";
 /** Where a phase of a step stands (the trainer's "progress" events). */
 export interface StepProgress {
   step: number;
-  phase: "rollout" | "update" | "critic";
+  /** "eval": the evaluation at this step (0: before training), per decode step of each benchmark. */
+  phase: "rollout" | "update" | "critic" | "eval";
   done: number;
   total: number;
-  /** Rollout: tokens generated so far. */
+  /** Rollout and eval: tokens generated so far. */
   tokens?: number;
   /** Since the phase started. */
   seconds: number;
@@ -24,9 +25,9 @@ export interface ProgressOptions {
 
 /** "rollout 12/16 sequences, 3,400 tokens, 850 tok/s" / "update 3/8 micro-batches". */
 export function describeProgress(p: StepProgress): string {
-  if (p.phase === "rollout") {
+  if (p.phase === "rollout" || p.phase === "eval") {
     const rate = p.seconds > 0 && p.tokens ? `, ${f(p.tokens / p.seconds)} tok/s` : "";
-    return `rollout ${p.done}/${p.total} sequences${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}${rate}`;
+    return `${p.phase} ${p.done}/${p.total} sequences${p.tokens !== undefined ? `, ${p.tokens} tokens` : ""}${rate}`;
   }
   return `${p.phase} ${p.done}/${p.total} micro-batches`;
 }

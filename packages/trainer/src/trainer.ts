@@ -51,9 +51,10 @@ export type TrainerEvent =
   /**
    * Inside a phase: the rollout after each decode step (done / total sequences finished, tokens
    * generated), the update and the critic after each micro-batch (done / total forward-backward
-   * calls). `seconds` since the phase started.
+   * calls), an evaluation after each decode step of each benchmark (sequences of that benchmark).
+   * `seconds` since the phase (or the benchmark) started.
    */
-  | { type: "progress"; step: number; phase: "rollout" | "update" | "critic"; done: number; total: number; tokens?: number; seconds: number }
+  | { type: "progress"; step: number; phase: "rollout" | "update" | "critic" | "eval"; done: number; total: number; tokens?: number; seconds: number }
   | { type: "step"; metrics: StepMetrics; stepSeconds: number; totalSteps: number }
   | { type: "eval"; step: number; results: Record<string, number> }
   | { type: "checkpoint"; step: number; dir: string };
@@ -318,7 +319,9 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   };
   const runEval = async (step: number) => {
     emit({ type: "phase", step, phase: "eval" });
-    const results = await evaluate(evalCtx, evalSets);
+    const results = await evaluate(evalCtx, evalSets, {
+      onDecodeStep: (p, seconds) => emit({ type: "progress", step, phase: "eval", done: p.rowsDone, total: p.rowsTotal, tokens: p.tokens, seconds }),
+    });
     appendLine(evalPath, { step, time: now(), test: results });
     loggers.eval(step, results);
     emit({ type: "eval", step, results });

@@ -50,9 +50,9 @@ describe("train end to end (tiny model, CPU)", () => {
     expect(events).toContain("checkpoint");
   });
 
-  it("reports progress inside each step: the rollout per decode step, the update per micro-batch", async () => {
+  it("reports progress inside each step: the rollout per decode step, the update per micro-batch; the evaluation", async () => {
     const [model, data] = [await tinyModelDir(), await tinyData()];
-    const config = tinyConfig(model, data, { trainer: { totalSteps: 2, testFreq: 0 }, eval: { beforeTrain: false } });
+    const config = tinyConfig(model, data, { trainer: { totalSteps: 2, testFreq: 0 } });
     const events: TrainerEvent[] = [];
     const r = await train({ config, outDir: join(await tempDir(), "run"), reward: parityReward, onEvent: (e) => events.push(e) });
     for (const step of [1, 2]) {
@@ -72,6 +72,13 @@ describe("train end to end (tiny model, CPU)", () => {
       const update = mine.filter((e) => e.type === "progress" && e.phase === "update");
       expect(update.map((e) => e.type === "progress" && [e.done, e.total])).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
     }
+    // the evaluation before training (step 0): its decode steps, between its phase and its result
+    const start = events.findIndex((e) => e.type === "phase" && e.phase === "eval"), end = events.findIndex((e) => e.type === "eval");
+    const evalProgress = events.filter((e) => e.type === "progress" && e.phase === "eval") as Extract<TrainerEvent, { type: "progress" }>[];
+    expect(evalProgress.length).toBeGreaterThanOrEqual(2);
+    expect(evalProgress.every((e) => e.step === 0 && events.indexOf(e) > start && events.indexOf(e) < end)).toBe(true);
+    expect(evalProgress.at(-1)!.done).toBe(evalProgress.at(-1)!.total);
+    expect(evalProgress.at(-1)!.total).toBe(2); // eval.limit 2 problems, 1 sample each
   });
 
   it("resume continues the step numbering and reproduces the next step's metrics", async () => {
