@@ -93,9 +93,9 @@ engine::Batch batch_args(const Napi::Object& o, int64_t vocab, TensorArg& ids, T
   return b;
 }
 
-// The batch of a scoring / training call: packing where the backend has it.
+// The batch of a scoring / training call: packing allowed (every backend has it).
 engine::Batch batch_args(const Napi::Object& o, const EngineImpl& m, TensorArg& ids, TensorArg& mask) {
-  return batch_args(o, m.config().vocab, ids, mask, m.packing_unsupported());
+  return batch_args(o, m.config().vocab, ids, mask, "");
 }
 
 constexpr const char* kNoPackingInDecode = "packed sequences are for scoring and training, not for decoding (prefill)";
@@ -235,11 +235,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     } else {
       fail(Code::DType, "invFreq", "expected a Float32Array or Float64Array");
     }
-    std::string err = engine::validate_config(c);
-    if (!err.empty()) {
-      auto colon = err.find(':');
-      fail(err.rfind("invFreq", 0) == 0 ? Code::Shape : Code::Value, err.substr(0, colon), err.substr(colon + 2));
-    }
+    check(engine::validate_config(c));
     if (backend == "cpu") {
       model_ = make_cpu_engine(std::move(c));
     } else {

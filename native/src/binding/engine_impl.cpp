@@ -9,12 +9,6 @@
 
 namespace rlvr::binding {
 
-#define IMPL_TRY(expr)            \
-  do {                            \
-    ::rlvr::Status s_ = (expr);   \
-    if (!s_.ok()) return s_;      \
-  } while (0)
-
 int EngineImpl::find_param(const std::string& name) const {
   const auto& ps = params();
   for (size_t i = 0; i < ps.size(); ++i)
@@ -119,63 +113,63 @@ class OpsEngine final : public EngineImpl {
   int64_t num_parameters() const override { return m_->num_parameters(); }
 
   Status set_param(int i, const float* data) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->set_param(i, data);
   }
   Status get_param(int i, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->get_param(i, out);
   }
   Status get_grad(int i, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->get_grad(i, out);
   }
   Status get_adam(int i, float* m, float* v, int64_t* step) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     *step = m_->adam_step();
     return m_->get_adam(i, m, v);
   }
   Status set_adam(int64_t step, int i, const float* m, const float* v) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->set_adam(step, i, m, v);
   }
   Status zero_grad() override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->zero_grad();
   }
   Status grad_norm(double* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->grad_norm(out);
   }
   Status score(const engine::Batch& x, const int32_t* t, const float* rm, float temp, float* lp,
                float* en) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->score(x, t, rm, temp, lp, en);
   }
   Status logits(const engine::Batch& x, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->logits(x, out);
   }
   Status forward_backward(const engine::Batch& x, const int32_t* t, const float* ol, const float* rl,
                           const float* ad, const float* w, const engine::LossOptions& o, float* lp, float* en,
                           kernels::PolicyLossStats* st) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->forward_backward(x, t, ol, rl, ad, w, o, lp, en, st);
   }
   Status optimizer_step(const engine::AdamWOptions& o, engine::StepResult* res) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->optimizer_step(o, res);
   }
   Status prefill(const engine::Batch& x, int64_t cap, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->prefill(x, cap, out);
   }
   Status step(const int32_t* tokens, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->step(tokens, out);
   }
   Status reset_cache() override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     m_->reset_cache();
     return Status::Ok();
   }
@@ -183,16 +177,16 @@ class OpsEngine final : public EngineImpl {
   void set_lm_chunk_rows(int64_t rows) override { m_->set_lm_chunk_rows(rows); }
   Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
                         const float* rm, float temp, float* lp, float* en) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->score_prefixed(pre, ext, g, t, rm, temp, lp, en);
   }
   Status values(const engine::Batch& x, const float* rm, float* out) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->values(x, rm, out);
   }
   Status value_forward_backward(const engine::Batch& x, const float* ov, const float* ret, const float* w, float clip,
                                 float* vo, kernels::ValueLossStats* st) override {
-    IMPL_TRY(enter());
+    RLVR_TRY(enter());
     return m_->value_forward_backward(x, ov, ret, w, clip, vo, st);
   }
 
@@ -227,7 +221,7 @@ Status make_ops_engine(const std::string& backend, int device, engine::Config c,
       return Status::Error(Code::Device, "backend",
                            "backend \"cuda\": rlvr was built without CUDA (nvcc was not found at build time); rebuild "
                            "with the CUDA toolkit, or use backend \"ops-cpu\" (the same model code on the CPU)");
-    IMPL_TRY(cuda::set_device(device));  // Code::Device naming "device" when it is absent
+    RLVR_TRY(cuda::set_device(device));  // Code::Device naming "device" when it is absent
     be = engine::cuda_backend_for(device);
     if (!be)
       return Status::Error(Code::Device, "device",
@@ -238,7 +232,7 @@ Status make_ops_engine(const std::string& backend, int device, engine::Config c,
     return Status::Error(Code::Value, "backend", "expected \"cpu\", \"ops-cpu\" or \"cuda\", got \"" + backend + "\"");
   }
   std::unique_ptr<engine::OpsModel> m;
-  IMPL_TRY(engine::OpsModel::create(*be, std::move(c), bf16_gemm, &m));
+  RLVR_TRY(engine::OpsModel::create(*be, std::move(c), bf16_gemm, &m));
   *out = std::make_unique<OpsEngine>(name, device, std::move(m));
   return Status::Ok();
 }

@@ -57,9 +57,6 @@ class EngineImpl {
                                         const float* weights, float clip, float* values_out,
                                         kernels::ValueLossStats* stats) = 0;
 
-  // Batch::seg (segmentIds): "" when supported (every backend now), else why not
-  // (argument: segmentIds).
-  virtual std::string packing_unsupported() const { return ""; }
   // Shared-prompt scoring (Model / OpsModel::score_prefixed).
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,

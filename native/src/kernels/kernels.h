@@ -50,6 +50,13 @@ struct Status {
   static Status Error(Code c, std::string arg, std::string msg) { return {c, std::move(arg), std::move(msg)}; }
 };
 
+// Returns the Status of expr from the enclosing function when it is an error.
+#define RLVR_TRY(expr)          \
+  do {                          \
+    ::rlvr::Status s_ = (expr); \
+    if (!s_.ok()) return s_;    \
+  } while (0)
+
 namespace kernels {
 
 // (a) Fused token log-prob + entropy, one streaming pass over each row.

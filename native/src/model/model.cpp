@@ -64,25 +64,6 @@ namespace rlvr::engine {
 
 using cpu::parallel_for;
 
-std::string validate_config(const Config& c) {
-  if (c.vocab < 1) return "vocabSize: must be >= 1";
-  if (c.hidden < 1) return "hiddenSize: must be >= 1";
-  if (c.inter < 1) return "intermediateSize: must be >= 1";
-  if (c.layers < 1) return "numLayers: must be >= 1";
-  if (c.heads < 1) return "numHeads: must be >= 1";
-  if (c.kv_heads < 1 || c.heads % c.kv_heads != 0) return "numKvHeads: must be >= 1 and divide numHeads";
-  if (c.head_dim < 2 || c.head_dim % 2 != 0) return "headDim: must be even and >= 2";
-  if (!(c.rms_eps > 0) || !std::isfinite(c.rms_eps)) return "rmsNormEps: must be a finite number > 0";
-  if (static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2) return "invFreq: must have headDim / 2 entries";
-  for (float f : c.inv_freq)
-    if (!std::isfinite(f) || f < 0) return "invFreq: entries must be finite and >= 0";
-  const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied || c.value_head ? 1 : 2) +
-                       static_cast<double>(c.layers) *
-                           (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter);
-  if (total > 4.0e9) return "config: more than 4e9 parameters is beyond the CPU engine";
-  return "";
-}
-
 // ---------------------------------------------------------------------------
 // Parameter registry (Hugging Face names, @rlvr/model's expectedTensorShapes order)
 
@@ -90,10 +71,6 @@ struct Model::LayerP {
   float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
   int iwq, iwk, iwv, iwo, iwg, iwu, iwd;
 };
-
-namespace {
-enum LayerSlot { kLn1, kWq, kWk, kWv, kBq, kBk, kBv, kWo, kLn2, kWg, kWu, kWd };
-}
 
 Model::Model(Config c) : cfg_(std::move(c)) {
   ParamRegistry r = build_param_registry(cfg_);

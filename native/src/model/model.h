@@ -41,8 +41,9 @@ struct Config {
   std::vector<float> inv_freq;  // head_dim / 2 RoPE inverse frequencies (scaling already applied)
 };
 
-// Returns "" when the config is usable, else what is wrong (field: message).
-std::string validate_config(const Config& c);
+// Ok when the config is usable, else the field at fault and what is wrong (Code::Shape for
+// invFreq, Code::Value otherwise).
+Status validate_config(const Config& c);
 
 struct ParamInfo {
   std::string name;  // Hugging Face name

@@ -93,7 +93,7 @@ Status BackendBuf::reserve(const Backend& be, int64_t bytes) {
   if (p_ && bytes <= bytes_) return Status::Ok();
   reset();
   be_ = &be;
-  OPS_TRY(be.alloc(std::max<int64_t>(bytes, 256), &p_));
+  RLVR_TRY(be.alloc(std::max<int64_t>(bytes, 256), &p_));
   bytes_ = std::max<int64_t>(bytes, 256);
   return Status::Ok();
 }
@@ -139,15 +139,12 @@ OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::
 OpsModel::~OpsModel() = default;
 
 Status OpsModel::create(const Backend& be, Config c, bool bf16_gemm, std::unique_ptr<OpsModel>* out) {
-  if (c.vocab < 1 || c.hidden < 1 || c.inter < 1 || c.layers < 1 || c.heads < 1 || c.kv_heads < 1 ||
-      c.heads % c.kv_heads != 0 || c.head_dim < 2 || c.head_dim % 2 != 0 ||
-      static_cast<int64_t>(c.inv_freq.size()) != c.head_dim / 2)
-    return Status::Error(Code::Value, "config", "invalid model config (see engine::validate_config)");
+  RLVR_TRY(validate_config(c));
   std::unique_ptr<OpsModel> m(new OpsModel(be, std::move(c), bf16_gemm));
-  OPS_TRY(m->data_.reserve(be, m->nparams_ * 4));
-  OPS_TRY(be.zero(m->data_.get(), m->nparams_ * 4));
-  OPS_TRY(m->inv_freq_.reserve(be, static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
-  OPS_TRY(be.upload(m->inv_freq_.get(), m->cfg_.inv_freq.data(), static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
+  RLVR_TRY(m->data_.reserve(be, m->nparams_ * 4));
+  RLVR_TRY(be.zero(m->data_.get(), m->nparams_ * 4));
+  RLVR_TRY(m->inv_freq_.reserve(be, static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
+  RLVR_TRY(be.upload(m->inv_freq_.get(), m->cfg_.inv_freq.data(), static_cast<int64_t>(m->cfg_.inv_freq.size()) * 4));
   *out = std::move(m);
   return Status::Ok();
 }
@@ -170,7 +167,7 @@ Status OpsModel::get_gradients(float* host) const {
     std::fill(host, host + nparams_, 0.f);
     return Status::Ok();
   }
-  OPS_TRY(be_.download(host, grad_.get(), nparams_ * 4));
+  RLVR_TRY(be_.download(host, grad_.get(), nparams_ * 4));
   if (grads_stale_)  // the matrices' gradients are zero, not yet written so
     for (const auto& r : matrix_ranges_) std::fill(host + r.first, host + r.first + r.second, 0.f);
   return Status::Ok();
@@ -203,7 +200,7 @@ bool OpsModel::in_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs, int
 }
 
 Status OpsModel::zero_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs) {
-  for (const auto& r : rs) OPS_TRY(be_.zero(static_cast<float*>(grad_.get()) + r.first, r.second * 4));
+  for (const auto& r : rs) RLVR_TRY(be_.zero(static_cast<float*>(grad_.get()) + r.first, r.second * 4));
   return Status::Ok();
 }
 
@@ -211,7 +208,7 @@ Status OpsModel::zero_ranges(const std::vector<std::pair<int64_t, int64_t>>& rs)
 // other than a training pass's backward).
 Status OpsModel::settle_grads() {
   if (!grads_stale_) return Status::Ok();
-  OPS_TRY(zero_ranges(matrix_ranges_));
+  RLVR_TRY(zero_ranges(matrix_ranges_));
   grads_stale_ = false;
   return Status::Ok();
 }
@@ -219,9 +216,9 @@ Status OpsModel::settle_grads() {
 // AdamW moments are allocated (zeroed) by the first step or set_adam.
 Status OpsModel::ensure_adam() {
   if (adam_m_.get()) return Status::Ok();
-  OPS_TRY(adam_m_.reserve(be_, nparams_ * 4));
-  OPS_TRY(adam_v_.reserve(be_, nparams_ * 4));
-  OPS_TRY(be_.zero(adam_m_.get(), nparams_ * 4));
+  RLVR_TRY(adam_m_.reserve(be_, nparams_ * 4));
+  RLVR_TRY(adam_v_.reserve(be_, nparams_ * 4));
+  RLVR_TRY(be_.zero(adam_m_.get(), nparams_ * 4));
   return be_.zero(adam_v_.get(), nparams_ * 4);
 }
 
@@ -232,15 +229,15 @@ Status OpsModel::get_adam(int i, float* m, float* v) const {
     std::fill(v, v + p.numel, 0.f);
     return Status::Ok();
   }
-  OPS_TRY(be_.download(m, static_cast<const float*>(adam_m_.get()) + p.offset, p.numel * 4));
+  RLVR_TRY(be_.download(m, static_cast<const float*>(adam_m_.get()) + p.offset, p.numel * 4));
   return be_.download(v, static_cast<const float*>(adam_v_.get()) + p.offset, p.numel * 4);
 }
 
 Status OpsModel::set_adam(int64_t step, int i, const float* m, const float* v) {
   const ParamInfo& p = params_[i];
-  OPS_TRY(ensure_adam());
-  OPS_TRY(be_.upload(static_cast<float*>(adam_m_.get()) + p.offset, m, p.numel * 4));
-  OPS_TRY(be_.upload(static_cast<float*>(adam_v_.get()) + p.offset, v, p.numel * 4));
+  RLVR_TRY(ensure_adam());
+  RLVR_TRY(be_.upload(static_cast<float*>(adam_m_.get()) + p.offset, m, p.numel * 4));
+  RLVR_TRY(be_.upload(static_cast<float*>(adam_v_.get()) + p.offset, v, p.numel * 4));
   adam_step_ = step;
   return Status::Ok();
 }
@@ -248,8 +245,8 @@ Status OpsModel::set_adam(int64_t step, int i, const float* m, const float* v) {
 // Gradients are allocated on first use (a decode-only model never needs them).
 Status OpsModel::ensure_grads() {
   if (grads_ready_) return Status::Ok();
-  OPS_TRY(grad_.reserve(be_, nparams_ * 4));
-  OPS_TRY(be_.zero(grad_.get(), nparams_ * 4));
+  RLVR_TRY(grad_.reserve(be_, nparams_ * 4));
+  RLVR_TRY(be_.zero(grad_.get(), nparams_ * 4));
   grads_ready_ = true;
   return Status::Ok();
 }
@@ -263,8 +260,8 @@ Status OpsModel::zero_grad() {
 // biases are cast too but never read), refreshed lazily after any change.
 Status OpsModel::ensure_bf16() {
   if (!bf16_ || bf16_fresh_) return Status::Ok();
-  OPS_TRY(wbf16_.reserve(be_, nparams_ * 2));
-  OPS_TRY(be_.cast_bf16(static_cast<const float*>(data_.get()), wbf16_.get(), nparams_));
+  RLVR_TRY(wbf16_.reserve(be_, nparams_ * 2));
+  RLVR_TRY(be_.cast_bf16(static_cast<const float*>(data_.get()), wbf16_.get(), nparams_));
   bf16_fresh_ = true;
   return Status::Ok();
 }
@@ -280,8 +277,8 @@ Status OpsModel::gin(const float* x, int64_t count, int slot, const void** out) 
     return Status::Ok();
   }
   uint16_t* y;
-  OPS_TRY(ws(slot, count, &y));
-  OPS_TRY(be_.cast_bf16(x, y, count));
+  RLVR_TRY(ws(slot, count, &y));
+  RLVR_TRY(be_.cast_bf16(x, y, count));
   *out = y;
   return Status::Ok();
 }
@@ -323,27 +320,27 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
                 KV = NKV * hd, I = cfg_.inter;
   const DType dt = gdt();
-  OPS_TRY(norm_fwd(x_in, p(w.ln1), a.xn1, a.inv1, n));  // xn1: the GEMM input form (Acts)
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), a.q, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), a.k, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
+  RLVR_TRY(norm_fwd(x_in, p(w.ln1), a.xn1, a.inv1, n));  // xn1: the GEMM input form (Acts)
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), a.q, false, dt)));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), a.k, false, dt)));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
   // bf16 mode, training / scoring layout: the tensor-core attention's bf16 operands, made once
   // here for its forward and backward (q, k rounded by RoPE as it writes them)
   const bool copies = bf16_ && !src.k;
   if (copies) {
-    OPS_TRY(be_.rope_apply_bf16(a.q, n, NH, hd, cs, false, a.q16));
-    OPS_TRY(be_.rope_apply_bf16(a.k, n, NKV, hd, cs, false, a.k16));
-    OPS_TRY(be_.cast_bf16(a.v, a.v16, n * KV));
+    RLVR_TRY(be_.rope_apply_bf16(a.q, n, NH, hd, cs, false, a.q16));
+    RLVR_TRY(be_.rope_apply_bf16(a.k, n, NKV, hd, cs, false, a.k16));
+    RLVR_TRY(be_.cast_bf16(a.v, a.v16, n * KV));
   } else {
-    OPS_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
-    OPS_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
+    RLVR_TRY(be_.rope_apply(a.q, n, NH, hd, cs, false));
+    RLVR_TRY(be_.rope_apply(a.k, n, NKV, hd, cs, false));
   }
   ops::AttnFwdArgs at;
   at.b = src.b; at.tq = src.tq; at.slot0 = src.slot0;
   at.heads = NH; at.kv_heads = NKV; at.head_dim = hd;
   at.q = a.q; at.k = a.k; at.v = a.v;
   if (src.k) {
-    OPS_TRY(be_.kv_append(a.k, a.v, n, KV, cache_rows, src.k, src.v));
+    RLVR_TRY(be_.kv_append(a.k, a.v, n, KV, cache_rows, src.k, src.v));
     at.k = src.k; at.v = src.v;
   }
   at.seq_stride = src.seq_stride; at.mask = src.mask; at.mask_stride = src.mask_stride;
@@ -352,19 +349,19 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   if (copies) {
     at.q16 = a.q16; at.k16 = a.k16; at.v16 = a.v16;
   }
-  OPS_TRY(be_.attention_fwd(at));
+  RLVR_TRY(be_.attention_fwd(at));
   // x2 = x_in + att @ Wo^T
-  OPS_TRY(be_.copy(a.x2, x_in, n * H * 4));
-  if (bf16_) OPS_TRY(be_.cast_bf16(a.att, a.attb, n * Q));  // kept for the backward's Wo GEMM
+  RLVR_TRY(be_.copy(a.x2, x_in, n * H * 4));
+  if (bf16_) RLVR_TRY(be_.cast_bf16(a.att, a.attb, n * Q));  // kept for the backward's Wo GEMM
   const void* atti = bf16_ ? a.attb : a.att;
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, H, Q, atti, W(w.wo), nullptr, a.x2, true, dt)));
-  OPS_TRY(norm_fwd(a.x2, p(w.ln2), a.xn2, a.inv2, n));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, H, Q, atti, W(w.wo), nullptr, a.x2, true, dt)));
+  RLVR_TRY(norm_fwd(a.x2, p(w.ln2), a.xn2, a.inv2, n));
   // bf16 mode: g, u written in bf16 by the GEMMs, h by SwiGLU (Acts)
-  OPS_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wg), nullptr, a.g, false, dt))));
-  OPS_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wu), nullptr, a.u, false, dt))));
-  OPS_TRY(bf16_ ? be_.swiglu_fwd_bf16(a.g, a.u, a.h, n * I) : be_.swiglu_fwd(a.g, a.u, a.h, n * I));
+  RLVR_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wg), nullptr, a.g, false, dt))));
+  RLVR_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wu), nullptr, a.u, false, dt))));
+  RLVR_TRY(bf16_ ? be_.swiglu_fwd_bf16(a.g, a.u, a.h, n * I) : be_.swiglu_fwd(a.g, a.u, a.h, n * I));
   // x_out = x2 + h @ Wd^T
-  OPS_TRY(be_.copy(x_out, a.x2, n * H * 4));
+  RLVR_TRY(be_.copy(x_out, a.x2, n * H * 4));
   return be_.gemm(ops::linear_fwd(n, H, I, a.h, W(w.wd), nullptr, x_out, true, dt));
 }
 
@@ -382,13 +379,13 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
                 KV = NKV * hd, I = cfg_.inter;
   const DType dt = gdt();
   float *dh, *du, *dxn, *datt, *dq, *dk, *dv;
-  OPS_TRY(ws(kDh, n * I, &dh));
-  OPS_TRY(ws(kDu, n * I, &du));
-  OPS_TRY(ws(kDxn, n * H, &dxn));
-  OPS_TRY(ws(kDatt, n * Q, &datt));
-  OPS_TRY(ws(kDq, n * Q, &dq));
-  OPS_TRY(ws(kDk, n * KV, &dk));
-  OPS_TRY(ws(kDv, n * KV, &dv));
+  RLVR_TRY(ws(kDh, n * I, &dh));
+  RLVR_TRY(ws(kDu, n * I, &du));
+  RLVR_TRY(ws(kDxn, n * H, &dxn));
+  RLVR_TRY(ws(kDatt, n * Q, &datt));
+  RLVR_TRY(ws(kDq, n * Q, &dq));
+  RLVR_TRY(ws(kDk, n * KV, &dk));
+  RLVR_TRY(ws(kDv, n * KV, &dv));
   const void *dy, *xi, *di;
   // weight gradients: written, not added, while the matrices' gradients are stale (optimizer_step)
   auto wgrad = [&](ops::GemmArgs w) {
@@ -399,37 +396,37 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   const void* dres_in = dres;
   if (bf16_) {
     uint16_t* d16;
-    OPS_TRY(ws(kDres16, n * H, &d16));
+    RLVR_TRY(ws(kDres16, n * H, &d16));
     dres_in = d16;
   }
   // ---- MLP: x_out = x2 + h @ Wd^T, h = silu(g) * u
   dy = dres_in;
-  OPS_TRY(be_.gemm(act_out(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt))));  // bf16 mode: bf16 dh
-  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt))));  // (a.h: as the GEMMs take it)
+  RLVR_TRY(be_.gemm(act_out(ops::linear_bwd_input(n, H, I, dy, W(w.wd), dh, false, dt))));  // bf16 mode: bf16 dh
+  RLVR_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, I, dy, a.h, g(w.wd), dt))));  // (a.h: as the GEMMs take it)
   if (bf16_) {  // dg, du only feed GEMMs: written as their bf16 copies
     uint16_t *dgb, *dub;
-    OPS_TRY(ws(kCastA, n * I, &dgb));
-    OPS_TRY(ws(kCastB, n * I, &dub));
-    OPS_TRY(be_.swiglu_bwd_bf16(a.g, a.u, dh, dgb, dub, n * I));
+    RLVR_TRY(ws(kCastA, n * I, &dgb));
+    RLVR_TRY(ws(kCastB, n * I, &dub));
+    RLVR_TRY(be_.swiglu_bwd_bf16(a.g, a.u, dh, dgb, dub, n * I));
     dy = dgb;
     di = dub;
   } else {
-    OPS_TRY(be_.swiglu_bwd(a.g, a.u, dh, dh, du, n * I));  // dh now holds dg
+    RLVR_TRY(be_.swiglu_bwd(a.g, a.u, dh, dh, du, n * I));  // dh now holds dg
     dy = dh;
     di = du;
   }
   xi = a.xn2;
-  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
-  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));
-  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt))));
-  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt))));
+  RLVR_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, dy, W(w.wg), dxn, false, dt)));
+  RLVR_TRY(be_.gemm(ops::linear_bwd_input(n, I, H, di, W(w.wu), dxn, true, dt)));
+  RLVR_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, dy, xi, g(w.wg), dt))));
+  RLVR_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, I, H, di, xi, g(w.wu), dt))));
   // dx2 = dres + rmsnorm_bwd(dxn)  (dres now holds dx2)
-  OPS_TRY(norm_bwd(a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n));
+  RLVR_TRY(norm_bwd(a.x2, p(w.ln2), a.inv2, dxn, dres, g(w.ln2), n));
   // ---- attention: x2 = x_in + att @ Wo^T
   dy = dres_in;
   xi = bf16_ ? a.attb : a.att;
-  OPS_TRY(be_.gemm(ops::linear_bwd_input(n, H, Q, dy, W(w.wo), datt, false, dt)));
-  OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt))));
+  RLVR_TRY(be_.gemm(ops::linear_bwd_input(n, H, Q, dy, W(w.wo), datt, false, dt)));
+  RLVR_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, H, Q, dy, xi, g(w.wo), dt))));
   ops::AttnBwdArgs ab;
   ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
   ab.q = a.q; ab.k = a.k; ab.v = a.v; ab.mask = mask; ab.out = a.att; ab.lse = a.lse; ab.dout = datt;
@@ -437,31 +434,31 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   if (bf16_) {
     ab.q16 = a.q16; ab.k16 = a.k16; ab.v16 = a.v16;
   }
-  OPS_TRY(be_.attention_bwd(ab));
+  RLVR_TRY(be_.attention_bwd(ab));
   // dq, dk, dv: fp32 for the bias gradients; in bf16 mode also their bf16 copies for the GEMMs
   // (dq, dk rounded by the inverse RoPE as it writes them)
   const void* d16[3] = {dq, dk, dv};
   if (bf16_) {
     uint16_t *q16, *k16, *v16;
-    OPS_TRY(ws(kCastA, n * Q, &q16));
-    OPS_TRY(ws(kCastB, n * KV, &k16));
-    OPS_TRY(ws(kCastC, n * KV, &v16));
-    OPS_TRY(be_.rope_apply_bf16(dq, n, NH, hd, cs, true, q16));
-    OPS_TRY(be_.rope_apply_bf16(dk, n, NKV, hd, cs, true, k16));
-    OPS_TRY(be_.cast_bf16(dv, v16, n * KV));
+    RLVR_TRY(ws(kCastA, n * Q, &q16));
+    RLVR_TRY(ws(kCastB, n * KV, &k16));
+    RLVR_TRY(ws(kCastC, n * KV, &v16));
+    RLVR_TRY(be_.rope_apply_bf16(dq, n, NH, hd, cs, true, q16));
+    RLVR_TRY(be_.rope_apply_bf16(dk, n, NKV, hd, cs, true, k16));
+    RLVR_TRY(be_.cast_bf16(dv, v16, n * KV));
     d16[0] = q16; d16[1] = k16; d16[2] = v16;
   } else {
-    OPS_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
-    OPS_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
+    RLVR_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
+    RLVR_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
   }
   xi = a.xn1;
   const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dq, Q, w.wq, w.bq}, {dk, KV, w.wk, w.bk},
                                                                        {dv, KV, w.wv, w.bv}};
   for (int i = 0; i < 3; ++i) {
     dy = d16[i];
-    OPS_TRY(be_.gemm(ops::linear_bwd_input(n, proj[i].dim, H, dy, W(proj[i].wi), dxn, i > 0, dt)));
-    OPS_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt))));
-    if (proj[i].bi >= 0) OPS_TRY(be_.bias_bwd(proj[i].d, g(proj[i].bi), n, proj[i].dim));
+    RLVR_TRY(be_.gemm(ops::linear_bwd_input(n, proj[i].dim, H, dy, W(proj[i].wi), dxn, i > 0, dt)));
+    RLVR_TRY(be_.gemm(wgrad(ops::linear_bwd_weight(n, proj[i].dim, H, dy, xi, g(proj[i].wi), dt))));
+    if (proj[i].bi >= 0) RLVR_TRY(be_.bias_bwd(proj[i].d, g(proj[i].bi), n, proj[i].dim));
   }
   return norm_bwd(x_in, p(w.ln1), a.inv1, dxn, dres, g(w.ln1), n);
 }
@@ -487,7 +484,7 @@ Status OpsModel::norm_bwd(const float* x, const float* w, const float* inv, cons
   ops::RmsNormBwdArgs r{x, w, inv, dy, dres, dw, n, cfg_.hidden, accumulate};
   if (bf16_) {
     uint16_t* d16;
-    OPS_TRY(ws(kDres16, n * cfg_.hidden, &d16));
+    RLVR_TRY(ws(kDres16, n * cfg_.hidden, &d16));
     r.dx16 = d16;
   }
   return be_.rmsnorm_bwd(r);
@@ -505,24 +502,24 @@ Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float
     return Status::Error(Code::Value, "segmentIds", "packed sequences are for score and training, not for decoding");
   const int64_t n = x.b * x.t;
   int32_t* pos;
-  OPS_TRY(ws(kIds, n, ids));
-  OPS_TRY(ws(kMask, n, mask));
-  OPS_TRY(ws(kPos, n, &pos));
-  OPS_TRY(ws(kCs, n * cfg_.head_dim, cs));
-  OPS_TRY(be_.upload(*ids, x.ids, n * 4));
-  OPS_TRY(be_.upload(*mask, x.mask, n * 4));
+  RLVR_TRY(ws(kIds, n, ids));
+  RLVR_TRY(ws(kMask, n, mask));
+  RLVR_TRY(ws(kPos, n, &pos));
+  RLVR_TRY(ws(kCs, n * cfg_.head_dim, cs));
+  RLVR_TRY(be_.upload(*ids, x.ids, n * 4));
+  RLVR_TRY(be_.upload(*mask, x.mask, n * 4));
   if (first) *first = nullptr;
   if (x.seg) {
     const std::vector<int32_t> hpos = positions(x);
     const std::vector<int64_t> f64 = segment_starts(x);
     const std::vector<int32_t> hfirst(f64.begin(), f64.end());
     int32_t* first_d;
-    OPS_TRY(ws(kFirst, n, &first_d));
-    OPS_TRY(be_.upload(pos, hpos.data(), n * 4));
-    OPS_TRY(be_.upload(first_d, hfirst.data(), n * 4));
+    RLVR_TRY(ws(kFirst, n, &first_d));
+    RLVR_TRY(be_.upload(pos, hpos.data(), n * 4));
+    RLVR_TRY(be_.upload(first_d, hfirst.data(), n * 4));
     *first = first_d;
   } else {
-    OPS_TRY(be_.positions(*mask, x.b, x.t, pos));
+    RLVR_TRY(be_.positions(*mask, x.b, x.t, pos));
   }
   return be_.rope_table(pos, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, *cs);
 }
@@ -535,26 +532,26 @@ Status OpsModel::scratch_acts(int64_t rows, Acts** out) {
 
 Status OpsModel::body_forward(const Batch& x, const float** xf_out) {
   const int64_t n = x.b * x.t, H = cfg_.hidden;
-  OPS_TRY(ensure_bf16());
+  RLVR_TRY(ensure_bf16());
   int32_t* ids;
   float *mask, *cs, *xa, *xb, *xf;
   const int32_t* first;
-  OPS_TRY(upload_batch(x, &ids, &mask, &cs, &first));
-  OPS_TRY(ws(kXa, n * H, &xa));
-  OPS_TRY(ws(kXb, n * H, &xb));
-  OPS_TRY(ws(kXf, n * H, &xf));
+  RLVR_TRY(upload_batch(x, &ids, &mask, &cs, &first));
+  RLVR_TRY(ws(kXa, n * H, &xa));
+  RLVR_TRY(ws(kXb, n * H, &xb));
+  RLVR_TRY(ws(kXf, n * H, &xf));
   Acts* ap;
-  OPS_TRY(scratch_acts(n, &ap));
+  RLVR_TRY(scratch_acts(n, &ap));
   Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
-  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  RLVR_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
   src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t; src.first = first;
   for (int l = 0; l < cfg_.layers; ++l) {
-    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, nullptr));
+    RLVR_TRY(layer_forward(l, xa, xb, a, n, cs, src, nullptr));
     std::swap(xa, xb);
   }
-  OPS_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
+  RLVR_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
   *xf_out = xf;
   return Status::Ok();
 }
@@ -568,31 +565,31 @@ Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, c
   for (int64_t i = 0; i < N; ++i) tg[i] = targets[rows[i]];
   int32_t *rows_d, *tg_d;
   float *xc, *logits, *lp, *en, *lse;
-  OPS_TRY(ws(kRows, N, &rows_d));
-  OPS_TRY(ws(kTg, N, &tg_d));
-  OPS_TRY(ws(kXc, chunk * H, &xc));
-  OPS_TRY(ws(kLogits, chunk * V, &logits));
-  OPS_TRY(ws(kLp, chunk, &lp));
-  OPS_TRY(ws(kEn, chunk, &en));
-  OPS_TRY(ws(kLse, chunk, &lse));
-  OPS_TRY(be_.upload(rows_d, r32.data(), N * 4));
-  OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
+  RLVR_TRY(ws(kRows, N, &rows_d));
+  RLVR_TRY(ws(kTg, N, &tg_d));
+  RLVR_TRY(ws(kXc, chunk * H, &xc));
+  RLVR_TRY(ws(kLogits, chunk * V, &logits));
+  RLVR_TRY(ws(kLp, chunk, &lp));
+  RLVR_TRY(ws(kEn, chunk, &en));
+  RLVR_TRY(ws(kLse, chunk, &lse));
+  RLVR_TRY(be_.upload(rows_d, r32.data(), N * 4));
+  RLVR_TRY(be_.upload(tg_d, tg.data(), N * 4));
   std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
   for (int64_t c0 = 0; c0 < N; c0 += chunk) {
     const int64_t R = std::min(chunk, N - c0);
-    OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));  // gather the chunk's rows
+    RLVR_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));  // gather the chunk's rows
     const void* xi;
-    OPS_TRY(gin(xc, R * H, kCastA, &xi));
-    OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+    RLVR_TRY(gin(xc, R * H, kCastA, &xi));
+    RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
     kernels::LogprobFwdArgs a;
     a.logits = logits; a.logits_dtype = DType::F32; a.n = R; a.v = V; a.targets = tg_d + c0;
     a.temperature = temperature; a.logp = lp; a.entropy = en; a.lse = lse;
     int64_t bad = -1;
     a.bad_row = &bad;
-    OPS_TRY(be_.logprob_fwd(a));
+    RLVR_TRY(be_.logprob_fwd(a));
     if (bad >= 0) return bad_logits(rows[c0 + bad]);
-    OPS_TRY(be_.download(hl.data(), lp, R * 4));
-    OPS_TRY(be_.download(he.data(), en, R * 4));
+    RLVR_TRY(be_.download(hl.data(), lp, R * 4));
+    RLVR_TRY(be_.download(he.data(), en, R * 4));
     for (int64_t i = 0; i < R; ++i) {
       logp[rows[c0 + i]] = hl[i];
       entropy[rows[c0 + i]] = he[i];
@@ -608,7 +605,7 @@ Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_
   if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t;
   const float* xf;
-  OPS_TRY(body_forward(x, &xf));
+  RLVR_TRY(body_forward(x, &xf));
   std::vector<int64_t> rows;
   for (int64_t r = 0; r < n; ++r) {
     logp[r] = 0.f;
@@ -623,16 +620,16 @@ Status OpsModel::logits(const Batch& x, float* out) {
   if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
   const float* xf;
-  OPS_TRY(body_forward(x, &xf));
+  RLVR_TRY(body_forward(x, &xf));
   const int64_t chunk = std::min(lm_chunk(), n);
   float* lg;
-  OPS_TRY(ws(kLogits, chunk * V, &lg));
+  RLVR_TRY(ws(kLogits, chunk * V, &lg));
   for (int64_t c0 = 0; c0 < n; c0 += chunk) {
     const int64_t R = std::min(chunk, n - c0);
     const void* xi;
-    OPS_TRY(gin(xf + c0 * H, R * H, kCastA, &xi));
-    OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, lg, false, gdt())));
-    OPS_TRY(be_.download(out + c0 * V, lg, R * V * 4));
+    RLVR_TRY(gin(xf + c0 * H, R * H, kCastA, &xi));
+    RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, lg, false, gdt())));
+    RLVR_TRY(be_.download(out + c0 * V, lg, R * V * 4));
   }
   return Status::Ok();
 }
@@ -641,17 +638,17 @@ Status OpsModel::logits(const Batch& x, float* out) {
 // value_forward_backward's value head), as model.cpp's train_body.
 Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   const int64_t n = x.b * x.t, H = cfg_.hidden, L = cfg_.layers;
-  OPS_TRY(ensure_grads());
-  OPS_TRY(ensure_bf16());
+  RLVR_TRY(ensure_grads());
+  RLVR_TRY(ensure_bf16());
   const float* P = static_cast<const float*>(data_.get());
   float* G = static_cast<float*>(grad_.get());
   int32_t* ids;
   float *mask, *cs, *resid, *xf, *invf, *dxf, *dres;
   const int32_t* first;
-  OPS_TRY(upload_batch(x, &ids, &mask, &cs, &first));
+  RLVR_TRY(upload_batch(x, &ids, &mask, &cs, &first));
   // ---- forward, keeping every layer input (and all activations within the budget)
-  OPS_TRY(ws(kResid, (L + 1) * n * H, &resid));
-  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, resid));
+  RLVR_TRY(ws(kResid, (L + 1) * n * H, &resid));
+  RLVR_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, resid));
   const double budget = act_budget_ >= 0 ? act_budget_ : be_.act_budget_bytes;
   const bool keep = static_cast<double>(L) * static_cast<double>(n) * Acts::floats_per_row(cfg_, bf16_) * 4 <= budget;
   last_keep_ = keep;
@@ -661,29 +658,29 @@ Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   src.b = x.b; src.tq = x.t; src.seq_stride = x.t; src.mask = mask; src.mask_stride = x.t; src.first = first;
   for (int l = 0; l < L; ++l) {
     Acts& a = *acts_[keep ? l : 0];
-    OPS_TRY(a.ensure(be_, n, cfg_, bf16_));
-    OPS_TRY(layer_forward(l, resid + l * n * H, resid + (l + 1) * n * H, a, n, cs, src, nullptr));
+    RLVR_TRY(a.ensure(be_, n, cfg_, bf16_));
+    RLVR_TRY(layer_forward(l, resid + l * n * H, resid + (l + 1) * n * H, a, n, cs, src, nullptr));
   }
-  OPS_TRY(ws(kXf, n * H, &xf));
-  OPS_TRY(ws(kInvf, n, &invf));
-  OPS_TRY(be_.rmsnorm_fwd({resid + L * n * H, P + params_[norm_idx_].offset, xf, invf, n, H, cfg_.rms_eps}));
+  RLVR_TRY(ws(kXf, n * H, &xf));
+  RLVR_TRY(ws(kInvf, n, &invf));
+  RLVR_TRY(be_.rmsnorm_fwd({resid + L * n * H, P + params_[norm_idx_].offset, xf, invf, n, H, cfg_.rms_eps}));
 
   // ---- the head: its loss, its parameters' gradients and d loss / d xf
-  OPS_TRY(ws(kDxf, n * H, &dxf));
-  OPS_TRY(be_.zero(dxf, n * H * 4));
-  OPS_TRY(head(xf, dxf));
+  RLVR_TRY(ws(kDxf, n * H, &dxf));
+  RLVR_TRY(be_.zero(dxf, n * H * 4));
+  RLVR_TRY(head(xf, dxf));
 
   // ---- final norm, then the layers in reverse (recomputing when not kept), then the embedding
-  OPS_TRY(ws(kDres, n * H, &dres));
-  OPS_TRY(norm_bwd(resid + L * n * H, P + params_[norm_idx_].offset, invf, dxf, dres, G + params_[norm_idx_].offset,
+  RLVR_TRY(ws(kDres, n * H, &dres));
+  RLVR_TRY(norm_bwd(resid + L * n * H, P + params_[norm_idx_].offset, invf, dxf, dres, G + params_[norm_idx_].offset,
                    n, false));
   float* scratch = nullptr;
-  if (!keep) OPS_TRY(ws(kRecompute, n * H, &scratch));
+  if (!keep) RLVR_TRY(ws(kRecompute, n * H, &scratch));
   for (int64_t l = L - 1; l >= 0; --l) {
     Acts& a = *acts_[keep ? l : 0];
     const float* x_in = resid + l * n * H;
-    if (!keep) OPS_TRY(layer_forward(static_cast<int>(l), x_in, scratch, a, n, cs, src, nullptr));
-    OPS_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask, first));
+    if (!keep) RLVR_TRY(layer_forward(static_cast<int>(l), x_in, scratch, a, n, cs, src, nullptr));
+    RLVR_TRY(layer_backward(static_cast<int>(l), x_in, a, dres, n, x.b, x.t, cs, mask, first));
   }
   grads_stale_ = false;  // every layer matrix's gradient is written now
   return be_.embed_bwd(ids, dres, n, H, G + params_[embed_idx_].offset);
@@ -722,28 +719,28 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
       }
       int32_t *rows_d, *tg_d;
       float *w_d, *ol_d, *rl_d, *ad_d, *xc, *dxc, *logits, *lp, *en;
-      OPS_TRY(ws(kRows, N, &rows_d)); OPS_TRY(ws(kTg, N, &tg_d)); OPS_TRY(ws(kWts, N, &w_d));
-      OPS_TRY(ws(kOld, N, &ol_d)); OPS_TRY(ws(kRef, N, &rl_d)); OPS_TRY(ws(kAdv, N, &ad_d));
-      OPS_TRY(ws(kXc, chunk * H, &xc)); OPS_TRY(ws(kDxc, chunk * H, &dxc)); OPS_TRY(ws(kLogits, chunk * V, &logits));
-      OPS_TRY(ws(kLp, chunk, &lp)); OPS_TRY(ws(kEn, chunk, &en));
-      OPS_TRY(be_.upload(rows_d, r32.data(), N * 4)); OPS_TRY(be_.upload(tg_d, tg.data(), N * 4));
-      OPS_TRY(be_.upload(w_d, w.data(), N * 4)); OPS_TRY(be_.upload(ol_d, ol.data(), N * 4));
-      OPS_TRY(be_.upload(rl_d, rl.data(), N * 4)); OPS_TRY(be_.upload(ad_d, ad.data(), N * 4));
+      RLVR_TRY(ws(kRows, N, &rows_d)); RLVR_TRY(ws(kTg, N, &tg_d)); RLVR_TRY(ws(kWts, N, &w_d));
+      RLVR_TRY(ws(kOld, N, &ol_d)); RLVR_TRY(ws(kRef, N, &rl_d)); RLVR_TRY(ws(kAdv, N, &ad_d));
+      RLVR_TRY(ws(kXc, chunk * H, &xc)); RLVR_TRY(ws(kDxc, chunk * H, &dxc)); RLVR_TRY(ws(kLogits, chunk * V, &logits));
+      RLVR_TRY(ws(kLp, chunk, &lp)); RLVR_TRY(ws(kEn, chunk, &en));
+      RLVR_TRY(be_.upload(rows_d, r32.data(), N * 4)); RLVR_TRY(be_.upload(tg_d, tg.data(), N * 4));
+      RLVR_TRY(be_.upload(w_d, w.data(), N * 4)); RLVR_TRY(be_.upload(ol_d, ol.data(), N * 4));
+      RLVR_TRY(be_.upload(rl_d, rl.data(), N * 4)); RLVR_TRY(be_.upload(ad_d, ad.data(), N * 4));
       std::vector<float> hl(static_cast<size_t>(chunk)), he(static_cast<size_t>(chunk));
       float* dW_lm = G + params_[lm_idx_].offset;
       for (int64_t c0 = 0; c0 < N; c0 += chunk) {
         const int64_t R = std::min(chunk, N - c0);
-        OPS_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
+        RLVR_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
         const void *xi, *dl;
-        OPS_TRY(gin(xc, R * H, kCastA, &xi));
-        OPS_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+        RLVR_TRY(gin(xc, R * H, kCastA, &xi));
+        RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
         kernels::PolicyLossArgs pa = policy_loss_args(o);
         pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
         pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0; pa.weights = w_d + c0;
         pa.logp = lp; pa.entropy = en; pa.dlogits = logits;  // in place
         uint16_t* dl16 = nullptr;  // bf16 mode: the gradient written straight in the bf16 the GEMMs take
         if (bf16_) {
-          OPS_TRY(ws(kCastB, R * V, &dl16));
+          RLVR_TRY(ws(kCastB, R * V, &dl16));
           pa.dlogits = dl16;
           pa.dlogits_dtype = DType::BF16;
         }
@@ -751,20 +748,20 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
         int64_t bad = -1;
         pa.stats = &st;
         pa.bad_row = &bad;
-        OPS_TRY(be_.policy_loss(pa));
+        RLVR_TRY(be_.policy_loss(pa));
         if (bad >= 0) {
-          OPS_TRY(zero_grad());  // partial gradients of this call are meaningless
+          RLVR_TRY(zero_grad());  // partial gradients of this call are meaningless
           return bad_logits(rows[c0 + bad]);
         }
         total.add(st);
         // dhidden = dlogits @ W_lm ; dW_lm += dlogits^T @ hidden ; scatter dhidden into dxf
-        if (dl16) dl = dl16; else OPS_TRY(gin(logits, R * V, kCastB, &dl));
-        OPS_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
-        OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
-        OPS_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
+        if (dl16) dl = dl16; else RLVR_TRY(gin(logits, R * V, kCastB, &dl));
+        RLVR_TRY(be_.gemm(ops::linear_bwd_input(R, V, H, dl, W(lm_idx_), dxc, false, gdt())));
+        RLVR_TRY(be_.gemm(ops::linear_bwd_weight(R, V, H, dl, xi, dW_lm, gdt())));
+        RLVR_TRY(be_.embed_bwd(rows_d + c0, dxc, R, H, dxf));
         if (logp_out || entropy_out) {
-          OPS_TRY(be_.download(hl.data(), lp, R * 4));
-          OPS_TRY(be_.download(he.data(), en, R * 4));
+          RLVR_TRY(be_.download(hl.data(), lp, R * 4));
+          RLVR_TRY(be_.download(he.data(), en, R * 4));
           for (int64_t i = 0; i < R; ++i) {
             if (logp_out) logp_out[rows[c0 + i]] = hl[i];
             if (entropy_out) entropy_out[rows[c0 + i]] = he[i];
@@ -783,20 +780,20 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
 Status OpsModel::grad_norm(double* out) {
   *out = 0;
   if (!grads_ready_) return Status::Ok();
-  OPS_TRY(settle_grads());
+  RLVR_TRY(settle_grads());
   return be_.grad_norm(static_cast<const float*>(grad_.get()), nparams_, out);
 }
 
 Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
   *res = StepResult{};
-  OPS_TRY(ensure_grads());
-  OPS_TRY(grad_norm(&res->grad_norm));
+  RLVR_TRY(ensure_grads());
+  RLVR_TRY(grad_norm(&res->grad_norm));
   if (!std::isfinite(res->grad_norm)) {  // skip the update (verl), still zero the gradients
     res->skipped = true;
     res->step = adam_step_;
     return zero_grad();
   }
-  OPS_TRY(ensure_adam());
+  RLVR_TRY(ensure_adam());
   ++adam_step_;
   ops::AdamWArgs a;
   a.param = static_cast<float*>(data_.get()); a.grad = static_cast<float*>(grad_.get());
@@ -811,9 +808,9 @@ Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
   // bf16 mode: the GEMM weights are refreshed in the same pass (once they exist)
   const bool twin = bf16_ && wbf16_.get() != nullptr;
   if (twin) a.param16 = wbf16_.get();
-  OPS_TRY(be_.adamw(a));
+  RLVR_TRY(be_.adamw(a));
   bf16_fresh_ = twin;
-  OPS_TRY(zero_ranges(other_ranges_));
+  RLVR_TRY(zero_ranges(other_ranges_));
   grads_stale_ = true;
   res->step = adam_step_;
   return Status::Ok();
@@ -852,15 +849,15 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   const std::vector<int32_t>& slot = d.of_row;
   const int64_t u = static_cast<int64_t>(uniq.size()), n = u * x.t;
   const bool copies = u < x.b;
-  OPS_TRY(ensure_bf16());
+  RLVR_TRY(ensure_bf16());
   const int64_t cache_floats = L * x.b * capacity * KV;
-  OPS_TRY(cache_k_.reserve(be_, cache_floats * 4));
-  OPS_TRY(cache_v_.reserve(be_, cache_floats * 4));
-  OPS_TRY(cache_mask_dev_.reserve(be_, x.b * capacity * 4));
+  RLVR_TRY(cache_k_.reserve(be_, cache_floats * 4));
+  RLVR_TRY(cache_v_.reserve(be_, cache_floats * 4));
+  RLVR_TRY(cache_mask_dev_.reserve(be_, x.b * capacity * 4));
   // Zeroed: attention skips masked slots, but never let it see uninitialized memory.
-  OPS_TRY(be_.zero(cache_k_.get(), cache_floats * 4));
-  OPS_TRY(be_.zero(cache_v_.get(), cache_floats * 4));
-  OPS_TRY(be_.upload(cache_mask_dev_.get(), cmask.data(), x.b * capacity * 4));
+  RLVR_TRY(be_.zero(cache_k_.get(), cache_floats * 4));
+  RLVR_TRY(be_.zero(cache_v_.get(), cache_floats * 4));
+  RLVR_TRY(be_.upload(cache_mask_dev_.get(), cmask.data(), x.b * capacity * 4));
   cache_b_ = x.b; cache_cap_ = capacity; cache_len_ = x.t;
   cache_mask_ = std::move(cmask);
   cache_count_ = std::move(count);
@@ -883,15 +880,15 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   int32_t *ids, *last_d, *slot_d = nullptr, *gather_d = nullptr;
   int64_t *crow_d, *dest_d = nullptr;
   float *mask, *cs, *xa, *xb, *xl, *xf, *uk = nullptr, *uv = nullptr, *sk = nullptr, *sv = nullptr, *ulg = nullptr;
-  OPS_TRY(upload_batch(xu, &ids, &mask, &cs));
-  OPS_TRY(ws(kCrow, n, &crow_d));
-  OPS_TRY(ws(kLast, u, &last_d));
-  OPS_TRY(ws(kXa, n * H, &xa));
-  OPS_TRY(ws(kXb, n * H, &xb));
-  OPS_TRY(ws(kXl, u * H, &xl));
-  OPS_TRY(ws(kXf, u * H, &xf));
-  OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
-  OPS_TRY(be_.upload(last_d, ulast.data(), u * 4));
+  RLVR_TRY(upload_batch(xu, &ids, &mask, &cs));
+  RLVR_TRY(ws(kCrow, n, &crow_d));
+  RLVR_TRY(ws(kLast, u, &last_d));
+  RLVR_TRY(ws(kXa, n * H, &xa));
+  RLVR_TRY(ws(kXb, n * H, &xb));
+  RLVR_TRY(ws(kXl, u * H, &xl));
+  RLVR_TRY(ws(kXf, u * H, &xf));
+  RLVR_TRY(be_.upload(crow_d, crow.data(), n * 8));
+  RLVR_TRY(be_.upload(last_d, ulast.data(), u * 4));
   const int64_t nb = x.b * x.t;  // every row's prompt slots
   if (copies) {
     std::vector<int32_t> gather(static_cast<size_t>(nb));
@@ -901,22 +898,22 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
         gather[b * x.t + t] = static_cast<int32_t>(slot[b] * x.t + t);
         dest[b * x.t + t] = b * capacity + t;
       }
-    OPS_TRY(ws(kCacheK, n * KV, &uk));
-    OPS_TRY(ws(kCacheV, n * KV, &uv));
-    OPS_TRY(ws(kTmpK, nb * KV, &sk));
-    OPS_TRY(ws(kTmpV, nb * KV, &sv));
-    OPS_TRY(ws(kGather, nb, &gather_d));
-    OPS_TRY(ws(kDest, nb, &dest_d));
-    OPS_TRY(ws(kSlot, x.b, &slot_d));
-    OPS_TRY(be_.upload(gather_d, gather.data(), nb * 4));
-    OPS_TRY(be_.upload(dest_d, dest.data(), nb * 8));
-    OPS_TRY(be_.upload(slot_d, slot.data(), x.b * 4));
+    RLVR_TRY(ws(kCacheK, n * KV, &uk));
+    RLVR_TRY(ws(kCacheV, n * KV, &uv));
+    RLVR_TRY(ws(kTmpK, nb * KV, &sk));
+    RLVR_TRY(ws(kTmpV, nb * KV, &sv));
+    RLVR_TRY(ws(kGather, nb, &gather_d));
+    RLVR_TRY(ws(kDest, nb, &dest_d));
+    RLVR_TRY(ws(kSlot, x.b, &slot_d));
+    RLVR_TRY(be_.upload(gather_d, gather.data(), nb * 4));
+    RLVR_TRY(be_.upload(dest_d, dest.data(), nb * 8));
+    RLVR_TRY(be_.upload(slot_d, slot.data(), x.b * 4));
   }
   Acts* ap;
-  OPS_TRY(scratch_acts(n, &ap));
+  RLVR_TRY(scratch_acts(n, &ap));
   Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
-  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  RLVR_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
   src.b = u; src.tq = x.t; src.slot0 = 0; src.seq_stride = ucap;
   src.mask = copies ? mask : static_cast<const float*>(cache_mask_dev_.get());
@@ -926,24 +923,24 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
     float* cv = static_cast<float*>(cache_v_.get()) + l * x.b * capacity * KV;
     src.k = copies ? uk : ck;
     src.v = copies ? uv : cv;
-    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
+    RLVR_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
     std::swap(xa, xb);
     if (copies) {  // every row's prompt slots <- its prompt's K/V
-      OPS_TRY(be_.embed_fwd(uk, gather_d, nb, KV, sk));
-      OPS_TRY(be_.embed_fwd(uv, gather_d, nb, KV, sv));
-      OPS_TRY(be_.kv_append(sk, sv, nb, KV, dest_d, ck, cv));
+      RLVR_TRY(be_.embed_fwd(uk, gather_d, nb, KV, sk));
+      RLVR_TRY(be_.embed_fwd(uv, gather_d, nb, KV, sv));
+      RLVR_TRY(be_.kv_append(sk, sv, nb, KV, dest_d, ck, cv));
     }
   }
   // Next-token logits from each distinct prompt's last real token, then one row per sequence.
-  OPS_TRY(be_.embed_fwd(xa, last_d, u, H, xl));
-  OPS_TRY(be_.rmsnorm_fwd({xl, P + params_[norm_idx_].offset, xf, nullptr, u, H, cfg_.rms_eps}));
-  OPS_TRY(dec_logits_.reserve(be_, x.b * V * 4));
+  RLVR_TRY(be_.embed_fwd(xa, last_d, u, H, xl));
+  RLVR_TRY(be_.rmsnorm_fwd({xl, P + params_[norm_idx_].offset, xf, nullptr, u, H, cfg_.rms_eps}));
+  RLVR_TRY(dec_logits_.reserve(be_, x.b * V * 4));
   float* logits = static_cast<float*>(dec_logits_.get());
-  if (copies) OPS_TRY(ws(kLogits, u * V, &ulg));
+  if (copies) RLVR_TRY(ws(kLogits, u * V, &ulg));
   const void* xi;
-  OPS_TRY(gin(xf, u * H, kCastA, &xi));
-  OPS_TRY(be_.gemm(ops::linear_fwd(u, V, H, xi, W(lm_idx_), nullptr, copies ? ulg : logits, false, gdt())));
-  if (copies) OPS_TRY(be_.embed_fwd(ulg, slot_d, x.b, V, logits));
+  RLVR_TRY(gin(xf, u * H, kCastA, &xi));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(u, V, H, xi, W(lm_idx_), nullptr, copies ? ulg : logits, false, gdt())));
+  if (copies) RLVR_TRY(be_.embed_fwd(ulg, slot_d, x.b, V, logits));
   return out ? be_.download(out, logits, x.b * V * 4) : Status::Ok();
 }
 
@@ -953,7 +950,7 @@ Status OpsModel::step(const int32_t* tokens, float* out) {
     return Status::Error(Code::Range, "decode",
                          "the KV cache is full (" + std::to_string(cache_cap_) + " slots): prefill with a larger capacity");
   const int64_t n = cache_b_, H = cfg_.hidden, V = cfg_.vocab, KV = cfg_.kv_heads * cfg_.head_dim, slot = cache_len_;
-  OPS_TRY(ensure_bf16());
+  RLVR_TRY(ensure_bf16());
   std::vector<int32_t> pos(static_cast<size_t>(n));
   std::vector<int64_t> crow(static_cast<size_t>(n));
   for (int64_t b = 0; b < n; ++b) {
@@ -964,39 +961,39 @@ Status OpsModel::step(const int32_t* tokens, float* out) {
   int32_t *ids, *pos_d;
   int64_t* crow_d;
   float *cs, *xa, *xb, *xf;
-  OPS_TRY(ws(kIds, n, &ids));
-  OPS_TRY(ws(kPos, n, &pos_d));
-  OPS_TRY(ws(kCs, n * cfg_.head_dim, &cs));
-  OPS_TRY(ws(kCrow, n, &crow_d));
-  OPS_TRY(ws(kXa, n * H, &xa));
-  OPS_TRY(ws(kXb, n * H, &xb));
-  OPS_TRY(ws(kXf, n * H, &xf));
-  OPS_TRY(be_.upload(ids, tokens, n * 4));
-  OPS_TRY(be_.upload(pos_d, pos.data(), n * 4));
-  OPS_TRY(be_.upload(crow_d, crow.data(), n * 8));
-  OPS_TRY(be_.upload(cache_mask_dev_.get(), cache_mask_.data(), n * cache_cap_ * 4));
-  OPS_TRY(be_.rope_table(pos_d, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, cs));
+  RLVR_TRY(ws(kIds, n, &ids));
+  RLVR_TRY(ws(kPos, n, &pos_d));
+  RLVR_TRY(ws(kCs, n * cfg_.head_dim, &cs));
+  RLVR_TRY(ws(kCrow, n, &crow_d));
+  RLVR_TRY(ws(kXa, n * H, &xa));
+  RLVR_TRY(ws(kXb, n * H, &xb));
+  RLVR_TRY(ws(kXf, n * H, &xf));
+  RLVR_TRY(be_.upload(ids, tokens, n * 4));
+  RLVR_TRY(be_.upload(pos_d, pos.data(), n * 4));
+  RLVR_TRY(be_.upload(crow_d, crow.data(), n * 8));
+  RLVR_TRY(be_.upload(cache_mask_dev_.get(), cache_mask_.data(), n * cache_cap_ * 4));
+  RLVR_TRY(be_.rope_table(pos_d, n, static_cast<const float*>(inv_freq_.get()), cfg_.head_dim, cs));
   Acts* ap;
-  OPS_TRY(scratch_acts(n, &ap));
+  RLVR_TRY(scratch_acts(n, &ap));
   Acts& a = *ap;
   const float* P = static_cast<const float*>(data_.get());
-  OPS_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
+  RLVR_TRY(be_.embed_fwd(P + params_[embed_idx_].offset, ids, n, H, xa));
   AttnSrc src;
   src.b = n; src.tq = 1; src.slot0 = slot; src.seq_stride = cache_cap_;
   src.mask = static_cast<const float*>(cache_mask_dev_.get()); src.mask_stride = cache_cap_;
   for (int l = 0; l < cfg_.layers; ++l) {
     src.k = static_cast<float*>(cache_k_.get()) + l * n * cache_cap_ * KV;
     src.v = static_cast<float*>(cache_v_.get()) + l * n * cache_cap_ * KV;
-    OPS_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
+    RLVR_TRY(layer_forward(l, xa, xb, a, n, cs, src, crow_d));
     std::swap(xa, xb);
   }
   for (int64_t b = 0; b < n; ++b) ++cache_count_[b];
   ++cache_len_;
-  OPS_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
-  OPS_TRY(dec_logits_.reserve(be_, n * V * 4));
+  RLVR_TRY(be_.rmsnorm_fwd({xa, P + params_[norm_idx_].offset, xf, nullptr, n, H, cfg_.rms_eps}));
+  RLVR_TRY(dec_logits_.reserve(be_, n * V * 4));
   const void* xi;
-  OPS_TRY(gin(xf, n * H, kCastA, &xi));
-  OPS_TRY(be_.gemm(ops::linear_fwd(n, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
+  RLVR_TRY(gin(xf, n * H, kCastA, &xi));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
                                    gdt())));
   return out ? be_.download(out, dec_logits_.get(), n * V * 4) : Status::Ok();
 }

@@ -1,22 +1,16 @@
 // Definitions shared by OpsModel's translation units (ops_model.cpp, ops_value_head.cpp,
-// ops_score_prefix.cpp): the error-propagation macro, the workspace accessor, one layer's activation
+// ops_score_prefix.cpp): the workspace accessor, one layer's activation
 // buffers and where a layer's queries find their keys / values.
 #pragma once
 #include <cstdint>
 
 #include "model/ops_model.h"
 
-#define OPS_TRY(expr)           \
-  do {                          \
-    ::rlvr::Status s_ = (expr); \
-    if (!s_.ok()) return s_;    \
-  } while (0)
-
 namespace rlvr::engine {
 
 template <class T>
 Status OpsModel::ws(int slot, int64_t count, T** out) {
-  OPS_TRY(ws_[slot].reserve(be_, count * static_cast<int64_t>(sizeof(T))));
+  RLVR_TRY(ws_[slot].reserve(be_, count * static_cast<int64_t>(sizeof(T))));
   *out = static_cast<T*>(ws_[slot].get());
   return Status::Ok();
 }
@@ -67,7 +61,7 @@ struct OpsModel::Acts {
     float** ptrs[kPieces] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f};
     int64_t total = 0;
     for (int64_t s : sizes) total += (s + 63) / 64 * 64;
-    OPS_TRY(mem.reserve(be, total * 4));
+    RLVR_TRY(mem.reserve(be, total * 4));
     float* p = static_cast<float*>(mem.get());
     for (int i = 0; i < kPieces; ++i) {
       *ptrs[i] = p;

@@ -27,10 +27,10 @@ namespace rlvr::engine {
 Status OpsModel::value_rows(const float* xf, const int32_t* rows_d, int64_t R, float** xc, const void** xin,
                             float** v) {
   const int64_t H = cfg_.hidden;
-  OPS_TRY(ws(kXc, R * H, xc));
-  OPS_TRY(ws(kVal, R, v));
-  OPS_TRY(be_.embed_fwd(xf, rows_d, R, H, *xc));
-  OPS_TRY(gin(*xc, R * H, kCastA, xin));
+  RLVR_TRY(ws(kXc, R * H, xc));
+  RLVR_TRY(ws(kVal, R, v));
+  RLVR_TRY(be_.embed_fwd(xf, rows_d, R, H, *xc));
+  RLVR_TRY(gin(*xc, R * H, kCastA, xin));
   const float* bias = static_cast<const float*>(data_.get()) + params_[score_b_idx_].offset;
   return be_.gemm(ops::linear_fwd(R, 1, H, *xin, W(score_w_idx_), bias, *v, false, gdt()));
 }
@@ -39,7 +39,7 @@ Status OpsModel::values(const Batch& x, const float* row_mask, float* out) {
   if (!cfg_.value_head) return no_value_head();
   const int64_t n = x.b * x.t;
   const float* xf;
-  OPS_TRY(body_forward(x, &xf));
+  RLVR_TRY(body_forward(x, &xf));
   std::vector<int32_t> rows;
   for (int64_t r = 0; r < n; ++r) {
     out[r] = 0.f;
@@ -50,11 +50,11 @@ Status OpsModel::values(const Batch& x, const float* row_mask, float* out) {
   int32_t* rows_d;
   float *xc, *v;
   const void* xin;
-  OPS_TRY(ws(kRows, R, &rows_d));
-  OPS_TRY(be_.upload(rows_d, rows.data(), R * 4));
-  OPS_TRY(value_rows(xf, rows_d, R, &xc, &xin, &v));
+  RLVR_TRY(ws(kRows, R, &rows_d));
+  RLVR_TRY(be_.upload(rows_d, rows.data(), R * 4));
+  RLVR_TRY(value_rows(xf, rows_d, R, &xc, &xin, &v));
   std::vector<float> hv(static_cast<size_t>(R));
-  OPS_TRY(be_.download(hv.data(), v, R * 4));
+  RLVR_TRY(be_.download(hv.data(), v, R * 4));
   for (int64_t i = 0; i < R; ++i) {
     out[rows[i]] = hv[i];
     if (!std::isfinite(hv[i])) return bad_value(rows[i]);
@@ -79,7 +79,7 @@ Status OpsModel::value_forward_backward(const Batch& x, const float* old_values,
       kernels::ValueLossArgs a;
       a.clip = clip;
       a.stats = &st;
-      OPS_TRY(kernels::value_loss_cpu(a));
+      RLVR_TRY(kernels::value_loss_cpu(a));
       if (stats) *stats = st;
       return Status::Ok();
     }
@@ -93,16 +93,16 @@ Status OpsModel::value_forward_backward(const Batch& x, const float* old_values,
     int32_t* rows_d;
     float *ov_d, *ret_d, *wt_d, *dv, *dxc, *xc, *v;
     const void *xin, *dvin;
-    OPS_TRY(ws(kRows, R, &rows_d)); OPS_TRY(ws(kOld, R, &ov_d)); OPS_TRY(ws(kRef, R, &ret_d));
-    OPS_TRY(ws(kWts, R, &wt_d)); OPS_TRY(ws(kDval, R, &dv)); OPS_TRY(ws(kDxc, R * H, &dxc));
-    OPS_TRY(be_.upload(rows_d, rows.data(), R * 4)); OPS_TRY(be_.upload(ov_d, ov.data(), R * 4));
-    OPS_TRY(be_.upload(ret_d, ret.data(), R * 4)); OPS_TRY(be_.upload(wt_d, wt.data(), R * 4));
-    OPS_TRY(value_rows(xf, rows_d, R, &xc, &xin, &v));
+    RLVR_TRY(ws(kRows, R, &rows_d)); RLVR_TRY(ws(kOld, R, &ov_d)); RLVR_TRY(ws(kRef, R, &ret_d));
+    RLVR_TRY(ws(kWts, R, &wt_d)); RLVR_TRY(ws(kDval, R, &dv)); RLVR_TRY(ws(kDxc, R * H, &dxc));
+    RLVR_TRY(be_.upload(rows_d, rows.data(), R * 4)); RLVR_TRY(be_.upload(ov_d, ov.data(), R * 4));
+    RLVR_TRY(be_.upload(ret_d, ret.data(), R * 4)); RLVR_TRY(be_.upload(wt_d, wt.data(), R * 4));
+    RLVR_TRY(value_rows(xf, rows_d, R, &xc, &xin, &v));
     std::vector<float> hv(static_cast<size_t>(R));
-    OPS_TRY(be_.download(hv.data(), v, R * 4));
+    RLVR_TRY(be_.download(hv.data(), v, R * 4));
     for (int64_t i = 0; i < R; ++i) {
       if (!std::isfinite(hv[i])) {
-        OPS_TRY(zero_grad());  // as Model: partial gradients of this call are meaningless
+        RLVR_TRY(zero_grad());  // as Model: partial gradients of this call are meaningless
         return bad_value(rows[i]);
       }
       if (values_out) values_out[rows[i]] = hv[i];
@@ -110,14 +110,14 @@ Status OpsModel::value_forward_backward(const Batch& x, const float* old_values,
     kernels::ValueLossArgs a;
     a.n = R; a.values = v; a.old_values = ov_d; a.returns = ret_d; a.weights = wt_d;
     a.clip = clip; a.dvalues = dv; a.stats = &st;
-    OPS_TRY(be_.value_loss(a));
+    RLVR_TRY(be_.value_loss(a));
     if (stats) *stats = st;
     // d xc = dv[R, 1] w[1, H]; d w[1, H] += dv^T xc; d b += sum dv; scatter d xc into dxf.
     float* G = static_cast<float*>(grad_.get());
-    OPS_TRY(gin(dv, R, kCastB, &dvin));
-    OPS_TRY(be_.gemm(ops::linear_bwd_input(R, 1, H, dvin, W(score_w_idx_), dxc, false, gdt())));
-    OPS_TRY(be_.gemm(ops::linear_bwd_weight(R, 1, H, dvin, xin, G + params_[score_w_idx_].offset, gdt())));
-    OPS_TRY(be_.bias_bwd(dv, G + params_[score_b_idx_].offset, R, 1));
+    RLVR_TRY(gin(dv, R, kCastB, &dvin));
+    RLVR_TRY(be_.gemm(ops::linear_bwd_input(R, 1, H, dvin, W(score_w_idx_), dxc, false, gdt())));
+    RLVR_TRY(be_.gemm(ops::linear_bwd_weight(R, 1, H, dvin, xin, G + params_[score_w_idx_].offset, gdt())));
+    RLVR_TRY(be_.bias_bwd(dv, G + params_[score_b_idx_].offset, R, 1));
     return be_.embed_bwd(rows_d, dxc, R, H, dxf);
   });
 }
