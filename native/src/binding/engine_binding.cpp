@@ -181,13 +181,15 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("resetCache", &EngineWrap::ResetCache),
                                    InstanceMethod("numParameters", &EngineWrap::NumParameters),
                                    InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows),
+                                   InstanceMethod("keptActivations", &EngineWrap::KeptActivations),
                                    InstanceMethod("backend", &EngineWrap::Backend)});
   exports.Set("Engine", fn);
 }
 
 // new Engine({ vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
 //              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq, valueHead?,
-//              backend?: "cpu" | "ops-cpu" | "cuda", device?: number, bf16Gemm?: boolean })
+//              backend?: "cpu" | "ops-cpu" | "cuda", device?: number, bf16Gemm?: boolean,
+//              activationBudgetBytes?: number })
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
   try {
     if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "config", "expected a config object");
@@ -236,11 +238,16 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
       fail(Code::DType, "invFreq", "expected a Float32Array or Float64Array");
     }
     check(engine::validate_config(c));
+    // activationBudgetBytes: memory a training pass may spend keeping every layer's activations
+    // for the backward (beyond it: per-layer recompute, the same gradients bit for bit).
+    const double budget = number_arg(o, "activationBudgetBytes", -1);
+    if (has(o, "activationBudgetBytes") && budget < 0) fail(Code::Value, "activationBudgetBytes", "must be >= 0");
     if (backend == "cpu") {
       model_ = make_cpu_engine(std::move(c));
     } else {
       check(make_ops_engine(backend, device, std::move(c), bf16, &model_));
     }
+    model_->set_act_budget_bytes(budget);
   } catch (const ArgError& e) {
     throw to_js_error(info.Env(), e);
   } catch (const std::bad_alloc&) {
@@ -668,6 +675,12 @@ Napi::Value EngineWrap::SetLmChunkRows(const Napi::CallbackInfo& info) {
     m.set_lm_chunk_rows(static_cast<int64_t>(r));
     return info.Env().Undefined();
   });
+}
+
+// keptActivations() -> whether the last training pass kept every layer's activations (within
+// activationBudgetBytes) rather than recomputing them per layer; false before any.
+Napi::Value EngineWrap::KeptActivations(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), model().last_kept_activations()); });
 }
 
 Napi::Value EngineWrap::ResetCache(const Napi::CallbackInfo& info) {

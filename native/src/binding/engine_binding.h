@@ -47,6 +47,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value ResetCache(const Napi::CallbackInfo& info);
   Napi::Value NumParameters(const Napi::CallbackInfo& info);
   Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
+  Napi::Value KeptActivations(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
 
   // The model, for a method that may run now: throws while a call is in flight.

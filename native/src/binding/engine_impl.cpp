@@ -83,6 +83,8 @@ class CpuEngine final : public EngineImpl {
   }
   int64_t cache_rows() const override { return m_.cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_.set_lm_chunk_rows(rows); }
+  void set_act_budget_bytes(double bytes) override { m_.set_act_budget_bytes(bytes); }
+  bool last_kept_activations() const override { return m_.last_kept_activations(); }
 
   Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
                         const float* rm, float temp, float* lp, float* en) override {
@@ -175,6 +177,8 @@ class OpsEngine final : public EngineImpl {
   }
   int64_t cache_rows() const override { return m_->cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_->set_lm_chunk_rows(rows); }
+  void set_act_budget_bytes(double bytes) override { m_->set_act_budget_bytes(bytes); }
+  bool last_kept_activations() const override { return m_->last_kept_activations(); }
   Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
                         const float* rm, float temp, float* lp, float* en) override {
     RLVR_TRY(enter());

@@ -50,6 +50,10 @@ class EngineImpl {
   virtual Status reset_cache() = 0;
   virtual int64_t cache_rows() const = 0;  // rows of the active decode, 0 when none
   virtual void set_lm_chunk_rows(int64_t rows) = 0;
+  // Bytes of kept activations before training recomputes per layer (< 0: the backend's default).
+  virtual void set_act_budget_bytes(double bytes) = 0;
+  // Whether the last training pass kept every layer's activations (false before any).
+  virtual bool last_kept_activations() const = 0;
   // The critic (engine built with Config::value_head), every backend; on a policy
   // engine they fail with the engines' Value error (argument "engine").
   virtual Status values(const engine::Batch& x, const float* row_mask, float* out) = 0;

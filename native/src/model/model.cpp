@@ -6,7 +6,7 @@
 // code lets every step choose its own loop order and reuse buffers.
 //
 // Activation memory: when all layers' activations fit a budget
-// (RLVR_ENGINE_ACT_BUDGET_MB, default 1024; Qwen2.5-0.5B needs ~1.9 MB per
+// (set_act_budget_bytes, default kDefaultActBudgetBytes; Qwen2.5-0.5B needs ~1.9 MB per
 // token over its 24 layers, so micro-batches up to ~550 tokens), the forward
 // keeps them and the backward uses them directly, saving the recompute.
 // Otherwise, activation checkpointing per layer. The forward keeps
@@ -358,18 +358,6 @@ double acts_floats_per_row(const Config& c) {
   const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
   return 3 * H + 2 * Q + 2 * KV + 3 * I + 2;
 }
-// RLVR_ENGINE_ACT_BUDGET_MB (default 1024): the most memory forward_backward
-// spends on keeping all layers' activations instead of recomputing them.
-double activation_budget_bytes() {
-  const char* e = std::getenv("RLVR_ENGINE_ACT_BUDGET_MB");
-  double mb = 1024;
-  if (e && *e) {
-    char* end = nullptr;
-    const double v = std::strtod(e, &end);
-    if (end != e && v >= 0) mb = v;
-  }
-  return mb * 1024.0 * 1024.0;
-}
 }  // namespace
 
 void Model::rope_tables(int64_t n, const int32_t* pos, std::vector<float>& cs) {
@@ -625,7 +613,8 @@ Status Model::train_body(const Batch& x, const HeadFn& head) {
   // the backward); else keep only the checkpoints and recompute per layer.
   // Both give bitwise the same gradients (the recompute is the same code).
   const bool keep = static_cast<double>(L) * static_cast<double>(n) * acts_floats_per_row(cfg_) * sizeof(float) <=
-                    activation_budget_bytes();
+                    (act_budget_ >= 0 ? act_budget_ : kDefaultActBudgetBytes);
+  last_keep_ = keep;
   std::vector<Acts> kept(keep ? static_cast<size_t>(L) : 0);
   if (!keep) a.resize(n, cfg_);
   for (int l = 0; l < L; ++l) {

@@ -41,6 +41,10 @@ struct Config {
   std::vector<float> inv_freq;  // head_dim / 2 RoPE inverse frequencies (scaling already applied)
 };
 
+// The most memory a training pass spends, by default, on keeping every layer's activations for
+// the backward instead of recomputing them per layer (both give bitwise the same gradients).
+constexpr double kDefaultActBudgetBytes = 1024.0 * 1024 * 1024;
+
 // Ok when the config is usable, else the field at fault and what is wrong (Code::Shape for
 // invFreq, Code::Value otherwise).
 Status validate_config(const Config& c);
@@ -141,6 +145,10 @@ class Model {
   // Rows per LM-head chunk (0 = automatic, ~128 MB of logits); tests set it small to
   // exercise the chunking.
   void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }
+  // Bytes of kept activations before forward_backward recomputes per layer (< 0: kDefaultActBudgetBytes).
+  void set_act_budget_bytes(double bytes) { act_budget_ = bytes; }
+  // Whether the last training pass kept every layer's activations (else it recomputed per layer).
+  bool last_kept_activations() const { return last_keep_; }
   int64_t cache_len() const { return cache_len_; }
   int64_t cache_rows() const { return cache_b_; }
 
@@ -179,6 +187,8 @@ class Model {
   std::vector<bool> wt_fresh_;
   int64_t adam_step_ = 0;
   int64_t lm_chunk_override_ = 0;
+  double act_budget_ = -1;
+  bool last_keep_ = false;
   int64_t lm_chunk() const;
   int embed_idx_ = 0, norm_idx_ = 0, lm_idx_ = 0;
   int score_w_idx_ = -1, score_b_idx_ = -1;  // value head only

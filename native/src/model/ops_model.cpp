@@ -71,7 +71,7 @@ const Backend& cpu_backend() {
     k.policy_loss = kernels::policy_loss_cpu;
     k.value_loss = kernels::value_loss_cpu;
     k.lm_chunk_floats = int64_t{1} << 25;  // as model.cpp: ~128 MB of logits
-    k.act_budget_bytes = 1024.0 * 1024 * 1024;  // model.cpp's default (RLVR_ENGINE_ACT_BUDGET_MB)
+    k.act_budget_bytes = kDefaultActBudgetBytes;
     return k;
   }();
   return b;

@@ -76,6 +76,7 @@ export interface NativeEngine {
   step(o: { tokens: T }): Promise<Float32Array>;
   resetCache(): void;
   setLmChunkRows(rows: number): void;
+  keptActivations(): boolean;
   backend(): string;
 }
 

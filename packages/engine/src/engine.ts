@@ -134,6 +134,13 @@ export interface EngineOptions {
    * (fp32 GEMMs, comparable with the CPU engine to fp32 rounding). A ValueError with "cpu".
    */
   bf16Gemm?: boolean;
+  /**
+   * Bytes a training pass (forwardBackward, valueForwardBackward) may spend keeping every
+   * layer's activations for the backward; past it each layer's forward is recomputed right
+   * before its backward (the same gradients bit for bit, one extra forward). Default: the
+   * backend's (1 GiB on the CPU backends, 40 GiB on "cuda"). A ValueError when negative.
+   */
+  activationBudgetBytes?: number;
   /** The model directory, named in errors (e.g. EngineMemoryError); Engine.fromModelDir sets it. */
   modelDir?: string;
 }
@@ -260,6 +267,7 @@ export class Engine {
           valueHead,
           ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
           ...(opts.device !== undefined ? { device: opts.device } : {}),
+          ...(opts.activationBudgetBytes !== undefined ? { activationBudgetBytes: opts.activationBudgetBytes } : {}),
           ...(opts.bf16Gemm !== undefined ? { bf16Gemm: opts.bf16Gemm } : {}),
         }),
     );
@@ -397,6 +405,15 @@ export class Engine {
   setLmChunkRows(rows: number): void {
     this.calls.assertIdle("setLmChunkRows");
     callNative(() => this.native.setLmChunkRows(rows));
+  }
+
+  /**
+   * Whether the last training pass kept every layer's activations for the backward (within
+   * EngineOptions.activationBudgetBytes) rather than recomputing them per layer; false before any.
+   */
+  keptActivations(): boolean {
+    this.calls.assertIdle("keptActivations");
+    return callNative(() => this.native.keptActivations());
   }
 
   zeroGrad(): void {

@@ -12,7 +12,10 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { gaussian, maxAbs, paddedBatch, rng, tinyEngine } from "./helpers.js";
+import { ValueError } from "@rlvr/native";
+
+import { Engine } from "../src/index.js";
+import { expectErr, gaussian, maxAbs, paddedBatch, randomWeights, rng, tinyConfig, tinyEngine } from "./helpers.js";
 
 function lossInputs(vocab: number, seed: number) {
   const p = paddedBatch(vocab, 3, 7, seed);
@@ -124,28 +127,36 @@ describe("gradient accumulation", () => {
 });
 
 describe("activation memory", () => {
-  it("kept activations (default budget) and per-layer recompute (RLVR_ENGINE_ACT_BUDGET_MB=0) give bitwise equal gradients", async () => {
-    const grads = async (budget: string | undefined) => {
-      const prev = process.env.RLVR_ENGINE_ACT_BUDGET_MB;
-      if (budget === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
-      else process.env.RLVR_ENGINE_ACT_BUDGET_MB = budget;
-      try {
-        const e = tinyEngine({ tie_word_embeddings: false, num_hidden_layers: 3 }, 7);
+  // activationBudgetBytes: the default (1 GiB) keeps these few kilobytes of activations; 0 keeps
+  // none (per-layer recompute). The recompute is the same code, so the gradients are bitwise equal.
+  for (const backend of ["cpu", "ops-cpu"] as const) {
+    it(`${backend}: kept activations (default budget) and per-layer recompute (activationBudgetBytes 0) give bitwise equal gradients`, async () => {
+      const grads = async (activationBudgetBytes: number | undefined) => {
+        const c = tinyConfig({ tie_word_embeddings: false, num_hidden_layers: 3 });
+        const e = Engine.fromWeights(c, randomWeights(c, 7), {
+          backend,
+          ...(activationBudgetBytes !== undefined ? { activationBudgetBytes } : {}),
+        });
+        expect(e.keptActivations()).toBe(false);  // no training pass yet
         const { p, weights, advantages, noise1 } = lossInputs(e.config.vocabSize, 4);
         const oldLogp = noise1.map((x, i) => (p.attentionMask[i] ? x - 2 : 0));
         const res = await e.forwardBackward({ ...p, weights, advantages, oldLogp, temperature: 0.9, entropyCoeff: 0.1 });
-        return { total: res.total, g: e.parameterNames().map((nm) => e.gradient(nm)) };
-      } finally {
-        if (prev === undefined) delete process.env.RLVR_ENGINE_ACT_BUDGET_MB;
-        else process.env.RLVR_ENGINE_ACT_BUDGET_MB = prev;
-      }
-    };
-    const kept = await grads(undefined), recomputed = await grads("0");
-    expect(recomputed.total).toBe(kept.total);
-    kept.g.forEach((g, i) => {
-      expect(maxAbs(g)).toBeGreaterThan(0);
-      expect(new Uint32Array(recomputed.g[i]!.buffer)).toEqual(new Uint32Array(g.buffer));
+        return { total: res.total, kept: e.keptActivations(), g: e.parameterNames().map((nm) => e.gradient(nm)) };
+      };
+      const kept = await grads(undefined), recomputed = await grads(0);
+      expect(kept.kept).toBe(true);
+      expect(recomputed.kept).toBe(false);
+      expect(recomputed.total).toBe(kept.total);
+      kept.g.forEach((g, i) => {
+        expect(maxAbs(g)).toBeGreaterThan(0);
+        expect(new Uint32Array(recomputed.g[i]!.buffer)).toEqual(new Uint32Array(g.buffer));
+      });
     });
+  }
+
+  it("a negative activationBudgetBytes is a ValueError naming it", async () => {
+    const c = tinyConfig({});
+    await expectErr(() => Engine.fromWeights(c, randomWeights(c, 1), { activationBudgetBytes: -1 }), ValueError, "activationBudgetBytes");
   });
 });
 

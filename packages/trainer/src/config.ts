@@ -58,6 +58,12 @@ const ModelSection = z.strictObject({
   device: nonNegInt.default(0),
   /** OpsModel backends: bf16 operands in every linear-layer GEMM (fp32 master weights and accumulation). */
   bf16Gemm: z.boolean().default(false),
+  /**
+   * MiB a training pass may spend keeping every layer's activations for the backward (actor and
+   * critic); past it each layer's forward is recomputed before its backward, with the same
+   * gradients bit for bit. Unset: the backend's default (1 GiB on CPU, 40 GiB on "cuda").
+   */
+  activationBudgetMB: nonNeg.optional(),
 });
 
 const DataSection = z.strictObject({

@@ -238,6 +238,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     backend: c.model.backend,
     ...(c.model.backend === "cuda" ? { device: c.model.device } : {}),
     ...(c.model.backend !== "cpu" && c.model.bf16Gemm ? { bf16Gemm: true } : {}),
+    ...(c.model.activationBudgetMB !== undefined ? { activationBudgetBytes: c.model.activationBudgetMB * 2 ** 20 } : {}),
   };
   const actor = Engine.fromWeights(base.config, actorWeights, engineOpts);
   if (loaded) actor.loadOptimizerState(loaded.optimizer);

@@ -96,6 +96,16 @@ describe("config", () => {
     }
   });
 
+  it("model.activationBudgetMB: unset by default (the backend's budget), else a number >= 0", () => {
+    expect(resolveConfig({ sets: paths }).model.activationBudgetMB).toBeUndefined();
+    expect(resolveConfig({ sets: [...paths, "model.activationBudgetMB=0"] }).model.activationBudgetMB).toBe(0);
+    expect(resolveConfig({ sets: [...paths, "model.activationBudgetMB=2048"] }).model.activationBudgetMB).toBe(2048);
+    for (const bad of ["-1", "lots"]) {
+      const e = errorOf(() => resolveConfig({ sets: [...paths, `model.activationBudgetMB=${bad}`] }));
+      expect(e.key).toBe("model.activationBudgetMB");
+    }
+  });
+
   it("the guard section's defaults", () => {
     expect(resolveConfig({ sets: paths }).guard).toEqual({ checkEveryUpdate: "auto", maxWeightAbs: 1e6, maxSkippedUpdates: 3, minEntropy: 0, maxEntropyFrac: 0.995 });
     // "auto": every update on the CPU backends, only at checkpoints on cuda (a device-to-host copy)
