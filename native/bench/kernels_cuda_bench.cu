@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "bench/timing.h"
 #include "test/harness.h"
 
 using namespace rlvr;
@@ -35,23 +36,6 @@ __global__ void targets_kernel(int32_t* t, int64_t n, int64_t v) {
     t[i] = static_cast<int32_t>((i * 2654435761ull) % static_cast<uint64_t>(v));
 }
 
-// Mean milliseconds of fn over reps, after warmup.
-template <class F>
-double time_ms(int reps, F&& fn) {
-  for (int i = 0; i < 3; ++i) fn();
-  cudaEvent_t a, b;
-  HCHECK(cudaEventCreate(&a));
-  HCHECK(cudaEventCreate(&b));
-  HCHECK(cudaEventRecord(a));
-  for (int i = 0; i < reps; ++i) fn();
-  HCHECK(cudaEventRecord(b));
-  HCHECK(cudaEventSynchronize(b));
-  float ms = 0;
-  HCHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / reps;
-}
 
 std::string entry(const char* name, const char* dtype, double ms, double bytes, double copy_gbs, int64_t n,
                   bool last) {

@@ -24,6 +24,7 @@
 
 #include "ops/cuda/cublas_gemm.h"
 #include "ops/ops.h"
+#include "bench/timing.h"
 #include "test/harness.h"
 
 using namespace rlvr;
@@ -56,23 +57,6 @@ void fill(float* p, int64_t count, uint64_t seed, float scale = 1.f) {
   HCHECK(cudaGetLastError());
 }
 
-template <class F>
-double time_ms(int reps, F&& fn) {
-  fn();
-  HCHECK(cudaDeviceSynchronize());
-  cudaEvent_t a, b;
-  HCHECK(cudaEventCreate(&a));
-  HCHECK(cudaEventCreate(&b));
-  HCHECK(cudaEventRecord(a));
-  for (int i = 0; i < reps; ++i) fn();
-  HCHECK(cudaEventRecord(b));
-  HCHECK(cudaEventSynchronize(b));
-  float ms = 0;
-  HCHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return ms / reps;
-}
 
 // Dense peak (TFLOP/s) by device name; 0 = unknown.
 void peaks(const std::string& name, double* bf16, double* f32) {
