@@ -61,12 +61,9 @@ step "ops model bench (Qwen2.5-1.5B shapes, bf16 GEMMs: train 8 x 1024, decode 2
 timeout 180 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 256 512 64 > "$OUT/cuda-ops-model-bench.json" 2>> "$LOG"
 echo "ops model bench exit $?" | tee -a "$LOG"; cat "$OUT/cuda-ops-model-bench.json"; echo
 
-# The attention kernels' other variants (attention_tc.cu; the train profile's attention_fwd /
-# attention_bwd times compare each with the run above).
-step "ops model bench, attention variants RLVR_ATTN_FWD=dbv RLVR_ATTN_DQ=single (train as above, short decode)"
-RLVR_ATTN_FWD=dbv RLVR_ATTN_DQ=single timeout 150 /tmp/rlvr-cudatools/rlvr_cuda_ops_model_bench 8 1024 3 8 64 2 > /tmp/rlvr-opsm-dbv.json 2>> "$LOG"
-echo "ops model bench (dbv) exit $?" | tee -a "$LOG"; grep '"train"' /tmp/rlvr-opsm-dbv.json | cut -c1-400 | tee -a "$LOG"
-grep -o '"attention_[a-z]*": [0-9.]*' /tmp/rlvr-opsm-dbv.json | tee -a "$LOG"
+# The bf16 attention kernels' non-production variants against production (native/dev).
+step "attention variants (native/dev): double-buffered forward V and dq tiles vs production"
+timeout 120 /tmp/rlvr-cudatools/rlvr_dev_attention_variants 2>&1 | tee -a "$LOG"
 
 if [ "${RLVR_BENCH_WMMA:-0}" = 1 ]; then
   step "ops model bench, bf16 GEMMs on the WMMA kernel (RLVR_CUBLAS=0)"

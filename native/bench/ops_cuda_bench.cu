@@ -57,7 +57,6 @@ void fill(float* p, int64_t count, uint64_t seed, float scale = 1.f) {
   HCHECK(cudaGetLastError());
 }
 
-
 // Dense peak (TFLOP/s) by device name; 0 = unknown.
 void peaks(const std::string& name, double* bf16, double* f32) {
   auto has = [&](const char* s) { return name.find(s) != std::string::npos; };
@@ -183,15 +182,9 @@ int main(int argc, char** argv) {
   af16.bf16 = true;
   AttnBwdArgs ab16 = ab;
   ab16.bf16 = true;
-  // the forward's variants (attention_tc.cu): double-buffered V, then the default (single-buffered)
-  setenv("RLVR_ATTN_FWD", "dbv", 1);
-  const double attn16_fwd_dbv_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af16)); });
-  unsetenv("RLVR_ATTN_FWD");
+  // (the tile-buffering variants of the bf16 kernels: native/dev/attention_tc_variants.cu)
   const double attn16_fwd_ms = time_ms(reps, [&] { SCHECK(attention_fwd_cuda(af16)); });
   const double attn16_bwd_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab16)); });
-  setenv("RLVR_ATTN_DQ", "single", 1);  // the dq kernel's variant
-  const double attn16_bwd_dq1_ms = time_ms(reps, [&] { SCHECK(attention_bwd_cuda(ab16)); });
-  unsetenv("RLVR_ATTN_DQ");
   const double attn_flops_fwd = 4.0 * bsz * NH * HD * (double(T) * (T + 1) / 2);  // causal QK^T + PV
   // decode: 8 sequences with a cache of up to 1024 slots (k/v reused as the cache)
   const int64_t db = std::min<int64_t>(8, n), cap = std::min<int64_t>(T, n / db);
@@ -323,12 +316,9 @@ int main(int argc, char** argv) {
               2.5 * attn_flops_fwd / (attn_bwd_ms * 1e9), decode_ms, (long long)db, (long long)cap, decode256_ms,
               decode256_gbs);
   std::printf("  \"attention_bf16\": {\"dtype\": \"bf16\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f, \"bwd_ms\": %.4f, "
-              "\"bwd_tflops\": %.2f, \"fwd_double_buffered_v_ms\": %.4f, \"fwd_double_buffered_v_tflops\": %.2f, "
-              "\"bwd_dq_single_buffered_ms\": %.4f, \"bwd_dq_single_buffered_tflops\": %.2f},\n",
+              "\"bwd_tflops\": %.2f},\n",
               attn16_fwd_ms, attn_flops_fwd / (attn16_fwd_ms * 1e9), attn16_bwd_ms,
-              2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9), attn16_fwd_dbv_ms,
-              attn_flops_fwd / (attn16_fwd_dbv_ms * 1e9), attn16_bwd_dq1_ms,
-              2.5 * attn_flops_fwd / (attn16_bwd_dq1_ms * 1e9));
+              2.5 * attn_flops_fwd / (attn16_bwd_ms * 1e9));
   std::printf("  \"elementwise_ms\": {\"rmsnorm_fwd\": %.4f, \"rmsnorm_bwd\": %.4f, \"rmsnorm_fwd_y16\": %.4f, "
               "\"rmsnorm_bwd_dx16\": %.4f, \"rope_qk\": %.4f, "
               "\"swiglu_fwd\": %.4f, \"swiglu_bwd\": %.4f, \"swiglu_fwd_bf16\": %.4f, \"swiglu_bwd_bf16\": %.4f, \"bias_bwd\": %.4f, \"cast_bf16_n_x_inter\": %.4f, "

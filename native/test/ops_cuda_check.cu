@@ -957,19 +957,12 @@ void check_optimizer(int64_t count, uint64_t seed) {
   }
 }
 
-// The bf16 attention cases (both kernel variants); alone with --bf16-attention (for racecheck).
+// The bf16 attention cases (the production kernels; native/dev/attention_tc_variants.cu compares
+// the other tile-buffering variants with them); alone with --bf16-attention (for racecheck).
 void bf16_attention_cases(const cuda::DeviceInfo& info) {
   g_tc = info.cc_major >= 8;
   std::printf("# bf16 attention: %s\n", g_tc ? "tensor cores for head_dim <= 128 (sm_80+)" : "fp32 kernels (pre-sm_80)");
-  // both variants of the forward and dq kernels (attention_tc.cu), on the same inputs: the
-  // defaults, then RLVR_ATTN_FWD=dbv (double-buffered V) with RLVR_ATTN_DQ=single
-  for (const bool alt : {false, true}) {
-    if (alt) {
-      setenv("RLVR_ATTN_FWD", "dbv", 1);
-      setenv("RLVR_ATTN_DQ", "single", 1);
-    }
-    std::printf("# bf16 attention kernel variants: %s\n",
-                alt ? "forward double-buffered V, dq single-buffered K / V" : "defaults");
+  {
     uint64_t bseed = 1000;
     check_attention_bf16(5, 17, 6, 1, 64, bseed++);          // group 6, one partial tile
     check_attention_bf16(2, 64, 4, 4, 128, bseed++);         // MHA, exactly one tile
@@ -988,8 +981,6 @@ void bf16_attention_cases(const cuda::DeviceInfo& info) {
     check_prefill_bf16(3, 130, 140, 12, 2, 128, 0, bseed++);
     check_prefill_bf16(2, 70, 100, 4, 4, 100, 25, bseed++);  // a chunk after 25 cached slots
   }
-  unsetenv("RLVR_ATTN_FWD");
-  unsetenv("RLVR_ATTN_DQ");
 }
 
 }  // namespace
