@@ -1,8 +1,9 @@
-// SIGINT / SIGTERM for long commands: the first one asks the work to stop at its next safe point
-// (through an AbortSignal whose reason is the signal's name); a second one exits at once with
-// the signal's conventional code (128 + its number: 130, 143). The engine's calls run off the
-// JavaScript thread, so both are handled while a forward/backward is in flight; "at once" is
-// exitNow, since process.exit would first wait for that call to finish.
+// SIGINT / SIGTERM for long commands: the first one asks the work to stop where it can keep what
+// it did (rlvr train: after the current step), through an AbortSignal whose reason is the
+// signal's name; a second one exits at once with the signal's conventional code (128 + its
+// number: 130, 143). The engine's calls run off the JavaScript thread, so both are handled while
+// a forward/backward is in flight; "at once" is exitNow, since process.exit would first wait for
+// that call to finish.
 import { exitNow } from "@rlvr/native";
 
 export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;

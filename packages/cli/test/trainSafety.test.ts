@@ -91,7 +91,7 @@ describe("rlvr train: stops and exit codes", () => {
     const t = startTrainer(["--config", config, "--out", out]);
     await t.waitFor(/^run .*: steps 1\.\.3/m);
     t.p.kill("SIGINT");
-    await t.waitFor(/SIGINT: stopping at the next safe point/);
+    await t.waitFor(/SIGINT: finishing the current step/);
     t.p.kill("SIGINT");
     const r = await t.exited;
     expect(r.code).toBe(130);

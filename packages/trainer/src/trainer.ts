@@ -71,10 +71,9 @@ export interface TrainOptions {
   /** Stop once this many steps ran in this call, with a checkpoint of the last one. */
   maxStepsThisRun?: number;
   /**
-   * Stop when aborted: the step in progress is dropped if its update has not started changing
-   * the weights (checked after each decode step of the rollout, between phases and between
-   * micro-batches: the engine call in flight always completes), else finished; either way the run
-   * ends with a checkpoint of the last finished step.
+   * Stop when aborted: the step in progress is finished (a step is the unit that resume repeats
+   * bit for bit, and its rollout is the costly part, so it is not thrown away), then the run ends
+   * with a checkpoint of it. An abort during the evaluation before training ends the run after it.
    */
   signal?: AbortSignal;
 }
@@ -426,12 +425,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         if (/\b(NaN|inf|non-finite)\b/i.test(e.message)) throw diverged(step, `the model's outputs are not finite: ${e.message}`, updatesThisStep === 0);
         throw e;
       }
-      if (r === null) {
-        // interrupted before the update touched the weights: the step is dropped (redone on resume)
-        stopReason = "interrupted";
-        log(`interrupted during step ${step}: it is dropped and will be redone on --resume`);
-        break;
-      }
       tokensTotal += r.tokens;
       for (const [idx, right] of r.correctByExample) {
         const e = epochCounts.get(idx) ?? [0, 0];
@@ -483,13 +476,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
 
   // --- one step ----------------------------------------------------------------------------
   async function trainStep(step: number, batch: PromptRow[]) {
-    // the engine's calls run off the JavaScript thread, so a signal's handler runs during them;
-    // the step checks for a stop between phases, decode steps and micro-batches, and can stop
-    // until the first optimizer step changes the weights
-    const stopHere = async () => {
-      await new Promise<void>((r) => setImmediate(r));
-      return aborted();
-    };
     const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0, ...(critic ? { values: 0, critic: 0 } : {}) };
     const timed = async <T>(name: keyof typeof phase, fn: () => Promise<T> | T): Promise<T> => {
       emit({ type: "phase", step, phase: name });
@@ -505,23 +491,15 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     const n = c.rollout.n, tau = c.rollout.temperature;
     const scoring = { maxRows: c.actor.logProbMicroBatchSize, maxTokens: c.actor.logProbMaxTokens };
 
-    // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p); a stop
-    // asked for during it ends it at the next decode step
+    // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p)
     const rolloutStart = performance.now();
-    let samples: Awaited<ReturnType<typeof generate>>;
-    try {
-      samples = await timed("rollout", () =>
-        generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
-          n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
-          eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
-          onDecodeStep: (p) => progress("rollout", rolloutStart, p.rowsDone, p.rowsTotal, p.tokens),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        }),
-      );
-    } catch (e) {
-      if (aborted()) return null;
-      throw e;
-    }
+    const samples = await timed("rollout", () =>
+      generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
+        n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
+        eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
+        onDecodeStep: (p) => progress("rollout", rolloutStart, p.rowsDone, p.rowsTotal, p.tokens),
+      }),
+    );
     const rollouts: Rollout[] = samples.map((s) => {
       const p = batch[s.promptIndex]!;
       return {
@@ -530,7 +508,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       };
     });
     const genTokens = rollouts.reduce((a, r) => a + r.responseIds.length, 0);
-    if (await stopHere()) return null;
 
     // reward: the verifier grades in its worker threads while this thread runs the scoring
     // passes that do not need the rewards (old/ref log-probs, critic values); phase_s.reward is
@@ -546,7 +523,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     );
     const refLogp = ref ? await timed("ref_logp", async () => (await scoreRollouts(ref, rollouts, W, tau, scoring, distinct)).logp) : undefined;
     const values = critic ? await timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;
-    if (await stopHere()) return null;
     emit({ type: "phase", step, phase: "reward" });
     const tr = performance.now();
     const rewards = await pending;
@@ -564,7 +540,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       advantages = broadcastRows(adv, mask, W);
     }
 
-    if (await stopHere()) return null;
     const lr = learningRate(c, step);
     // the critic first (verl's order); during critic warm-up the actor is not updated
     let cstats: CriticUpdateStats | null = null;
@@ -590,8 +565,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         ...(actorFrozen ? { step: false } : {}),
         pack: c.actor.packSequences,
       });
-    // the update, paused between engine calls: a stop before the first optimizer step drops the
-    // step; after each optimizer step the weights and moments are checked (guard.checkEveryUpdate)
+    // the update, one engine call at a time: after each optimizer step the weights and moments are
+    // checked (guard.checkEveryUpdate)
     emit({ type: "phase", step, phase: "update" });
     const microTotal = microBatchCount(rollouts.length, actorBatches), updateStart = performance.now();
     let microDone = 0;
@@ -609,11 +584,6 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       if (r.value.kind === "step" && checkEveryUpdate) {
         const bad = checkEngine(actor, c.guard.maxWeightAbs);
         if (bad) throw diverged(step, `after optimizer update ${r.value.stepped} of the step: ${bad}`);
-      }
-      if (r.value.kind === "micro" && r.value.stepped === 0 && !critic && (await stopHere())) {
-        await update.return(undefined as never);
-        actor.zeroGrad();
-        return null;
       }
     }
 

@@ -51,7 +51,7 @@ describe("early stops save a checkpoint of the last finished step", () => {
     expect(again.stopReason).toBe("completed");
   });
 
-  it("an abort during the rollout drops that step, saves the previous one, and the resumed run is bit-identical", async () => {
+  it("an abort during the rollout finishes that step and saves it, and the resumed run is bit-identical", async () => {
     const { config, dir } = await setup();
     const full = join(dir, "full"), split = join(dir, "split");
     await train({ config, outDir: full, reward: parityReward });
@@ -61,15 +61,16 @@ describe("early stops save a checkpoint of the last finished step", () => {
     };
     const r = await train({ config, outDir: split, reward: parityReward, signal: abort.signal, onEvent });
     expect(r.stopReason).toBe("interrupted");
-    expect(r.lastStep).toBe(1); // noticed right after step 2's rollout, before its update
-    expect(checkpoints(split)).toEqual(["step-000001"]);
+    expect(r.lastStep).toBe(2); // step 2 ran to its end
+    expect(checkpoints(split)).toEqual(["step-000002"]);
+    expect(findLatestCheckpoint(split)!.state).toMatchObject({ step: 2 });
     await train({ config, outDir: split, reward: parityReward, resume: true });
     const a = readMetrics(join(full, "metrics.jsonl")), b = readMetrics(join(split, "metrics.jsonl"));
     expect(b.map(pick)).toEqual(a.map(pick));
     await expectSameWeights(full, split);
   });
 
-  it("an abort between the update's micro-batches (before its optimizer step) drops the step too", async () => {
+  it("an abort between the update's micro-batches finishes the step too", async () => {
     // 2 prompts x 4 samples, one mini-batch, micro-batches of 3: three forwardBackward calls per update
     const { config, dir } = await setup({ actor: { ppoMiniBatchSize: 2, microBatchSize: 3 } });
     const full = join(dir, "full"), split = join(dir, "split");
@@ -80,8 +81,8 @@ describe("early stops save a checkpoint of the last finished step", () => {
     };
     const r = await train({ config, outDir: split, reward: parityReward, signal: abort.signal, onEvent });
     expect(r.stopReason).toBe("interrupted");
-    expect(r.lastStep).toBe(2);
-    expect(findLatestCheckpoint(split)!.state).toMatchObject({ step: 2, adamwSteps: 2 });
+    expect(r.lastStep).toBe(3);
+    expect(findLatestCheckpoint(split)!.state).toMatchObject({ step: 3, adamwSteps: 3 });
     await train({ config, outDir: split, reward: parityReward, resume: true });
     expect(readMetrics(join(split, "metrics.jsonl")).map(pick)).toEqual(readMetrics(join(full, "metrics.jsonl")).map(pick));
     await expectSameWeights(full, split);

@@ -84,12 +84,11 @@ export function trainCommand(): Command {
       if (builtIn) process.stderr.write(`preset ${DEFAULT_TRAIN_PRESET} (no --config given): model ${config.model.path}, data ${config.data.train}; outputs in ${config.trainer.outDir}\n`);
       const progress = new Progress(process.stderr, config.trainer.totalSteps, 1);
       const evals: { step: number; results: Record<string, number> }[] = [];
-      // the first SIGINT/SIGTERM stops at the next safe point (a decode step of the rollout,
-      // between phases or micro-batches: the engine call in flight completes) with a checkpoint
-      // of the last finished step; a second one exits at once
+      // the first SIGINT/SIGTERM lets the step in progress finish, then saves a checkpoint of it
+      // and exits 130/143; a second one exits at once
       const stop = installStopSignals({
         onFirst: (sig) =>
-          progress.log(`${sig}: stopping at the next safe point and saving a checkpoint of the last finished step (${sig === "SIGINT" ? "Ctrl-C" : "the signal"} again quits at once)`),
+          progress.log(`${sig}: finishing the current step, then saving a checkpoint and stopping (${sig === "SIGINT" ? "Ctrl-C" : "the signal"} again quits at once)`),
         onSecond: (sig) => {
           progress.done();
           process.stderr.write(`${sig} again: exiting now (the last checkpoint on disk stays intact)\n`);
