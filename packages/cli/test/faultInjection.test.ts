@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 import { readMetrics } from "@rlvr/data";
+import { mulberry32 as rng } from "@rlvr/testing/rng"; // the kill points
 
-import { rng } from "../../engine/test/helpers.js"; // mulberry32: the kill points
 import { tinyRunConfig } from "./helpers.js";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");

@@ -3,10 +3,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "@rlvr/testing/repoRoot";
 
 import { Engine } from "@rlvr/engine";
 import { loadModelDir, ModelTokenizer, parseModelConfig } from "@rlvr/model";
@@ -14,7 +14,7 @@ import { loadModelDir, ModelTokenizer, parseModelConfig } from "@rlvr/model";
 import { initModel } from "../src/init/initModel.js";
 import { syntheticTokenizer } from "../src/init/syntheticTokenizer.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const root = repoRoot();
 const dir = mkdtempSync(join(tmpdir(), "rlvr-init-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

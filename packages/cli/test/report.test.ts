@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "@rlvr/testing/repoRoot";
 
 const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const root = repoRoot();
 const cli = join(root, "packages/cli/dist/cli.js");
 const built = ["packages/cli/dist/commands/report.js", "packages/report/dist/index.js"].every((p) => existsSync(join(root, p)));
 const dir = mkdtempSync(join(tmpdir(), "rlvr-cli-report-"));

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { repoRoot } from "@rlvr/testing/repoRoot";
 import { readVerlDataset, readVerlParquet, sharedPath, writeVerlDataset, type VerlRow } from "@rlvr/data";
 import { formatRanking, runSelect } from "../src/commands/select.js";
 
@@ -83,7 +83,7 @@ describe("runSelect", () => {
   });
 });
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const root = repoRoot();
 const cli = join(root, "packages/cli/dist/cli.js");
 const built = ["packages/cli/dist/commands/select.js", "packages/data/dist/index.js", "packages/report/dist/index.js"].every((p) =>
   existsSync(join(root, p)),

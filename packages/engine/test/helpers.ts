@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 
 import { SafetensorsFile, expectedTensorShapes, parseModelConfig, type ModelConfig, type TensorData } from "@rlvr/model";
+import { mulberry32 as rng } from "@rlvr/testing/rng";
 
 import { Engine } from "../src/index.js";
 
@@ -66,17 +67,8 @@ export async function expectErr(fn: () => unknown, cls: new (...a: never[]) => E
 
 export const toI32 = (a: Float32Array) => Int32Array.from(a, (x) => Math.round(x));
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG (mulberry32, @rlvr/testing). */
+export { rng };
 
 export function gaussian(r: () => number): number {
   const u = Math.max(r(), 1e-12);

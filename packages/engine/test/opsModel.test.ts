@@ -9,13 +9,14 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { describe, expect, it } from "vitest";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+import { repoRoot } from "@rlvr/testing/repoRoot";
+
+const root = repoRoot();
 const check = join(root, "native", "build", "checks", "rlvr_ops_model_cpu_check");
 const run = promisify(execFile);
 

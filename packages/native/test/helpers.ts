@@ -13,6 +13,8 @@
  */
 import { expect } from "vitest";
 
+import { mulberry32 as rng } from "@rlvr/testing/rng";
+
 import { Tensor } from "../src/index.js";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, tokenLogprobsRef } from "../src/reference/index.js";
 
@@ -24,17 +26,8 @@ export function depth(v: number): number {
   return Math.ceil(Math.min(v, 2048) / 16) + 16 + Math.ceil(v / 2048);
 }
 
-/** mulberry32: a small seeded PRNG so large inputs are cheap and reproducible from a fast-check seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG (mulberry32, @rlvr/testing). */
+export { rng };
 
 export type HalfOrF32 = "f32" | "f16" | "bf16";
 
