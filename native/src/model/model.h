@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "ops/backend.h"  // kDefaultActBudgetBytes
 
 namespace rlvr::engine {
 
@@ -40,10 +41,6 @@ struct Config {
   bool value_head = false;
   std::vector<float> inv_freq;  // head_dim / 2 RoPE inverse frequencies (scaling already applied)
 };
-
-// The most memory a training pass spends, by default, on keeping every layer's activations for
-// the backward instead of recomputing them per layer (both give bitwise the same gradients).
-constexpr double kDefaultActBudgetBytes = 1024.0 * 1024 * 1024;
 
 // Ok when the config is usable, else the field at fault and what is wrong (Code::Shape for
 // invFreq, Code::Value otherwise).

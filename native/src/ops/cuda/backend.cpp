@@ -1,4 +1,4 @@
-// The CUDA Backend of OpsModel (ops_model.h): device memory through the
+// The CUDA Backend (ops/backend.h): device memory through the
 // rlvr::cuda runtime services (kernels.h) and the *_cuda ops. Host code, in a
 // file of its own so that CPU-only targets (rlvr_ops_model_cpu_check) link
 // ops_model.cpp without any CUDA symbol. Everything runs on the legacy default
@@ -8,7 +8,7 @@
 // so creating an OpsModel on it fails with Code::Device at the first allocation.
 #include <utility>
 
-#include "model/ops_model.h"
+#include "ops/backend.h"
 
 namespace rlvr::engine {
 namespace {
