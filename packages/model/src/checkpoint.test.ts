@@ -7,10 +7,12 @@ import { f16ToF32, f32ToF16, roundToBf16 } from "./dtypes.js";
 import { ModelConfigError, ModelFileError, TensorMismatchError, UnsupportedArchitectureError, UnsupportedDtypeError } from "./errors.js";
 import { writeModelSafetensors, writeSafetensors, type TensorData } from "./safetensorsWriter.js";
 import {
-  SPECIAL, randomWeights, tempDir, tinyLlama, tinyLlamaJson, tinyQwen2, tinyQwen2Json, tinyTokenizerFileMap,
+  SPECIAL, randomWeights, tempDir, tinyLlama, tinyLlamaJson, tinyQwen2, tinyQwen2Json, tinyQwen3, tinyTokenizerFileMap,
 } from "./testing/fixtures.js";
 
-const cases: [string, () => ModelConfig][] = [["Qwen2", () => tinyQwen2()], ["Llama (llama3 RoPE)", () => tinyLlama()]];
+const cases: [string, () => ModelConfig][] = [
+  ["Qwen2", () => tinyQwen2()], ["Llama (llama3 RoPE)", () => tinyLlama()], ["Qwen3 (q/k norm)", () => tinyQwen3()],
+];
 
 async function errorOf(p: Promise<unknown>): Promise<Error> {
   return p.then(() => { throw new Error("expected a rejection"); }, (e: Error) => e);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { modelConfigToJson, parseModelConfig, ropeInvFreq } from "./config.js";
-import { ModelConfigError, UnsupportedArchitectureError } from "./errors.js";
-import { tinyLlamaJson, tinyQwen2Json } from "./testing/fixtures.js";
-import { expectedTensorShapes } from "./weights.js";
+import { ModelConfigError, TensorMismatchError, UnsupportedArchitectureError } from "./errors.js";
+import { tinyLlamaJson, tinyQwen2Json, tinyQwen3Json } from "./testing/fixtures.js";
+import { checkTensorShapes, expectedTensorShapes } from "./weights.js";
 
-// Published config.json values of Qwen2.5-0.5B-Instruct and Llama-3.2-1B.
+// Published config.json values of Qwen2.5-0.5B-Instruct, Qwen3-0.6B and Llama-3.2-1B.
 const qwen05b = {
   architectures: ["Qwen2ForCausalLM"], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
   hidden_act: "silu", hidden_size: 896, initializer_range: 0.02, intermediate_size: 4864,
@@ -12,6 +12,14 @@ const qwen05b = {
   num_hidden_layers: 24, num_key_value_heads: 2, rms_norm_eps: 1e-6, rope_theta: 1000000.0,
   sliding_window: 32768, tie_word_embeddings: true, torch_dtype: "bfloat16", transformers_version: "4.43.1",
   use_cache: true, use_sliding_window: false, vocab_size: 151936,
+};
+const qwen3_06b = {
+  architectures: ["Qwen3ForCausalLM"], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643,
+  eos_token_id: 151645, head_dim: 128, hidden_act: "silu", hidden_size: 1024, initializer_range: 0.02,
+  intermediate_size: 3072, max_position_embeddings: 40960, max_window_layers: 28, model_type: "qwen3",
+  num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_scaling: null,
+  rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: "bfloat16",
+  transformers_version: "4.51.0", use_cache: true, use_sliding_window: false, vocab_size: 151936,
 };
 const llama1b = {
   architectures: ["LlamaForCausalLM"], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000,
@@ -35,6 +43,60 @@ describe("parseModelConfig", () => {
     // embed + 24 layers × (2 norms, q/k/v/o, 3 biases, 3 MLP) + final norm; lm_head tied.
     expect(expectedTensorShapes(c).size).toBe(1 + 24 * 12 + 1);
     expect(expectedTensorShapes(c).get("model.layers.3.self_attn.k_proj.weight")).toEqual([128, 896]);
+  });
+
+  it("normalizes a Qwen3 config: q/k norm, no q/k/v bias, head_dim from the config", () => {
+    const c = parseModelConfig(qwen3_06b);
+    expect(c).toMatchObject({
+      architecture: "Qwen3ForCausalLM", hiddenSize: 1024, numHeads: 16, numKvHeads: 8, headDim: 128,
+      attentionBias: false, qkNorm: true, tieWordEmbeddings: true, ropeTheta: 1e6,
+    });
+    // embed + 28 layers × (2 norms, q/k/v/o, q_norm, k_norm, 3 MLP) + final norm; lm_head tied.
+    const shapes = expectedTensorShapes(c);
+    expect(shapes.size).toBe(1 + 28 * 11 + 1);
+    expect(shapes.get("model.layers.5.self_attn.q_norm.weight")).toEqual([128]);
+    expect(shapes.get("model.layers.5.self_attn.k_norm.weight")).toEqual([128]);
+    expect(shapes.get("model.layers.5.self_attn.q_proj.weight")).toEqual([16 * 128, 1024]);
+    expect(shapes.get("model.layers.5.self_attn.o_proj.weight")).toEqual([1024, 16 * 128]);
+    expect(shapes.has("model.layers.0.self_attn.q_proj.bias")).toBe(false);
+    expect(parseModelConfig(qwen05b).qkNorm).toBe(false);
+    expect(parseModelConfig(llama1b).qkNorm).toBe(false);
+  });
+
+  it("checks Qwen3's q_norm / k_norm tensors: missing, wrongly shaped, or Qwen2's biases instead", () => {
+    const c = parseModelConfig(tinyQwen3Json());
+    const good = expectedTensorShapes(c);
+    expect(() => checkTensorShapes("m", good, c)).not.toThrow();
+    const bad = new Map(good);
+    bad.delete("model.layers.1.self_attn.k_norm.weight");
+    bad.set("model.layers.0.self_attn.q_norm.weight", [24]);
+    bad.set("model.layers.0.self_attn.q_proj.bias", [32]);
+    try {
+      checkTensorShapes("m", bad, c);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(TensorMismatchError);
+      const err = e as TensorMismatchError;
+      expect(err.missing).toEqual(["model.layers.1.self_attn.k_norm.weight"]);
+      expect(err.unexpected).toEqual(["model.layers.0.self_attn.q_proj.bias"]);
+      expect(err.wrongShape).toEqual([{ name: "model.layers.0.self_attn.q_norm.weight", expected: [8], actual: [24] }]);
+    }
+  });
+
+  it.each([
+    [{ use_sliding_window: true }, "use_sliding_window", /sliding-window attention is not supported/],
+    [{ attention_bias: true }, "attention_bias", /only false is supported for Qwen3ForCausalLM/],
+    [{ model_type: "qwen2" }, "model_type", /must be "qwen3"/],
+  ])("rejects Qwen3 %j naming field %s", (override, field, message) => {
+    try {
+      parseModelConfig(tinyQwen3Json(override), "q3/config.json");
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ModelConfigError);
+      const err = e as ModelConfigError;
+      expect(err.issues.map((i) => i.field)).toEqual([field]);
+      expect(err.message).toMatch(message);
+    }
   });
 
   it("normalizes a Llama 3.2 config with llama3 RoPE scaling", () => {
@@ -67,7 +129,7 @@ describe("parseModelConfig", () => {
   it("rejects unsupported architectures, naming them", () => {
     const err = (() => { try { parseModelConfig(tinyLlamaJson({ architectures: ["MistralForCausalLM"] }), "/m/config.json"); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(UnsupportedArchitectureError);
-    expect((err as Error).message).toMatch(/\/m\/config\.json.*"architectures".*MistralForCausalLM.*Qwen2ForCausalLM, LlamaForCausalLM/);
+    expect((err as Error).message).toMatch(/\/m\/config\.json.*"architectures".*MistralForCausalLM.*Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM/);
   });
 
   it.each([
@@ -101,7 +163,10 @@ describe("parseModelConfig", () => {
 });
 
 describe("modelConfigToJson", () => {
-  it.each([["qwen2", tinyQwen2Json()], ["llama", tinyLlamaJson()], ["llama-3.2", llama1b], ["qwen-0.5b", qwen05b]])(
+  it.each([
+    ["qwen2", tinyQwen2Json()], ["qwen3", tinyQwen3Json()], ["llama", tinyLlamaJson()], ["llama-3.2", llama1b],
+    ["qwen-0.5b", qwen05b], ["qwen3-0.6b", qwen3_06b],
+  ])(
     "round-trips %s and keeps unknown base fields",
     (_, json) => {
       const c = parseModelConfig(json);

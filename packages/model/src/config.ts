@@ -1,8 +1,8 @@
-// config.json ⇄ normalized ModelConfig for Qwen2ForCausalLM and LlamaForCausalLM.
+// config.json ⇄ normalized ModelConfig for Qwen2ForCausalLM, Qwen3ForCausalLM and LlamaForCausalLM.
 import { z } from "zod";
 import { ModelConfigError, UnsupportedArchitectureError, type ConfigIssue } from "./errors.js";
 
-export const SUPPORTED_ARCHITECTURES = ["Qwen2ForCausalLM", "LlamaForCausalLM"] as const;
+export const SUPPORTED_ARCHITECTURES = ["Qwen2ForCausalLM", "Qwen3ForCausalLM", "LlamaForCausalLM"] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export const TORCH_DTYPES = ["float32", "bfloat16", "float16"] as const;
@@ -33,6 +33,8 @@ export interface ModelConfig {
   tieWordEmbeddings: boolean;
   /** q/k/v projections carry biases (always for Qwen2, never for supported Llama configs). */
   attentionBias: boolean;
+  /** Each q / k head is RMS-normed over headDim (self_attn.q_norm / k_norm) before RoPE: Qwen3. */
+  qkNorm: boolean;
   torchDtype: TorchDtype;
   bosTokenId: number | null;
   /** eos_token_id of config.json as a list (may be empty). */
@@ -41,6 +43,7 @@ export interface ModelConfig {
 
 const MODEL_TYPE: Record<Architecture, string> = {
   Qwen2ForCausalLM: "qwen2",
+  Qwen3ForCausalLM: "qwen3",
   LlamaForCausalLM: "llama",
 };
 
@@ -181,9 +184,9 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
       message: `must be "${MODEL_TYPE[architecture]}" for ${architecture}, got "${raw.model_type}"`,
     });
   }
-  if (architecture === "LlamaForCausalLM") {
+  if (architecture === "LlamaForCausalLM" || architecture === "Qwen3ForCausalLM") {
     for (const f of ["attention_bias", "mlp_bias"] as const) {
-      if (raw[f] === true) issues.push({ field: f, message: "only false is supported for LlamaForCausalLM" });
+      if (raw[f] === true) issues.push({ field: f, message: `only false is supported for ${architecture}` });
     }
   }
   if (raw.use_sliding_window === true) {
@@ -198,7 +201,7 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
     // theta^(-2i/d) then grows with i instead of falling: 1e-300 gave frequencies of 1e281
     issues.push({ field: thetaField, message: `must be at least 1 (models use 1e4 to 1e7), got ${ropeTheta}` });
   }
-  const params = parameterCount(raw, numKvHeads, headDim);
+  const params = parameterCount(raw, numKvHeads, headDim, architecture === "Qwen3ForCausalLM");
   if (params > MAX_CONFIG_PARAMETERS) {
     issues.push({
       field: "(sizes)",
@@ -225,6 +228,7 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
     maxPositionEmbeddings: raw.max_position_embeddings,
     tieWordEmbeddings: raw.tie_word_embeddings ?? false,
     attentionBias: architecture === "Qwen2ForCausalLM",
+    qkNorm: architecture === "Qwen3ForCausalLM",
     torchDtype: raw.torch_dtype ?? raw.dtype ?? "float32",
     bosTokenId: raw.bos_token_id ?? null,
     eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
@@ -243,11 +247,12 @@ function normalize(raw: RawConfig, path: string): ModelConfig {
 }
 
 /** Parameters the sizes describe, counted in floating point (before anything is allocated). */
-function parameterCount(raw: RawConfig, numKvHeads: number, headDim: number): number {
+function parameterCount(raw: RawConfig, numKvHeads: number, headDim: number, qkNorm: boolean): number {
   const h = raw.hidden_size;
   const q = raw.num_attention_heads * headDim;
   const kv = numKvHeads * headDim;
-  const layer = 2 * h + q * h + 2 * kv * h + q + 2 * kv + h * q + 3 * raw.intermediate_size * h;
+  const norms = qkNorm ? 2 * headDim : 0;
+  const layer = 2 * h + q * h + 2 * kv * h + q + 2 * kv + norms + h * q + 3 * raw.intermediate_size * h;
   return 2 * raw.vocab_size * h + raw.num_hidden_layers * layer + h;
 }
 
@@ -369,6 +374,7 @@ export function modelConfigToJson(
     out.mlp_bias = false;
   } else {
     out.use_sliding_window = false;
+    if (config.architecture === "Qwen3ForCausalLM") out.attention_bias = false;
   }
   if (config.bosTokenId !== null) out.bos_token_id = config.bosTokenId;
   if (eos.length > 0) out.eos_token_id = eos.length === 1 ? eos[0] : [...eos];

@@ -32,6 +32,10 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
       out.set(`${p}.self_attn.k_proj.bias`, [kv]);
       out.set(`${p}.self_attn.v_proj.bias`, [kv]);
     }
+    if (config.qkNorm) {
+      out.set(`${p}.self_attn.q_norm.weight`, [d]);
+      out.set(`${p}.self_attn.k_norm.weight`, [d]);
+    }
     out.set(`${p}.self_attn.o_proj.weight`, [h, q]);
     out.set(`${p}.post_attention_layernorm.weight`, [h]);
     out.set(`${p}.mlp.gate_proj.weight`, [m, h]);

@@ -37,6 +37,34 @@ export function tinyQwen2Json(overrides: Record<string, unknown> = {}): Record<s
   };
 }
 
+/** Qwen3: q/k RMSNorm, no q/k/v bias, an explicit head_dim (4 × 8 = 32 ≠ hidden 24). */
+export function tinyQwen3Json(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ["Qwen3ForCausalLM"],
+    model_type: "qwen3",
+    vocab_size: 272,
+    hidden_size: 24,
+    intermediate_size: 40,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 8,
+    hidden_act: "silu",
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000.0,
+    rope_scaling: null,
+    max_position_embeddings: 64,
+    tie_word_embeddings: true,
+    attention_bias: false,
+    use_sliding_window: false,
+    sliding_window: null,
+    torch_dtype: "bfloat16",
+    bos_token_id: 256,
+    eos_token_id: 256,
+    ...overrides,
+  };
+}
+
 export function tinyLlamaJson(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     architectures: ["LlamaForCausalLM"],
@@ -70,6 +98,7 @@ export function tinyLlamaJson(overrides: Record<string, unknown> = {}): Record<s
 }
 
 export const tinyQwen2 = (o: Record<string, unknown> = {}): ModelConfig => parseModelConfig(tinyQwen2Json(o));
+export const tinyQwen3 = (o: Record<string, unknown> = {}): ModelConfig => parseModelConfig(tinyQwen3Json(o));
 export const tinyLlama = (o: Record<string, unknown> = {}): ModelConfig => parseModelConfig(tinyLlamaJson(o));
 
 /** Seeded uniform floats in [-scale, scale) (mulberry32). */
