@@ -147,7 +147,8 @@ struct Case {
 
 // Qwen2-shaped: tied LM head, q/k/v biases, GQA 2:1. Llama-shaped: untied, no
 // biases, GQA 4:1, q width (heads * head_dim) != hidden. Odd sizes on purpose.
-// The third has Qwen2.5's head_dim (128).
+// A Qwen3-shaped one: per-head q/k RMSNorm, no biases, q width 64 != hidden 40. The last has
+// Qwen2.5's head_dim (128).
 inline std::vector<Case> tiny_cases() {
   Case q;
   q.name = "qwen2-tiny";
@@ -164,7 +165,12 @@ inline std::vector<Case> tiny_cases() {
   w.cfg.vocab = 301; w.cfg.hidden = 128; w.cfg.inter = 192; w.cfg.layers = 2; w.cfg.heads = 4; w.cfg.kv_heads = 2;
   w.cfg.head_dim = 128; w.cfg.rms_eps = 1e-6f; w.cfg.qkv_bias = true; w.cfg.tied = true;
   w.cfg.inv_freq = rope_inv_freq(128, 1e6);
-  return {q, l, w};
+  Case k;
+  k.name = "qwen3-tiny";
+  k.cfg.vocab = 89; k.cfg.hidden = 40; k.cfg.inter = 64; k.cfg.layers = 2; k.cfg.heads = 4; k.cfg.kv_heads = 2;
+  k.cfg.head_dim = 16; k.cfg.rms_eps = 1e-6f; k.cfg.qkv_bias = false; k.cfg.qk_norm = true; k.cfg.tied = true;
+  k.cfg.inv_freq = rope_inv_freq(16, 1e6);
+  return {q, l, k, w};  // w last: the long runs take tiny_cases().back()
 }
 
 // The long run: 2 x 150 tokens (left padding 37, right padding 20), prefill of 2 x 100, 3 steps.
@@ -183,7 +189,8 @@ inline std::vector<float> random_weights(const std::vector<engine::ParamInfo>& p
   std::vector<float> w(static_cast<size_t>(total));
   Rng rng(seed);
   for (const auto& p : ps) {
-    const bool norm = p.name.find("layernorm") != std::string::npos || p.name == "model.norm.weight";
+    const bool norm = p.name.find("layernorm") != std::string::npos || p.name == "model.norm.weight" ||
+                      p.name.find("_norm.weight") != std::string::npos;  // Qwen3's q_norm / k_norm
     const bool bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
     const bool embed = p.name == "model.embed_tokens.weight";
     const float scale = norm ? 0.1f : bias ? 0.1f : embed ? 0.3f : 1.f / std::sqrt(static_cast<float>(p.shape.back()));

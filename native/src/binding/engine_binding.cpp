@@ -187,7 +187,7 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
 }
 
 // new Engine({ vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
-//              headDim, rmsNormEps, attentionBias, tieWordEmbeddings, invFreq, valueHead?,
+//              headDim, rmsNormEps, attentionBias, qkNorm?, tieWordEmbeddings, invFreq, valueHead?,
 //              backend?: "cpu" | "ops-cpu" | "cuda", device?: number, bf16Gemm?: boolean,
 //              activationBudgetBytes?: number })
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
@@ -206,6 +206,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     if (!(eps > 0)) fail(Code::Value, "rmsNormEps", "must be > 0");
     c.rms_eps = static_cast<float>(eps);
     c.qkv_bias = bool_field(o, "attentionBias");
+    c.qk_norm = has(o, "qkNorm") ? bool_field(o, "qkNorm") : false;
     c.tied = bool_field(o, "tieWordEmbeddings");
     c.value_head = has(o, "valueHead") ? bool_field(o, "valueHead") : false;
     std::string backend = "cpu";

@@ -20,7 +20,7 @@ Status validate_config(const Config& c) {
     if (!std::isfinite(f) || f < 0) return bad("invFreq", "entries must be finite and >= 0", Code::Shape);
   const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied || c.value_head ? 1 : 2) +
                        static_cast<double>(c.layers) *
-                           (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter);
+                           (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter + (c.qk_norm ? 2.0 * c.head_dim : 0));
   if (total > 4.0e9) return bad("config", "more than 4e9 parameters is beyond the CPU engine");
   return Status::Ok();
 }

@@ -68,7 +68,7 @@ using cpu::parallel_for;
 // Parameter registry (Hugging Face names, @rlvr/model's expectedTensorShapes order)
 
 struct Model::LayerP {
-  float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
+  float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *qn, *kn, *wo, *ln2, *wg, *wu, *wd;  // qn, kn: null without qk_norm
   int iwq, iwk, iwv, iwo, iwg, iwu, iwd;
 };
 
@@ -108,6 +108,11 @@ Model::LayerP Model::layer(int l, bool grads) {
     k = 7;
   } else {
     p.bq = p.bk = p.bv = nullptr;
+  }
+  p.qn = p.kn = nullptr;
+  if (cfg_.qk_norm) {
+    p.qn = at(k); p.kn = at(k + 1);
+    k += 2;
   }
   p.iwo = b + k; p.wo = at(k);
   p.ln2 = at(k + 1);
@@ -356,7 +361,8 @@ namespace {
 // Floats of one layer's Acts per row.
 double acts_floats_per_row(const Config& c) {
   const double H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
-  return 3 * H + 2 * Q + 2 * KV + 3 * I + 2;
+  const double qk = c.qk_norm ? Q + KV + c.heads + c.kv_heads : 0;  // pre-norm q, k and their inv
+  return 3 * H + 2 * Q + 2 * KV + 3 * I + 2 + qk;
 }
 }  // namespace
 
@@ -392,9 +398,16 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
   const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
                 KV = NKV * hd, I = cfg_.inter;
   rmsnorm_fwd(x_in, p.ln1, a.xn1.data(), a.inv1.data(), n, H, cfg_.rms_eps);
-  linear_fwd(n, Q, H, a.xn1.data(), wt(p.iwq), p.bq, a.q.data());
-  linear_fwd(n, KV, H, a.xn1.data(), wt(p.iwk), p.bk, a.k.data());
+  // Qwen3: the projections go to qp / kp, then each head is RMS-normed into q / k
+  float* qo = cfg_.qk_norm ? a.qp.data() : a.q.data();
+  float* ko = cfg_.qk_norm ? a.kp.data() : a.k.data();
+  linear_fwd(n, Q, H, a.xn1.data(), wt(p.iwq), p.bq, qo);
+  linear_fwd(n, KV, H, a.xn1.data(), wt(p.iwk), p.bk, ko);
   linear_fwd(n, KV, H, a.xn1.data(), wt(p.iwv), p.bv, a.v.data());
+  if (cfg_.qk_norm) {
+    rmsnorm_fwd(qo, p.qn, a.q.data(), a.qinv.data(), n * NH, hd, cfg_.rms_eps);
+    rmsnorm_fwd(ko, p.kn, a.k.data(), a.kinv.data(), n * NKV, hd, cfg_.rms_eps);
+  }
   rope_apply(a.q.data(), n, NH, hd, cs.data(), false);
   rope_apply(a.k.data(), n, NKV, hd, cs.data(), false);
   if (cache_k) {
@@ -494,6 +507,13 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
   datt = {};
   rope_apply(dq.data(), n, NH, hd, cs.data(), true);
   rope_apply(dk.data(), n, NKV, hd, cs.data(), true);
+  if (cfg_.qk_norm) {  // dq, dk: of the normed heads; back through the per-head RMSNorm to qp, kp
+    std::vector<float> dqn = std::move(dq), dkn = std::move(dk);
+    dq.assign(static_cast<size_t>(n * Q), 0.f);
+    dk.assign(static_cast<size_t>(n * KV), 0.f);
+    rmsnorm_bwd(a.qp.data(), p.qn, a.qinv.data(), dqn.data(), dq.data(), gp.qn, n * NH, hd, false);
+    rmsnorm_bwd(a.kp.data(), p.kn, a.kinv.data(), dkn.data(), dk.data(), gp.kn, n * NKV, hd, false);
+  }
   linear_bwd_input(n, Q, H, dq.data(), p.wq, dxn.data(), false);
   linear_bwd_input(n, KV, H, dk.data(), p.wk, dxn.data(), true);
   linear_bwd_input(n, KV, H, dv.data(), p.wv, dxn.data(), true);

@@ -1,5 +1,5 @@
-// The CPU model engine: a Qwen2 / Llama decoder (RMSNorm, RoPE with given
-// inverse frequencies, GQA attention with optional q/k/v biases, SwiGLU MLP,
+// The CPU model engine: a Qwen2 / Qwen3 / Llama decoder (RMSNorm, RoPE with given
+// inverse frequencies, GQA attention with optional q/k/v biases and q/k RMSNorm, SwiGLU MLP,
 // tied or untied LM head) in fp32, with
 //   - score():            per-token log-prob and entropy of given targets (no grad),
 //   - forward_backward(): the fused policy objective at the LM head and an
@@ -34,6 +34,9 @@ struct Config {
   int64_t vocab = 0, hidden = 0, inter = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0;
   float rms_eps = 1e-6f;
   bool qkv_bias = false;  // Qwen2: true
+  // Qwen3: each q / k head goes through an RMSNorm over head_dim (self_attn.q_norm / k_norm,
+  // weight [head_dim]) after its projection and before RoPE.
+  bool qk_norm = false;
   bool tied = false;      // lm_head shares model.embed_tokens.weight
   // A critic (PPO): score.weight [1, h] and score.bias [1] (HF *ForTokenClassification,
   // num_labels 1) replace the LM head; values() / value_forward_backward() instead of

@@ -31,10 +31,14 @@ struct Model::AttnSrc {
 // One layer's activations for n rows (reused across layers).
 struct Model::Acts {
   std::vector<float> xn1, inv1, q, k, v, att, x2, xn2, inv2, g, u, h;
+  std::vector<float> qp, kp, qinv, kinv;  // qk_norm: q / k before the per-head RMSNorm, its inv per head
   void resize(int64_t n, const Config& c) {
     const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
     xn1.resize(n * H); inv1.resize(n); q.resize(n * Q); k.resize(n * KV); v.resize(n * KV); att.resize(n * Q);
     x2.resize(n * H); xn2.resize(n * H); inv2.resize(n); g.resize(n * I); u.resize(n * I); h.resize(n * I);
+    if (c.qk_norm) {
+      qp.resize(n * Q); kp.resize(n * KV); qinv.resize(n * c.heads); kinv.resize(n * c.kv_heads);
+    }
   }
 };
 

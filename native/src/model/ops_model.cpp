@@ -219,6 +219,11 @@ OpsModel::LayerW OpsModel::layer(int l) const {
   } else {
     w.bq = w.bk = w.bv = -1;
   }
+  w.qn = w.kn = -1;
+  if (cfg_.qk_norm) {
+    w.qn = b + k; w.kn = b + k + 1;
+    k += 2;
+  }
   w.wo = b + k; w.ln2 = b + k + 1; w.wg = b + k + 2; w.wu = b + k + 3; w.wd = b + k + 4;
   return w;
 }
@@ -246,9 +251,16 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
                 KV = NKV * hd, I = cfg_.inter;
   const DType dt = gdt();
   RLVR_TRY(norm_fwd(x_in, p(w.ln1), a.xn1, a.inv1, n));  // xn1: the GEMM input form (Acts)
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), a.q, false, dt)));
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), a.k, false, dt)));
+  // Qwen3: the projections go to qp / kp, then each head is RMS-normed (over head_dim) into q / k
+  float* qo = cfg_.qk_norm ? a.qp : a.q;
+  float* ko = cfg_.qk_norm ? a.kp : a.k;
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), qo, false, dt)));
+  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), ko, false, dt)));
   RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
+  if (cfg_.qk_norm) {
+    RLVR_TRY(be_.rmsnorm_fwd({qo, p(w.qn), a.q, a.qinv, n * NH, hd, cfg_.rms_eps}));
+    RLVR_TRY(be_.rmsnorm_fwd({ko, p(w.kn), a.k, a.kinv, n * NKV, hd, cfg_.rms_eps}));
+  }
   // bf16 mode, training / scoring layout: the tensor-core attention's bf16 operands, made once
   // here for its forward and backward (q, k rounded by RoPE as it writes them)
   const bool copies = bf16_ && !src.k;
@@ -362,8 +374,33 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
   RLVR_TRY(be_.attention_bwd(ab));
   // dq, dk, dv: fp32 for the bias gradients; in bf16 mode also their bf16 copies for the GEMMs
   // (dq, dk rounded by the inverse RoPE as it writes them)
+  float *dqp = dq, *dkp = dk;  // d of the projections' outputs (qk_norm: before the per-head norm)
   const void* d16[3] = {dq, dk, dv};
-  if (bf16_) {
+  if (cfg_.qk_norm) {
+    // dq, dk: of the normed heads; the inverse RoPE in fp32, then back through the per-head
+    // RMSNorm into dqp / dkp (and, in bf16 mode, their bf16 copies for the GEMMs)
+    RLVR_TRY(ws(kDqn, n * Q, &dqp));
+    RLVR_TRY(ws(kDkn, n * KV, &dkp));
+    RLVR_TRY(be_.rope_apply(dq, n, NH, hd, cs, true));
+    RLVR_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
+    ops::RmsNormBwdArgs rq{a.qp, p(w.qn), a.qinv, dq, dqp, g(w.qn), n * NH, hd, false};
+    ops::RmsNormBwdArgs rk{a.kp, p(w.kn), a.kinv, dk, dkp, g(w.kn), n * NKV, hd, false};
+    if (bf16_) {
+      uint16_t *q16, *k16, *v16;
+      RLVR_TRY(ws(kCastA, n * Q, &q16));
+      RLVR_TRY(ws(kCastB, n * KV, &k16));
+      RLVR_TRY(ws(kCastC, n * KV, &v16));
+      rq.dx16 = q16;
+      rk.dx16 = k16;
+      RLVR_TRY(be_.cast_bf16(dv, v16, n * KV));
+      d16[0] = q16; d16[1] = k16; d16[2] = v16;
+    }
+    RLVR_TRY(be_.rmsnorm_bwd(rq));
+    RLVR_TRY(be_.rmsnorm_bwd(rk));
+    if (!bf16_) {
+      d16[0] = dqp; d16[1] = dkp;
+    }
+  } else if (bf16_) {
     uint16_t *q16, *k16, *v16;
     RLVR_TRY(ws(kCastA, n * Q, &q16));
     RLVR_TRY(ws(kCastB, n * KV, &k16));
@@ -377,7 +414,7 @@ Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, 
     RLVR_TRY(be_.rope_apply(dk, n, NKV, hd, cs, true));
   }
   xi = a.xn1;
-  const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dq, Q, w.wq, w.bq}, {dk, KV, w.wk, w.bk},
+  const struct { const float* d; int64_t dim; int wi, bi; } proj[3] = {{dqp, Q, w.wq, w.bq}, {dkp, KV, w.wk, w.bk},
                                                                        {dv, KV, w.wv, w.bv}};
   for (int i = 0; i < 3; ++i) {
     dy = d16[i];

@@ -122,6 +122,7 @@ class OpsModel {
   enum Slot : int {
     kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,
     kDh, kDu, kDxn, kDatt, kDq, kDk, kDv, kCastA, kCastB, kCastC, kDres16,
+    kDqn, kDkn,  // qk_norm: dq / dk of the normed heads
     kRows, kTg, kWts, kOld, kRef, kAdv, kXc, kDxc, kLogits, kLp, kEn, kLse, kCrow, kLast, kXl,
     kVal, kDval,  // value head
     kFirst,       // packed sequences: segment start per token

@@ -30,14 +30,18 @@ struct OpsModel::Acts {
   bool bf16 = false;
   float *xn1, *inv1, *q, *k, *v, *att, *lse, *x2, *xn2, *inv2, *g, *u, *h;
   void *attb, *q16, *k16, *v16;
-  static constexpr int kPieces = 17;
+  // qk_norm (Qwen3): q, k before the per-head RMSNorm and its inv per head (absent otherwise)
+  float *qp, *kp, *qinv, *kinv;
+  static constexpr int kPieces = 21;
   // Each piece's elements per row and element size in bytes (4 fp32, 2 bf16, 0 absent), in the
   // order of the pointers below: the one description both the allocation and the budget use.
   static void layout(const Config& c, bool bf16, int64_t (&elems)[kPieces], int (&bytes)[kPieces]) {
     const int64_t H = c.hidden, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim, I = c.inter;
     const int gemm_in = bf16 ? 2 : 4, copy = bf16 ? 2 : 0;  // GEMM-only tensors; the bf16-only copies
-    const int64_t e[kPieces] = {H, 1, Q, KV, KV, Q, c.heads, H, H, 1, I, I, I, Q, Q, KV, KV};
-    const int b[kPieces] = {gemm_in, 4, 4, 4, 4, 4, 4, 4, gemm_in, 4, gemm_in, gemm_in, gemm_in, copy, copy, copy, copy};
+    const int qkn = c.qk_norm ? 4 : 0;
+    const int64_t e[kPieces] = {H, 1, Q, KV, KV, Q, c.heads, H, H, 1, I, I, I, Q, Q, KV, KV, Q, KV, c.heads, c.kv_heads};
+    const int b[kPieces] = {gemm_in, 4, 4, 4, 4, 4, 4, 4, gemm_in, 4, gemm_in, gemm_in, gemm_in, copy, copy, copy, copy,
+                            qkn, qkn, qkn, qkn};
     for (int i = 0; i < kPieces; ++i) {
       elems[i] = e[i];
       bytes[i] = b[i];
@@ -58,7 +62,8 @@ struct OpsModel::Acts {
     layout(c, bf16_mode, e, b);
     for (int i = 0; i < kPieces; ++i) sizes[i] = (n * e[i] * b[i] + 3) / 4;  // in floats
     float *attb_f, *q16_f, *k16_f, *v16_f;
-    float** ptrs[kPieces] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f};
+    float** ptrs[kPieces] = {&xn1, &inv1, &q, &k, &v, &att, &lse, &x2, &xn2, &inv2, &g, &u, &h, &attb_f, &q16_f, &k16_f, &v16_f,
+                             &qp, &kp, &qinv, &kinv};
     int64_t total = 0;
     for (int64_t s : sizes) total += (s + 63) / 64 * 64;
     RLVR_TRY(mem.reserve(be, total * 4));
@@ -74,9 +79,9 @@ struct OpsModel::Acts {
   }
 };
 
-// Parameter indices of one layer (-1: no bias).
+// Parameter indices of one layer (-1: no bias; qn, kn -1: no q/k RMSNorm).
 struct OpsModel::LayerW {
-  int ln1, wq, wk, wv, bq, bk, bv, wo, ln2, wg, wu, wd;
+  int ln1, wq, wk, wv, bq, bk, bv, qn, kn, wo, ln2, wg, wu, wd;
 };
 
 // Where a layer's queries find keys / values (ops::AttnFwdArgs' layout).

@@ -32,6 +32,10 @@ ParamRegistry build_param_registry(const Config& c) {
       add(p + ".self_attn.k_proj.bias", {kv});
       add(p + ".self_attn.v_proj.bias", {kv});
     }
+    if (c.qk_norm) {
+      add(p + ".self_attn.q_norm.weight", {c.head_dim});
+      add(p + ".self_attn.k_norm.weight", {c.head_dim});
+    }
     add(p + ".self_attn.o_proj.weight", {h, q});
     add(p + ".post_attention_layernorm.weight", {h});
     add(p + ".mlp.gate_proj.weight", {m, h});

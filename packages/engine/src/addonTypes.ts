@@ -17,6 +17,8 @@ export interface NativeEngineConfig {
   headDim: number;
   rmsNormEps: number;
   attentionBias: boolean;
+  /** Qwen3: per-head RMSNorm of q and k (self_attn.q_norm / k_norm) before RoPE (default false). */
+  qkNorm?: boolean;
   tieWordEmbeddings: boolean;
   invFreq: Float32Array | Float64Array;
   /** A critic: score.weight / score.bias instead of the LM head (every backend). */

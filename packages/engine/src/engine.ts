@@ -262,6 +262,7 @@ export class Engine {
           headDim: config.headDim,
           rmsNormEps: config.rmsNormEps,
           attentionBias: config.attentionBias,
+          qkNorm: config.qkNorm,
           tieWordEmbeddings: config.tieWordEmbeddings,
           invFreq: ropeInvFreq(config),
           valueHead,

@@ -37,7 +37,8 @@ export function parameterCount(config: ModelConfig, valueHead = false): number {
   const q = config.numHeads * d;
   const kv = config.numKvHeads * d;
   const bias = config.attentionBias ? q + 2 * kv : 0;
-  const layer = 2 * h + q * h + 2 * kv * h + bias + h * q + 3 * m * h;
+  const qkNorm = config.qkNorm ? 2 * d : 0;
+  const layer = 2 * h + q * h + 2 * kv * h + bias + qkNorm + h * q + 3 * m * h;
   const head = valueHead ? h + 1 : config.tieWordEmbeddings ? 0 : v * h;
   return v * h + config.numLayers * layer + h + head;
 }

@@ -1,7 +1,7 @@
 /**
  * One engine backend against another through the public Engine API, on the golden fixtures
- * (fixtures/{qwen2,llama}.safetensors: Qwen2-shaped with q/k/v biases and a tied LM head,
- * Llama-shaped untied). Shared by backends.test.ts ("ops-cpu" vs "cpu") and
+ * (fixtures/{qwen2,llama,qwen3}.safetensors: Qwen2-shaped with q/k/v biases and a tied LM head,
+ * Llama-shaped untied, Qwen3-shaped with per-head q/k RMSNorm and heads x head_dim != hidden). Shared by backends.test.ts ("ops-cpu" vs "cpu") and
  * backends.gpu.test.ts ("cuda" vs "cpu" / "ops-cpu").
  *
  * Compared: the parameter registry and a bitwise parameter round trip; score (logp, entropy)
@@ -116,7 +116,7 @@ export interface CompareOptions {
   refWeightNoise?: number;
 }
 
-export const FIXTURE_NAMES = ["qwen2", "llama"] as const;
+export const FIXTURE_NAMES = ["qwen2", "llama", "qwen3"] as const;
 
 // AdamW (one step, lr 1e-3): a first step moves each parameter by ~ lr * g / |g| = +-lr, so a
 // near-zero gradient whose sign differs between two engines moves a parameter by 2 lr: the

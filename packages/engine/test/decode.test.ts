@@ -36,6 +36,14 @@ const CASES = [
       rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
     },
   },
+  {
+    // the decode path norms each new q / k head before RoPE and the cache, as the full forward does
+    name: "qwen3 q/k norm, head_dim 16 (4 x 16 heads != hidden 32), vocab 90",
+    cfg: {
+      architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", vocab_size: 90, hidden_size: 32, head_dim: 16,
+      num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 56,
+    },
+  },
 ];
 
 describe("decode == score, bitwise", () => {

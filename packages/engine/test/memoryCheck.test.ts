@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseModelConfig, saveCheckpoint } from "@rlvr/model";
 
 // test-only helpers of @rlvr/model (a tiny byte-level tokenizer, temp dirs)
-import { tempDir, tinyQwen2, tinyQwen2Json, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
+import { tempDir, tinyQwen2, tinyQwen2Json, tinyQwen3, tinyTokenizerFileMap } from "../../model/src/testing/fixtures.js";
 import { Engine, EngineMemoryError, checkEngineMemory, engineHostBytes, parameterCount } from "../src/index.js";
 import { randomWeights } from "./helpers.js";
 
@@ -28,6 +28,13 @@ describe("engine memory is checked before allocating", () => {
     expect(engineHostBytes(config)).toBe(8 * engine.numParameters);
     expect(engineHostBytes(config, { backend: "cuda" })).toBe(0);
     expect(engineHostBytes(config, { includeLoadedWeights: true })).toBe(12 * engine.numParameters);
+  });
+
+  it("counts Qwen3's q_norm / k_norm parameters as the engine lays them out", () => {
+    const config = tinyQwen3();
+    const engine = Engine.fromWeights(config, randomWeights(config, 1));
+    expect(parameterCount(config)).toBe(engine.numParameters);
+    expect(parameterCount(config)).toBe(parameterCount({ ...config, qkNorm: false }) + config.numLayers * 2 * config.headDim);
   });
 
   it("refuses with both sizes and the model named, and lets a model that fits through", async () => {
