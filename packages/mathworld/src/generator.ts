@@ -216,38 +216,45 @@ export interface SplitOptions {
   seed?: number;
   trainSize?: number;
   testSize?: number;
+  valSize?: number;
 }
 
 export const DEFAULT_SEED = 1;
 export const DEFAULT_TRAIN_SIZE = 1000;
 export const DEFAULT_TEST_SIZE = 200;
+export const DEFAULT_VAL_SIZE = 200;
 
 export interface Splits {
   seed: number;
   train: Problem[];
   test: Problem[];
+  /** For choosing hyperparameters, so the test split is only reported. */
+  val: Problem[];
 }
 
 /**
- * Seeded, disjoint train pool and test set: distinct questions drawn in one stream, the first
- * `testSize` go to test, the next `trainSize` to train. Same seed → same splits.
+ * Seeded, disjoint train pool, test and validation sets: distinct questions drawn in one stream,
+ * the first `testSize` go to test, the next `trainSize` to train, the next `valSize` to
+ * validation (drawn last, so adding it left the earlier splits as they were). Same seed → same splits.
  */
 export function generateSplits(o: SplitOptions = {}): Splits {
   const seed = o.seed ?? DEFAULT_SEED;
   const trainSize = o.trainSize ?? DEFAULT_TRAIN_SIZE;
   const testSize = o.testSize ?? DEFAULT_TEST_SIZE;
+  const valSize = o.valSize ?? DEFAULT_VAL_SIZE;
+  const total = trainSize + testSize + valSize;
   const r = new Rng(seed);
   const seen = new Set<string>();
   const all: Problem[] = [];
   let tries = 0;
-  while (all.length < trainSize + testSize) {
-    if (++tries > 100 * (trainSize + testSize) + 1000) throw new Error("mathworld: cannot draw enough distinct problems");
+  while (all.length < total) {
+    if (++tries > 100 * total + 1000) throw new Error("mathworld: cannot draw enough distinct problems");
     const p = randomProblem(r);
     if (seen.has(p.question)) continue;
     seen.add(p.question);
     all.push(p);
   }
-  return { seed, test: all.slice(0, testSize), train: all.slice(testSize) };
+  return { seed, test: all.slice(0, testSize), train: all.slice(testSize, testSize + trainSize), val: all.slice(testSize + trainSize) };
 }
 
 /** verl rows of both splits (extra_info.index is the position within the split). */

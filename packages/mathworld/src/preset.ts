@@ -16,6 +16,8 @@ export const MATHWORLD_BASE_DIR = join(MATHWORLD_ROOT, "base");
 export const MATHWORLD_DATA_DIR = join(MATHWORLD_ROOT, "data");
 /** The test split (200) as `{id, problem, answer, family, difficulty}` lines: the `mathworld` benchmark. */
 export const MATHWORLD_TEST_FILE = join(MATHWORLD_DATA_DIR, "test.jsonl");
+/** The validation split (200) in the same format: pass it as eval.files.mathworld to choose hyperparameters. */
+export const MATHWORLD_VAL_FILE = join(MATHWORLD_DATA_DIR, "val.jsonl");
 /** pi_1 repeated to the preset's batch size (verl rows), written by `rlvr select`. */
 export const MATHWORLD_PI1_FILE = join(MATHWORLD_DATA_DIR, "pi1.jsonl");
 /** Per-example training accuracy per epoch of the short full-pool run (acc_step_500.json's shape). */
@@ -24,16 +26,16 @@ export const MATHWORLD_HISTORY_FILE = join(MATHWORLD_DATA_DIR, "acc_history.json
 /** The preset `rlvr train` uses when given no --config and no --preset. */
 export const DEFAULT_TRAIN_PRESET = "mathworld-1shot";
 
-/** The evaluation lines of the test split (the prompt text is exactly the training prompt's). */
-export function mathworldEvalLines(seed = DEFAULT_SEED): string[] {
-  return generateSplits({ seed }).test.map((p, i) =>
+/** The evaluation lines of the test (or validation) split (the prompt text is exactly the training prompt's). */
+export function mathworldEvalLines(seed = DEFAULT_SEED, split: "test" | "val" = "test"): string[] {
+  return generateSplits({ seed })[split].map((p, i) =>
     JSON.stringify({ id: String(i), problem: userContent(p), answer: p.answer, family: p.family, difficulty: p.difficulty }),
   );
 }
 
-/** Writes the `mathworld` benchmark file (the committed data/test.jsonl is this with the default seed). */
-export function writeMathworldEvalFile(path: string, seed = DEFAULT_SEED): void {
-  writeFileSync(path, `${mathworldEvalLines(seed).join("\n")}\n`);
+/** Writes the `mathworld` benchmark file (the committed data/test.jsonl and data/val.jsonl are this with the default seed). */
+export function writeMathworldEvalFile(path: string, seed = DEFAULT_SEED, split: "test" | "val" = "test"): void {
+  writeFileSync(path, `${mathworldEvalLines(seed, split).join("\n")}\n`);
 }
 
 /**

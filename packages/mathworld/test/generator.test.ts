@@ -36,6 +36,16 @@ describe("generator", () => {
     for (const f of FAMILIES) for (const d of DIFFICULTIES) expect(s.test.some((p) => p.family === f && p.difficulty === d)).toBe(true);
   });
 
+  it("the validation split: 200 more distinct questions, drawn after train and test, which it leaves as they were", () => {
+    const s = generateSplits();
+    const without = generateSplits({ valSize: 0 });
+    expect(s.val).toHaveLength(200);
+    expect(without.val).toHaveLength(0);
+    expect(s.test).toEqual(without.test);
+    expect(s.train).toEqual(without.train);
+    expect(new Set([...s.train, ...s.test, ...s.val].map((p) => p.question)).size).toBe(1400);
+  });
+
   it("every worked solution of a sample is verified correct and ends in \\boxed{answer}", () => {
     const r = new Rng(123);
     const problems = [

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { historicalVarianceScores, loadEvalBenchmark, parseAccuracyHistory, readVerlDataset } from "@rlvr/data";
 
 import {
-  MATHWORLD_1SHOT_CONFIG, MATHWORLD_BASE_DIR, MATHWORLD_HISTORY_FILE, MATHWORLD_PI1_FILE, MATHWORLD_TEST_FILE,
+  MATHWORLD_1SHOT_CONFIG, MATHWORLD_BASE_DIR, MATHWORLD_HISTORY_FILE, MATHWORLD_PI1_FILE, MATHWORLD_TEST_FILE, MATHWORLD_VAL_FILE,
   generateSplits, mathworldEvalLines, mathworldPresets, toRow,
 } from "../src/index.js";
 
@@ -24,6 +24,12 @@ describe("the built-in 1-shot preset and its committed data", () => {
     expect(examples).toHaveLength(200);
     expect(examples.map((e) => e.answer)).toEqual(test.map((p) => p.answer));
     expect(examples[0]!.id).toBe("0");
+  });
+
+  it("data/val.jsonl is the generated validation split, readable as the mathworld benchmark", () => {
+    expect(readFileSync(MATHWORLD_VAL_FILE, "utf8")).toBe(`${mathworldEvalLines(undefined, "val").join("\n")}\n`);
+    const examples = loadEvalBenchmark("mathworld", MATHWORLD_VAL_FILE);
+    expect(examples.map((e) => e.answer)).toEqual(generateSplits().val.map((p) => p.answer));
   });
 
   it("data/pi1.jsonl is the top historical-variance example of data/acc_history.json, repeated to the batch size", async () => {
