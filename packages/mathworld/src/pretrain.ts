@@ -2,6 +2,8 @@
 // cross-entropy on chat-formatted (prompt → worked solution) sequences, response tokens only,
 // with periodic greedy test accuracy; it stops early, at a target accuracy, so that the base
 // model is imperfect (as a base model before RLVR is), then saves a Hugging Face checkpoint.
+// Optionally (slips.ts) the text's carry/borrow steps slip and are sometimes rechecked, which
+// makes a base that has a skill in its samples but not greedily (the "slips world").
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -29,6 +31,7 @@ import {
   type Problem,
 } from "./generator.js";
 import { Rng } from "./rng.js";
+import { RECHECK, slipSites, writeWithSlips, type SlipOptions } from "./slips.js";
 import { buildTokenizerFiles, tokenizerFileMap } from "./tokenizer.js";
 
 export interface ModelShape {
@@ -114,6 +117,18 @@ export type FormatNoise = Record<Family, number>;
  */
 export const DEFAULT_FORMAT_NOISE: FormatNoise = { add_sub: 0.1, mul: 0.1, linear: 0.1, fraction: 0.95 };
 
+/** No slips, no rechecks: the default, with which the committed base was made. */
+export const NO_SLIPS: SlipOptions = { slipRate: 0, recheckRate: 0 };
+
+/**
+ * The slips world's setting (README, "The slips world"): a carry or borrow step is written
+ * slipped 85 % of the time and followed by "Recheck: <right step>." 35 % of the time, so the
+ * greedy base slips and does not recheck while some of its samples recheck and get it right.
+ * (At 60 % / 25 % the right carry was mostly written directly, and RL on one carry example learned
+ * that example's sum without transfer.)
+ */
+export const SLIPS_WORLD: SlipOptions = { slipRate: 0.85, recheckRate: 0.35 };
+
 /** The solution with its final \boxed{answer} written as plain text. */
 export function unboxed(solution: string): string {
   return solution.replace(/\\boxed\{([^{}]*)\}/, "$1");
@@ -138,11 +153,19 @@ export interface PretrainOptions {
   weightDecay?: number;
   /** Greedy test accuracy every this many steps (default 50). */
   evalEvery?: number;
-  /** Stop at the first evaluation whose test accuracy is ≥ this (default 0.2). */
+  /** Stop at the first evaluation whose test accuracy is ≥ this (default 0.2; 1 = run all maxSteps). */
   targetAccuracy?: number;
   /** Test problems evaluated (default: the whole test split). */
   evalSize?: number;
   formatNoise?: FormatNoise;
+  /** Slips and rechecks of carry/borrow steps (default NO_SLIPS: the gold solutions). */
+  slips?: SlipOptions;
+  /**
+   * Also keep the validation split's questions out of pretraining (default false: the committed
+   * base was made before the split existed, and its command must still make it bit for bit; its
+   * pretraining text may contain validation questions).
+   */
+  excludeValidation?: boolean;
   /** Relative weights of difficulty levels 1, 2, 3 in pretraining (default [0.5, 0.3, 0.2]). */
   difficultyWeights?: [number, number, number];
   /** Share of pretraining chats that carry the evaluation system prompt (default 0.2). */
@@ -167,8 +190,12 @@ export interface EvalResult {
   truncated: number;
   /** Accuracy if "The answer is N." counted too (the verifier's final-answer fallback): the format headroom. */
   lenientAccuracy: number;
+  /** Share of responses that write the self-check phrase "Recheck:". */
+  recheckRate: number;
   byFamily: Record<string, { correct: number; total: number }>;
   byDifficulty: Record<string, { correct: number; total: number }>;
+  /** By the number of carry/borrow steps in the gold solution ("0", "1", "2+"): where the latent skill matters. */
+  bySlipSites: Record<string, { correct: number; total: number }>;
 }
 
 export interface PretrainResult {
@@ -246,9 +273,10 @@ export async function evaluateGreedy(
     maxBatch: 100,
     decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),
   });
-  let correct = 0, noAnswer = 0, truncated = 0, lenient = 0;
+  let correct = 0, noAnswer = 0, truncated = 0, lenient = 0, rechecks = 0;
   const byFamily: EvalResult["byFamily"] = {};
   const byDifficulty: EvalResult["byDifficulty"] = {};
+  const bySlipSites: EvalResult["bySlipSites"] = {};
   const responses: string[] = [];
   samples.forEach((s, i) => {
     const p = problems[s.promptIndex]!;
@@ -259,13 +287,19 @@ export async function evaluateGreedy(
     if (v.correct || verifySync(text, p.answer, { fallbacks: ["final-answer"] }).correct) lenient++;
     if (v.extracted === null) noAnswer++;
     if (s.finishReason !== "eos") truncated++;
+    if (text.includes(RECHECK)) rechecks++;
+    const sites = slipSites(p);
     const f = (byFamily[p.family] ??= { correct: 0, total: 0 });
     const d = (byDifficulty[String(p.difficulty)] ??= { correct: 0, total: 0 });
-    f.total++, d.total++;
-    if (v.correct) f.correct++, d.correct++;
+    const c = (bySlipSites[sites >= 2 ? "2+" : String(sites)] ??= { correct: 0, total: 0 });
+    f.total++, d.total++, c.total++;
+    if (v.correct) f.correct++, d.correct++, c.correct++;
   });
   const n = problems.length;
-  return { accuracy: correct / n, correct, total: n, formatErrors: noAnswer / n, truncated: truncated / n, lenientAccuracy: lenient / n, byFamily, byDifficulty, responses };
+  return {
+    accuracy: correct / n, correct, total: n, formatErrors: noAnswer / n, truncated: truncated / n, lenientAccuracy: lenient / n,
+    recheckRate: rechecks / n, byFamily, byDifficulty, bySlipSites, responses,
+  };
 }
 
 /** Linear warm-up to `lr` over `warmup` steps, then cosine decay to minLrRatio·lr at maxSteps. */
@@ -288,6 +322,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const evalEvery = o.evalEvery ?? 50;
   const target = o.targetAccuracy ?? 0.2;
   const noise = o.formatNoise ?? DEFAULT_FORMAT_NOISE;
+  const slips = o.slips ?? NO_SLIPS;
   const systemRate = o.systemPromptRate ?? 0.2;
   const maxNewTokens = o.maxNewTokens ?? 96;
   const difficultyWeights = o.difficultyWeights ?? DEFAULT_DIFFICULTY_WEIGHTS;
@@ -304,12 +339,14 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 
   const splits = generateSplits({ seed: o.dataSeed ?? DEFAULT_SEED });
   const testSet = splits.test.slice(0, o.evalSize ?? splits.test.length);
-  const exclude = new Set([...splits.train, ...splits.test].map((p) => p.question));
+  const exclude = new Set([...splits.train, ...splits.test, ...(o.excludeValidation ? splits.val : [])].map((p) => p.question));
   const stream = pretrainStream(seed, exclude, difficultyWeights);
   const r = new Rng((seed ^ 0xf0a7) >>> 0);
+  const rSlip = new Rng((seed ^ 0x5119) >>> 0);
   log(
     `pretrain: ${engine.numParameters.toLocaleString("en-US")} parameters (hidden ${config.hiddenSize}, ${config.numLayers} layers, ` +
-      `vocab ${config.vocabSize}), batch ${batchSize}, lr ${lr}, stop at test accuracy >= ${pct(target)} or step ${maxSteps}`,
+      `vocab ${config.vocabSize}), batch ${batchSize}, lr ${lr}, slip rate ${slips.slipRate}, recheck rate ${slips.recheckRate}, ` +
+        `stop at test accuracy >= ${pct(target)} or step ${maxSteps}`,
   );
 
   const t0 = performance.now();
@@ -324,7 +361,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     step++;
     const seqs = Array.from({ length: batchSize }, () => {
       const p = stream.next().value as Problem;
-      const solution = r.chance(noise[p.family]) ? unboxed(p.solution) : p.solution;
+      const written = slips.slipRate > 0 || slips.recheckRate > 0 ? writeWithSlips(p, rSlip, slips) : p.solution;
+      const solution = r.chance(noise[p.family]) ? unboxed(written) : written;
       return { prompt: promptIds(tok, p, r.chance(systemRate)), response: [...tok.encode(solution, { addSpecialTokens: false }), imEnd] };
     });
     const b = packBatch(seqs, padId);
@@ -341,7 +379,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       history.push({ step, loss: lossEma, accuracy: last.accuracy, formatErrors: last.formatErrors, seconds: seconds() });
       log(
         `eval step ${step}: test accuracy ${pct(last.accuracy)} (${last.correct}/${last.total}), no boxed answer ${pct(last.formatErrors)}, ` +
-          `truncated ${pct(last.truncated)}, unboxed-but-right counted: ${pct(last.lenientAccuracy)}  ` +
+          `truncated ${pct(last.truncated)}, unboxed-but-right counted: ${pct(last.lenientAccuracy)}, recheck ${pct(last.recheckRate)}  ` +
           FAMILIES.map((f) => `${f} ${last!.byFamily[f]?.correct ?? 0}/${last!.byFamily[f]?.total ?? 0}`).join(" ") +
           `  level ` + ["1", "2", "3"].map((d) => `${last!.byDifficulty[d]?.correct ?? 0}/${last!.byDifficulty[d]?.total ?? 0}`).join(" "),
       );
@@ -365,7 +403,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     JSON.stringify(
       {
         ...o.provenance,
-        options: { seed, dataSeed: o.dataSeed ?? DEFAULT_SEED, maxSteps, batchSize, lr, minLrRatio: o.minLrRatio ?? 0.1, warmupSteps: warmup, weightDecay: o.weightDecay ?? 0.01, evalEvery, targetAccuracy: target, formatNoise: noise, difficultyWeights, systemPromptRate: systemRate, maxNewTokens, shape: o.shape ?? DEFAULT_SHAPE },
+        options: { seed, dataSeed: o.dataSeed ?? DEFAULT_SEED, maxSteps, batchSize, lr, minLrRatio: o.minLrRatio ?? 0.1, warmupSteps: warmup, weightDecay: o.weightDecay ?? 0.01, evalEvery, targetAccuracy: target, formatNoise: noise, slips, excludeValidation: o.excludeValidation ?? false, difficultyWeights, systemPromptRate: systemRate, maxNewTokens, shape: o.shape ?? DEFAULT_SHAPE },
         result,
       },
       null,

@@ -4,7 +4,7 @@ import { cpus } from "node:os";
 
 import { Command } from "commander";
 
-import { DEFAULT_FORMAT_NOISE, DEFAULT_SEED, DEFAULT_SHAPE, pretrain } from "@rlvr/mathworld";
+import { DEFAULT_FORMAT_NOISE, DEFAULT_SEED, DEFAULT_SHAPE, NO_SLIPS, pretrain } from "@rlvr/mathworld";
 
 import { intOption, numberOption } from "../options.js";
 
@@ -20,6 +20,9 @@ interface PretrainCliOptions {
   evalEvery: number;
   targetAccuracy: number;
   evalSize?: number;
+  slipRate: number;
+  recheckRate: number;
+  excludeVal?: boolean;
   formatNoise: number;
   fractionFormatNoise: number;
   systemPromptRate: number;
@@ -42,10 +45,13 @@ export function pretrainCommand(): Command {
     .option("--lr <x>", "peak learning rate (linear warm-up, then cosine decay to 0.1x at --steps)", numberOption(0, 1), 3e-3)
     .option("--warmup <n>", "warm-up steps", intOption(1), 50)
     .option("--eval-every <n>", "greedy test accuracy every n steps", intOption(1), 50)
-    .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x", numberOption(0, 1), 0.2)
+    .option("--target-accuracy <x>", "stop at the first evaluation with test accuracy >= x (1: run all --steps)", numberOption(0, 1), 0.2)
     .option("--eval-size <n>", "test problems evaluated (default: all)", intOption(1))
     .option("--format-noise <p>", "share of solutions written without \\boxed (add_sub, mul, linear)", numberOption(0, 1), DEFAULT_FORMAT_NOISE.add_sub)
     .option("--fraction-format-noise <p>", "the same for the fraction family", numberOption(0, 1), DEFAULT_FORMAT_NOISE.fraction)
+    .option("--slip-rate <p>", "share of carry/borrow steps written with the carry (borrow) forgotten", numberOption(0, 1), NO_SLIPS.slipRate)
+    .option("--recheck-rate <p>", "share of carry/borrow steps followed by \"Recheck: <right step>.\"", numberOption(0, 1), NO_SLIPS.recheckRate)
+    .option("--exclude-val", "keep the validation split's questions out of pretraining too (off: the committed base predates the split)")
     .option("--system-prompt-rate <p>", "share of chats with the evaluation system prompt", numberOption(0, 1), 0.2)
     .option("--hidden <n>", "hidden size", intOption(2), DEFAULT_SHAPE.hiddenSize)
     .option("--intermediate <n>", "MLP size", intOption(1), DEFAULT_SHAPE.intermediateSize)
@@ -65,6 +71,8 @@ export function pretrainCommand(): Command {
         warmupSteps: o.warmup,
         evalEvery: o.evalEvery,
         targetAccuracy: o.targetAccuracy,
+        excludeValidation: o.excludeVal ?? false,
+        slips: { slipRate: o.slipRate, recheckRate: o.recheckRate },
         ...(o.evalSize === undefined ? {} : { evalSize: o.evalSize }),
         formatNoise: { add_sub: f, mul: f, linear: f, fraction: o.fractionFormatNoise },
         systemPromptRate: o.systemPromptRate,
