@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readVerlDataset } from "@rlvr/data";
 
 const cli = resolve(fileURLToPath(import.meta.url), "../../dist/cli.js");
+const base = resolve(fileURLToPath(import.meta.url), "../../../mathworld/base");
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "rlvr-cli-mathworld-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,6 +29,20 @@ describe("rlvr mathworld export (built CLI)", () => {
 
   it("rlvr pretrain --help lists its options", async () => {
     const { stdout } = await run("node", [cli, "pretrain", "--help"]);
-    for (const flag of ["--out", "--seed", "--steps", "--target-accuracy", "--format-noise"]) expect(stdout).toContain(flag);
+    for (const flag of ["--out", "--seed", "--steps", "--target-accuracy", "--format-noise", "--slip-rate", "--recheck-rate"]) expect(stdout).toContain(flag);
+  });
+
+  it("rlvr mathworld eval --split val --samples grades strict and format-blind and reports the samples", async () => {
+    const { stdout } = await run("node", [cli, "mathworld", "eval", "--model", base, "--split", "val", "--size", "6", "--samples", "4", "--json"]);
+    const r = JSON.parse(stdout);
+    expect(r.split).toBe("val");
+    expect(r.total).toBe(6);
+    expect(r.lenientAccuracy).toBeGreaterThanOrEqual(r.accuracy);
+    expect(Object.values(r.bySlipSites as Record<string, { total: number }>).reduce((a, t) => a + t.total, 0)).toBe(6);
+    expect(r.sampled.n).toBe(4);
+    expect(r.sampled.temperature).toBe(0.6);
+    expect(r.sampled.pass1).toBeLessThanOrEqual(r.sampled.passN);
+    expect(r.sampled.distinctShare).toBeGreaterThan(0);
+    expect(r.sampled.distinctShare).toBeLessThanOrEqual(1);
   });
 });

@@ -5,3 +5,4 @@ export * from "./export.js";
 export * from "./slips.js";
 export * from "./pretrain.js";
 export * from "./preset.js";
+export * from "./sampling.js";
