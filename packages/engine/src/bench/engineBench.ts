@@ -26,11 +26,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
 import { expectedTensorShapes, parseModelConfig, type TensorData } from "@rlvr/model";
 import { cpuIsa } from "@rlvr/native";
+import { repoRoot } from "@rlvr/testing/repoRoot";
 
 import { Engine } from "../engine.js";
 
@@ -70,16 +70,6 @@ const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefi
 const threads = Number(process.env.RLVR_NUM_THREADS ?? 2);
 process.env.RLVR_NUM_THREADS = String(threads);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
-    dir = parent;
-  }
-  return dir;
-}
 
 const now = () => performance.now() / 1000;
 /** CPU seconds of this process, all threads (robust to other load on the machine). */

@@ -8,40 +8,20 @@
 // the CPU share lost (about 1.5-2x on 2 cores), not collapse (per_step_s_builtin_contended).
 //   node packages/trainer/dist/bench/trainerBench.js [hidden layers prompts n maxResponse steps builtinSteps]
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
 import { readMetrics } from "@rlvr/data";
 import { cpuIsa } from "@rlvr/native";
 import { expectedTensorShapes, parseModelConfig, saveCheckpoint, type TensorData } from "@rlvr/model";
 
 import { DEFAULT_TRAIN_PRESET, mathworldPresets } from "@rlvr/mathworld";
+import { repoRoot } from "@rlvr/testing/repoRoot";
+import { mulberry32 } from "@rlvr/testing/rng";
 
 import { registerPreset, resolveConfig, type TrainConfig } from "../config.js";
 import { train } from "../trainer.js";
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
-    dir = parent;
-  }
-  return dir;
-}
-
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A byte-level tokenizer (256 byte tokens + 3 specials) with a contents-only chat template. */
 function tokenizerFiles(): Record<string, string> {
@@ -75,7 +55,7 @@ try {
     num_hidden_layers: layers, num_attention_heads: 4, num_key_value_heads: 2, hidden_act: "silu", rms_norm_eps: 1e-6,
     rope_theta: 1e6, max_position_embeddings: 256, tie_word_embeddings: true, torch_dtype: "float32", bos_token_id: 256, eos_token_id: 258,
   });
-  const r = rand(1);
+  const r = mulberry32(1);
   const weights = new Map<string, TensorData>();
   for (const [name, shape] of expectedTensorShapes(config)) {
     const size = shape.reduce((a, b) => a * b, 1);

@@ -1,10 +1,12 @@
 // `pnpm bench`: verifications per second on typical MATH answers with the worker pool on
 // 2 cores, and the worst-case latency on the pathological cases. Writes
 // bench/results/verifier-<date>.json at the repository root and prints a summary.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+import { repoRoot } from "@rlvr/testing/repoRoot";
+
 import { CASES, responseOf } from "../cases/index.js";
 import { loadEvalGolds, sharedDir } from "../datasets.js";
 import { VerifierPool, type Pair } from "../pool.js";
@@ -13,16 +15,6 @@ import { agreement } from "./agreement.js";
 const WORKERS = 2;
 const ROUNDS = 10_000;
 const TIMEOUT_MS = 5_000;
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "pnpm-workspace.yaml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("repository root (pnpm-workspace.yaml) not found");
-    dir = parent;
-  }
-  return dir;
-}
 
 /** MATH-500 golds as right answers and as another problem's (wrong) answers; the case table when shared/ is absent. */
 function typicalPairs(): { pairs: Pair[]; source: string } {
