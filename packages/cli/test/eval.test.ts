@@ -134,7 +134,7 @@ describe("rlvr eval", () => {
     const texts = (r: EvalReport) => r.benchmarks.map((b) => b.problems.map((p) => p.responses.map((s) => s.text)));
     expect(texts(read("b"))).toEqual(texts(read("a")));
     expect(stderr).toContain("\r\x1b[K");
-    expect(stderr).toMatch(/mine \[#+\.*\] 3\/3 responses/);
+    expect(stderr).toMatch(/mine \[#+\.*\] 3\/3 responses \d+ tok\/s/); // drawn from the decode steps' token counts
 
     await runCli([...args, "--out", join(dir, "c"), "--protocol", "mine=avg@2", "--protocol", "aime24=greedy", "--temperature", "0.9", "--top-p", "0.5"]);
     const c = read("c");

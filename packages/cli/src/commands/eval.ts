@@ -65,9 +65,14 @@ interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
-/** Progress on stderr: a redrawn bar on a TTY, plain lines otherwise. */
+/**
+ * Progress on stderr: on a TTY a bar redrawn after each decode step (at most once a second, and
+ * whenever a batch of responses completes); otherwise one plain line per completed batch.
+ */
 class EvalProgress {
   private bar = "";
+  private lastDraw = -Infinity;
+  private tokens = 0;
   constructor(private readonly out: Io["stderr"]) {}
   private get tty(): boolean {
     return this.out.isTTY === true;
@@ -76,20 +81,34 @@ class EvalProgress {
     if (this.tty && this.bar) this.out.write(`\r\x1b[K${message}\n${this.bar}`);
     else this.out.write(`${message}\n`);
   }
+  /** After a decode step (TTY only): rows done, tokens generated so far. */
+  decoding(name: string, done: number, total: number, tokens: number, seconds: number): void {
+    this.tokens = tokens;
+    if (!this.tty || performance.now() - this.lastDraw < 1000) return;
+    this.draw(name, done, total, seconds);
+  }
+  /** A batch of responses completed. */
   generated(name: string, done: number, total: number, seconds: number): void {
-    const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
-    if (this.tty) {
-      const width = 24, filled = Math.round((width * done) / Math.max(1, total));
-      this.bar = `${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} responses ${formatDuration(seconds)} ETA ${eta}`;
-      this.bar = this.bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
-      this.out.write(`\r\x1b[K${this.bar}`);
-    } else {
+    if (this.tty) this.draw(name, done, total, seconds);
+    else {
+      const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
       this.out.write(`${name}: generated ${done}/${total} responses (${formatDuration(seconds)}, ETA ${eta})\n`);
     }
+  }
+  private draw(name: string, done: number, total: number, seconds: number): void {
+    const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
+    const width = 24, filled = Math.round((width * done) / Math.max(1, total));
+    const rate = this.tokens > 0 && seconds > 0 ? ` ${Math.round(this.tokens / seconds)} tok/s` : "";
+    this.bar = `${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} responses${rate} ${formatDuration(seconds)} ETA ${eta}`;
+    this.bar = this.bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
+    this.out.write(`\r\x1b[K${this.bar}`);
+    this.lastDraw = performance.now();
   }
   clear(): void {
     if (this.tty && this.bar) this.out.write("\r\x1b[K");
     this.bar = "";
+    this.tokens = 0;
+    this.lastDraw = -Infinity;
   }
 }
 
@@ -160,6 +179,7 @@ export async function runEval(o: EvalCliOptions, io: Io = { stdout: process.stdo
       progress.log(`${set.name}: ${set.examples.length} problems, ${protocolLabel(set)} (${set.file})`);
       const r = await evaluateSet(ctx, set, {
         onGenerate: (done, total) => progress.generated(set.name, done, total, (performance.now() - t0) / 1000),
+        onDecodeStep: (p, seconds) => progress.decoding(set.name, p.rowsDone, p.rowsTotal, p.tokens, seconds),
       });
       progress.clear();
       const skipped = r.problems.filter((p) => p.skipped).length;

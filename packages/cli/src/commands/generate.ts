@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 
 import { Engine } from "@rlvr/engine";
 import { loadModelDir } from "@rlvr/model";
-import { engineStepModel, generate } from "@rlvr/sampler";
+import { engineStepModel, generate, type GenerateProgress } from "@rlvr/sampler";
 
 import { engineOptions, intOption, numberOption, withEngineOptions, withMaxNewTokens, type EngineCliOptions } from "../options.js";
 
@@ -78,7 +78,7 @@ export function generateCommand(): Command {
         n: o.n, temperature: o.temperature, topP: o.topP, topK: o.topK, maxNewTokens: o.maxNewTokens, seed: o.seed,
         eosIds: dir.eosTokenIds, ...(o.stop ? { stop: o.stop } : {}),
         decode: (t) => tok.decode(Array.from(t), { skipSpecialTokens: true }),
-        onProgress: (done, total) => process.stderr.isTTY && process.stderr.write(`\rgenerated ${done}/${total}`),
+        ...(process.stderr.isTTY ? { onDecodeStep: ttyProgress() } : {}),
       });
       if (process.stderr.isTTY) process.stderr.write("\n");
       for (const s of samples) {
@@ -128,4 +128,17 @@ function readPromptRows(path: string): PromptRow[] {
   });
   if (rows.length === 0) throw new Error(`--input ${path}: no prompts in the file`);
   return rows;
+}
+
+/** A TTY line redrawn after decode steps, at most once a second and at the end: responses done, tokens/s. */
+function ttyProgress(): (p: GenerateProgress) => void {
+  const t0 = performance.now();
+  let last = -Infinity;
+  return (p) => {
+    const now = performance.now();
+    if (p.tokens === 0 || (now - last < 1000 && p.rowsDone < p.rowsTotal)) return;
+    last = now;
+    const rate = p.tokens > 0 ? `, ${Math.round(p.tokens / Math.max(1e-3, (now - t0) / 1000))} tok/s` : "";
+    process.stderr.write(`\r\x1b[Kgenerated ${p.rowsDone}/${p.rowsTotal} responses, ${p.tokens} tokens${rate}`);
+  };
 }
