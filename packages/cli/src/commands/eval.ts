@@ -65,6 +65,9 @@ interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
+/** Time left at the rate so far ("?" before the first response). */
+const eta = (done: number, total: number, seconds: number) => (done > 0 ? formatDuration((seconds * (total - done)) / done) : "?");
+
 /**
  * Progress on stderr: on a TTY a bar redrawn after each decode step (at most once a second, and
  * whenever a batch of responses completes); otherwise one plain line per completed batch.
@@ -90,16 +93,12 @@ class EvalProgress {
   /** A batch of responses completed. */
   generated(name: string, done: number, total: number, seconds: number): void {
     if (this.tty) this.draw(name, done, total, seconds);
-    else {
-      const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
-      this.out.write(`${name}: generated ${done}/${total} responses (${formatDuration(seconds)}, ETA ${eta})\n`);
-    }
+    else this.out.write(`${name}: generated ${done}/${total} responses (${formatDuration(seconds)}, ETA ${eta(done, total, seconds)})\n`);
   }
   private draw(name: string, done: number, total: number, seconds: number): void {
-    const eta = done > 0 ? formatDuration((seconds * (total - done)) / done) : "?";
     const width = 24, filled = Math.round((width * done) / Math.max(1, total));
     const rate = this.tokens > 0 && seconds > 0 ? ` ${Math.round(this.tokens / seconds)} tok/s` : "";
-    this.bar = `${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} responses${rate} ${formatDuration(seconds)} ETA ${eta}`;
+    this.bar = `${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} responses${rate} ${formatDuration(seconds)} ETA ${eta(done, total, seconds)}`;
     this.bar = this.bar.slice(0, Math.max(20, (this.out.columns ?? 120) - 1));
     this.out.write(`\r\x1b[K${this.bar}`);
     this.lastDraw = performance.now();
