@@ -185,8 +185,11 @@ export function chunks(total: number, size: number): [number, number][] {
   return out;
 }
 
-/** How scoring passes (reference / old log-probs, critic values) group rollouts into engine calls. */
-export interface ScoreBatching {
+/**
+ * How rollouts are grouped into engine calls: the scoring passes (reference / old log-probs,
+ * critic values) and the update's micro-batches.
+ */
+export interface CallBudget {
   /** At most this many rollouts per call. */
   maxRows: number;
   /**
@@ -198,11 +201,13 @@ export interface ScoreBatching {
 }
 
 /**
- * Consecutive [start, end) ranges of `rollouts` for scoring calls: each as long as `batching`
+ * Consecutive [start, end) ranges of `rollouts` for engine calls: each as long as `batching`
  * allows. Fewer, larger calls pay (each call runs the shared prompts and pays the per-op thread
- * hand-off once); scoring is row-independent, so the grouping does not change any result.
+ * hand-off once); scoring is row-independent, so the grouping does not change any score, and
+ * the update weights every token over its whole mini-batch, so it changes gradients only in
+ * fp32 summation order.
  */
-export function scoreChunks(rollouts: readonly Rollout[], batching: number | ScoreBatching): [number, number][] {
+export function budgetChunks(rollouts: readonly Rollout[], batching: number | CallBudget): [number, number][] {
   const { maxRows, maxTokens = Infinity } = typeof batching === "number" ? { maxRows: batching } : batching;
   const out: [number, number][] = [];
   let start = 0, widest = 0;
@@ -219,6 +224,29 @@ export function scoreChunks(rollouts: readonly Rollout[], batching: number | Sco
   });
   if (rollouts.length > start) out.push([start, rollouts.length]);
   return out;
+}
+
+/** How an update splits its responses: mini-batches (one optimizer step each) of micro-batches. */
+export interface MicroBatching {
+  /** Responses per optimizer step. */
+  miniBatch: number;
+  /** Most responses per forward-backward call. */
+  microBatch: number;
+  /** Token budget of one forward-backward call (CallBudget.maxTokens); absent or 0: no bound. */
+  maxTokensPerMicroBatch?: number;
+  ppoEpochs: number;
+}
+
+/** The micro-batches of the mini-batch [m0, m1) of `rollouts`, as [start, end) relative to m0. */
+export function microBatches(rollouts: readonly Rollout[], m0: number, m1: number, o: MicroBatching): [number, number][] {
+  return budgetChunks(rollouts.slice(m0, m1), { maxRows: o.microBatch, ...(o.maxTokensPerMicroBatch ? { maxTokens: o.maxTokensPerMicroBatch } : {}) });
+}
+
+/** How many forward-backward calls an update over `rollouts` makes (for progress). */
+export function microBatchCount(rollouts: readonly Rollout[], o: MicroBatching): number {
+  let n = 0;
+  for (const [m0, m1] of chunks(rollouts.length, o.miniBatch)) n += microBatches(rollouts, m0, m1, o).length;
+  return n * o.ppoEpochs;
 }
 
 /**

@@ -121,6 +121,14 @@ const ActorSection = z.strictObject({
   /** Responses per forwardBackward call (gradient accumulation; does not change the gradient). */
   microBatchSize: posInt.default(8),
   /**
+   * Token budget of one forwardBackward call (actor and critic): responses x the longest prompt
+   * + response among them (verl's ppo_max_token_len_per_gpu); micro-batches end at
+   * microBatchSize responses or at this budget, whichever comes first, so long responses get
+   * smaller micro-batches and short ones larger. Bounds the update's activation memory. 0 = no
+   * budget. Changes gradients only in fp32 summation order (weights span the mini-batch).
+   */
+  maxTokensPerMicroBatch: nonNegInt.default(0),
+  /**
    * Most responses per scoring call (reference / recomputed old log-probs, critic values): no
    * backward, so larger than microBatchSize pays (verl's log_prob_micro_batch_size); each call
    * also stays within logProbMaxTokens. The results do not depend on either (scoring is

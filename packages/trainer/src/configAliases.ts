@@ -24,6 +24,8 @@ export const VERL_KEY_ALIASES: Readonly<Record<string, string>> = {
   "actor_rollout_ref.actor.grad_clip": "actor.gradClip",
   "actor_rollout_ref.actor.ppo_mini_batch_size": "actor.ppoMiniBatchSize",
   "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": "actor.microBatchSize",
+  "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": "actor.maxTokensPerMicroBatch",
+  "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu": "actor.logProbMaxTokens",
   "actor_rollout_ref.actor.ppo_epochs": "actor.ppoEpochs",
   "actor_rollout_ref.actor.clip_ratio_low": "actor.clipLow",
   "actor_rollout_ref.actor.clip_ratio_high": "actor.clipHigh",

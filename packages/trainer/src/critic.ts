@@ -5,7 +5,7 @@
 import type { Engine } from "@rlvr/engine";
 import { Tensor, aggregationWeights } from "@rlvr/native";
 
-import { chunks, distinctSequences, expandRows, gather, packSequences, scatter, scoreChunks, type DistinctSequences, type Rollout, type ScoreBatching } from "./batch.js";
+import { budgetChunks, chunks, distinctSequences, expandRows, gather, microBatches, packSequences, scatter, type CallBudget, type DistinctSequences, type Rollout } from "./batch.js";
 
 /**
  * Per-token values [B, W] of the rollouts' responses, in calls of up to `microBatch` sequences (and
@@ -15,7 +15,7 @@ export async function criticValues(
   critic: Engine,
   rollouts: readonly Rollout[],
   width: number,
-  microBatch: number | ScoreBatching,
+  microBatch: number | CallBudget,
   pack = false,
   distinct: DistinctSequences = distinctSequences(rollouts),
 ): Promise<Float32Array> {
@@ -25,9 +25,9 @@ export async function criticValues(
   return valuesOf(critic, rollouts, width, microBatch, pack);
 }
 
-async function valuesOf(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | ScoreBatching, pack: boolean): Promise<Float32Array> {
+async function valuesOf(critic: Engine, rollouts: readonly Rollout[], width: number, microBatch: number | CallBudget, pack: boolean): Promise<Float32Array> {
   const out = new Float32Array(rollouts.length * width);
-  for (const [a, b] of scoreChunks(rollouts, microBatch)) {
+  for (const [a, b] of budgetChunks(rollouts, microBatch)) {
     const p = packSequences(rollouts.slice(a, b), { pack });
     const v = await critic.values({
       batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask, scoreMask: p.scoreMask,
@@ -56,6 +56,8 @@ export interface CriticUpdateOptions {
   miniBatch: number;
   /** Responses per valueForwardBackward call. */
   microBatch: number;
+  /** Token budget of one valueForwardBackward call (UpdateOptions.maxTokensPerMicroBatch). */
+  maxTokensPerMicroBatch?: number;
   ppoEpochs: number;
   optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
   /** Several responses per engine row; default false. */
@@ -88,7 +90,7 @@ export async function updateCritic(
       const rows = m1 - m0;
       const weights = aggregationWeights(Tensor.from(Float32Array.from(x.mask.subarray(m0 * W, m1 * W)), [rows, W]), "token-mean").toArray() as Float32Array;
       let mbLoss = 0, mbClipW = 0, mbW = 0;
-      for (const [u0, u1] of chunks(rows, o.microBatch)) {
+      for (const [u0, u1] of microBatches(x.rollouts, m0, m1, o)) {
         const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
         const r = await critic.valueForwardBackward({
           batch: p.batch, length: p.length, inputIds: p.inputIds, attentionMask: p.attentionMask,

@@ -27,7 +27,7 @@ import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
 
 import { gaeAdvantages, grpoAdvantages } from "./advantages.js";
-import { broadcastRows, distinctSequences, maskedMean, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
+import { broadcastRows, distinctSequences, maskedMean, microBatchCount, responseMask, responseWidth, toResponseLayout, type Rollout } from "./batch.js";
 import {
   OPTIMIZER_FILE, checkpointLeftovers, pruneCheckpoints, readCriticCheckpoint, readOptimizerState, resumeCandidates, verifyCheckpoint,
   writeTrainerCheckpoint, type FoundCheckpoint, type TrainerState,
@@ -42,7 +42,7 @@ import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
 import { ROLLOUTS_DIR, type RolloutRecord } from "./loggers/rolloutLog.js";
 import { RunLoggers, TENSORBOARD_DIR } from "./loggers/runLoggers.js";
-import { microBatchCount, scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
+import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
   | { type: "log"; message: string }
@@ -544,8 +544,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // the critic first (verl's order); during critic warm-up the actor is not updated
     let cstats: CriticUpdateStats | null = null;
     if (critic) {
-      const criticBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: c.actor.ppoEpochs };
-      const total = microBatchCount(rollouts.length, criticBatches), t0 = performance.now();
+      const criticBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, maxTokensPerMicroBatch: c.actor.maxTokensPerMicroBatch, ppoEpochs: c.actor.ppoEpochs };
+      const total = microBatchCount(rollouts, criticBatches), t0 = performance.now();
       let done = 0;
       cstats = await timed("critic", () =>
         updateCritic(critic!, { rollouts, width: W, mask, oldValues: values!, returns: returns! }, {
@@ -555,7 +555,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       );
     }
     const actorFrozen = critic !== null && step <= c.critic.warmupSteps;
-    const actorBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs };
+    const actorBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, maxTokensPerMicroBatch: c.actor.maxTokensPerMicroBatch, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs };
     const update = updatePolicySteps(actor, { rollouts, width: W, mask, advantages, oldLogp, ...(refLogp ? { refLogp } : {}) }, {
         temperature: tau, pgCoef: loss.pgCoef, klCoef: loss.klCoef, klType: c.actor.klType, entropyCoeff: loss.entropyCoeff,
         clipLow: c.actor.clipLow, clipHigh: c.actor.clipHigh, dualClip: c.actor.dualClip, lossAgg: c.actor.lossAgg,
@@ -568,7 +568,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // the update, one engine call at a time: after each optimizer step the weights and moments are
     // checked (guard.checkEveryUpdate)
     emit({ type: "phase", step, phase: "update" });
-    const microTotal = microBatchCount(rollouts.length, actorBatches), updateStart = performance.now();
+    const microTotal = microBatchCount(rollouts, actorBatches), updateStart = performance.now();
     let microDone = 0;
     let stats: UpdateStats;
     for (;;) {

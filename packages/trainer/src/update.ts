@@ -10,7 +10,7 @@ import type { Engine } from "@rlvr/engine";
 import type { KlType } from "@rlvr/native";
 
 import { lossWeights, type LossAggMode } from "./aggregation.js";
-import { chunks, distinctSequences, expandRows, gather, packPrefixed, packSequences, scatter, scoreChunks, type DistinctSequences, type Rollout, type ScoreBatching } from "./batch.js";
+import { budgetChunks, chunks, distinctSequences, expandRows, gather, microBatches, packPrefixed, packSequences, scatter, type CallBudget, type DistinctSequences, type Rollout } from "./batch.js";
 
 export interface UpdateInputs {
   rollouts: readonly Rollout[];
@@ -43,6 +43,11 @@ export interface UpdateOptions {
   miniBatch: number;
   /** Responses per forwardBackward call. */
   microBatch: number;
+  /**
+   * Token budget of one forwardBackward call: responses x the longest prompt + response among
+   * them (verl's ppo_max_token_len_per_gpu); a single longer response still runs. Absent: no bound.
+   */
+  maxTokensPerMicroBatch?: number;
   ppoEpochs: number;
   optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
   /** false: accumulate gradients only (tests); default true. */
@@ -87,12 +92,6 @@ export async function updatePolicy(engine: Engine, x: UpdateInputs, o: UpdateOpt
   }
 }
 
-/** How many forwardBackward calls updatePolicySteps makes for `rows` responses (for progress). */
-export function microBatchCount(rows: number, o: Pick<UpdateOptions, "miniBatch" | "microBatch" | "ppoEpochs">): number {
-  let n = 0;
-  for (const [m0, m1] of chunks(rows, o.miniBatch)) n += chunks(m1 - m0, o.microBatch).length;
-  return n * o.ppoEpochs;
-}
 
 /**
  * The policy update as an async generator that pauses between engine calls, so a driver can stop
@@ -112,7 +111,7 @@ export async function* updatePolicySteps(engine: Engine, x: UpdateInputs, o: Upd
       const maskMb = x.mask.subarray(m0 * W, m1 * W);
       const weights = lossWeights(maskMb, rows, W, o.lossAgg, o.aggHorizon ?? W);
       const mb = { pg: 0, kl: 0, ent: 0, total: 0, clipW: 0, dualW: 0, ppoKlW: 0, wsum: 0 };
-      for (const [u0, u1] of chunks(rows, o.microBatch)) {
+      for (const [u0, u1] of microBatches(x.rollouts, m0, m1, o)) {
         const p = packSequences(x.rollouts.slice(m0 + u0, m0 + u1), { pack: o.pack === true });
         // weights are indexed relative to the mini-batch; the rest relative to the whole batch
         const w = scatter(p, weights, W, u0);
@@ -183,7 +182,7 @@ export async function scoreRollouts(
   rollouts: readonly Rollout[],
   width: number,
   temperature: number,
-  microBatch: number | ScoreBatching,
+  microBatch: number | CallBudget,
   distinct: DistinctSequences = distinctSequences(rollouts),
 ): Promise<{ logp: Float32Array; entropy: Float32Array }> {
   const { unique, of } = distinct;
@@ -197,11 +196,11 @@ async function scoreEach(
   rollouts: readonly Rollout[],
   width: number,
   temperature: number,
-  microBatch: number | ScoreBatching,
+  microBatch: number | CallBudget,
 ): Promise<{ logp: Float32Array; entropy: Float32Array }> {
   const B = rollouts.length;
   const logp = new Float32Array(B * width), entropy = new Float32Array(B * width);
-  for (const [a, b] of scoreChunks(rollouts, microBatch)) {
+  for (const [a, b] of budgetChunks(rollouts, microBatch)) {
     const part = rollouts.slice(a, b);
     const pre = packPrefixed(part);
     const p = pre ? pre.ext : packSequences(part);

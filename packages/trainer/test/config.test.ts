@@ -13,7 +13,7 @@ describe("config", () => {
     expect(c.algorithm).toMatchObject({ advEstimator: "grpo", normStd: true, eps: 1e-6, gamma: 1, lambda: 1 });
     expect(c.actor).toMatchObject({
       lr: 1e-6, lrWarmupSteps: 0, betas: [0.9, 0.999], weightDecay: 0.01, gradClip: 1, ppoMiniBatchSize: 128, ppoEpochs: 1,
-      clipLow: 0.2, clipHigh: 0.2, klType: "low_var_kl", klCoef: 0.001, entropyCoeff: 0.001, lossAgg: "token-mean", recomputeOldLogp: false,
+      clipLow: 0.2, clipHigh: 0.2, klType: "low_var_kl", klCoef: 0.001, entropyCoeff: 0.001, lossAgg: "token-mean", recomputeOldLogp: false, maxTokensPerMicroBatch: 0,
     });
     expect(c.critic).toMatchObject({ lr: 1e-5, cliprangeValue: 0.5 });
     expect(c.trainer).toMatchObject({ totalSteps: 2000, saveFreq: 20, testFreq: 20 });
@@ -113,6 +113,11 @@ describe("config", () => {
     expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda"] }))).toBe(false);
     expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda", "guard.checkEveryUpdate=true"] }))).toBe(true);
     expect(errorOf(() => resolveConfig({ sets: [...paths, "guard.checkEveryUpdate=sometimes"] })).key).toBe("guard.checkEveryUpdate");
+  });
+
+  it("actor.maxTokensPerMicroBatch: verl's ppo_max_token_len_per_gpu, a non-negative integer", () => {
+    expect(resolveConfig({ sets: [...paths, "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=16384"] }).actor.maxTokensPerMicroBatch).toBe(16384);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.maxTokensPerMicroBatch=-1"] })).key).toBe("actor.maxTokensPerMicroBatch");
   });
 
   it("a run's damaged config.json is an error naming the file and the fix", async () => {

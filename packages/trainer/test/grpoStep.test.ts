@@ -11,7 +11,7 @@ import { engineStepModel, generate } from "@rlvr/sampler";
 
 import { randomFloats } from "../../model/src/testing/fixtures.js";
 import {
-  broadcastRows, grpoAdvantages, packSequences, responseMask, responseWidth, scoreRollouts, toResponseLayout, updatePolicy,
+  broadcastRows, grpoAdvantages, microBatchCount, microBatches, packSequences, responseMask, responseWidth, scoreRollouts, toResponseLayout, updatePolicy,
   type Rollout, type UpdateOptions,
 } from "../src/index.js";
 import { parityReward, tinyModelDir } from "./helpers.js";
@@ -157,7 +157,19 @@ describe("GRPO step vs a TypeScript reference (same rollouts)", () => {
     // the micro-batch size does not change the mini-batch gradient (beyond fp32 summation order)
     const whole = Engine.fromWeights(s.config, s.actorWeights);
     await updatePolicy(whole, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, { ...opts, microBatch: B });
-    for (const other of [whole]) {
+    // ... nor does a token budget (actor.maxTokensPerMicroBatch): room for two of the longest
+    // sequences a call, so calls hold 2 or more responses and there are several of them
+    const longest = Math.max(...s.rollouts.map((r) => r.promptIds.length + r.responseIds.length));
+    const budget = { ...opts, microBatch: B, maxTokensPerMicroBatch: 2 * longest };
+    const byTokens = Engine.fromWeights(s.config, s.actorWeights);
+    const st = await updatePolicy(byTokens, { rollouts: s.rollouts, width: W, mask, advantages, oldLogp, refLogp }, budget);
+    expect(st.forwardBackwardCalls).toBe(microBatchCount(s.rollouts, budget));
+    expect(st.forwardBackwardCalls).toBeGreaterThanOrEqual(Math.ceil(B / 2));
+    for (const [a, b] of microBatches(s.rollouts, 0, B, budget)) {
+      const widest = Math.max(...s.rollouts.slice(a, b).map((r) => r.promptIds.length + r.responseIds.length));
+      expect(b - a === 1 || (b - a) * widest <= budget.maxTokensPerMicroBatch).toBe(true);
+    }
+    for (const other of [whole, byTokens]) {
       for (const n of names) {
         const a = grads.get(n)!, b = other.gradient(n);
         let err = 0, scale = 1e-6;

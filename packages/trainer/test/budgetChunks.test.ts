@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
-import { scoreChunks, type Rollout } from "../src/index.js";
+import { budgetChunks, type Rollout } from "../src/index.js";
 
 const rollout = (prompt: number, response: number): Rollout => ({
   promptIds: new Int32Array(prompt), responseIds: new Int32Array(response), oldLogp: new Float32Array(response),
   text: "", finishReason: "eos", group: 0, exampleIndex: 0, gold: "",
 });
 
-describe("scoreChunks: scoring calls under a row cap and a token budget", () => {
+describe("budgetChunks: scoring calls under a row cap and a token budget", () => {
   it("covers the rollouts in order with maximal calls that respect both limits", () => {
     fc.assert(
       fc.property(
@@ -19,7 +19,7 @@ describe("scoreChunks: scoring calls under a row cap and a token budget", () => 
           const rs = lens.map(([p, r]) => rollout(p, r));
           const width = (i: number) => rs[i]!.promptIds.length + rs[i]!.responseIds.length;
           const cost = (a: number, b: number) => (b - a) * Math.max(...Array.from({ length: b - a }, (_, k) => width(a + k)));
-          const out = scoreChunks(rs, { maxRows, maxTokens });
+          const out = budgetChunks(rs, { maxRows, maxTokens });
           let next = 0;
           for (const [a, b] of out) {
             expect(a).toBe(next);
@@ -39,9 +39,9 @@ describe("scoreChunks: scoring calls under a row cap and a token budget", () => 
 
   it("a number is a row cap with no token budget", () => {
     const rs = Array.from({ length: 7 }, () => rollout(100, 100));
-    expect(scoreChunks(rs, 3)).toEqual([[0, 3], [3, 6], [6, 7]]);
-    expect(scoreChunks([], 3)).toEqual([]);
+    expect(budgetChunks(rs, 3)).toEqual([[0, 3], [3, 6], [6, 7]]);
+    expect(budgetChunks([], 3)).toEqual([]);
     // the budget: 2 rows of width 200 fit in 450 tokens, 3 do not
-    expect(scoreChunks(rs, { maxRows: 8, maxTokens: 450 })).toEqual([[0, 2], [2, 4], [4, 6], [6, 7]]);
+    expect(budgetChunks(rs, { maxRows: 8, maxTokens: 450 })).toEqual([[0, 2], [2, 4], [4, 6], [6, 7]]);
   });
 });
