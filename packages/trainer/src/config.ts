@@ -154,11 +154,13 @@ const ActorSection = z.strictObject({
   entropyCoeff: finiteNum.default(0.001),
   lossAgg: z.enum(LOSS_AGG_MODES).default("token-mean"),
   /**
-   * Recompute old log-probs with a scoring pass. Off by default: the sampler's per-token
-   * log-probs equal engine.score() bit for bit at the same temperature (CPU), and the actor has
-   * not changed since the rollout, so they are the old log-probs already.
+   * Recompute old log-probs with a scoring pass. "auto" (the default) follows the backend: off
+   * on cpu / ops-cpu, where the sampler's per-token log-probs equal engine.score() bit for bit
+   * at the same temperature and the actor has not changed since the rollout, so they are the old
+   * log-probs already; on "cuda", where decoding and the training forward are not proven to
+   * compute the same bits (bf16 GEMMs over different shapes), recompute them.
    */
-  recomputeOldLogp: z.boolean().default(false),
+  recomputeOldLogp: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /**
    * Pack several responses into each engine row in the update and the critic passes (segment
    * ids; first-fit into rows as long as the micro-batch's longest sequence). Drops padding when
@@ -609,6 +611,11 @@ export function effectiveLoss(c: TrainConfig): {
 /** Whether the guard checks the weights after every optimizer step (guard.checkEveryUpdate, "auto" resolved). */
 export function checksEveryUpdate(c: TrainConfig): boolean {
   return c.guard.checkEveryUpdate === "auto" ? c.model.backend !== "cuda" : c.guard.checkEveryUpdate;
+}
+
+/** Whether old log-probs come from a scoring pass (actor.recomputeOldLogp, "auto" resolved). */
+export function recomputesOldLogp(c: TrainConfig): boolean {
+  return c.actor.recomputeOldLogp === "auto" ? c.model.backend === "cuda" : c.actor.recomputeOldLogp;
 }
 
 /** lr at a 1-based step (constant after an optional linear warm-up). */

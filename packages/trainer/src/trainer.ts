@@ -36,7 +36,7 @@ import { DivergenceError, DivergenceGuard, checkEngine, checkState, weightArrays
 import { acquireRunLock } from "./runLock.js";
 import { RunFileError, appendLineNoFollow, assertPlainFileOrMissing, withPath, withPathAsync } from "./runFiles.js";
 import { criticValues, updateCritic, type CriticUpdateStats } from "./critic.js";
-import { ConfigError, checksEveryUpdate, effectiveLoss, learningRate, type TrainConfig } from "./config.js";
+import { ConfigError, checksEveryUpdate, effectiveLoss, learningRate, recomputesOldLogp, type TrainConfig } from "./config.js";
 import { evaluate, loadEvalSets, type EvalSet } from "./eval.js";
 import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
@@ -519,7 +519,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     const distinct = distinctSequences(rollouts); // the scoring passes run each distinct sequence once
     // old log-probs: the sampler's (same kernel, same τ, actor unchanged since the rollout) unless recompute is asked for
     const oldLogp = await timed("old_logp", async () =>
-      c.actor.recomputeOldLogp ? (await scoreRollouts(actor, rollouts, W, tau, scoring, distinct)).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
+      recomputesOldLogp(c) ? (await scoreRollouts(actor, rollouts, W, tau, scoring, distinct)).logp : toResponseLayout(rollouts.map((r) => r.oldLogp), W),
     );
     const refLogp = ref ? await timed("ref_logp", async () => (await scoreRollouts(ref, rollouts, W, tau, scoring, distinct)).logp) : undefined;
     const values = critic ? await timed("values", () => criticValues(critic!, rollouts, W, scoring, c.actor.packSequences, distinct)) : null;

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { PRESETS, checksEveryUpdate, configToYaml, effectiveLoss, parseSet, readRunConfig, registerPreset, resolveConfig } from "../src/index.js";
+import { PRESETS, checksEveryUpdate, configToYaml, effectiveLoss, parseSet, readRunConfig, recomputesOldLogp, registerPreset, resolveConfig } from "../src/index.js";
 import { REQUIRED_PATHS as paths, configErrorOf as errorOf, tempDir } from "./helpers.js";
 
 describe("config", () => {
@@ -13,7 +13,7 @@ describe("config", () => {
     expect(c.algorithm).toMatchObject({ advEstimator: "grpo", normStd: true, eps: 1e-6, gamma: 1, lambda: 1 });
     expect(c.actor).toMatchObject({
       lr: 1e-6, lrWarmupSteps: 0, betas: [0.9, 0.999], weightDecay: 0.01, gradClip: 1, ppoMiniBatchSize: 128, ppoEpochs: 1,
-      clipLow: 0.2, clipHigh: 0.2, klType: "low_var_kl", klCoef: 0.001, entropyCoeff: 0.001, lossAgg: "token-mean", recomputeOldLogp: false, maxTokensPerMicroBatch: 0,
+      clipLow: 0.2, clipHigh: 0.2, klType: "low_var_kl", klCoef: 0.001, entropyCoeff: 0.001, lossAgg: "token-mean", recomputeOldLogp: "auto", maxTokensPerMicroBatch: 0,
     });
     expect(c.critic).toMatchObject({ lr: 1e-5, cliprangeValue: 0.5 });
     expect(c.trainer).toMatchObject({ totalSteps: 2000, saveFreq: 20, testFreq: 20 });
@@ -113,6 +113,16 @@ describe("config", () => {
     expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda"] }))).toBe(false);
     expect(checksEveryUpdate(resolveConfig({ sets: [...paths, "model.backend=cuda", "guard.checkEveryUpdate=true"] }))).toBe(true);
     expect(errorOf(() => resolveConfig({ sets: [...paths, "guard.checkEveryUpdate=sometimes"] })).key).toBe("guard.checkEveryUpdate");
+  });
+
+  it("actor.recomputeOldLogp \"auto\" follows the backend", () => {
+    // the sampler's log-probs are the old log-probs bit for bit on the CPU backends only
+    expect(recomputesOldLogp(resolveConfig({ sets: paths }))).toBe(false);
+    expect(recomputesOldLogp(resolveConfig({ sets: [...paths, "model.backend=ops-cpu"] }))).toBe(false);
+    expect(recomputesOldLogp(resolveConfig({ sets: [...paths, "model.backend=cuda"] }))).toBe(true);
+    expect(recomputesOldLogp(resolveConfig({ sets: [...paths, "model.backend=cuda", "actor.recomputeOldLogp=false"] }))).toBe(false);
+    expect(recomputesOldLogp(resolveConfig({ sets: [...paths, "actor.recomputeOldLogp=true"] }))).toBe(true);
+    expect(errorOf(() => resolveConfig({ sets: [...paths, "actor.recomputeOldLogp=maybe"] })).key).toBe("actor.recomputeOldLogp");
   });
 
   it("actor.maxTokensPerMicroBatch: verl's ppo_max_token_len_per_gpu, a non-negative integer", () => {
