@@ -45,7 +45,7 @@ void EngineCall::Execute() {
   } catch (const ArgError& e) {
     error_ = e;
   } catch (const std::bad_alloc&) {
-    error_ = ArgError{Code::Internal, "", "out of memory"};
+    error_ = ArgError{Code::Memory, "", "out of host memory"};
   } catch (const std::exception& ex) {
     error_ = ArgError{Code::Internal, "", ex.what()};
   } catch (...) {

@@ -252,7 +252,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
   } catch (const ArgError& e) {
     throw to_js_error(info.Env(), e);
   } catch (const std::bad_alloc&) {
-    throw to_js_error(info.Env(), {Code::Internal, "", "out of memory allocating the model"});
+    throw to_js_error(info.Env(), {Code::Memory, "", "out of host memory allocating the model"});
   }
 }
 

@@ -10,6 +10,7 @@ static const char* code_name(Code c) {
     case Code::Value: return "ERR_RLVR_VALUE";
     case Code::Device: return "ERR_RLVR_DEVICE";
     case Code::Internal: return "ERR_RLVR_INTERNAL";
+    case Code::Memory: return "ERR_RLVR_OUT_OF_MEMORY";
     case Code::Ok: break;
   }
   return "ERR_RLVR_INTERNAL";

@@ -35,7 +35,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
-    to_js_error(info.Env(), {Code::Internal, "", "out of memory"}).ThrowAsJavaScriptException();
+    to_js_error(info.Env(), {Code::Memory, "", "out of host memory"}).ThrowAsJavaScriptException();
   } catch (const std::exception& ex) {
     to_js_error(info.Env(), {Code::Internal, "", ex.what()}).ThrowAsJavaScriptException();
   }

@@ -38,7 +38,8 @@ enum class Code : int {
   Range = 3,     // index (token id, group size) out of range
   Value = 4,     // non-finite or otherwise invalid value
   Device = 5,    // wrong / unavailable device, or CUDA not compiled
-  Internal = 6,  // CUDA runtime failure, allocation failure
+  Internal = 6,  // CUDA runtime failure
+  Memory = 7,    // an allocation failed (host or device): the caller lowers a batch or budget
 };
 
 struct Status {

@@ -24,8 +24,13 @@ export class IndexRangeError extends RlvrError {}
 export class ValueError extends RlvrError {}
 /** The wrong device, or a device (CUDA) that is not available. */
 export class DeviceError extends RlvrError {}
-/** A failure inside the native layer (CUDA runtime error, allocation failure). */
+/** A failure inside the native layer (CUDA runtime error). */
 export class InternalError extends RlvrError {}
+/**
+ * An allocation failed, on the host or the device. Nothing was changed that the caller must
+ * undo; a smaller batch, token budget or activation budget may fit.
+ */
+export class OutOfMemoryError extends RlvrError {}
 
 /** The addon could not be loaded; the message lists what was tried and how to fix it. */
 export class NativeLoadError extends RlvrError {
@@ -41,6 +46,7 @@ const byCode: Record<string, new (m: string, c: string, a?: string) => RlvrError
   ERR_RLVR_VALUE: ValueError,
   ERR_RLVR_DEVICE: DeviceError,
   ERR_RLVR_INTERNAL: InternalError,
+  ERR_RLVR_OUT_OF_MEMORY: OutOfMemoryError,
 };
 
 /** Runs a native call, converting its errors into the typed classes above. */

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 
 import {
   buildInfo,
-  DTypeError, DeviceError, IndexRangeError, RlvrError, ShapeError, Tensor, ValueError, aggregate, aggregationWeights, cudaAvailable, gae,
+  DTypeError, DeviceError, IndexRangeError, OutOfMemoryError, RlvrError, ShapeError, Tensor, ValueError, aggregate, aggregationWeights, cudaAvailable, gae,
   grpoAdvantage, klPenalty, loadAddon, policyLoss, ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, valueLoss,
 } from "../src/index.js";
 import { callNative } from "../src/errors.js";
@@ -276,6 +276,19 @@ describe("invalid values → ValueError", () => {
   it("gamma outside [0, 1]", () => {
     const z = Tensor.zeros([1, 2]);
     expectTyped(() => gae(z, z, z, { gamma: 1.5 }), ValueError, "gamma");
+  });
+});
+
+describe("an allocation failure in the addon (ERR_RLVR_OUT_OF_MEMORY, host or device)", () => {
+  it("becomes OutOfMemoryError, an RlvrError, keeping the message", () => {
+    // what the binding throws when malloc / new / cudaMalloc fails (errors.cpp, async_call.cpp)
+    const native = Object.assign(new Error("cudaMalloc(1024 bytes) on device 0: out of memory"), { code: "ERR_RLVR_OUT_OF_MEMORY", argument: "" });
+    const e = thrown(() => callNative(() => { throw native; }));
+    expect(e).toBeInstanceOf(OutOfMemoryError);
+    expect(e).toBeInstanceOf(RlvrError);
+    expect((e as RlvrError).code).toBe("ERR_RLVR_OUT_OF_MEMORY");
+    expect((e as RlvrError).argument).toBeUndefined();
+    expect((e as Error).message).toMatch(/out of memory/);
   });
 });
 

@@ -16,3 +16,4 @@ export * from "./runLock.js";
 export * from "./stopTokens.js";
 export * from "./aggregation.js";
 export * from "./evalBreakdown.js";
+export * from "./outOfMemory.js";

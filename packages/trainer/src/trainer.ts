@@ -42,6 +42,7 @@ import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
 import { ROLLOUTS_DIR, type RolloutRecord } from "./loggers/rolloutLog.js";
 import { RunLoggers, TENSORBOARD_DIR } from "./loggers/runLoggers.js";
+import { outOfMemoryStop } from "./outOfMemory.js";
 import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
 export type TrainerEvent =
@@ -202,7 +203,13 @@ async function loadNewestIntact(runDir: string, log: (m: string) => void): Promi
 
 async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainResult> {
   const c = opts.config;
-  const emit = opts.onEvent ?? (() => {});
+  const onEvent = opts.onEvent ?? (() => {});
+  // the phase in progress, to name what sizes its memory when an allocation fails
+  let inProgress = { step: 0, phase: "setup" };
+  const emit = (ev: TrainerEvent) => {
+    if (ev.type === "phase") inProgress = { step: ev.step, phase: ev.phase };
+    onEvent(ev);
+  };
   const log = (message: string) => emit({ type: "log", message });
   const metricsPath = join(runDir, RUN_FILES.metrics);
   const evalPath = join(runDir, RUN_FILES.eval);
@@ -239,10 +246,17 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     ...(c.model.backend !== "cpu" && c.model.bf16Gemm ? { bf16Gemm: true } : {}),
     ...(c.model.activationBudgetMB !== undefined ? { activationBudgetBytes: c.model.activationBudgetMB * 2 ** 20 } : {}),
   };
-  const actor = Engine.fromWeights(base.config, actorWeights, engineOpts);
+  const engine = (weights: typeof actorWeights) => {
+    try {
+      return Engine.fromWeights(base.config, weights, engineOpts);
+    } catch (e) {
+      throw outOfMemoryStop(e, startStep, "setup", c, found ? { step: startStep, dir: found.dir } : null) ?? e;
+    }
+  };
+  const actor = engine(actorWeights);
   if (loaded) actor.loadOptimizerState(loaded.optimizer);
   // The frozen reference is the initial model, only needed for the KL loss.
-  const ref = loss.klCoef > 0 ? Engine.fromWeights(base.config, base.weights!, engineOpts) : null;
+  const ref = loss.klCoef > 0 ? engine(base.weights!) : null;
   // PPO's critic: the base body with a zero value head, or the checkpoint's critic.
   let critic: Engine | null = null;
   if (c.algorithm.advEstimator === "gae") {
@@ -465,6 +479,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // an early stop always ends with a checkpoint of the last finished step
     const lastStep = written.at(-1)?.step ?? startStep;
     if (lastStep > (lastCheckpoint?.step ?? 0)) await saveAt(lastStep);
+  } catch (e) {
+    throw outOfMemoryStop(e, inProgress.step, inProgress.phase, c, lastCheckpoint) ?? e;
   } finally {
     await pool.close();
     loggers.close();

@@ -27,6 +27,8 @@ inline Code classify(cudaError_t e) {
     case cudaErrorDevicesUnavailable:
     case cudaErrorUnsupportedPtxVersion:
       return Code::Device;
+    case cudaErrorMemoryAllocation:
+      return Code::Memory;
     default:
       return Code::Internal;
   }

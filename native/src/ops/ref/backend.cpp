@@ -13,7 +13,7 @@ const Backend& cpu_backend() {
     k.name = "cpu";
     k.alloc = [](int64_t bytes, void** p) -> Status {
       *p = bytes > 0 ? std::malloc(static_cast<size_t>(bytes)) : nullptr;
-      if (bytes > 0 && !*p) return Status::Error(Code::Internal, "", "out of host memory");
+      if (bytes > 0 && !*p) return Status::Error(Code::Memory, "", "out of host memory");
       return Status::Ok();
     };
     k.release = [](void* p) -> Status { std::free(p); return Status::Ok(); };
