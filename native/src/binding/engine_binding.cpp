@@ -179,6 +179,7 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("prefill", &EngineWrap::Prefill),
                                    InstanceMethod("step", &EngineWrap::Step),
                                    InstanceMethod("resetCache", &EngineWrap::ResetCache),
+                                   InstanceMethod("releaseWorkspace", &EngineWrap::ReleaseWorkspace),
                                    InstanceMethod("numParameters", &EngineWrap::NumParameters),
                                    InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows),
                                    InstanceMethod("keptActivations", &EngineWrap::KeptActivations),
@@ -687,6 +688,14 @@ Napi::Value EngineWrap::KeptActivations(const Napi::CallbackInfo& info) {
 Napi::Value EngineWrap::ResetCache(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     check(model().reset_cache());
+    return info.Env().Undefined();
+  });
+}
+
+// releaseWorkspace(): frees the memory kept between calls (not the KV cache, not the weights).
+Napi::Value EngineWrap::ReleaseWorkspace(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    check(model().release_workspace());
     return info.Env().Undefined();
   });
 }

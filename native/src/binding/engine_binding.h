@@ -45,6 +45,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Prefill(const Napi::CallbackInfo& info);
   Napi::Value Step(const Napi::CallbackInfo& info);
   Napi::Value ResetCache(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseWorkspace(const Napi::CallbackInfo& info);
   Napi::Value NumParameters(const Napi::CallbackInfo& info);
   Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
   Napi::Value KeptActivations(const Napi::CallbackInfo& info);

@@ -81,6 +81,8 @@ class CpuEngine final : public EngineImpl {
     m_.reset_cache();
     return Status::Ok();
   }
+  // engine::Model allocates its workspaces per call: nothing is kept between calls.
+  Status release_workspace() override { return Status::Ok(); }
   int64_t cache_rows() const override { return m_.cache_rows(); }
   void set_lm_chunk_rows(int64_t rows) override { m_.set_lm_chunk_rows(rows); }
   void set_act_budget_bytes(double bytes) override { m_.set_act_budget_bytes(bytes); }
@@ -173,6 +175,11 @@ class OpsEngine final : public EngineImpl {
   Status reset_cache() override {
     RLVR_TRY(enter());
     m_->reset_cache();
+    return Status::Ok();
+  }
+  Status release_workspace() override {
+    RLVR_TRY(enter());
+    m_->release_scratch();
     return Status::Ok();
   }
   int64_t cache_rows() const override { return m_->cache_rows(); }

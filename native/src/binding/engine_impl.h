@@ -48,6 +48,9 @@ class EngineImpl {
   virtual Status prefill(const engine::Batch& x, int64_t capacity, float* out) = 0;
   virtual Status step(const int32_t* tokens, float* out) = 0;
   virtual Status reset_cache() = 0;
+  // Frees the workspaces kept between calls (kept activations, LM-head chunk, decode logits) so
+  // another phase can use the memory; the next call reallocates them. The KV cache stays.
+  virtual Status release_workspace() = 0;
   virtual int64_t cache_rows() const = 0;  // rows of the active decode, 0 when none
   virtual void set_lm_chunk_rows(int64_t rows) = 0;
   // Bytes of kept activations before training recomputes per layer (< 0: the backend's default).

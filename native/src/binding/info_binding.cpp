@@ -50,6 +50,7 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
       o.Set("index", i);
       o.Set("name", d.name);
       o.Set("totalMemory", static_cast<double>(d.total_mem));
+      o.Set("freeMemory", static_cast<double>(d.free_mem));
       o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
       o.Set("multiprocessors", d.sm_count);
       arr.Set(i, o);

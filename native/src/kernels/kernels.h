@@ -299,7 +299,8 @@ Status value_loss_cuda(const ValueLossArgs& a);
 namespace cuda {
 bool compiled();                       // true when built with nvcc
 int device_count();                    // 0 when no driver/device
-struct DeviceInfo { std::string name; int64_t total_mem = 0; int cc_major = 0, cc_minor = 0; int sm_count = 0; };
+// free_mem: bytes free on the device now (cudaMemGetInfo; asking creates this process's context there).
+struct DeviceInfo { std::string name; int64_t total_mem = 0, free_mem = 0; int cc_major = 0, cc_minor = 0; int sm_count = 0; };
 Status device_info(int device, DeviceInfo* out);
 Status set_device(int device);
 Status malloc_device(int device, int64_t bytes, void** out);

@@ -77,6 +77,7 @@ export interface NativeEngine {
   prefill(o: NativeBatch & { capacity: number }): Promise<Float32Array>;
   step(o: { tokens: T }): Promise<Float32Array>;
   resetCache(): void;
+  releaseWorkspace(): void;
   setLmChunkRows(rows: number): void;
   keptActivations(): boolean;
   backend(): string;

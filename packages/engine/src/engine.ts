@@ -417,6 +417,17 @@ export class Engine {
     return callNative(() => this.native.keptActivations());
   }
 
+  /**
+   * Frees the memory the engine keeps between calls for speed (kept activations, LM-head chunk,
+   * decode logits); the next call allocates what it needs again. Weights, gradients, optimizer
+   * state and an active decode's KV cache stay. Results do not change. The trainer calls it on
+   * "cuda" between the update and the next rollout, so the KV cache can use that memory.
+   */
+  releaseWorkspace(): void {
+    this.calls.assertIdle("releaseWorkspace");
+    callNative(() => this.native.releaseWorkspace());
+  }
+
   zeroGrad(): void {
     this.calls.assertIdle("zeroGrad");
     callNative(() => this.native.zeroGrad());

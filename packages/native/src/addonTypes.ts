@@ -56,6 +56,8 @@ export interface DeviceInfo {
   index: number;
   name: string;
   totalMemory: number;
+  /** Bytes free on the device when devices() was called (other processes' use included). */
+  freeMemory: number;
   computeCapability: string;
   multiprocessors: number;
 }

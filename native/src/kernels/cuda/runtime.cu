@@ -38,6 +38,10 @@ Status device_info(int device, DeviceInfo* out) {
   out->cc_major = p.major;
   out->cc_minor = p.minor;
   out->sm_count = p.multiProcessorCount;
+  size_t free_b = 0, total_b = 0;
+  RLVR_CUDA_TRY(cudaSetDevice(device));
+  RLVR_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
+  out->free_mem = static_cast<int64_t>(free_b);
   return Status::Ok();
 }
 

@@ -50,7 +50,7 @@ function formatReport(r: DoctorReport): string {
     ...(r.cpu.isa.warning ? [`warning     ${r.cpu.isa.warning}`] : []),
     `addon       ${r.build.cxxCompiler}, ${r.build.buildType}, N-API ${r.build.napiVersion}, malloc tuning ${r.build.mallocTuning.applied ? `on (heap blocks <= ${r.build.mallocTuning.mmapThreshold / 2 ** 20} MiB, keeps ${r.build.mallocTuning.trimThreshold / 2 ** 20} MiB)` : "off"}`,
     `cuda        ${r.build.cudaCompiled ? `compiled (nvcc ${r.build.cudaCompilerVersion}, archs ${r.build.cudaArchs}, runtime ${r.build.cudaRuntimeVersion})` : "not compiled"}`,
-    ...r.cuda.devices.map((d) => `gpu ${d.index}       ${d.name}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, sm ${d.computeCapability}, ${d.multiprocessors} SMs, bf16 GEMMs on ${r.cuda.bf16Gemm}`),
+    ...r.cuda.devices.map((d) => `gpu ${d.index}       ${d.name}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB (${(d.freeMemory / 2 ** 30).toFixed(1)} free), sm ${d.computeCapability}, ${d.multiprocessors} SMs, bf16 GEMMs on ${r.cuda.bf16Gemm}`),
     `status      ${r.cuda.note}`,
   ];
   return lines.join("\n");
