@@ -64,6 +64,13 @@ const ModelSection = z.strictObject({
    * gradients bit for bit. Unset: the backend's default (1 GiB on CPU, 40 GiB on "cuda").
    */
   activationBudgetMB: nonNeg.optional(),
+  /**
+   * "cuda": the share of the device's free memory (at the start) the run plans to use; the plan
+   * (memoryPlan.ts, logged at the start) fits the engines' state, the rollout's KV cache and the
+   * update's workspace in it, and gives the rest to kept activations unless activationBudgetMB
+   * is set. A run that cannot fit stops before allocating, naming the setting to lower.
+   */
+  deviceMemoryFraction: unit.refine((x) => x > 0, "must be in (0, 1]").default(0.9),
 });
 
 const DataSection = z.strictObject({

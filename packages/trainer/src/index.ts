@@ -17,3 +17,4 @@ export * from "./stopTokens.js";
 export * from "./aggregation.js";
 export * from "./evalBreakdown.js";
 export * from "./outOfMemory.js";
+export * from "./memoryPlan.js";

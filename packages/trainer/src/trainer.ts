@@ -22,7 +22,7 @@ import {
 import { Engine } from "@rlvr/engine";
 import { loadModelDir, type ModelDir, type Weights } from "@rlvr/model";
 import type { OptimizerState } from "@rlvr/engine";
-import { Tensor, klPenalty } from "@rlvr/native";
+import { Tensor, devices, klPenalty } from "@rlvr/native";
 import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
 
@@ -42,6 +42,7 @@ import { verifierReward, type RewardFunction } from "./reward.js";
 import { stopTokenIds } from "./stopTokens.js";
 import { ROLLOUTS_DIR, type RolloutRecord } from "./loggers/rolloutLog.js";
 import { RunLoggers, TENSORBOARD_DIR } from "./loggers/runLoggers.js";
+import { checkPlan, describePlan, planDeviceMemory, type MemoryPlan } from "./memoryPlan.js";
 import { outOfMemoryStop } from "./outOfMemory.js";
 import { scoreRollouts, updatePolicySteps, type UpdateStats } from "./update.js";
 
@@ -201,6 +202,15 @@ async function loadNewestIntact(runDir: string, log: (m: string) => void): Promi
   );
 }
 
+/** The device memory plan of a "cuda" run; null when the device is absent (creating the engine then names it). */
+function devicePlan(model: ModelDir["config"], c: TrainConfig): MemoryPlan | null {
+  const dev = devices().find((d) => d.index === c.model.device);
+  if (!dev) return null;
+  const plan = planDeviceMemory(model, c, dev.freeMemory);
+  checkPlan(plan, c);
+  return plan;
+}
+
 async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainResult> {
   const c = opts.config;
   const onEvent = opts.onEvent ?? (() => {});
@@ -240,11 +250,17 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   const base: ModelDir = await loadModelDir(c.model.path);
   const loss = effectiveLoss(c);
   const actorWeights = loaded ? loaded.weights : base.weights!;
+  const onDevice = c.model.backend === "cuda";
+  // On a GPU one plan sizes everything from the free device memory (memoryPlan.ts); the kept
+  // activations get what the rest leaves unless model.activationBudgetMB says otherwise.
+  const plan = onDevice ? devicePlan(base.config, c) : null;
+  if (plan) log(describePlan(plan, base.config, c));
+  const activationBudget = c.model.activationBudgetMB !== undefined ? c.model.activationBudgetMB * 2 ** 20 : plan?.activationBudget;
   const engineOpts = {
     backend: c.model.backend,
-    ...(c.model.backend === "cuda" ? { device: c.model.device } : {}),
+    ...(onDevice ? { device: c.model.device } : {}),
     ...(c.model.backend !== "cpu" && c.model.bf16Gemm ? { bf16Gemm: true } : {}),
-    ...(c.model.activationBudgetMB !== undefined ? { activationBudgetBytes: c.model.activationBudgetMB * 2 ** 20 } : {}),
+    ...(activationBudget !== undefined ? { activationBudgetBytes: activationBudget } : {}),
   };
   const engine = (weights: typeof actorWeights) => {
     try {
@@ -506,6 +522,10 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       emit({ type: "progress", step, phase: p, done, total, ...(tokens !== undefined ? { tokens } : {}), seconds: (performance.now() - t0) / 1000 });
     const n = c.rollout.n, tau = c.rollout.temperature;
     const scoring = { maxRows: c.actor.logProbMicroBatchSize, maxTokens: c.actor.logProbMaxTokens };
+    // on a GPU the last update's (and evaluation's) workspaces go before the rollout's KV cache
+    // is allocated (the memory plan gives the two phases the same memory); on the host they are
+    // kept, since allocating them again each step costs page faults
+    if (onDevice) for (const e of [actor, ref, critic]) e?.releaseWorkspace();
 
     // rollout: prompt-major, row p·n + k is sample k of prompt row p (its group id is p)
     const rolloutStart = performance.now();
@@ -569,6 +589,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
           optimizer: { lr: c.critic.lr, beta1: c.actor.betas[0], beta2: c.actor.betas[1], eps: c.actor.eps, weightDecay: c.critic.weightDecay, maxGradNorm: c.critic.gradClip },
         }, () => progress("critic", t0, ++done, total)),
       );
+      if (onDevice) critic.releaseWorkspace(); // the actor's update gets the activation memory next
     }
     const actorFrozen = critic !== null && step <= c.critic.warmupSteps;
     const actorBatches = { miniBatch: c.actor.ppoMiniBatchSize * n, microBatch: c.actor.microBatchSize, maxTokensPerMicroBatch: c.actor.maxTokensPerMicroBatch, ppoEpochs: actorFrozen ? 1 : c.actor.ppoEpochs };
