@@ -59,6 +59,33 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
   });
 }
 
+int device_arg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) fail(Code::Value, "device", "expected a device index (a number)");
+  const double d = info[0].As<Napi::Number>().DoubleValue();
+  if (d != static_cast<int>(d) || d < 0) fail(Code::Value, "device", "must be a non-negative integer");
+  return static_cast<int>(d);
+}
+
+// deviceMemory(device) -> { inUse, peak }: bytes rlvr holds on the device now and at most since
+// the last resetDeviceMemoryPeak(device).
+Napi::Value DeviceMemory(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    cuda::MemoryStats m;
+    check(cuda::memory_stats(device_arg(info), &m));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("inUse", static_cast<double>(m.in_use));
+    o.Set("peak", static_cast<double>(m.peak));
+    return o;
+  });
+}
+
+Napi::Value ResetDeviceMemoryPeak(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    check(cuda::reset_memory_peak(device_arg(info)));
+    return info.Env().Undefined();
+  });
+}
+
 // What runs the CUDA engine's bf16 GEMMs (cuBLAS loaded at run time, or the
 // WMMA kernel with the reason); asks the loader, so it also answers on a
 // machine without a device (the loader's own error paths are testable there).
@@ -113,6 +140,8 @@ Napi::Value SetCpuIsa(const Napi::CallbackInfo& info) {
 void InitInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
+  exports.Set("deviceMemory", Napi::Function::New(env, DeviceMemory, "deviceMemory"));
+  exports.Set("resetDeviceMemoryPeak", Napi::Function::New(env, ResetDeviceMemoryPeak, "resetDeviceMemoryPeak"));
   exports.Set("bf16GemmImpl", Napi::Function::New(env, Bf16GemmImpl, "bf16GemmImpl"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures, "cpuFeatures"));
   exports.Set("cpuIsa", Napi::Function::New(env, CpuIsa, "cpuIsa"));

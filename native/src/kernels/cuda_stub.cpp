@@ -66,6 +66,8 @@ Status malloc_device(int, int64_t, void** out) {
   return no_cuda();
 }
 Status free_device(void* p) { return p ? no_cuda() : Status::Ok(); }
+Status memory_stats(int, MemoryStats*) { return no_cuda(); }
+Status reset_memory_peak(int) { return no_cuda(); }
 Status copy_h2d(void*, const void*, int64_t) { return no_cuda(); }
 Status copy_d2h(void*, const void*, int64_t) { return no_cuda(); }
 Status copy_d2d(void*, const void*, int64_t) { return no_cuda(); }

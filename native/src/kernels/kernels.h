@@ -305,6 +305,12 @@ Status device_info(int device, DeviceInfo* out);
 Status set_device(int device);
 Status malloc_device(int device, int64_t bytes, void** out);
 Status free_device(void* p);
+// Bytes this process holds through malloc_device on `device`, and the most it held since the last
+// reset_memory_peak (or the start): a run's own peak, which cudaMemGetInfo cannot tell apart from
+// other processes' use. Transient stream-ordered scratch of the RL kernels is not counted.
+struct MemoryStats { int64_t in_use = 0, peak = 0; };
+Status memory_stats(int device, MemoryStats* out);
+Status reset_memory_peak(int device);
 Status copy_h2d(void* dst, const void* src, int64_t bytes);
 Status copy_d2h(void* dst, const void* src, int64_t bytes);
 Status copy_d2d(void* dst, const void* src, int64_t bytes);

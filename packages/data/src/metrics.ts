@@ -52,6 +52,8 @@ export const StepMetricsSchema = z.looseObject({
   /** Generated tokens per second during the rollout phase. */
   tokens_per_s: nonNegative,
   phase_s: PhaseSecondsSchema,
+  /** model.backend cuda: the most device memory rlvr held in each phase of the step (GiB). */
+  device_peak_gib: z.record(z.string(), nonNegative).optional(),
   /** Test accuracy in [0, 1] per benchmark, on steps that ran an evaluation. */
   test: z.record(z.string(), fraction).optional(),
   /** Self-reflection word counts over the step's responses. */

@@ -87,6 +87,8 @@ type T = TensorDescriptor;
 export interface Addon {
   buildInfo(): BuildInfo;
   devices(): DeviceInfo[];
+  deviceMemory(device: number): { inUse: number; peak: number };
+  resetDeviceMemoryPeak(device: number): void;
   bf16GemmImpl(): string;
   cpuFeatures(): Record<string, boolean>;
   cpuIsa(): CpuIsaInfo;

@@ -13,6 +13,20 @@ export function devices(): DeviceInfo[] {
 }
 
 /**
+ * Bytes rlvr holds on CUDA device `device` now (its engines' weights, states, workspaces, KV
+ * caches) and at most since the last resetDeviceMemoryPeak(device): the run's own use, unlike
+ * DeviceInfo.freeMemory, which other processes move too. DeviceError without that device.
+ */
+export function deviceMemory(device: number): { inUse: number; peak: number } {
+  return callNative(() => loadAddon().deviceMemory(device));
+}
+
+/** Starts a new peak for deviceMemory(device).peak (e.g. at the start of a training step). */
+export function resetDeviceMemoryPeak(device: number): void {
+  callNative(() => loadAddon().resetDeviceMemoryPeak(device));
+}
+
+/**
  * What runs the CUDA engine's bf16 GEMMs: "cublas (<library>)" when cuBLAS loads at run time
  * (`RLVR_CUBLAS=0` turns it off, `RLVR_CUBLAS_PATH` names the library), "wmma (<why not>)"
  * otherwise, "none (built without CUDA)" in a build without nvcc. Read once per process.

@@ -17,7 +17,8 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  type AggMode, type Device, type KlType, Tensor, aggregationWeights, buildInfo, cudaAvailable, cudaUnavailableReason, devices, gae, grpoAdvantage, klPenalty,
+  type AggMode, type Device, type KlType, Tensor, aggregationWeights, buildInfo, cudaAvailable, cudaUnavailableReason, deviceMemory, devices, gae, grpoAdvantage, klPenalty,
+  resetDeviceMemoryPeak,
   ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, ValueError, valueLoss,
 } from "../src/index.js";
 import { aggregationWeightsRef, gaeRef, grpoAdvantageRef, klTokenRef, ppoClipTokenRef, valueLossRef } from "../src/reference/index.js";
@@ -41,6 +42,22 @@ describe.skipIf(!available)("CUDA kernels vs CPU kernels (cuda:0 and cpu, same i
     const d = devices();
     expect(d.length).toBeGreaterThan(0);
     console.log(`[cuda.gpu.test.ts] ${d[0]!.name} (cc ${d[0]!.computeCapability}), CUDA runtime ${buildInfo().cudaRuntimeVersion}`);
+    expect(d[0]!.freeMemory).toBeGreaterThan(0);
+    expect(d[0]!.freeMemory).toBeLessThanOrEqual(d[0]!.totalMemory);
+  });
+
+  it("deviceMemory counts rlvr's allocations and their peak", () => {
+    const before = deviceMemory(0);
+    resetDeviceMemoryPeak(0);
+    const t = Tensor.zeros([1 << 20], "f32", GPU);
+    const held = deviceMemory(0);
+    expect(held.inUse - before.inUse).toBe(4 << 20);
+    t.free();
+    const after = deviceMemory(0);
+    expect(after.inUse).toBe(before.inUse);
+    expect(after.peak).toBe(held.inUse);
+    resetDeviceMemoryPeak(0);
+    expect(deviceMemory(0).peak).toBe(after.inUse);
   });
 
   const shapes: [number, number][] = [[1, 1], [5, 7], [257, 33], [257, 4096], [3, 151936], [257, 151936]];

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 
 import {
   buildInfo,
-  DTypeError, DeviceError, IndexRangeError, OutOfMemoryError, RlvrError, ShapeError, Tensor, ValueError, aggregate, aggregationWeights, cudaAvailable, gae,
+  DTypeError, DeviceError, IndexRangeError, OutOfMemoryError, RlvrError, ShapeError, Tensor, deviceMemory, resetDeviceMemoryPeak, ValueError, aggregate, aggregationWeights, cudaAvailable, gae,
   grpoAdvantage, klPenalty, loadAddon, policyLoss, ppoClipLoss, tokenLogprobs, tokenLogprobsBackward, valueLoss,
 } from "../src/index.js";
 import { callNative } from "../src/errors.js";
@@ -289,6 +289,15 @@ describe("an allocation failure in the addon (ERR_RLVR_OUT_OF_MEMORY, host or de
     expect((e as RlvrError).code).toBe("ERR_RLVR_OUT_OF_MEMORY");
     expect((e as RlvrError).argument).toBeUndefined();
     expect((e as Error).message).toMatch(/out of memory/);
+  });
+});
+
+describe.skipIf(cudaAvailable())("device memory accounting without a device", () => {
+  it("deviceMemory / resetDeviceMemoryPeak throw DeviceError; a bad index is a ValueError", () => {
+    expectTyped(() => deviceMemory(0), DeviceError, "device");
+    expectTyped(() => resetDeviceMemoryPeak(0), DeviceError, "device");
+    expectTyped(() => deviceMemory(-1), ValueError, "device", /non-negative integer/);
+    expectTyped(() => deviceMemory(1.5), ValueError, "device");
   });
 });
 

@@ -22,7 +22,7 @@ import {
 import { Engine } from "@rlvr/engine";
 import { loadModelDir, type ModelDir, type Weights } from "@rlvr/model";
 import type { OptimizerState } from "@rlvr/engine";
-import { Tensor, devices, klPenalty } from "@rlvr/native";
+import { Tensor, deviceMemory, devices, klPenalty, resetDeviceMemoryPeak } from "@rlvr/native";
 import { counterUniform, engineStepModel, generate } from "@rlvr/sampler";
 import { VerifierPool } from "@rlvr/verifier";
 
@@ -509,13 +509,21 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   // --- one step ----------------------------------------------------------------------------
   async function trainStep(step: number, batch: PromptRow[]) {
     const phase: StepMetrics["phase_s"] = { rollout: 0, reward: 0, old_logp: 0, ref_logp: 0, update: 0, ...(critic ? { values: 0, critic: 0 } : {}) };
+    // on a GPU: the most device memory each phase held (GiB), from rlvr's own allocations
+    const peakGiB: Record<string, number> = {};
+    const peakFrom = () => onDevice && resetDeviceMemoryPeak(c.model.device);
+    const peakTo = (name: string) => {
+      if (onDevice) peakGiB[name] = Math.max(peakGiB[name] ?? 0, deviceMemory(c.model.device).peak / 2 ** 30);
+    };
     const timed = async <T>(name: keyof typeof phase, fn: () => Promise<T> | T): Promise<T> => {
       emit({ type: "phase", step, phase: name });
       const t = performance.now();
+      peakFrom();
       try {
         return await fn();
       } finally {
         phase[name] = (phase[name] ?? 0) + (performance.now() - t) / 1000;
+        peakTo(name);
       }
     };
     const progress = (p: "rollout" | "update" | "critic", t0: number, done: number, total: number, tokens?: number) =>
@@ -605,6 +613,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     // the update, one engine call at a time: after each optimizer step the weights and moments are
     // checked (guard.checkEveryUpdate)
     emit({ type: "phase", step, phase: "update" });
+    peakFrom();
     const microTotal = microBatchCount(rollouts, actorBatches), updateStart = performance.now();
     let microDone = 0;
     let stats: UpdateStats;
@@ -624,6 +633,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       }
     }
 
+    peakTo("update");
     if (actorFrozen) actor.zeroGrad();
     adamwSteps += actorFrozen ? 0 : stats.gradNorms.length - stats.skipped;
 
@@ -656,6 +666,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       lr,
       tokens_per_s: phase.rollout > 0 ? genTokens / phase.rollout : 0,
       phase_s: phase,
+      ...(onDevice ? { device_peak_gib: peakGiB } : {}),
       reflection: reflection.counts,
       // extra keys (kept by the loose metrics schema)
       kl_loss: finiteOr(stats.klLoss, 0),

@@ -1,11 +1,44 @@
 // rlvr::cuda runtime services for the binding. No function aborts: every CUDA
 // error is returned as a Status (Code::Device for a missing/unusable device,
 // Code::Internal otherwise).
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "kernels/cuda/common.cuh"
 
 namespace rlvr::cuda {
+
+namespace {
+// What malloc_device handed out and not yet freed, per device (see memory_stats).
+constexpr int kMaxDevices = 64;
+struct Held {
+  std::mutex mu;
+  std::unordered_map<void*, std::pair<int, int64_t>> live;  // pointer -> (device, bytes)
+  int64_t in_use[kMaxDevices] = {};
+  int64_t peak[kMaxDevices] = {};
+};
+Held& held() {
+  static Held h;
+  return h;
+}
+void note_alloc(int device, void* p, int64_t bytes) {
+  if (device < 0 || device >= kMaxDevices) return;
+  Held& h = held();
+  std::lock_guard<std::mutex> lock(h.mu);
+  h.live[p] = {device, bytes};
+  h.in_use[device] += bytes;
+  if (h.in_use[device] > h.peak[device]) h.peak[device] = h.in_use[device];
+}
+void note_free(void* p) {
+  Held& h = held();
+  std::lock_guard<std::mutex> lock(h.mu);
+  auto it = h.live.find(p);
+  if (it == h.live.end()) return;
+  h.in_use[it->second.first] -= it->second.second;
+  h.live.erase(it);
+}
+}  // namespace
 
 using cudak::cuda_status;
 
@@ -63,11 +96,33 @@ Status malloc_device(int device, int64_t bytes, void** out) {
     return Status::Error(cudak::classify(e), "", "cudaMalloc(" + std::to_string(bytes) + " bytes) on device " +
                                                      std::to_string(device) + ": " + cudaGetErrorString(e));
   }
+  note_alloc(device, *out, bytes);
   return Status::Ok();
 }
 
 Status free_device(void* p) {
-  if (p) RLVR_CUDA_TRY(cudaFree(p));
+  if (!p) return Status::Ok();
+  note_free(p);
+  RLVR_CUDA_TRY(cudaFree(p));
+  return Status::Ok();
+}
+
+Status memory_stats(int device, MemoryStats* out) {
+  if (Status s = check_device(device); !s.ok()) return s;
+  if (device >= kMaxDevices) return Status::Error(Code::Range, "device", "memory accounting covers devices 0-63");
+  Held& h = held();
+  std::lock_guard<std::mutex> lock(h.mu);
+  out->in_use = h.in_use[device];
+  out->peak = h.peak[device];
+  return Status::Ok();
+}
+
+Status reset_memory_peak(int device) {
+  if (Status s = check_device(device); !s.ok()) return s;
+  if (device >= kMaxDevices) return Status::Error(Code::Range, "device", "memory accounting covers devices 0-63");
+  Held& h = held();
+  std::lock_guard<std::mutex> lock(h.mu);
+  h.peak[device] = h.in_use[device];
   return Status::Ok();
 }
 
