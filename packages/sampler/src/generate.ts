@@ -14,6 +14,13 @@ export interface GenerateOptions {
   topK?: number;
   maxNewTokens: number;
   eosIds?: readonly number[];
+  /**
+   * Benchmarks only: per sample row (prompt-major, prompts.length × n), the length at which the
+   * sample ends with finish reason "eos" whatever it generated, EOS ids ignored (a length above
+   * maxNewTokens ends at maxNewTokens, finish "length"). Times a rollout of given lengths on any
+   * model, random weights included.
+   */
+  forcedLengths?: Int32Array;
   /** stop strings, matched on the decoded response text (needs `decode`) */
   stop?: readonly string[];
   seed?: number;
@@ -66,6 +73,7 @@ function checkOptions(o: GenerateOptions, vocab: number): void {
   for (const id of o.eosIds ?? []) if (!Number.isInteger(id) || id < 0 || id >= vocab) bad("eosIds", `id ${id} is outside the vocabulary [0, ${vocab})`);
   if (o.stop?.length && !o.decode) bad("stop", "stop strings need a decode function");
   if (o.stop?.some((s) => s.length === 0)) bad("stop", "stop strings must be non-empty");
+  if (o.forcedLengths?.some((x) => x < 1)) bad("forcedLengths", "lengths must be >= 1");
 }
 
 /**
@@ -81,6 +89,9 @@ export async function generate(model: StepModel, prompts: readonly Int32Array[],
   const eos = new Set(opts.eosIds ?? []);
   const seed = opts.seed ?? 0;
   const total = prompts.length * n;
+  if (opts.forcedLengths && opts.forcedLengths.length !== total) {
+    throw new ValueError(`forcedLengths: expected one length per sample row (${total}), got ${opts.forcedLengths.length}`, "ERR_RLVR_VALUE", "forcedLengths");
+  }
   const maxBatch = opts.maxBatch ?? 64;
   const out: Sample[] = [];
   const progress = { rowsDone: 0, rowsTotal: total, tokens: 0 };
@@ -141,7 +152,12 @@ async function generateChunk(
   }
 
   function finishReason(tok: number, i: number): FinishReason | undefined {
-    if (eos.has(tok)) return "eos";
+    const forced = opts.forcedLengths?.[rows[i]!];
+    if (forced !== undefined) {
+      if (toks[i]!.length >= forced) return "eos";
+    } else if (eos.has(tok)) {
+      return "eos";
+    }
     if (opts.stop?.length) {
       const text = opts.decode!(Int32Array.from(toks[i]!));
       const at = Math.min(...opts.stop.map((s) => (text.includes(s) ? text.indexOf(s) : Infinity)));

@@ -111,6 +111,16 @@ const RolloutSection = z.strictObject({
   topK: nonNegInt.default(0),
   /** Sequences decoded together (bounds the KV cache). */
   maxBatch: posInt.default(64),
+  /**
+   * Benchmarks only (timing a step on any weights, random ones included): every response ends
+   * at a length drawn uniformly from [min, max] (finish "eos"), whatever the model generates;
+   * [L, L] with L = data.maxResponseLength forces every response to full length. null: off.
+   */
+  benchLengths: z
+    .tuple([posInt, posInt])
+    .refine(([a, b]) => a <= b, "must be [min, max] with min <= max")
+    .nullable()
+    .default(null),
 });
 
 const ActorSection = z.strictObject({

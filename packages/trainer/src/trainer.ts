@@ -202,6 +202,14 @@ async function loadNewestIntact(runDir: string, log: (m: string) => void): Promi
   );
 }
 
+/**
+ * rollout.benchLengths: row r's response length, uniform in [min, max] from the counter RNG on a
+ * stream position no decode step uses, so the lengths do not depend on the batching.
+ */
+export function benchLengths([min, max]: readonly [number, number], rows: number, seed: number): Int32Array {
+  return Int32Array.from({ length: rows }, (_, r) => min + Math.min(max - min, Math.floor(counterUniform(seed, r, 0xfffffff0) * (max - min + 1))));
+}
+
 /** The device memory plan of a "cuda" run; null when the device is absent (creating the engine then names it). */
 function devicePlan(model: ModelDir["config"], c: TrainConfig): MemoryPlan | null {
   const dev = devices().find((d) => d.index === c.model.device);
@@ -255,6 +263,9 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
   // activations get what the rest leaves unless model.activationBudgetMB says otherwise.
   const plan = onDevice ? devicePlan(base.config, c) : null;
   if (plan) log(describePlan(plan, base.config, c));
+  if (c.rollout.benchLengths) {
+    log(`rollout.benchLengths [${c.rollout.benchLengths.join(", ")}]: responses end at drawn lengths whatever the model generates (a benchmark, not training)`);
+  }
   const activationBudget = c.model.activationBudgetMB !== undefined ? c.model.activationBudgetMB * 2 ** 20 : plan?.activationBudget;
   const engineOpts = {
     backend: c.model.backend,
@@ -540,6 +551,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
     const samples = await timed("rollout", () =>
       generate(engineStepModel(actor, { maxNewTokens: c.data.maxResponseLength }), batch.map((b) => b.ids), {
         n, temperature: tau, topP: c.rollout.topP, topK: c.rollout.topK, maxNewTokens: c.data.maxResponseLength,
+        ...(c.rollout.benchLengths ? { forcedLengths: benchLengths(c.rollout.benchLengths, batch.length * n, deriveSeed(c.trainer.seed, step)) } : {}),
         eosIds: stopIds, seed: deriveSeed(c.trainer.seed, step), maxBatch: c.rollout.maxBatch, decode,
         onDecodeStep: (p) => progress("rollout", rolloutStart, p.rowsDone, p.rowsTotal, p.tokens),
       }),
