@@ -12,11 +12,13 @@ mkdir -p "$out"
 # the verifier's worker thread runs from its build output (the trainer tests start a pool)
 [ -f packages/verifier/dist/worker.js ] || pnpm --filter @rlvr/verifier build > /dev/null
 # node_modules without the heavy packages these tests never load (the verifier's
-# compute-engine stays: the trainer tests import it)
+# compute-engine stays: the trainer tests import it), and every package's build output (the CLI
+# that run_paper_step.sh runs)
+[ -f packages/cli/dist/cli.js ] || pnpm build > /dev/null
 tar -c --exclude='node_modules/.pnpm/@turbo+*' --exclude='node_modules/.pnpm/typescript@*' \
   --exclude='node_modules/.pnpm/vega*' \
   --exclude='node_modules/.pnpm/@resvg+*' --exclude='node_modules/.pnpm/turbo@*' \
-  node_modules packages/*/node_modules native/node_modules packages/verifier/dist | xz -T2 -6 > "$out/node_modules.tar.xz"
+  node_modules packages/*/node_modules native/node_modules packages/*/dist | xz -T2 -6 > "$out/node_modules.tar.xz"
 # the addon with CUDA kernels (sm_90), built in its own directory
 npx --prefix native cmake-js build -d native -O /tmp/rlvr-addon-cuda --CDRLVR_CUDA=ON \
   --CDCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc --CDRLVR_CUDA_ARCHS=90 -p 2 > /tmp/rlvr-addon-cuda.log 2>&1 ||

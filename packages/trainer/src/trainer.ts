@@ -493,6 +493,7 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
         metrics.eval_s = (performance.now() - t) / 1000;
       }
       metrics.time = now();
+      metrics.step_s = (performance.now() - stepStart) / 1000; // the whole step, evaluation included
       if (reason !== null) (metrics as Record<string, unknown>).diverged = reason;
       appendStepMetrics(metricsPath, metrics);
       loggers.step(metrics);
@@ -693,6 +694,8 @@ async function trainLocked(opts: TrainOptions, runDir: string): Promise<TrainRes
       skipped_updates: stats.skipped,
       grad_norm_nonfinite: finiteNorms.length !== stats.gradNorms.length,
       generated_tokens: genTokens,
+      // prompt + response tokens of the rollouts: what one training epoch over them computes
+      trained_tokens: rollouts.reduce((a, r) => a + r.promptIds.length + r.responseIds.length, 0),
       // distinct (prompt, response) token sequences among the responses: how far the
       // group's samples have collapsed, and how many rows the scoring passes ran
       distinct_responses: distinct.unique.length,
