@@ -40,6 +40,7 @@
 
 #include "ops/backend.h"
 #include "model/model.h"  // Config, ParamInfo, Batch, LossOptions, AdamWOptions, StepResult (declarations only)
+#include "model/rollout.h"
 
 namespace rlvr::engine {
 
@@ -108,6 +109,11 @@ class OpsModel {
   int64_t cache_len() const { return cache_len_; }
   int64_t cache_rows() const { return cache_b_; }  // 0 when no decode is active
 
+  // A whole rollout batch (prompts x n samples) in one call: continuous batching over a pool of
+  // req.slots sequences, shared prompts prefilled once, sampling and log-probs on the backend
+  // (ops_rollout.cpp). Independent of prefill / step: an active decode's cache is kept.
+  Status rollout(const RolloutRequest& req, RolloutResult* out);
+
   void set_lm_chunk_rows(int64_t rows) { lm_chunk_override_ = rows; }  // 0 = backend default
   void set_act_budget_bytes(double bytes) { act_budget_ = bytes; }     // < 0 = backend default
   // Whether the last forward_backward kept every layer's activations (else it recomputed per layer).
@@ -118,6 +124,7 @@ class OpsModel {
   struct Acts;
   struct LayerW;
   struct AttnSrc;
+  struct RolloutRun;  // ops_rollout.cpp
   // Workspace slots (each a BackendBuf in ws_, kept between calls).
   enum Slot : int {
     kIds, kMask, kPos, kCs, kResid, kXa, kXb, kXf, kInvf, kDxf, kDres, kRecompute,

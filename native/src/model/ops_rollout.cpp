@@ -1,0 +1,430 @@
+// OpsModel::rollout: the whole decode loop of a rollout batch in native code (model/rollout.h).
+//
+// Slot pool. `slots` sequences decode at once; each owns a window of C key/value slots per
+// layer in one cache [L, S, C, kv_dim] (K and V). Every running sequence writes its next token
+// at the same window slot T (a clock shared by the pool), so one decode step is one batched
+// forward whose attention reads, per row, the keys [start, T] of its own window
+// (AttnFwdArgs::first = start): a row's attention cost follows its own length, and no row is
+// padded. A sequence admitted at clock T gets its prompt's K/V copied into [T - len, T).
+// Running rows occupy slots [0, active): a finished row's slot is refilled by moving the last
+// running row into it, then new rows are admitted at the end, so finished rows cost nothing.
+// When T reaches C the running windows are shifted down (compaction) to end at
+// T' = max(longest prompt, longest running row), which leaves >= C - W free slots, so shifts
+// are rare (C = W + max(16, W / 4), W = the longest prompt + response).
+//
+// Shared prompts. Identical prompts (and the n samples of one prompt) are prefilled once: the
+// distinct prompts a round of admissions needs run as one right-padded batch over a cache of
+// their own, kept (with their next-token logits) until their last row is admitted.
+//
+// Sampling. Each row's token at its step t uses counter_uniform(seed, row, t) (rng.ts), and
+// sample / log-probs run on the backend's kernels over the rows that have fresh logits; on the
+// CPU backend every op is row-independent and skips masked keys exactly, so the results are
+// bitwise those of the sampler's JavaScript loop over prefill / step.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/ops_model.h"
+#include "model/ops_model_internal.h"
+#include "model/rollout.h"
+
+namespace rlvr::engine {
+namespace {
+
+constexpr int64_t kGroupTokens = 8192;
+
+Status bad(const char* field, const std::string& msg) { return Status::Error(Code::Value, field, msg); }
+
+}  // namespace
+
+struct OpsModel::RolloutRun {
+  // One admission round's distinct prompts: their K/V [L, u, t, kv_dim] and next-token logits [u, V].
+  struct Group {
+    BackendBuf k, v, logits;
+    int64_t u = 0, t = 0;
+  };
+  struct PromptKV {
+    std::shared_ptr<Group> g;
+    int64_t idx = 0;
+  };
+  struct Slot {
+    int64_t row = -1;    // global row, -1 when free
+    int64_t start = 0;   // first window slot of the sequence
+    int32_t last = 0;    // the sampled token the next step feeds
+  };
+
+  OpsModel& m;
+  const RolloutRequest& q;
+  const Backend& be;
+  const int64_t H, KV, V, L;
+  int64_t R = 0, S = 0, W = 0, C = 0, T = 0, pmax = 0;
+  int64_t active = 0, next_row = 0, rows_done = 0, tokens = 0;
+  BackendBuf ck, cv, ones, lg, tmp, u_d, tok_d, lp_d, en_d, lse_d;
+  std::vector<Slot> slot;
+  std::vector<int64_t> canon, remaining;  // prompt -> first identical prompt; rows left to admit
+  std::map<int64_t, PromptKV> store;      // canonical prompt -> its K/V
+  std::vector<std::vector<int32_t>> toks;
+  std::vector<std::vector<float>> lps;
+  std::vector<uint8_t> finish;
+
+  RolloutRun(OpsModel& model, const RolloutRequest& req)
+      : m(model), q(req), be(model.be_), H(model.cfg_.hidden), KV(model.cfg_.kv_heads * model.cfg_.head_dim),
+        V(model.cfg_.vocab), L(model.cfg_.layers) {}
+
+  int64_t plen(int64_t p) const { return q.offsets[p + 1] - q.offsets[p]; }
+  const int32_t* pids(int64_t p) const { return q.ids + q.offsets[p]; }
+  float* kv_at(BackendBuf& b, int64_t l, int64_t s, int64_t j) const {
+    return static_cast<float*>(b.get()) + ((l * S + s) * C + j) * KV;
+  }
+
+  Status validate() const {
+    if (m.cfg_.value_head) return m.require_lm_head();
+    if (q.count < 1) return bad("prompts", "expected at least one prompt");
+    if (q.n < 1) return bad("n", "must be a positive integer, got " + std::to_string(q.n));
+    if (q.max_new_tokens < 1) return bad("maxNewTokens", "must be a positive integer, got " + std::to_string(q.max_new_tokens));
+    if (q.slots < 1) return bad("slots", "must be a positive integer, got " + std::to_string(q.slots));
+    if (q.max_positions < 2) return bad("maxPositions", "must be >= 2, got " + std::to_string(q.max_positions));
+    if (!(q.temperature >= 0.f) || !std::isfinite(q.temperature)) return bad("temperature", "must be finite and >= 0 (0 = greedy)");
+    if (!(q.top_p > 0.f && q.top_p <= 1.f)) return bad("topP", "must be in (0, 1]");
+    if (q.top_k < 0) return bad("topK", "must be >= 0 (0 = off)");
+    if (!(q.logprob_temperature > 0.f) || !std::isfinite(q.logprob_temperature))
+      return bad("logprobTemperature", "must be finite and > 0");
+    for (int32_t e : q.eos)
+      if (e < 0 || e >= V)
+        return Status::Error(Code::Value, "eosIds", "id " + std::to_string(e) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
+    for (int64_t p = 0; p < q.count; ++p) {
+      const int64_t len = plen(p);
+      if (len < 1) return bad("prompts", "prompt " + std::to_string(p) + " is empty");
+      if (len + 1 > q.max_positions)
+        return bad("prompts", "prompt " + std::to_string(p) + " has " + std::to_string(len) + " tokens; the model's context is " +
+                                  std::to_string(q.max_positions));
+      for (int64_t j = 0; j < len; ++j)
+        if (pids(p)[j] < 0 || pids(p)[j] >= V)
+          return Status::Error(Code::Range, "prompts", "prompt " + std::to_string(p) + " has token id " +
+                                                           std::to_string(pids(p)[j]) + " outside the vocabulary");
+    }
+    return Status::Ok();
+  }
+
+  Status run(RolloutResult* out) {
+    RLVR_TRY(validate());
+    RLVR_TRY(m.ensure_bf16());
+    R = q.count * q.n;
+    S = std::min(q.slots, R);
+    // identical prompts share one prefill: canon[p] = the first prompt equal to p
+    std::map<std::vector<int32_t>, int64_t> seen;
+    canon.resize(static_cast<size_t>(q.count));
+    remaining.assign(static_cast<size_t>(q.count), 0);
+    for (int64_t p = 0; p < q.count; ++p) {
+      auto it = seen.emplace(std::vector<int32_t>(pids(p), pids(p) + plen(p)), p).first;
+      canon[p] = it->second;
+      remaining[canon[p]] += q.n;
+      pmax = std::max(pmax, plen(p));
+      W = std::max(W, std::min(plen(p) + q.max_new_tokens, q.max_positions));
+    }
+    C = W + std::max<int64_t>(16, W / 4);
+    T = pmax;
+    const int64_t cache_floats = L * S * C * KV;
+    RLVR_TRY(ck.reserve(be, cache_floats * 4));
+    RLVR_TRY(cv.reserve(be, cache_floats * 4));
+    // Zeroed: attention reads only [start, T] of a window, but never let it see uninitialized memory.
+    RLVR_TRY(be.zero(ck.get(), cache_floats * 4));
+    RLVR_TRY(be.zero(cv.get(), cache_floats * 4));
+    {
+      const std::vector<float> one(static_cast<size_t>(S * C), 1.f);  // every key slot real: `first` bounds a row
+      RLVR_TRY(ones.reserve(be, S * C * 4));
+      RLVR_TRY(be.upload(ones.get(), one.data(), S * C * 4));
+    }
+    RLVR_TRY(lg.reserve(be, S * V * 4));
+    RLVR_TRY(tmp.reserve(be, W * KV * 4));
+    for (BackendBuf* b : {&u_d, &tok_d, &lp_d, &en_d, &lse_d}) RLVR_TRY(b->reserve(be, S * 4));
+    slot.assign(static_cast<size_t>(S), Slot{});
+    toks.assign(static_cast<size_t>(R), {});
+    lps.assign(static_cast<size_t>(R), {});
+    finish.assign(static_cast<size_t>(R), 0);
+
+    for (;;) {
+      while (active < S && next_row < R) RLVR_TRY(admit());
+      if (q.progress) q.progress(rows_done, tokens);
+      if (active == 0) break;
+      if (q.cancel && q.cancel->load()) return Status::Error(Code::Value, "signal", "the rollout was cancelled");
+      if (T == C) RLVR_TRY(shift());
+      RLVR_TRY(decode_step());
+      RLVR_TRY(sample(0, active));
+      RLVR_TRY(compact());
+    }
+
+    out->offsets.assign(static_cast<size_t>(R + 1), 0);
+    for (int64_t r = 0; r < R; ++r) out->offsets[r + 1] = out->offsets[r] + static_cast<int64_t>(toks[r].size());
+    out->tokens.clear();
+    out->logprobs.clear();
+    out->tokens.reserve(static_cast<size_t>(tokens));
+    out->logprobs.reserve(static_cast<size_t>(tokens));
+    for (int64_t r = 0; r < R; ++r) {
+      out->tokens.insert(out->tokens.end(), toks[r].begin(), toks[r].end());
+      out->logprobs.insert(out->logprobs.end(), lps[r].begin(), lps[r].end());
+    }
+    out->finish = finish;
+    return Status::Ok();
+  }
+
+  // Fills the free slots [active, S) with the next rows (their prompts' K/V copied in at
+  // [T - len, T)) and samples their first tokens from their prompts' logits.
+  Status admit() {
+    const int64_t k = std::min(S - active, R - next_row);
+    std::vector<int64_t> missing;
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t c = canon[(next_row + i) / q.n];
+      if (!store.count(c) && std::find(missing.begin(), missing.end(), c) == missing.end()) missing.push_back(c);
+    }
+    // in groups of at most kGroupTokens padded tokens (bounds the prefill's activations)
+    for (size_t a = 0; a < missing.size();) {
+      std::vector<int64_t> group;
+      int64_t t = 0;
+      while (a < missing.size() && (group.empty() || (static_cast<int64_t>(group.size()) + 1) *
+                                                         std::max(t, plen(missing[a])) <= kGroupTokens)) {
+        t = std::max(t, plen(missing[a]));
+        group.push_back(missing[a++]);
+      }
+      RLVR_TRY(prefill_group(group));
+    }
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t row = next_row + i, s = active + i, c = canon[row / q.n], len = plen(c);
+      const PromptKV& pk = store.at(c);
+      const Group& g = *pk.g;
+      for (int64_t l = 0; l < L; ++l) {
+        const int64_t src = ((l * g.u + pk.idx) * g.t) * KV;
+        RLVR_TRY(be.copy(kv_at(ck, l, s, T - len), static_cast<const float*>(g.k.get()) + src, len * KV * 4));
+        RLVR_TRY(be.copy(kv_at(cv, l, s, T - len), static_cast<const float*>(g.v.get()) + src, len * KV * 4));
+      }
+      RLVR_TRY(be.copy(static_cast<float*>(lg.get()) + s * V, static_cast<const float*>(g.logits.get()) + pk.idx * V, V * 4));
+      slot[s] = Slot{row, T - len, 0};
+      if (--remaining[c] == 0) store.erase(c);  // the group is freed with its last prompt
+    }
+    next_row += k;
+    const int64_t lo = active;
+    active += k;
+    RLVR_TRY(sample(lo, active));
+    return compact();
+  }
+
+  // The distinct prompts `ps` as one right-padded batch [u, t] over a cache of their own.
+  Status prefill_group(const std::vector<int64_t>& ps) {
+    auto g = std::make_shared<Group>();
+    g->u = static_cast<int64_t>(ps.size());
+    for (int64_t p : ps) g->t = std::max(g->t, plen(p));
+    const int64_t u = g->u, t = g->t, n = u * t;
+    std::vector<int32_t> ids(static_cast<size_t>(n), 0), last(static_cast<size_t>(u));
+    std::vector<float> mask(static_cast<size_t>(n), 0.f);
+    std::vector<int64_t> crow(static_cast<size_t>(n));
+    for (int64_t i = 0; i < u; ++i) {
+      const int64_t len = plen(ps[i]);
+      std::memcpy(ids.data() + i * t, pids(ps[i]), 4 * len);
+      std::fill(mask.begin() + i * t, mask.begin() + i * t + len, 1.f);
+      last[i] = static_cast<int32_t>(i * t + len - 1);
+    }
+    for (int64_t r = 0; r < n; ++r) crow[r] = r;
+    RLVR_TRY(g->k.reserve(be, L * n * KV * 4));
+    RLVR_TRY(g->v.reserve(be, L * n * KV * 4));
+    RLVR_TRY(g->logits.reserve(be, u * V * 4));
+    RLVR_TRY(be.zero(g->k.get(), L * n * KV * 4));
+    RLVR_TRY(be.zero(g->v.get(), L * n * KV * 4));
+    Batch x;
+    x.b = u; x.t = t; x.ids = ids.data(); x.mask = mask.data();
+    int32_t *ids_d, *last_d;
+    int64_t* crow_d;
+    float *mask_d, *cs, *xa, *xb, *xl, *xf;
+    RLVR_TRY(m.upload_batch(x, &ids_d, &mask_d, &cs));
+    RLVR_TRY(m.ws(kCrow, n, &crow_d));
+    RLVR_TRY(m.ws(kLast, u, &last_d));
+    RLVR_TRY(m.ws(kXa, n * H, &xa));
+    RLVR_TRY(m.ws(kXb, n * H, &xb));
+    RLVR_TRY(m.ws(kXl, u * H, &xl));
+    RLVR_TRY(m.ws(kXf, u * H, &xf));
+    RLVR_TRY(be.upload(crow_d, crow.data(), n * 8));
+    RLVR_TRY(be.upload(last_d, last.data(), u * 4));
+    Acts* ap;
+    RLVR_TRY(m.scratch_acts(n, &ap));
+    const float* P = static_cast<const float*>(m.data_.get());
+    RLVR_TRY(be.embed_fwd(P + m.params_[m.embed_idx_].offset, ids_d, n, H, xa));
+    AttnSrc src;
+    src.b = u; src.tq = t; src.slot0 = 0; src.seq_stride = t; src.mask = mask_d; src.mask_stride = t;
+    for (int l = 0; l < L; ++l) {
+      src.k = static_cast<float*>(g->k.get()) + l * n * KV;
+      src.v = static_cast<float*>(g->v.get()) + l * n * KV;
+      RLVR_TRY(m.layer_forward(l, xa, xb, *ap, n, cs, src, crow_d));
+      std::swap(xa, xb);
+    }
+    RLVR_TRY(be.embed_fwd(xa, last_d, u, H, xl));
+    RLVR_TRY(be.rmsnorm_fwd({xl, P + m.params_[m.norm_idx_].offset, xf, nullptr, u, H, m.cfg_.rms_eps}));
+    const void* xi;
+    RLVR_TRY(m.gin(xf, u * H, kCastA, &xi));
+    RLVR_TRY(be.gemm(ops::linear_fwd(u, V, H, xi, m.W(m.lm_idx_), nullptr, static_cast<float*>(g->logits.get()), false,
+                                     m.gdt())));
+    for (int64_t i = 0; i < u; ++i) store[ps[i]] = PromptKV{g, i};
+    return Status::Ok();
+  }
+
+  // One token for every running row (slots [0, active)) at window slot T; logits into lg.
+  Status decode_step() {
+    const int64_t n = active;
+    std::vector<int32_t> ids(static_cast<size_t>(n)), pos(static_cast<size_t>(n)), first(static_cast<size_t>(n));
+    std::vector<int64_t> crow(static_cast<size_t>(n));
+    for (int64_t s = 0; s < n; ++s) {
+      ids[s] = slot[s].last;
+      pos[s] = static_cast<int32_t>(T - slot[s].start);  // tokens before this one
+      first[s] = static_cast<int32_t>(slot[s].start);
+      crow[s] = s * C + T;
+    }
+    int32_t *ids_d, *pos_d, *first_d;
+    int64_t* crow_d;
+    float *cs, *xa, *xb, *xf;
+    RLVR_TRY(m.ws(kIds, n, &ids_d));
+    RLVR_TRY(m.ws(kPos, n, &pos_d));
+    RLVR_TRY(m.ws(kFirst, n, &first_d));
+    RLVR_TRY(m.ws(kCs, n * m.cfg_.head_dim, &cs));
+    RLVR_TRY(m.ws(kCrow, n, &crow_d));
+    RLVR_TRY(m.ws(kXa, n * H, &xa));
+    RLVR_TRY(m.ws(kXb, n * H, &xb));
+    RLVR_TRY(m.ws(kXf, n * H, &xf));
+    RLVR_TRY(be.upload(ids_d, ids.data(), n * 4));
+    RLVR_TRY(be.upload(pos_d, pos.data(), n * 4));
+    RLVR_TRY(be.upload(first_d, first.data(), n * 4));
+    RLVR_TRY(be.upload(crow_d, crow.data(), n * 8));
+    RLVR_TRY(be.rope_table(pos_d, n, static_cast<const float*>(m.inv_freq_.get()), m.cfg_.head_dim, cs));
+    Acts* ap;
+    RLVR_TRY(m.scratch_acts(n, &ap));
+    const float* P = static_cast<const float*>(m.data_.get());
+    RLVR_TRY(be.embed_fwd(P + m.params_[m.embed_idx_].offset, ids_d, n, H, xa));
+    AttnSrc src;
+    src.b = n; src.tq = 1; src.slot0 = T; src.seq_stride = C;
+    src.mask = static_cast<const float*>(ones.get()); src.mask_stride = C; src.first = first_d;
+    for (int l = 0; l < L; ++l) {
+      src.k = kv_at(ck, l, 0, 0);
+      src.v = kv_at(cv, l, 0, 0);
+      RLVR_TRY(m.layer_forward(l, xa, xb, *ap, n, cs, src, crow_d));
+      std::swap(xa, xb);
+    }
+    ++T;
+    RLVR_TRY(be.rmsnorm_fwd({xa, P + m.params_[m.norm_idx_].offset, xf, nullptr, n, H, m.cfg_.rms_eps}));
+    const void* xi;
+    RLVR_TRY(m.gin(xf, n * H, kCastA, &xi));
+    return be.gemm(ops::linear_fwd(n, V, H, xi, m.W(m.lm_idx_), nullptr, static_cast<float*>(lg.get()), false, m.gdt()));
+  }
+
+  // Samples the rows of slots [lo, hi) from their logits lg[lo, hi) and records token, log-prob
+  // and finish reason; a finished row's slot is marked free (compact() closes the gap).
+  Status sample(int64_t lo, int64_t hi) {
+    const int64_t b = hi - lo;
+    if (b == 0) return Status::Ok();
+    std::vector<float> u(static_cast<size_t>(b));
+    for (int64_t i = 0; i < b; ++i) {
+      const Slot& s = slot[lo + i];
+      u[i] = counter_uniform(q.seed, static_cast<uint64_t>(s.row), static_cast<uint32_t>(toks[s.row].size()));
+    }
+    RLVR_TRY(be.upload(u_d.get(), u.data(), b * 4));
+    const float* logits = static_cast<const float*>(lg.get()) + lo * V;
+    int32_t* tok_dev = static_cast<int32_t*>(tok_d.get());
+    kernels::SampleArgs sa;
+    sa.logits = logits; sa.b = b; sa.v = V;
+    sa.temperature = q.temperature; sa.top_p = q.top_p; sa.top_k = q.top_k;
+    sa.uniforms = static_cast<const float*>(u_d.get()); sa.tokens = tok_dev;
+    int64_t bad_row = -1;
+    sa.bad_row = &bad_row;
+    // The Backend has no sampling op: the host backend's memory is the CPU kernel's.
+    RLVR_TRY(&be == &cpu_backend() ? kernels::sample_cpu(sa) : kernels::sample_cuda(sa));
+    if (bad_row >= 0) return bad_logits(slot[lo + bad_row].row);
+    kernels::LogprobFwdArgs la;
+    la.logits = logits; la.n = b; la.v = V; la.targets = tok_dev; la.temperature = q.logprob_temperature;
+    la.logp = static_cast<float*>(lp_d.get()); la.entropy = static_cast<float*>(en_d.get());
+    la.lse = static_cast<float*>(lse_d.get());
+    la.bad_row = &bad_row;
+    RLVR_TRY(be.logprob_fwd(la));
+    if (bad_row >= 0) return bad_logits(slot[lo + bad_row].row);
+    std::vector<int32_t> tk(static_cast<size_t>(b));
+    std::vector<float> lp(static_cast<size_t>(b));
+    RLVR_TRY(be.download(tk.data(), tok_dev, b * 4));
+    RLVR_TRY(be.download(lp.data(), lp_d.get(), b * 4));
+    for (int64_t i = 0; i < b; ++i) {
+      Slot& s = slot[lo + i];
+      const int64_t row = s.row;
+      toks[row].push_back(tk[i]);
+      lps[row].push_back(lp[i]);
+      ++tokens;
+      // generate.ts's order: eos, then length, then context
+      const int64_t gen = static_cast<int64_t>(toks[row].size());
+      int fin = -1;
+      if (!q.ignore_eos && std::find(q.eos.begin(), q.eos.end(), tk[i]) != q.eos.end()) fin = static_cast<int>(Finish::Eos);
+      else if (gen >= q.max_new_tokens) fin = static_cast<int>(Finish::Length);
+      else if (plen(row / q.n) + gen >= q.max_positions) fin = static_cast<int>(Finish::Context);
+      if (fin >= 0) {
+        finish[row] = static_cast<uint8_t>(fin);
+        ++rows_done;
+        s.row = -1;
+      } else {
+        s.last = tk[i];
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status bad_logits(int64_t row) const {
+    return Status::Error(Code::Value, "logits", "row " + std::to_string(row) + " has NaN / +inf logits or all -inf");
+  }
+
+  // Keeps the running rows in slots [0, active): each free slot below the end takes the last
+  // running row (its window [start, T) copied over).
+  Status compact() {
+    int64_t i = 0;
+    while (i < active) {
+      if (slot[i].row >= 0) { ++i; continue; }
+      --active;
+      while (active > i && slot[active].row < 0) --active;
+      if (active > i) {
+        RLVR_TRY(move_window(active, i));
+        slot[active].row = -1;
+        ++i;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status move_window(int64_t from, int64_t to) {
+    const int64_t st = slot[from].start, bytes = (T - st) * KV * 4;
+    for (int64_t l = 0; l < L; ++l) {
+      RLVR_TRY(be.copy(kv_at(ck, l, to, st), kv_at(ck, l, from, st), bytes));
+      RLVR_TRY(be.copy(kv_at(cv, l, to, st), kv_at(cv, l, from, st), bytes));
+    }
+    slot[to] = slot[from];
+    return Status::Ok();
+  }
+
+  // The clock reached the window's end: every running row's keys move down to end at T'
+  // (through tmp: source and destination overlap).
+  Status shift() {
+    int64_t t2 = pmax;
+    for (int64_t s = 0; s < active; ++s) t2 = std::max(t2, T - slot[s].start);
+    for (int64_t s = 0; s < active; ++s) {
+      const int64_t len = T - slot[s].start, st2 = t2 - len, bytes = len * KV * 4;
+      for (int64_t l = 0; l < L; ++l)
+        for (BackendBuf* c : {&ck, &cv}) {
+          RLVR_TRY(be.copy(tmp.get(), kv_at(*c, l, s, slot[s].start), bytes));
+          RLVR_TRY(be.copy(kv_at(*c, l, s, st2), tmp.get(), bytes));
+        }
+      slot[s].start = st2;
+    }
+    T = t2;
+    return Status::Ok();
+  }
+};
+
+Status OpsModel::rollout(const RolloutRequest& req, RolloutResult* out) {
+  RolloutRun r(*this, req);
+  return r.run(out);
+}
+
+}  // namespace rlvr::engine
