@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rlvr::binding::InitProcess(env, exports);
   rlvr::binding::GpuBuffer::Init(env, exports);
   rlvr::binding::EngineWrap::Init(env, exports);
+  rlvr::binding::InitRollout(env, exports);
   return exports;
 }
 

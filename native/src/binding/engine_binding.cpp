@@ -183,7 +183,10 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                    InstanceMethod("numParameters", &EngineWrap::NumParameters),
                                    InstanceMethod("setLmChunkRows", &EngineWrap::SetLmChunkRows),
                                    InstanceMethod("keptActivations", &EngineWrap::KeptActivations),
-                                   InstanceMethod("backend", &EngineWrap::Backend)});
+                                   InstanceMethod("backend", &EngineWrap::Backend),
+                                   InstanceMethod("rollout", &EngineWrap::Rollout),
+                                   InstanceMethod("cancelRollout", &EngineWrap::CancelRollout),
+                                   InstanceMethod("supportsRollout", &EngineWrap::SupportsRollout)});
   exports.Set("Engine", fn);
 }
 

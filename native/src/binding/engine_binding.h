@@ -14,6 +14,7 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 
 #include "binding/async_call.h"
@@ -50,6 +51,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value SetLmChunkRows(const Napi::CallbackInfo& info);
   Napi::Value KeptActivations(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
+  // rollout_binding.cpp
+  Napi::Value Rollout(const Napi::CallbackInfo& info);
+  Napi::Value CancelRollout(const Napi::CallbackInfo& info);
+  Napi::Value SupportsRollout(const Napi::CallbackInfo& info);
 
   // The model, for a method that may run now: throws while a call is in flight.
   EngineImpl& model();
@@ -58,6 +63,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::unique_ptr<EngineCall> begin_call(const Napi::CallbackInfo& info);
   std::unique_ptr<EngineImpl> model_;
   bool busy_ = false;  // a call is in flight (JavaScript thread only)
+  // Set by cancelRollout(); the running rollout checks it between decode steps.
+  std::shared_ptr<std::atomic<bool>> rollout_cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
+
+// counterUniforms (rollout_binding.cpp): the rollout's uniforms, for tests.
+void InitRollout(Napi::Env env, Napi::Object exports);
 
 }  // namespace rlvr::binding

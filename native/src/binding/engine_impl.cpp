@@ -200,6 +200,11 @@ class OpsEngine final : public EngineImpl {
     RLVR_TRY(enter());
     return m_->value_forward_backward(x, ov, ret, w, clip, vo, st);
   }
+  bool supports_rollout() const override { return !m_->config().value_head; }
+  Status rollout(const engine::RolloutRequest& r, engine::RolloutResult* out) override {
+    RLVR_TRY(enter());
+    return m_->rollout(r, out);
+  }
 
   ~OpsEngine() override {
     // Device memory is freed on the device it was allocated on.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/rollout.h"
 
 namespace rlvr::binding {
 
@@ -68,6 +69,14 @@ class EngineImpl {
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,
                                 float* entropy) = 0;
+
+  // The native rollout (OpsModel::rollout): OpsModel backends only; the others say so with a
+  // Value error naming "backend", and supports_rollout() lets callers take another path.
+  virtual bool supports_rollout() const { return false; }
+  virtual Status rollout(const engine::RolloutRequest&, engine::RolloutResult*) {
+    return Status::Error(Code::Value, "backend",
+                         std::string("backend \"") + backend() + "\" has no native rollout (use \"ops-cpu\" or \"cuda\")");
+  }
 };
 
 // backend "cpu": engine::Model (config already validated).

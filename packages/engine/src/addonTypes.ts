@@ -81,8 +81,16 @@ export interface NativeEngine {
   setLmChunkRows(rows: number): void;
   keptActivations(): boolean;
   backend(): string;
+  rollout(o: {
+    ids: Int32Array; offsets: Int32Array; n: number; temperature: number; topP: number; topK: number;
+    maxNewTokens: number; eosIds: Int32Array; ignoreEos: boolean; seed: number; logprobTemperature: number;
+    slots: number; maxPositions: number; onProgress?: (rowsDone: number, tokens: number) => void;
+  }): Promise<{ tokens: Int32Array; logprobs: Float32Array; offsets: Float64Array; finish: Uint8Array }>;
+  cancelRollout(): void;
+  supportsRollout(): boolean;
 }
 
 export interface EngineAddon {
   Engine: new (config: NativeEngineConfig) => NativeEngine;
+  counterUniforms(o: { seed: number; streams: Float64Array; steps: Float64Array }): Float32Array;
 }

@@ -8,7 +8,7 @@ import {
   type ModelConfig,
   type TensorData,
 } from "@rlvr/model";
-import { type PolicyLossStats, ShapeError, Tensor, callNative, loadAddon } from "@rlvr/native";
+import { type PolicyLossStats, ShapeError, Tensor, ValueError, callNative, loadAddon } from "@rlvr/native";
 
 import type { EngineAddon, NativeEngine } from "./addonTypes.js";
 import { CallQueue } from "./callQueue.js";
@@ -192,6 +192,48 @@ function batchArgs(x: BatchInput) {
   };
 }
 
+export type RolloutFinish = "eos" | "length" | "context";
+
+/** A rollout batch for Engine.decode.rollout: every prompt sampled `n` times. */
+export interface RolloutInput {
+  prompts: readonly Int32Array[];
+  /** samples per prompt; row p·n + k is prompt p, sample k (default 1) */
+  n?: number;
+  /** 0 = greedy (default 1) */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxNewTokens: number;
+  eosIds?: readonly number[];
+  /** benchmarks: EOS does not end a sequence (each runs to maxNewTokens or the context) */
+  ignoreEos?: boolean;
+  /** the uniform of row r at its step t is counterUniform(seed, r, t) (@rlvr/sampler's rng) */
+  seed?: number;
+  /** temperature of the returned log-probs (default: temperature, 1 for greedy) */
+  logprobTemperature?: number;
+  /** sequences decoded at once: the KV pool's rows (default 64); results do not depend on it */
+  slots?: number;
+  /** after the first samples and after each decode step, from the native loop (asynchronously) */
+  onProgress?: (p: { rowsDone: number; tokens: number }) => void;
+  /** aborting stops the rollout at its next decode step; the promise rejects (ValueError "signal") */
+  signal?: AbortSignal;
+}
+
+/** Flat results over rows 0 .. prompts·n − 1: row r is [offsets[r], offsets[r + 1]). */
+export interface RolloutOutput {
+  tokens: Int32Array;
+  logprobs: Float32Array;
+  offsets: Float64Array;
+  finish: RolloutFinish[];
+}
+
+const FINISH: readonly RolloutFinish[] = ["eos", "length", "context"];
+
+/** The native rollout's uniforms (tests compare them with @rlvr/sampler's counterUniform). */
+export function rolloutUniforms(seed: number, streams: Float64Array, steps: Float64Array): Float32Array {
+  return callNative(() => addon().counterUniforms({ seed: seed >>> 0, streams, steps }));
+}
+
 /** AdamW state: the step count (bias correction) and each parameter's first/second moments. */
 export interface OptimizerState {
   step: number;
@@ -217,6 +259,8 @@ export class Engine {
   readonly valueHead: boolean;
   /** The implementation running the model (EngineOptions.backend). */
   readonly backend: EngineBackend;
+  /** Whether decode.rollout runs here (the OpsModel backends "ops-cpu" and "cuda", a policy). */
+  readonly nativeRollout: boolean;
   private readonly native: NativeEngine;
   private readonly names: string[];
   private readonly calls = new CallQueue();
@@ -226,6 +270,7 @@ export class Engine {
     this.native = native;
     this.valueHead = valueHead;
     this.backend = native.backend() as EngineBackend;
+    this.nativeRollout = native.supportsRollout();
     this.names = native.paramInfo().map((p) => p.name);
   }
 
@@ -501,6 +546,41 @@ export class Engine {
       this.calls.run(async () => this.native.prefill({ ...batchArgs(x), capacity: x.capacity })),
     /** Appends one token per row; returns the next-token logits [B*V]. */
     step: (tokens: Int32Array): Promise<Float32Array> => this.calls.run(async () => this.native.step({ tokens: Tensor.from(tokens) })),
+    /**
+     * A whole rollout batch in one native call (nativeRollout backends; elsewhere it rejects with
+     * a ValueError naming "backend"): continuous batching over `slots` sequences, each distinct
+     * prompt prefilled once, sampling and log-probs in native code. Only the sampled tokens,
+     * their log-probs and finish reasons come back. Independent of prefill / step.
+     */
+    rollout: (x: RolloutInput): Promise<RolloutOutput> =>
+      this.calls.run(async () => {
+        x.signal?.throwIfAborted();
+        for (const id of x.eosIds ?? []) {
+          if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+            throw new ValueError(`eosIds: id ${id} is outside the vocabulary [0, ${this.config.vocabSize})`, "ERR_RLVR_VALUE", "eosIds");
+          }
+        }
+        const lens = x.prompts.map((p) => p.length);
+        const offsets = new Int32Array(lens.length + 1);
+        lens.forEach((l, i) => (offsets[i + 1] = offsets[i]! + l));
+        const ids = new Int32Array(offsets[lens.length]!);
+        x.prompts.forEach((p, i) => ids.set(p, offsets[i]!));
+        const temperature = x.temperature ?? 1;
+        const cancel = () => this.native.cancelRollout();
+        x.signal?.addEventListener("abort", cancel);
+        try {
+          const r = await this.native.rollout({
+            ids, offsets, n: x.n ?? 1, temperature, topP: x.topP ?? 1, topK: x.topK ?? 0, maxNewTokens: x.maxNewTokens,
+            eosIds: Int32Array.from(x.eosIds ?? []), ignoreEos: x.ignoreEos ?? false, seed: (x.seed ?? 0) >>> 0,
+            logprobTemperature: x.logprobTemperature ?? (temperature > 0 ? temperature : 1), slots: x.slots ?? 64,
+            maxPositions: this.config.maxPositionEmbeddings,
+            ...(x.onProgress ? { onProgress: (rowsDone: number, tokens: number) => x.onProgress!({ rowsDone, tokens }) } : {}),
+          });
+          return { tokens: r.tokens, logprobs: r.logprobs, offsets: r.offsets, finish: Array.from(r.finish, (f) => FINISH[f]!) };
+        } finally {
+          x.signal?.removeEventListener("abort", cancel);
+        }
+      }),
     /** Frees the cache. */
     reset: (): void => {
       this.calls.assertIdle("decode.reset");
