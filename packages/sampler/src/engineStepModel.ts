@@ -7,6 +7,8 @@ import type { StepModel } from "./stepModel.js";
  * Adapts the engine's KV-cache decoder to the sampler. Prompts are left-padded
  * (position ids follow the mask, so padding changes nothing); the engine steps
  * every row, so finished rows are fed their last token and their logits dropped.
+ * On engines with a native rollout (engine.nativeRollout) it also offers `rollout`, which
+ * generate() prefers when no stop strings are given.
  */
 export function engineStepModel(engine: Engine, opts: { maxNewTokens: number }): StepModel {
   const v = engine.config.vocabSize;
@@ -37,5 +39,6 @@ export function engineStepModel(engine: Engine, opts: { maxNewTokens: number }):
     end() {
       engine.decode.reset();
     },
+    ...(engine.nativeRollout ? { rollout: (x: Parameters<typeof engine.decode.rollout>[0]) => engine.decode.rollout(x) } : {}),
   };
 }

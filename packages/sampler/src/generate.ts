@@ -31,7 +31,7 @@ export interface GenerateOptions {
   logprobTemperature?: number;
   /** token ids -> text, for `text` and stop strings */
   decode?: (ids: Int32Array) => string;
-  /** rows per model session (bounds KV-cache memory) */
+  /** rows per model session (bounds KV-cache memory); with a native rollout, its slots */
   maxBatch?: number;
   /** After each model session (maxBatch rows): rows finished so far of the total. */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -80,6 +80,8 @@ function checkOptions(o: GenerateOptions, vocab: number): void {
  * Batched generation. Each sample's randomness is counterUniform(seed, row, step),
  * so results do not depend on maxBatch or on which other rows are still running.
  * Bad options reject (ValueError naming the field) before the model is called.
+ * A model with `rollout` (the engine's native rollout) runs the whole batch in one native call
+ * when no stop strings are given: the same samples, bit for bit; else the begin / step loop below.
  */
 export async function generate(model: StepModel, prompts: readonly Int32Array[], opts: GenerateOptions): Promise<Sample[]> {
   checkOptions(opts, model.vocabSize);
@@ -93,6 +95,7 @@ export async function generate(model: StepModel, prompts: readonly Int32Array[],
     throw new ValueError(`forcedLengths: expected one length per sample row (${total}), got ${opts.forcedLengths.length}`, "ERR_RLVR_VALUE", "forcedLengths");
   }
   const maxBatch = opts.maxBatch ?? 64;
+  if (model.rollout && !opts.stop?.length) return generateNative(model, model.rollout.bind(model), prompts, opts, n, lpTemp, maxBatch);
   const out: Sample[] = [];
   const progress = { rowsDone: 0, rowsTotal: total, tokens: 0 };
   for (let start = 0; start < total; start += maxBatch) {
@@ -175,6 +178,50 @@ async function generateChunk(
     const tokens = Int32Array.from(toks[i]!);
     const s: Sample = { promptIndex: Math.floor(r / n), sampleIndex: r % n, tokens, logprobs: Float32Array.from(lps[i]!), finishReason: finish[i]! };
     if (opts.decode) s.text = texts[i] ?? opts.decode(tokens);
+    return s;
+  });
+}
+
+/**
+ * The native rollout: one model call for every row. Progress arrives from the native loop
+ * (asynchronously; reports after the call settled are dropped) and a last report with the exact
+ * totals follows the result; onProgress fires once, at the end (there are no sessions).
+ */
+async function generateNative(
+  model: StepModel, rollout: NonNullable<StepModel["rollout"]>, prompts: readonly Int32Array[], opts: GenerateOptions,
+  n: number, lpTemp: number, slots: number,
+): Promise<Sample[]> {
+  prompts.forEach((p, i) => {
+    if (p.length + 1 > model.maxSequenceLength) {
+      throw new ValueError(`prompts: prompt ${i} has ${p.length} tokens; the model's context is ${model.maxSequenceLength}`, "ERR_RLVR_VALUE", "prompts");
+    }
+  });
+  const total = prompts.length * n;
+  let settled = false;
+  const report = (rowsDone: number, tokens: number) => opts.onDecodeStep?.({ rowsDone, rowsTotal: total, tokens });
+  opts.signal?.throwIfAborted();
+  report(0, 0);
+  let r: Awaited<ReturnType<typeof rollout>>;
+  try {
+    r = await rollout({
+      prompts, n, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0, maxNewTokens: opts.maxNewTokens,
+      eosIds: opts.eosIds ?? [], seed: opts.seed ?? 0, logprobTemperature: lpTemp, slots,
+      onProgress: (p) => { if (!settled) report(p.rowsDone, p.tokens); },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (e) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw e;
+  } finally {
+    settled = true;
+  }
+  report(total, r.tokens.length);
+  opts.onProgress?.(total, total);
+  return Array.from({ length: total }, (_, row) => {
+    const a = r.offsets[row]!, b = r.offsets[row + 1]!;
+    const tokens = r.tokens.slice(a, b);
+    const s: Sample = { promptIndex: Math.floor(row / n), sampleIndex: row % n, tokens, logprobs: r.logprobs.slice(a, b), finishReason: r.finish[row]! };
+    if (opts.decode) s.text = opts.decode(tokens);
     return s;
   });
 }

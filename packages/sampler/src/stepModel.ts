@@ -1,3 +1,4 @@
+import type { RolloutInput, RolloutOutput } from "@rlvr/engine";
 import type { Tensor } from "@rlvr/native";
 
 /**
@@ -14,4 +15,10 @@ export interface StepModel {
   begin(prompts: readonly Int32Array[]): Tensor | Promise<Tensor>;
   step(rows: Int32Array, tokens: Int32Array): Tensor | Promise<Tensor>;
   end(): void;
+  /**
+   * Optional: the whole rollout in one call (the engine's native rollout). generate() uses it
+   * when present and no stop strings are given; it must return what the begin / step loop
+   * would, bit for bit.
+   */
+  rollout?(x: RolloutInput): Promise<RolloutOutput>;
 }
