@@ -6,8 +6,9 @@
 // forward whose attention reads, per row, the keys [start, T] of its own window
 // (AttnFwdArgs::first = start): a row's attention cost follows its own length, and no row is
 // padded. A sequence admitted at clock T gets its prompt's K/V copied into [T - len, T).
-// Running rows occupy slots [0, active): a finished row's slot is refilled by moving the last
-// running row into it, then new rows are admitted at the end, so finished rows cost nothing.
+// A finished row's slot takes the next row at once; once every row was admitted, the holes are
+// closed by moving the last running row in, so a step's rows are always slots [0, active) and
+// finished rows cost nothing.
 // When T reaches C the running windows are shifted down (compaction) to end at
 // T' = max(longest prompt, longest running row), which leaves >= C - W free slots, so shifts
 // are rare (C = W + max(16, W / 4), W = the longest prompt + response).
@@ -62,8 +63,9 @@ struct OpsModel::RolloutRun {
   const Backend& be;
   const int64_t H, KV, V, L;
   int64_t R = 0, S = 0, W = 0, C = 0, T = 0, pmax = 0;
-  int64_t active = 0, next_row = 0, rows_done = 0, tokens = 0;
-  BackendBuf ck, cv, ones, lg, tmp, u_d, tok_d, lp_d, en_d, lse_d;
+  // slots [0, active) hold the running rows and, between a step and the next admission, holes
+  int64_t active = 0, running = 0, next_row = 0, rows_done = 0, tokens = 0;
+  BackendBuf ck, cv, ones, lg, lg_new, tmp, u_d, tok_d, lp_d, en_d, lse_d;
   std::vector<Slot> slot;
   std::vector<int64_t> canon, remaining;  // prompt -> first identical prompt; rows left to admit
   std::map<int64_t, PromptKV> store;      // canonical prompt -> its K/V
@@ -140,6 +142,7 @@ struct OpsModel::RolloutRun {
       RLVR_TRY(be.upload(ones.get(), one.data(), S * C * 4));
     }
     RLVR_TRY(lg.reserve(be, S * V * 4));
+    RLVR_TRY(lg_new.reserve(be, S * V * 4));
     RLVR_TRY(tmp.reserve(be, W * KV * 4));
     for (BackendBuf* b : {&u_d, &tok_d, &lp_d, &en_d, &lse_d}) RLVR_TRY(b->reserve(be, S * 4));
     slot.assign(static_cast<size_t>(S), Slot{});
@@ -147,15 +150,18 @@ struct OpsModel::RolloutRun {
     lps.assign(static_cast<size_t>(R), {});
     finish.assign(static_cast<size_t>(R), 0);
 
+    std::vector<int64_t> all;
     for (;;) {
-      while (active < S && next_row < R) RLVR_TRY(admit());
+      while (running < S && next_row < R) RLVR_TRY(admit());
+      RLVR_TRY(compact());  // holes are left only once every row was admitted
       if (q.progress) q.progress(rows_done, tokens);
       if (active == 0) break;
       if (q.cancel && q.cancel->load()) return Status::Error(Code::Value, "signal", "the rollout was cancelled");
       if (T == C) RLVR_TRY(shift());
       RLVR_TRY(decode_step());
-      RLVR_TRY(sample(0, active));
-      RLVR_TRY(compact());
+      all.resize(static_cast<size_t>(active));
+      for (int64_t s = 0; s < active; ++s) all[s] = s;
+      RLVR_TRY(sample(all, static_cast<const float*>(lg.get())));
     }
 
     out->offsets.assign(static_cast<size_t>(R + 1), 0);
@@ -172,10 +178,14 @@ struct OpsModel::RolloutRun {
     return Status::Ok();
   }
 
-  // Fills the free slots [active, S) with the next rows (their prompts' K/V copied in at
-  // [T - len, T)) and samples their first tokens from their prompts' logits.
+  // Fills free slots with the next rows -- the holes finished rows left in [0, active) first,
+  // then [active, S) -- copying their prompts' K/V in at [T - len, T), and samples their first
+  // tokens from their prompts' logits.
   Status admit() {
-    const int64_t k = std::min(S - active, R - next_row);
+    std::vector<int64_t> free;
+    for (int64_t s = 0; s < S && static_cast<int64_t>(free.size()) < R - next_row; ++s)
+      if (s >= active || slot[s].row < 0) free.push_back(s);
+    const int64_t k = static_cast<int64_t>(free.size());
     std::vector<int64_t> missing;
     for (int64_t i = 0; i < k; ++i) {
       const int64_t c = canon[(next_row + i) / q.n];
@@ -193,7 +203,7 @@ struct OpsModel::RolloutRun {
       RLVR_TRY(prefill_group(group));
     }
     for (int64_t i = 0; i < k; ++i) {
-      const int64_t row = next_row + i, s = active + i, c = canon[row / q.n], len = plen(c);
+      const int64_t row = next_row + i, s = free[i], c = canon[row / q.n], len = plen(c);
       const PromptKV& pk = store.at(c);
       const Group& g = *pk.g;
       for (int64_t l = 0; l < L; ++l) {
@@ -201,15 +211,15 @@ struct OpsModel::RolloutRun {
         RLVR_TRY(be.copy(kv_at(ck, l, s, T - len), static_cast<const float*>(g.k.get()) + src, len * KV * 4));
         RLVR_TRY(be.copy(kv_at(cv, l, s, T - len), static_cast<const float*>(g.v.get()) + src, len * KV * 4));
       }
-      RLVR_TRY(be.copy(static_cast<float*>(lg.get()) + s * V, static_cast<const float*>(g.logits.get()) + pk.idx * V, V * 4));
+      RLVR_TRY(be.copy(static_cast<float*>(lg_new.get()) + i * V, static_cast<const float*>(g.logits.get()) + pk.idx * V,
+                       V * 4));
       slot[s] = Slot{row, T - len, 0};
+      active = std::max(active, s + 1);
+      ++running;
       if (--remaining[c] == 0) store.erase(c);  // the group is freed with its last prompt
     }
     next_row += k;
-    const int64_t lo = active;
-    active += k;
-    RLVR_TRY(sample(lo, active));
-    return compact();
+    return sample(free, static_cast<const float*>(lg_new.get()));
   }
 
   // The distinct prompts `ps` as one right-padded batch [u, t] over a cache of their own.
@@ -316,18 +326,17 @@ struct OpsModel::RolloutRun {
     return be.gemm(ops::linear_fwd(n, V, H, xi, m.W(m.lm_idx_), nullptr, static_cast<float*>(lg.get()), false, m.gdt()));
   }
 
-  // Samples the rows of slots [lo, hi) from their logits lg[lo, hi) and records token, log-prob
-  // and finish reason; a finished row's slot is marked free (compact() closes the gap).
-  Status sample(int64_t lo, int64_t hi) {
-    const int64_t b = hi - lo;
+  // Samples the rows of `slots` (logits row i for slots[i]) and records token, log-prob and
+  // finish reason; a finished row's slot is marked free (admit() or compact() fills it).
+  Status sample(const std::vector<int64_t>& slots, const float* logits) {
+    const int64_t b = static_cast<int64_t>(slots.size());
     if (b == 0) return Status::Ok();
     std::vector<float> u(static_cast<size_t>(b));
     for (int64_t i = 0; i < b; ++i) {
-      const Slot& s = slot[lo + i];
+      const Slot& s = slot[slots[i]];
       u[i] = counter_uniform(q.seed, static_cast<uint64_t>(s.row), static_cast<uint32_t>(toks[s.row].size()));
     }
     RLVR_TRY(be.upload(u_d.get(), u.data(), b * 4));
-    const float* logits = static_cast<const float*>(lg.get()) + lo * V;
     int32_t* tok_dev = static_cast<int32_t*>(tok_d.get());
     kernels::SampleArgs sa;
     sa.logits = logits; sa.b = b; sa.v = V;
@@ -337,20 +346,20 @@ struct OpsModel::RolloutRun {
     sa.bad_row = &bad_row;
     // The Backend has no sampling op: the host backend's memory is the CPU kernel's.
     RLVR_TRY(&be == &cpu_backend() ? kernels::sample_cpu(sa) : kernels::sample_cuda(sa));
-    if (bad_row >= 0) return bad_logits(slot[lo + bad_row].row);
+    if (bad_row >= 0) return bad_logits(slot[slots[bad_row]].row);
     kernels::LogprobFwdArgs la;
     la.logits = logits; la.n = b; la.v = V; la.targets = tok_dev; la.temperature = q.logprob_temperature;
     la.logp = static_cast<float*>(lp_d.get()); la.entropy = static_cast<float*>(en_d.get());
     la.lse = static_cast<float*>(lse_d.get());
     la.bad_row = &bad_row;
     RLVR_TRY(be.logprob_fwd(la));
-    if (bad_row >= 0) return bad_logits(slot[lo + bad_row].row);
+    if (bad_row >= 0) return bad_logits(slot[slots[bad_row]].row);
     std::vector<int32_t> tk(static_cast<size_t>(b));
     std::vector<float> lp(static_cast<size_t>(b));
     RLVR_TRY(be.download(tk.data(), tok_dev, b * 4));
     RLVR_TRY(be.download(lp.data(), lp_d.get(), b * 4));
     for (int64_t i = 0; i < b; ++i) {
-      Slot& s = slot[lo + i];
+      Slot& s = slot[slots[i]];
       const int64_t row = s.row;
       toks[row].push_back(tk[i]);
       lps[row].push_back(lp[i]);
@@ -364,6 +373,7 @@ struct OpsModel::RolloutRun {
       if (fin >= 0) {
         finish[row] = static_cast<uint8_t>(fin);
         ++rows_done;
+        --running;
         s.row = -1;
       } else {
         s.last = tk[i];
@@ -376,8 +386,8 @@ struct OpsModel::RolloutRun {
     return Status::Error(Code::Value, "logits", "row " + std::to_string(row) + " has NaN / +inf logits or all -inf");
   }
 
-  // Keeps the running rows in slots [0, active): each free slot below the end takes the last
-  // running row (its window [start, T) copied over).
+  // Closes the holes in [0, active): each takes the last running row (its window [start, T)
+  // copied over), so a decode step's rows are slots [0, active).
   Status compact() {
     int64_t i = 0;
     while (i < active) {
