@@ -95,7 +95,7 @@ export async function generate(model: StepModel, prompts: readonly Int32Array[],
     throw new ValueError(`forcedLengths: expected one length per sample row (${total}), got ${opts.forcedLengths.length}`, "ERR_RLVR_VALUE", "forcedLengths");
   }
   const maxBatch = opts.maxBatch ?? 64;
-  if (model.rollout && !opts.stop?.length) return generateNative(model, model.rollout.bind(model), prompts, opts, n, lpTemp, maxBatch);
+  if (model.rollout && !opts.stop?.length && total > 0) return generateNative(model, model.rollout.bind(model), prompts, opts, n, lpTemp, maxBatch);
   const out: Sample[] = [];
   const progress = { rowsDone: 0, rowsTotal: total, tokens: 0 };
   for (let start = 0; start < total; start += maxBatch) {
