@@ -3,6 +3,7 @@
 // field); the rollout runs on the libuv pool; progress reaches JavaScript through a
 // thread-safe function (non-blocking, so the decode loop never waits on the event loop);
 // cancelRollout() sets a flag the loop checks between decode steps.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -86,6 +87,16 @@ Napi::Value EngineWrap::Rollout(const Napi::CallbackInfo& info) {
     req->slots = integer(o, "slots", 1);
     req->max_positions = integer(o, "maxPositions", 2);
     if (req->count * req->n > (int64_t{1} << 40)) fail(Code::Value, "n", "too many rows");
+    {  // the pool's KV cache, as prefill's capacity check: a typed error rather than a failed allocation
+      int64_t w = 0;
+      for (int64_t i = 0; i < count; ++i) w = std::max(w, std::min<int64_t>(op[i + 1] - op[i] + req->max_new_tokens, req->max_positions));
+      const engine::Config& cfg = m.config();
+      const double bytes = engine::rollout_cache_bytes(cfg.layers, cfg.kv_heads * cfg.head_dim,
+                                                       std::min(req->slots, req->count * req->n), w);
+      if (bytes > 6.4e10)
+        fail(Code::Range, "slots", "the rollout's KV cache would need " + std::to_string(bytes / 1e9) +
+                                       " GB (over 64 GB): use fewer slots or a shorter maxNewTokens");
+    }
     // The model checks the rest (prompt lengths, ids, eos ids, ...) before any work: the
     // promise rejects with its typed error.
     rollout_cancel_->store(false);

@@ -11,7 +11,8 @@
 // finished rows cost nothing.
 // When T reaches C the running windows are shifted down (compaction) to end at
 // T' = max(longest prompt, longest running row), which leaves >= C - W free slots, so shifts
-// are rare (C = W + max(16, W / 4), W = the longest prompt + response).
+// are rare (C = W + max(16, W / 8), W = the longest prompt + response: a shift copies at most
+// W positions a row, once per >= W / 8 steps, next to the W a step's attention reads).
 //
 // Shared prompts. Identical prompts (and the n samples of one prompt) are prefilled once: the
 // distinct prompts a round of admissions needs run as one right-padded batch over a cache of
@@ -128,7 +129,7 @@ struct OpsModel::RolloutRun {
       pmax = std::max(pmax, plen(p));
       W = std::max(W, std::min(plen(p) + q.max_new_tokens, q.max_positions));
     }
-    C = W + std::max<int64_t>(16, W / 4);
+    C = rollout_window(W);
     T = pmax;
     const int64_t cache_floats = L * S * C * KV;
     RLVR_TRY(ck.reserve(be, cache_floats * 4));

@@ -26,6 +26,16 @@ inline float counter_uniform(uint32_t seed, uint64_t stream, uint32_t step) {
   return static_cast<float>(h >> 8) / 16777216.0f;  // 24 bits: exact in fp32
 }
 
+// Positions per slot window for sequences of up to w tokens (prompt + response): the margin
+// past w is how many decode steps go between two shifts of the windows (ops_rollout.cpp).
+inline int64_t rollout_window(int64_t w) { return w + (w / 8 > 16 ? w / 8 : 16); }
+
+// Bytes of the rollout's KV cache (K and V, fp32) for `slots` windows of rollout_window(w).
+inline double rollout_cache_bytes(int64_t layers, int64_t kv_dim, int64_t slots, int64_t w) {
+  return 8.0 * static_cast<double>(layers) * static_cast<double>(kv_dim) * static_cast<double>(slots) *
+         static_cast<double>(rollout_window(w));
+}
+
 enum class Finish : uint8_t { Eos = 0, Length = 1, Context = 2 };
 
 // prompts: `count` token sequences, prompt i = ids[offsets[i], offsets[i + 1]). Rows are

@@ -150,6 +150,10 @@ describe("native rollout: bad input", () => {
     expect(r.finish).toHaveLength(2);
   });
 
+  it("rejects a KV pool over 64 GB before allocating it, naming slots", async () => {
+    await expect(e.decode.rollout({ prompts: ps, n: 1e7, slots: 1e7, maxNewTokens: 30 })).rejects.toMatchObject({ name: "IndexRangeError", argument: "slots" });
+  });
+
   it("rejects token ids outside the vocabulary", async () => {
     await expect(e.decode.rollout({ prompts: [Int32Array.from([1, 61])], maxNewTokens: 3 })).rejects.toMatchObject({ argument: "prompts" });
   });
