@@ -13,6 +13,8 @@
 // T' = max(longest prompt, longest running row), which leaves >= C - W free slots, so shifts
 // are rare (C = W + max(16, W / 8), W = the longest prompt + response: a shift copies at most
 // W positions a row, once per >= W / 8 steps, next to the W a step's attention reads).
+// Every K/V copy (admission, moves, shifts) is batched: per layer one gather (embed_fwd) of
+// the positions into staging buffers and one scatter (kv_append), not a copy per row.
 //
 // Shared prompts. Identical prompts (and the n samples of one prompt) are prefilled once: the
 // distinct prompts a round of admissions needs run as one right-padded batch over a cache of
@@ -24,6 +26,7 @@
 // bitwise those of the sampler's JavaScript loop over prefill / step.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -38,6 +41,8 @@ namespace rlvr::engine {
 namespace {
 
 constexpr int64_t kGroupTokens = 8192;
+// Positions a batched K/V copy moves per gather / scatter (bounds its two staging buffers).
+constexpr int64_t kCopyPositions = 1 << 16;
 
 Status bad(const char* field, const std::string& msg) { return Status::Error(Code::Value, field, msg); }
 
@@ -66,7 +71,8 @@ struct OpsModel::RolloutRun {
   int64_t R = 0, S = 0, W = 0, C = 0, T = 0, pmax = 0;
   // slots [0, active) hold the running rows and, between a step and the next admission, holes
   int64_t active = 0, running = 0, next_row = 0, rows_done = 0, tokens = 0;
-  BackendBuf ck, cv, ones, lg, lg_new, tmp, u_d, tok_d, lp_d, en_d, lse_d;
+  int64_t copy_chunk = 0;  // positions per batched K/V copy (tmp_k / tmp_v rows)
+  BackendBuf ck, cv, ones, lg, lg_new, tmp_k, tmp_v, src_d, dst_d, u_d, tok_d, lp_d, en_d, lse_d;
   std::vector<Slot> slot;
   std::vector<int64_t> canon, remaining;  // prompt -> first identical prompt; rows left to admit
   std::map<int64_t, PromptKV> store;      // canonical prompt -> its K/V
@@ -130,6 +136,8 @@ struct OpsModel::RolloutRun {
       W = std::max(W, std::min(plen(p) + q.max_new_tokens, q.max_positions));
     }
     C = rollout_window(W);
+    if (S * C > INT32_MAX)  // positions are gathered with int32 indices (embed_fwd)
+      return Status::Error(Code::Range, "slots", "slots x window positions must stay below 2^31");
     T = pmax;
     const int64_t cache_floats = L * S * C * KV;
     RLVR_TRY(ck.reserve(be, cache_floats * 4));
@@ -144,7 +152,11 @@ struct OpsModel::RolloutRun {
     }
     RLVR_TRY(lg.reserve(be, S * V * 4));
     RLVR_TRY(lg_new.reserve(be, S * V * 4));
-    RLVR_TRY(tmp.reserve(be, W * KV * 4));
+    copy_chunk = std::max<int64_t>(1, std::min<int64_t>(kCopyPositions, S * C));
+    RLVR_TRY(tmp_k.reserve(be, copy_chunk * KV * 4));
+    RLVR_TRY(tmp_v.reserve(be, copy_chunk * KV * 4));
+    RLVR_TRY(src_d.reserve(be, copy_chunk * 4));
+    RLVR_TRY(dst_d.reserve(be, copy_chunk * 8));
     for (BackendBuf* b : {&u_d, &tok_d, &lp_d, &en_d, &lse_d}) RLVR_TRY(b->reserve(be, S * 4));
     slot.assign(static_cast<size_t>(S), Slot{});
     toks.assign(static_cast<size_t>(R), {});
@@ -203,20 +215,25 @@ struct OpsModel::RolloutRun {
       }
       RLVR_TRY(prefill_group(group));
     }
+    // the prompts' K/V into the slots at [T - len, T): one batched copy per source group
+    std::map<const Group*, std::pair<std::vector<int32_t>, std::vector<int64_t>>> copies;
     for (int64_t i = 0; i < k; ++i) {
       const int64_t row = next_row + i, s = free[i], c = canon[row / q.n], len = plen(c);
       const PromptKV& pk = store.at(c);
-      const Group& g = *pk.g;
-      for (int64_t l = 0; l < L; ++l) {
-        const int64_t src = ((l * g.u + pk.idx) * g.t) * KV;
-        RLVR_TRY(be.copy(kv_at(ck, l, s, T - len), static_cast<const float*>(g.k.get()) + src, len * KV * 4));
-        RLVR_TRY(be.copy(kv_at(cv, l, s, T - len), static_cast<const float*>(g.v.get()) + src, len * KV * 4));
+      auto& cp = copies[pk.g.get()];
+      for (int64_t j = 0; j < len; ++j) {
+        cp.first.push_back(static_cast<int32_t>(pk.idx * pk.g->t + j));
+        cp.second.push_back(s * C + T - len + j);
       }
-      RLVR_TRY(be.copy(static_cast<float*>(lg_new.get()) + i * V, static_cast<const float*>(g.logits.get()) + pk.idx * V,
+      RLVR_TRY(be.copy(static_cast<float*>(lg_new.get()) + i * V, static_cast<const float*>(pk.g->logits.get()) + pk.idx * V,
                        V * 4));
       slot[s] = Slot{row, T - len, 0};
       active = std::max(active, s + 1);
       ++running;
+    }
+    for (const auto& [g, cp] : copies) RLVR_TRY(copy_positions(g->k.get(), g->v.get(), g->u * g->t, cp.first, cp.second));
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t c = canon[(next_row + i) / q.n];
       if (--remaining[c] == 0) store.erase(c);  // the group is freed with its last prompt
     }
     next_row += k;
@@ -388,47 +405,68 @@ struct OpsModel::RolloutRun {
   }
 
   // Closes the holes in [0, active): each takes the last running row (its window [start, T)
-  // copied over), so a decode step's rows are slots [0, active).
+  // copied over, all moves in one batched copy), so a decode step's rows are slots [0, active).
   Status compact() {
+    std::vector<int32_t> src;
+    std::vector<int64_t> dst;
     int64_t i = 0;
     while (i < active) {
       if (slot[i].row >= 0) { ++i; continue; }
       --active;
       while (active > i && slot[active].row < 0) --active;
       if (active > i) {
-        RLVR_TRY(move_window(active, i));
+        for (int64_t j = slot[active].start; j < T; ++j) {
+          src.push_back(static_cast<int32_t>(active * C + j));
+          dst.push_back(i * C + j);
+        }
+        slot[i] = slot[active];
         slot[active].row = -1;
         ++i;
       }
     }
-    return Status::Ok();
+    return copy_positions(ck.get(), cv.get(), S * C, src, dst);
   }
 
-  Status move_window(int64_t from, int64_t to) {
-    const int64_t st = slot[from].start, bytes = (T - st) * KV * 4;
-    for (int64_t l = 0; l < L; ++l) {
-      RLVR_TRY(be.copy(kv_at(ck, l, to, st), kv_at(ck, l, from, st), bytes));
-      RLVR_TRY(be.copy(kv_at(cv, l, to, st), kv_at(cv, l, from, st), bytes));
-    }
-    slot[to] = slot[from];
-    return Status::Ok();
-  }
-
-  // The clock reached the window's end: every running row's keys move down to end at T'
-  // (through tmp: source and destination overlap).
+  // The clock reached the window's end: every running row's keys move down to end at T'.
   Status shift() {
     int64_t t2 = pmax;
     for (int64_t s = 0; s < active; ++s) t2 = std::max(t2, T - slot[s].start);
+    std::vector<int32_t> src;
+    std::vector<int64_t> dst;
     for (int64_t s = 0; s < active; ++s) {
-      const int64_t len = T - slot[s].start, st2 = t2 - len, bytes = len * KV * 4;
-      for (int64_t l = 0; l < L; ++l)
-        for (BackendBuf* c : {&ck, &cv}) {
-          RLVR_TRY(be.copy(tmp.get(), kv_at(*c, l, s, slot[s].start), bytes));
-          RLVR_TRY(be.copy(kv_at(*c, l, s, st2), tmp.get(), bytes));
-        }
+      const int64_t len = T - slot[s].start, st2 = t2 - len;
+      for (int64_t j = 0; j < len; ++j) {
+        src.push_back(static_cast<int32_t>(s * C + slot[s].start + j));
+        dst.push_back(s * C + st2 + j);
+      }
       slot[s].start = st2;
     }
     T = t2;
+    return copy_positions(ck.get(), cv.get(), S * C, src, dst);
+  }
+
+  // For every layer: K/V position src[i] of a source table [layers, rows, kv_dim] (a prompt
+  // group's, or the cache itself: rows = S * C) -> cache position dst[i]. In chunks, each
+  // gathered whole into tmp_k / tmp_v before the scatter, so sources and destinations may
+  // overlap within a chunk (a shift's windows do); a chunk's destinations never overlap a later
+  // chunk's sources (moves and shifts go down: dst < src, positions in increasing order).
+  Status copy_positions(const void* table_k, const void* table_v, int64_t rows, const std::vector<int32_t>& src,
+                        const std::vector<int64_t>& dst) {
+    const int64_t total = static_cast<int64_t>(src.size());
+    for (int64_t a = 0; a < total; a += copy_chunk) {
+      const int64_t n = std::min(copy_chunk, total - a);
+      int32_t* sd = static_cast<int32_t*>(src_d.get());
+      int64_t* dd = static_cast<int64_t*>(dst_d.get());
+      RLVR_TRY(be.upload(sd, src.data() + a, n * 4));
+      RLVR_TRY(be.upload(dd, dst.data() + a, n * 8));
+      for (int64_t l = 0; l < L; ++l) {
+        float* tk = static_cast<float*>(tmp_k.get());
+        float* tv = static_cast<float*>(tmp_v.get());
+        RLVR_TRY(be.embed_fwd(static_cast<const float*>(table_k) + l * rows * KV, sd, n, KV, tk));
+        RLVR_TRY(be.embed_fwd(static_cast<const float*>(table_v) + l * rows * KV, sd, n, KV, tv));
+        RLVR_TRY(be.kv_append(tk, tv, n, KV, dd, kv_at(ck, l, 0, 0), kv_at(cv, l, 0, 0)));
+      }
+    }
     return Status::Ok();
   }
 };
