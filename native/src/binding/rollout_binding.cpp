@@ -126,9 +126,15 @@ Napi::Value EngineWrap::Rollout(const Napi::CallbackInfo& info) {
     return EngineCall::start(
         std::move(c),
         [pm = &m, req, res, tsfn, cancel_keep] {
-          Status s = pm->rollout(*req, res.get());
-          if (tsfn) tsfn->Release();  // queued progress calls still run, then the function goes
-          return s;
+          // released however the rollout ends (a throw included), or the event loop stays alive;
+          // queued progress calls still run, then the function goes
+          struct Release {
+            Napi::ThreadSafeFunction* f;
+            ~Release() {
+              if (f) f->Release();
+            }
+          } release{tsfn.get()};
+          return pm->rollout(*req, res.get());
         },
         [res](Napi::Env env, EngineCall&) -> Napi::Value {
           const size_t nt = res->tokens.size(), nr = res->finish.size();
