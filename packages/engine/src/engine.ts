@@ -215,7 +215,10 @@ export interface RolloutInput {
   slots?: number;
   /** after the first samples and after each decode step, from the native loop (asynchronously) */
   onProgress?: (p: { rowsDone: number; tokens: number }) => void;
-  /** aborting stops the rollout at its next decode step; the promise rejects (ValueError "signal") */
+  /**
+   * aborting stops the rollout at its next decode step and the promise rejects (ValueError
+   * "signal"); aborted before the call starts, it rejects with signal.reason
+   */
   signal?: AbortSignal;
 }
 
@@ -245,7 +248,7 @@ export interface OptimizerState {
  * memory; only per-token values (and [B, V] decode logits) cross into JavaScript.
  *
  * The long calls (score, scorePrefixed, logitsForTesting, forwardBackward, values,
- * valueForwardBackward, optimizerStep, decode.prefill, decode.step) are async: the work runs off
+ * valueForwardBackward, optimizerStep, decode.prefill, decode.step, decode.rollout) are async: the work runs off
  * the JavaScript thread, so the event loop keeps turning (timers, signals, progress output). Calls
  * on one engine run one at a time in call order; every failure, a bad argument included, rejects
  * the promise with the typed error (ShapeError, ValueError, ...). The input arrays are read when
