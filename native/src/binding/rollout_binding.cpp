@@ -82,6 +82,10 @@ Napi::Value EngineWrap::Rollout(const Napi::CallbackInfo& info) {
     Napi::Value ie = o.Get("ignoreEos");
     if (!ie.IsBoolean()) fail(Code::Value, "ignoreEos", "expected a boolean");
     req->ignore_eos = ie.As<Napi::Boolean>().Value();
+    if (!o.Get("forcedLengths").IsUndefined()) {
+      Napi::Int32Array fl = i32_array(o, "forcedLengths");
+      req->forced_lengths.assign(fl.Data(), fl.Data() + fl.ElementLength());
+    }
     req->seed = static_cast<uint32_t>(integer(o, "seed", 0, 0xffffffffll));
     req->logprob_temperature = static_cast<float>(num(o, "logprobTemperature"));
     req->slots = integer(o, "slots", 1);

@@ -102,6 +102,13 @@ struct OpsModel::RolloutRun {
     if (q.top_k < 0) return bad("topK", "must be >= 0 (0 = off)");
     if (!(q.logprob_temperature > 0.f) || !std::isfinite(q.logprob_temperature))
       return bad("logprobTemperature", "must be finite and > 0");
+    if (!q.forced_lengths.empty()) {
+      if (static_cast<int64_t>(q.forced_lengths.size()) != q.count * q.n)
+        return bad("forcedLengths", "expected one length per row (" + std::to_string(q.count * q.n) + "), got " +
+                                        std::to_string(q.forced_lengths.size()));
+      for (int32_t x : q.forced_lengths)
+        if (x < 1) return bad("forcedLengths", "lengths must be >= 1");
+    }
     for (int32_t e : q.eos)
       if (e < 0 || e >= V)
         return Status::Error(Code::Value, "eosIds", "id " + std::to_string(e) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
@@ -382,12 +389,16 @@ struct OpsModel::RolloutRun {
       toks[row].push_back(tk[i]);
       lps[row].push_back(lp[i]);
       ++tokens;
-      // generate.ts's order: eos, then length, then context
+      // generate.ts's order: eos (or a forced length), then length, then context
       const int64_t gen = static_cast<int64_t>(toks[row].size());
       int fin = -1;
-      if (!q.ignore_eos && std::find(q.eos.begin(), q.eos.end(), tk[i]) != q.eos.end()) fin = static_cast<int>(Finish::Eos);
-      else if (gen >= q.max_new_tokens) fin = static_cast<int>(Finish::Length);
-      else if (plen(row / q.n) + gen >= q.max_positions) fin = static_cast<int>(Finish::Context);
+      if (!q.forced_lengths.empty()) {
+        if (gen >= q.forced_lengths[row]) fin = static_cast<int>(Finish::Eos);
+      } else if (!q.ignore_eos && std::find(q.eos.begin(), q.eos.end(), tk[i]) != q.eos.end()) {
+        fin = static_cast<int>(Finish::Eos);
+      }
+      if (fin < 0 && gen >= q.max_new_tokens) fin = static_cast<int>(Finish::Length);
+      if (fin < 0 && plen(row / q.n) + gen >= q.max_positions) fin = static_cast<int>(Finish::Context);
       if (fin >= 0) {
         finish[row] = static_cast<uint8_t>(fin);
         ++rows_done;

@@ -51,6 +51,9 @@ struct RolloutRequest {
   int64_t max_new_tokens = 1;
   std::vector<int32_t> eos;
   bool ignore_eos = false;  // benchmarks: every row runs to its length / context limit
+  // Benchmarks: empty, or one length per row (>= 1); row r then ends with Finish::Eos once it
+  // has forced_lengths[r] tokens, EOS ids ignored (generate.ts's forcedLengths).
+  std::vector<int32_t> forced_lengths;
   uint32_t seed = 0;
   float logprob_temperature = 1.f;
   int64_t slots = 64;          // sequences decoded at once (the KV pool's rows)

@@ -83,7 +83,7 @@ export interface NativeEngine {
   backend(): string;
   rollout(o: {
     ids: Int32Array; offsets: Int32Array; n: number; temperature: number; topP: number; topK: number;
-    maxNewTokens: number; eosIds: Int32Array; ignoreEos: boolean; seed: number; logprobTemperature: number;
+    maxNewTokens: number; eosIds: Int32Array; ignoreEos: boolean; forcedLengths?: Int32Array; seed: number; logprobTemperature: number;
     slots: number; maxPositions: number; onProgress?: (rowsDone: number, tokens: number) => void;
   }): Promise<{ tokens: Int32Array; logprobs: Float32Array; offsets: Float64Array; finish: Uint8Array }>;
   cancelRollout(): void;

@@ -207,6 +207,11 @@ export interface RolloutInput {
   eosIds?: readonly number[];
   /** benchmarks: EOS does not end a sequence (each runs to maxNewTokens or the context) */
   ignoreEos?: boolean;
+  /**
+   * benchmarks: one length per row; row r ends ("eos") once it has forcedLengths[r] tokens,
+   * EOS ids ignored (@rlvr/sampler's GenerateOptions.forcedLengths)
+   */
+  forcedLengths?: Int32Array;
   /** the uniform of row r at its step t is counterUniform(seed, r, t) (@rlvr/sampler's rng) */
   seed?: number;
   /** temperature of the returned log-probs (default: temperature, 1 for greedy) */
@@ -575,6 +580,7 @@ export class Engine {
           const r = await this.native.rollout({
             ids, offsets, n: x.n ?? 1, temperature, topP: x.topP ?? 1, topK: x.topK ?? 0, maxNewTokens: x.maxNewTokens,
             eosIds: Int32Array.from(x.eosIds ?? []), ignoreEos: x.ignoreEos ?? false, seed: (x.seed ?? 0) >>> 0,
+            ...(x.forcedLengths ? { forcedLengths: x.forcedLengths } : {}),
             logprobTemperature: x.logprobTemperature ?? (temperature > 0 ? temperature : 1), slots: x.slots ?? 64,
             maxPositions: this.config.maxPositionEmbeddings,
             ...(x.onProgress ? { onProgress: (rowsDone: number, tokens: number) => x.onProgress!({ rowsDone, tokens }) } : {}),

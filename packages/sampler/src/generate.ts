@@ -206,6 +206,7 @@ async function generateNative(
     r = await rollout({
       prompts, n, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0, maxNewTokens: opts.maxNewTokens,
       eosIds: opts.eosIds ?? [], seed: opts.seed ?? 0, logprobTemperature: lpTemp, slots,
+      ...(opts.forcedLengths ? { forcedLengths: opts.forcedLengths } : {}),
       onProgress: (p) => { if (!settled) report(p.rowsDone, p.tokens); },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

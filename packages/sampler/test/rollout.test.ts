@@ -95,6 +95,17 @@ describe("native rollout == generate's JavaScript loop, bit for bit (ops-cpu)", 
     expect(r.logprobs.every((x) => x <= 0 && Number.isFinite(x))).toBe(true);
   });
 
+  it("forcedLengths (benchmarks): rows end at their lengths, EOS ignored, as the JavaScript loop", async () => {
+    const lengths = Int32Array.from([3, 12, 1, 7, 20, 5, 9, 2]); // 20 > maxNewTokens: "length"
+    const o = { n: 2, temperature: 1, maxNewTokens: 14, seed: 6, eosIds: [0, 1, 2, 3, 4, 5, 6, 7], maxBatch: 3, forcedLengths: lengths };
+    const { js, native } = await both(e, ps, o);
+    expect(native).toEqual(js);
+    expect(js.map((x) => x.tokens.length)).toEqual([3, 12, 1, 7, 14, 5, 9, 2]);
+    expect(js.map((x) => x.finish)).toEqual(["eos", "eos", "eos", "eos", "length", "eos", "eos", "eos"]);
+    await expect(e.decode.rollout({ prompts: ps, n: 2, maxNewTokens: 4, forcedLengths: Int32Array.from([1, 2]) })).rejects.toThrow(/forcedLengths: expected one length per row \(8\)/);
+    await expect(e.decode.rollout({ prompts: ps, n: 1, maxNewTokens: 4, forcedLengths: Int32Array.from([1, 0, 2, 2]) })).rejects.toThrow(ValueError);
+  });
+
   it("reports progress from the native loop; the last report has the totals", async () => {
     const seen: { rowsDone: number; rowsTotal: number; tokens: number }[] = [];
     const done: [number, number][] = [];

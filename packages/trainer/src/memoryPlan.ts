@@ -69,7 +69,10 @@ export function planDeviceMemory(m: ModelConfig, c: TrainConfig, freeBytes: numb
   const residentBytes = resident.reduce((a, r) => a + r.bytes, 0);
   const rows = Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n);
   const seq = c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens);
-  const kvCache = rows * seq * m.numLayers * 2 * m.numKvHeads * m.headDim * F32 + rows * m.vocabSize * F32;
+  // the native rollout's slot windows run an eighth past the longest sequence (at least 16
+  // positions) so that they shift rarely (native/src/model/rollout.h, rollout_window)
+  const window = seq + Math.max(16, Math.floor(seq / 8));
+  const kvCache = rows * window * m.numLayers * 2 * m.numKvHeads * m.headDim * F32 + rows * m.vocabSize * F32;
   // Recomputing still keeps every layer's input (the residual stream), one layer's activations,
   // the final norm's input / output / gradient and an LM-head chunk of logits.
   const tokens = largestMicroBatchTokens(c);
@@ -87,7 +90,7 @@ export function describePlan(plan: MemoryPlan, m: ModelConfig, c: TrainConfig): 
   return [
     `device memory plan: budget ${gib(plan.budget)} (model.deviceMemoryFraction ${c.model.deviceMemoryFraction} of the free memory)`,
     ...plan.resident.map((r) => `  ${r.name}: ${gib(r.bytes)}`),
-    `  rollout KV cache (rollout.maxBatch ${Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n)} x ${c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens)} tokens, fp32): ${gib(plan.kvCache)}`,
+    `  rollout KV cache (rollout.maxBatch ${Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n)} slots of ${c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens)} tokens + margin, fp32): ${gib(plan.kvCache)}`,
     `  update workspace (${largestMicroBatchTokens(c)} tokens a micro-batch): ${gib(plan.workspace)}`,
     `  kept activations: ${gib(plan.activationBudget)} of the ${gib(keepAll)} keeping every layer would take` +
       (plan.activationBudget >= keepAll ? " (all kept)" : " (so each layer is recomputed before its backward)"),

@@ -22,8 +22,8 @@ describe("the device memory plan (model.backend cuda)", () => {
     expect(plan.budget).toBeCloseTo(0.9 * 79 * GiB, 0);
     // actor: fp32 weights, gradients, two AdamW moments + the bf16 copy; reference: fp32 + bf16
     expect(plan.resident.map((r) => r.bytes)).toEqual([PARAMS * 18, PARAMS * 6]);
-    // 64 sequences x (1024 + 3072) slots x 28 layers x K and V x 2 KV heads x 128 x fp32, + the decode logits
-    expect(plan.kvCache).toBe(64 * 4096 * 28 * 2 * 256 * 4 + 64 * 151936 * 4);
+    // 64 slots x (1024 + 3072 + the windows' 1/8 margin) x 28 layers x K and V x 2 KV heads x 128 x fp32, + logits
+    expect(plan.kvCache).toBe(64 * 4608 * 28 * 2 * 256 * 4 + 64 * 151936 * 4);
     expect(plan.activationBudget).toBeCloseTo(plan.budget - plan.residentBytes - plan.workspace, 0);
     expect(plan.activationBudget).toBeGreaterThan(0);
     expect(() => checkPlan(plan, c)).not.toThrow();
