@@ -68,34 +68,34 @@ int main() {
   for (const Case& c : tiny_cases()) {
     std::printf("# %s: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
     {
-      auto test = make_ops(engine::cpu_backend(), c.cfg, false);
+      auto test = make_ops(engine::ref_backend(), c.cfg, false);
       ModelEngine ref(c.cfg);
       run_suite(t, c.name, *test, ref, c.cfg, cpu_vs_model_tolerances(), seed);
     }
     std::printf("# %s: OpsModel(cpu) keep vs recompute\n", c.name.c_str());
-    check_recompute(t, c.name + ".fp32", engine::cpu_backend(), c.cfg, false, seed + 2);
-    check_recompute(t, c.name + ".bf16", engine::cpu_backend(), c.cfg, true, seed + 3);
+    check_recompute(t, c.name + ".fp32", engine::ref_backend(), c.cfg, false, seed + 2);
+    check_recompute(t, c.name + ".bf16", engine::ref_backend(), c.cfg, true, seed + 3);
     std::printf("# %s: OpsModel(cpu, bf16 GEMMs) vs OpsModel(cpu, fp32) (what bf16 does; smooth loss)\n",
                 c.name.c_str());
     {
-      auto test = make_ops(engine::cpu_backend(), c.cfg, true);
-      auto ref = make_ops(engine::cpu_backend(), c.cfg, false);
+      auto test = make_ops(engine::ref_backend(), c.cfg, true);
+      auto ref = make_ops(engine::ref_backend(), c.cfg, false);
       run_suite(t, c.name + ".bf16-vs-fp32", *test, *ref, c.cfg, bf16_vs_fp32_tolerances(), seed);
     }
     std::printf("# %s: OpsModel(cpu, bf16) on weights x (1 + 1e-6 N) vs OpsModel(cpu, bf16): the bounds the CUDA "
                 "bf16 check uses\n", c.name.c_str());
     {
       PerturbedOpsEngine test;
-      Status s = engine::OpsModel::create(engine::cpu_backend(), c.cfg, true, &test.m);
+      Status s = engine::OpsModel::create(engine::ref_backend(), c.cfg, true, &test.m);
       expect_ok(t, c.name + ".bf16-noise.create", s);
-      auto ref = make_ops(engine::cpu_backend(), c.cfg, true);
+      auto ref = make_ops(engine::ref_backend(), c.cfg, true);
       if (s.ok()) run_suite(t, c.name + ".bf16-noise", test, *ref, c.cfg, bf16_noise_tolerances(), seed);
     }
     Config critic = c.cfg;
     critic.value_head = true;
     std::printf("# %s critic (value head): OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
     {
-      auto test = make_ops(engine::cpu_backend(), critic, false);
+      auto test = make_ops(engine::ref_backend(), critic, false);
       ModelEngine ref(critic);
       run_critic_suite(t, c.name + ".critic", *test, ref, critic, cpu_vs_model_tolerances(), seed + 4);
     }
@@ -103,9 +103,9 @@ int main() {
                 c.name.c_str());
     {
       PerturbedOpsEngine test;
-      Status s = engine::OpsModel::create(engine::cpu_backend(), critic, true, &test.m);
+      Status s = engine::OpsModel::create(engine::ref_backend(), critic, true, &test.m);
       expect_ok(t, c.name + ".critic.bf16-noise.create", s);
-      auto ref = make_ops(engine::cpu_backend(), critic, true);
+      auto ref = make_ops(engine::ref_backend(), critic, true);
       if (s.ok()) run_critic_suite(t, c.name + ".critic.bf16-noise", test, *ref, critic, bf16_noise_tolerances(), seed + 4);
     }
     seed += 100;
@@ -113,13 +113,13 @@ int main() {
   {
     const Case c = tiny_cases().back();
     std::printf("# %s, long sequences: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
-    auto test = make_ops(engine::cpu_backend(), c.cfg, false);
+    auto test = make_ops(engine::ref_backend(), c.cfg, false);
     ModelEngine ref(c.cfg);
     run_suite(t, c.name + ".long", *test, ref, c.cfg, cpu_vs_model_tolerances(), seed, long_shapes());
     Config critic = c.cfg;
     critic.value_head = true;
     std::printf("# %s critic, long sequences: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
-    auto ctest = make_ops(engine::cpu_backend(), critic, false);
+    auto ctest = make_ops(engine::ref_backend(), critic, false);
     ModelEngine cref(critic);
     run_critic_suite(t, c.name + ".critic.long", *ctest, cref, critic, cpu_vs_model_tolerances(), seed + 4,
                      long_shapes());

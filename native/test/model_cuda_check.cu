@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   cuda::DeviceInfo di;
   if (cuda::device_info(0, &di).ok()) std::printf("# device: %s\n", di.name.c_str());
   const engine::Backend& gpu = engine::cuda_backend();
-  const engine::Backend& cpu = engine::cpu_backend();
+  const engine::Backend& cpu = engine::ref_backend();
   const bool cublas = engine::ops::bf16_gemm_impl().rfind("cublas", 0) == 0;
   std::printf("# bf16 GEMMs: %s\n", engine::ops::bf16_gemm_impl().c_str());
   Tally t;

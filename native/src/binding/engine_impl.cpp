@@ -229,7 +229,7 @@ Status make_ops_engine(const std::string& backend, int device, engine::Config c,
   const engine::Backend* be = nullptr;
   const char* name = nullptr;
   if (backend == "ops-cpu") {
-    be = &engine::cpu_backend();
+    be = &engine::ref_backend();
     name = "ops-cpu";
     device = -1;
   } else if (backend == "cuda") {

@@ -47,18 +47,9 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm.h"
-#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/simd.h"
-
-// Hot per-row loops (attention, grad norm, AdamW) are compiled per
-// instruction-set path and run on the active one (kernels/cpu/isa.h), like the
-// GEMM: every caller gets the same variant, so decode and score still run
-// identical code. They keep 16-lane vectors on every path (two ymm on AVX2,
-// four q registers on NEON): the attention dot products' 16 partial sums and
-// their fixed tree are the summation order, and the loops hold at most 4 + 2
-// such vectors (wsum_block<4>), 12 ymm, which fits AVX2's 16 registers.
 
 namespace rlvr::engine {
 
@@ -135,225 +126,18 @@ const float* Model::wt(int idx) {
 }
 
 // ---------------------------------------------------------------------------
-// Per-row building blocks
+// Per-row building blocks: the CPU backend's ops (ops/cpu/cpu_ops.h), so OpsModel on that
+// backend runs the very same code.
 
 namespace {
 
-// y = w * (x * inv), inv = 1 / sqrt(mean(x^2) + eps) (HF Qwen2RMSNorm / LlamaRMSNorm).
 void rmsnorm_fwd(const float* x, const float* w, float* y, float* inv, int64_t n, int64_t h, float eps) {
-  parallel_for(n, std::max<int64_t>(1, 4096 / h), [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * h;
-      double ss = 0;
-      for (int64_t i = 0; i < h; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-      const float var = static_cast<float>(ss / static_cast<double>(h));
-      const float iv = 1.0f / std::sqrt(var + eps);
-      if (inv) inv[r] = iv;
-      float* yr = y + r * h;
-      for (int64_t i = 0; i < h; ++i) yr[i] = w[i] * (xr[i] * iv);
-    }
-  });
+  cpuops::rmsnorm_fwd({x, w, y, inv, n, h, eps});
 }
-
-// dx (+)= d/dx of rmsnorm given dy; dw += sum_rows dy * xhat.
 void rmsnorm_bwd(const float* x, const float* w, const float* inv, const float* dy, float* dx, float* dw, int64_t n,
                  int64_t h, bool accumulate) {
-  parallel_for(n, std::max<int64_t>(1, 4096 / h), [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * h;
-      const float* gr = dy + r * h;
-      const float iv = inv[r];
-      double dot = 0;
-      for (int64_t i = 0; i < h; ++i) dot += static_cast<double>(gr[i] * w[i]) * (xr[i] * iv);
-      const float mean = static_cast<float>(dot / static_cast<double>(h));
-      float* dr = dx + r * h;
-      for (int64_t i = 0; i < h; ++i) {
-        const float xhat = xr[i] * iv;
-        const float g = iv * (gr[i] * w[i] - xhat * mean);
-        dr[i] = accumulate ? dr[i] + g : g;
-      }
-    }
-  });
-  parallel_for(h, 16, [&](int64_t c0, int64_t c1, int) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double s = 0;
-      for (int64_t r = 0; r < n; ++r) s += static_cast<double>(dy[r * h + c]) * (x[r * h + c] * inv[r]);
-      dw[c] += static_cast<float>(s);
-    }
-  });
+  cpuops::rmsnorm_bwd({x, w, inv, dy, dx, dw, n, h, accumulate});
 }
-
-// db += sum over rows of dy [n, d].
-void bias_bwd(const float* dy, float* db, int64_t n, int64_t d) {
-  parallel_for(d, 16, [&](int64_t c0, int64_t c1, int) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double s = 0;
-      for (int64_t r = 0; r < n; ++r) s += dy[r * d + c];
-      db[c] += static_cast<float>(s);
-    }
-  });
-}
-
-// In-place RoPE (rotate_half convention) on n rows of `heads` heads of size hd.
-// cs holds per row [cos(hd/2), sin(hd/2)]. inverse = true applies the
-// transpose rotation (the backward).
-void rope_apply(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
-  const int64_t half = hd / 2;
-  parallel_for(n, 16, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* c = cs + r * hd;
-      const float* s = c + half;
-      for (int64_t hh = 0; hh < heads; ++hh) {
-        float* v = x + (r * heads + hh) * hd;
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = v[i], b = v[i + half];
-          if (!inverse) {
-            v[i] = a * c[i] - b * s[i];
-            v[i + half] = b * c[i] + a * s[i];
-          } else {
-            v[i] = a * c[i] + b * s[i];
-            v[i + half] = b * c[i] - a * s[i];
-          }
-        }
-      }
-    }
-  });
-}
-
-// Sum of the 16 lanes as a fixed tree: (lanes i + 8), then (+ 4), then pairs.
-template <class V>
-RLVR_INLINE float hsum_tree(V v) {
-  float a[8], c[4];
-  for (int i = 0; i < 8; ++i) a[i] = v[i] + v[i + 8];
-  for (int i = 0; i < 4; ++i) c[i] = a[i] + a[i + 4];
-  return (c[0] + c[2]) + (c[1] + c[3]);
-}
-
-template <class V>
-RLVR_INLINE float dot(const float* a, const float* b, int64_t n) {
-  // Fixed order: 16 strided partial sums (lane j sums a[i + j] * b[i + j] over
-  // i = 0, 16, 32, ...), then hsum_tree, then a scalar tail. Same order
-  // wherever it is used (a function of n only).
-  V part{};
-  int64_t i = 0;
-  for (; i + cpu::kLanes <= n; i += cpu::kLanes) part += cpu::vload<V>(a + i) * cpu::vload<V>(b + i);
-  float s = hsum_tree(part);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// out[0..hd) += sum over j = 0..slot with mask[j] != 0, in ascending j, of
-// w[j] * x[j * stride + d]: each element is one running sum in j order (the
-// same as hd calls of axpy), kept in registers 64 columns at a time.
-template <class V, int NV>
-RLVR_INLINE void wsum_block(float* out, const float* w, const float* mask, const float* x, int64_t stride,
-                            int64_t slot) {
-  V acc[NV];
-  for (int v = 0; v < NV; ++v) acc[v] = cpu::vload<V>(out + v * cpu::kLanes);
-  for (int64_t j = 0; j <= slot; ++j) {
-    if (mask[j] == 0.f) continue;
-    const V wj = cpu::vsplat<V>(w[j]);
-    const float* xr = x + j * stride;
-    for (int v = 0; v < NV; ++v) acc[v] += wj * cpu::vload<V>(xr + v * cpu::kLanes);
-  }
-  for (int v = 0; v < NV; ++v) cpu::vstore(out + v * cpu::kLanes, acc[v]);
-}
-
-template <class V>
-RLVR_INLINE void wsum(float* out, const float* w, const float* mask, const float* x, int64_t stride, int64_t slot,
-                      int64_t hd) {
-  int64_t d = 0;
-  for (; d + 4 * cpu::kLanes <= hd; d += 4 * cpu::kLanes) wsum_block<V, 4>(out + d, w, mask, x + d, stride, slot);
-  switch ((hd - d) / cpu::kLanes) {
-    case 3: wsum_block<V, 3>(out + d, w, mask, x + d, stride, slot); d += 3 * cpu::kLanes; break;
-    case 2: wsum_block<V, 2>(out + d, w, mask, x + d, stride, slot); d += 2 * cpu::kLanes; break;
-    case 1: wsum_block<V, 1>(out + d, w, mask, x + d, stride, slot); d += cpu::kLanes; break;
-    default: break;
-  }
-  for (; d < hd; ++d) {
-    float acc = out[d];
-    for (int64_t j = 0; j <= slot; ++j)
-      if (mask[j] != 0.f) acc += w[j] * x[j * stride + d];
-    out[d] = acc;
-  }
-}
-
-// y[0..n) += s * x[0..n)  (element-wise, so any vector width gives the same result)
-template <class V>
-RLVR_INLINE void axpy(float* y, float s, const float* x, int64_t n) {
-  int64_t i = 0;
-  const V sv = cpu::vsplat<V>(s);
-  for (; i + cpu::kLanes <= n; i += cpu::kLanes) cpu::vstore(y + i, cpu::vload<V>(y + i) + sv * cpu::vload<V>(x + i));
-  for (; i < n; ++i) y[i] += s * x[i];
-}
-
-inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
-
-}  // namespace
-
-namespace {
-
-// One query head against its keys (see the bitwise notes at the top). p is
-// scratch of size >= slot + 1 and receives the probabilities (0 for masked
-// slots). Returns false (and zero output) when no slot is visible.
-template <cpu::Isa I>
-RLVR_INLINE bool attend_one_body(const float* q, const float* kbase, const float* vbase, int64_t kv_stride,
-                                 const float* mask, int64_t slot, int64_t hd, float scale, float* p, float* out) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j <= slot; ++j) {
-    if (mask[j] == 0.f) { p[j] = 0.f; continue; }
-    const float s = dot<cpu::VecOf<I>>(q, kbase + j * kv_stride, hd) * scale;
-    p[j] = s;
-    mx = s > mx ? s : mx;
-  }
-  for (int64_t d = 0; d < hd; ++d) out[d] = 0.f;
-  if (mx == -std::numeric_limits<float>::infinity()) return false;
-  float sum = 0.f;
-  for (int64_t j = 0; j <= slot; ++j) {
-    if (mask[j] == 0.f) continue;
-    const float e = std::exp(p[j] - mx);
-    p[j] = e;
-    sum += e;
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j <= slot; ++j) p[j] = mask[j] == 0.f ? 0.f : p[j] * inv;
-  wsum<cpu::VecOf<I>>(out, p, mask, vbase, kv_stride, slot, hd);
-  return true;
-}
-RLVR_ISA_DISPATCH(bool, attend_one,
-                  (const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
-                   int64_t slot, int64_t hd, float scale, float* p, float* out),
-                  (q, kbase, vbase, kv_stride, mask, slot, hd, scale, p, out))
-
-// Backward of one query head (recomputes its probabilities with attend_one):
-// dq (+)= , dk/dv of its visible keys +=.
-template <cpu::Isa I>
-RLVR_INLINE void attend_one_bwd_body(const float* qr, const float* dor, const float* kb, const float* vb,
-                                     int64_t kv_stride, const float* mask, int64_t t, int64_t hd, float scale,
-                                     float* pb, float* dp, float* tmp, float* dqr, float* dkb, float* dvb) {
-  if (!attend_one_body<I>(qr, kb, vb, kv_stride, mask, t, hd, scale, pb, tmp)) return;
-  double D = 0;
-  for (int64_t j = 0; j <= t; ++j) {
-    if (mask[j] == 0.f) continue;
-    dp[j] = dot<cpu::VecOf<I>>(dor, vb + j * kv_stride, hd);
-    D += static_cast<double>(pb[j]) * dp[j];
-  }
-  const float Df = static_cast<float>(D);
-  for (int64_t j = 0; j <= t; ++j) {
-    if (mask[j] == 0.f) continue;
-    const float pj = pb[j];
-    const float ds = pj * (dp[j] - Df) * scale;
-    dp[j] = ds;  // now dL/dscore_j * scale
-    axpy<cpu::VecOf<I>>(dkb + j * kv_stride, ds, qr, hd);
-    axpy<cpu::VecOf<I>>(dvb + j * kv_stride, pj, dor, hd);
-  }
-  wsum<cpu::VecOf<I>>(dqr, dp, mask, kb, kv_stride, t, hd);
-}
-RLVR_ISA_DISPATCH(void, attend_one_bwd,
-                  (const float* qr, const float* dor, const float* kb, const float* vb, int64_t kv_stride,
-                   const float* mask, int64_t t, int64_t hd, float scale, float* pb, float* dp, float* tmp, float* dqr,
-                   float* dkb, float* dvb),
-                  (qr, dor, kb, vb, kv_stride, mask, t, hd, scale, pb, dp, tmp, dqr, dkb, dvb))
 
 }  // namespace
 
@@ -408,8 +192,8 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
     rmsnorm_fwd(qo, p.qn, a.q.data(), a.qinv.data(), n * NH, hd, cfg_.rms_eps);
     rmsnorm_fwd(ko, p.kn, a.k.data(), a.kinv.data(), n * NKV, hd, cfg_.rms_eps);
   }
-  rope_apply(a.q.data(), n, NH, hd, cs.data(), false);
-  rope_apply(a.k.data(), n, NKV, hd, cs.data(), false);
+  cpuops::rope_apply(a.q.data(), n, NH, hd, cs.data(), false);
+  cpuops::rope_apply(a.k.data(), n, NKV, hd, cs.data(), false);
   if (cache_k) {
     for (int64_t r = 0; r < n; ++r) {
       std::memcpy(cache_k + cache_rows[r] * KV, a.k.data() + r * KV, sizeof(float) * KV);
@@ -428,9 +212,9 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
       const int64_t b = s.row_seq ? s.row_seq[r] : r / s.q_per_seq;
       const int64_t slot = s.row_slot ? s.row_slot[r] : s.slot0 + r % s.q_per_seq;
       const int64_t kvh = hh / group, f = s.first ? s.first[r] : 0;  // keys of other packed sequences are skipped
-      attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride + f) * KV + kvh * hd,
-                 s.v + (b * s.seq_stride + f) * KV + kvh * hd, KV, s.mask + b * s.mask_stride + f, slot - f, hd, scale,
-                 pbuf.data(), a.att.data() + r * Q + hh * hd);
+      cpuops::attend_one(a.q.data() + r * Q + hh * hd, s.k + (b * s.seq_stride + f) * KV + kvh * hd,
+                         s.v + (b * s.seq_stride + f) * KV + kvh * hd, KV, s.mask + b * s.mask_stride + f, slot - f,
+                         hd, scale, pbuf.data(), a.att.data() + r * Q + hh * hd, nullptr);
     }
   });
   // x2 = x_in + att @ Wo^T
@@ -439,9 +223,7 @@ void Model::layer_forward(int l, const float* x_in, float* x_out, Acts& a, int64
   rmsnorm_fwd(a.x2.data(), p.ln2, a.xn2.data(), a.inv2.data(), n, H, cfg_.rms_eps);
   linear_fwd(n, I, H, a.xn2.data(), wt(p.iwg), nullptr, a.g.data());
   linear_fwd(n, I, H, a.xn2.data(), wt(p.iwu), nullptr, a.u.data());
-  parallel_for(n * I, 4096, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) a.h[i] = silu(a.g[i]) * a.u[i];
-  });
+  cpuops::swiglu_fwd(a.g.data(), a.u.data(), a.h.data(), n * I);
   std::memcpy(x_out, a.x2.data(), sizeof(float) * n * H);
   linear_fwd(n, H, I, a.h.data(), wt(p.iwd), nullptr, x_out, true);
 }
@@ -457,14 +239,7 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
   std::vector<float> dh(static_cast<size_t>(n * I)), du(static_cast<size_t>(n * I));
   linear_bwd_input(n, H, I, dres, p.wd, dh.data(), false);
   linear_bwd_weight(n, H, I, dres, a.h.data(), gp.wd);
-  parallel_for(n * I, 4096, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float g = a.g[i], sg = 1.0f / (1.0f + std::exp(-g)), si = g * sg;
-      const float d = dh[i];
-      du[i] = d * si;
-      dh[i] = d * a.u[i] * (sg * (1.0f + g * (1.0f - sg)));  // now dg
-    }
-  });
+  cpuops::swiglu_bwd(a.g.data(), a.u.data(), dh.data(), dh.data(), du.data(), n * I);  // dh now holds dg
   std::vector<float> dxn(static_cast<size_t>(n * H));
   linear_bwd_input(n, I, H, dh.data(), p.wg, dxn.data(), false);
   linear_bwd_input(n, I, H, du.data(), p.wu, dxn.data(), true);
@@ -480,33 +255,16 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
   linear_bwd_weight(n, H, Q, dres, a.att.data(), gp.wo);
   std::vector<float> dq(static_cast<size_t>(n * Q), 0.f), dk(static_cast<size_t>(n * KV), 0.f),
       dv(static_cast<size_t>(n * KV), 0.f);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t group = NH / NKV;
-  // One task per (sequence, kv head): it owns dk/dv of its keys, and dq of the
-  // query heads of its group, so there are no write races.
-  parallel_for(bsz * NKV, 1, [&](int64_t i0, int64_t i1, int) {
-    std::vector<float> pb(static_cast<size_t>(tlen)), dp(static_cast<size_t>(tlen)), tmp(static_cast<size_t>(hd));
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t b = i / NKV, kvh = i % NKV;
-      const float* kb = a.k.data() + b * tlen * KV + kvh * hd;
-      const float* vb = a.v.data() + b * tlen * KV + kvh * hd;
-      float* dkb = dk.data() + b * tlen * KV + kvh * hd;
-      float* dvb = dv.data() + b * tlen * KV + kvh * hd;
-      const float* mask = src.mask + b * src.mask_stride;
-      for (int64_t hh = kvh * group; hh < (kvh + 1) * group; ++hh) {
-        for (int64_t t = 0; t < tlen; ++t) {
-          const int64_t r = b * tlen + t, f = src.first ? src.first[r] : 0;
-          const float* qr = a.q.data() + r * Q + hh * hd;
-          const float* dor = datt.data() + r * Q + hh * hd;
-          attend_one_bwd(qr, dor, kb + f * KV, vb + f * KV, KV, mask + f, t - f, hd, scale, pb.data(), dp.data(),
-                         tmp.data(), dq.data() + r * Q + hh * hd, dkb + f * KV, dvb + f * KV);
-        }
-      }
-    }
-  });
+  std::vector<int32_t> first32;  // the op's segment starts are int32
+  if (src.first) first32.assign(src.first, src.first + n);
+  ops::AttnBwdArgs ab;
+  ab.b = bsz; ab.t = tlen; ab.heads = NH; ab.kv_heads = NKV; ab.head_dim = hd;
+  ab.q = a.q.data(); ab.k = a.k.data(); ab.v = a.v.data(); ab.mask = src.mask; ab.dout = datt.data();
+  ab.dq = dq.data(); ab.dk = dk.data(); ab.dv = dv.data(); ab.first = src.first ? first32.data() : nullptr;
+  cpuops::attention_bwd(ab);
   datt = {};
-  rope_apply(dq.data(), n, NH, hd, cs.data(), true);
-  rope_apply(dk.data(), n, NKV, hd, cs.data(), true);
+  cpuops::rope_apply(dq.data(), n, NH, hd, cs.data(), true);
+  cpuops::rope_apply(dk.data(), n, NKV, hd, cs.data(), true);
   if (cfg_.qk_norm) {  // dq, dk: of the normed heads; back through the per-head RMSNorm to qp, kp
     std::vector<float> dqn = std::move(dq), dkn = std::move(dk);
     dq.assign(static_cast<size_t>(n * Q), 0.f);
@@ -521,9 +279,9 @@ void Model::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64
   linear_bwd_weight(n, KV, H, dk.data(), a.xn1.data(), gp.wk);
   linear_bwd_weight(n, KV, H, dv.data(), a.xn1.data(), gp.wv);
   if (cfg_.qkv_bias) {
-    bias_bwd(dq.data(), gp.bq, n, Q);
-    bias_bwd(dk.data(), gp.bk, n, KV);
-    bias_bwd(dv.data(), gp.bv, n, KV);
+    cpuops::bias_bwd(dq.data(), gp.bq, n, Q);
+    cpuops::bias_bwd(dk.data(), gp.bk, n, KV);
+    cpuops::bias_bwd(dv.data(), gp.bv, n, KV);
   }
   rmsnorm_bwd(x_in, p.ln1, a.inv1.data(), dxn.data(), dres, gp.ln1, n, H, true);
 }
@@ -668,13 +426,7 @@ Status Model::train_body(const Batch& x, const HeadFn& head) {
   }
   // ---- embedding: scatter-add, parallel over hidden columns (no races)
   float* dE = grad_.data() + params_[embed_idx_].offset;
-  parallel_for(H, 16, [&](int64_t c0, int64_t c1, int) {
-    for (int64_t r = 0; r < n; ++r) {
-      float* d = dE + static_cast<int64_t>(x.ids[r]) * H;
-      const float* g = dres.data() + r * H;
-      for (int64_t c = c0; c < c1; ++c) d[c] += g[c];
-    }
-  });
+  cpuops::embed_bwd(x.ids, dres.data(), n, H, dE);
   return Status::Ok();
 }
 
@@ -742,63 +494,11 @@ Status Model::forward_backward(const Batch& x, const int32_t* targets, const flo
 
 void Model::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.f); }
 
-namespace {
-// sum of g[i]^2 in double: 16 strided partial sums (vectorizable without
-// reassociation), then added in lane order, then the tail.
-template <cpu::Isa>
-RLVR_INLINE double sumsq_range_body(const float* g, int64_t n) {
-  double part[16] = {0};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) part[j] += static_cast<double>(g[i + j]) * g[i + j];
-  double s = 0;
-  for (int j = 0; j < 16; ++j) s += part[j];
-  for (; i < n; ++i) s += static_cast<double>(g[i]) * g[i];
-  return s;
-}
-RLVR_ISA_DISPATCH(double, sumsq_range, (const float* g, int64_t n), (g, n))
-}  // namespace
-
 double Model::grad_norm() const {
-  const int threads = cpu::num_threads();
-  std::vector<double> part(static_cast<size_t>(threads), 0.0);
-  const int64_t n = static_cast<int64_t>(grad_.size());
-  parallel_for(n, 1 << 16, [&](int64_t i0, int64_t i1, int tid) {
-    part[tid] += sumsq_range(grad_.data() + i0, i1 - i0);
-  });
-  double s = 0;
-  for (double p : part) s += p;
-  return std::sqrt(s);
+  double norm = 0;
+  cpuops::grad_norm(grad_.data(), static_cast<int64_t>(grad_.size()), &norm);
+  return norm;
 }
-
-namespace {
-struct AdamWArgs {
-  float clip, decay, beta1, beta2, step_size, bc2_sqrt, eps;
-};
-// One element-wise pass (vectorized per ISA level; memory bound).
-template <cpu::Isa>
-RLVR_INLINE void adamw_range_body(const AdamWArgs& a, float* __restrict data, float* __restrict grad,
-                                  float* __restrict mom, float* __restrict var, int64_t n) {
-  const float clip = a.clip, decay = a.decay, b1 = a.beta1, b2 = a.beta2, ss = a.step_size, bc2 = a.bc2_sqrt,
-              eps = a.eps;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = grad[i] * clip;
-    float p = data[i] * decay;
-    const float m = b1 * mom[i] + (1.0f - b1) * g;
-    const float v = b2 * var[i] + (1.0f - b2) * g * g;
-    mom[i] = m;
-    var[i] = v;
-    const float denom = std::sqrt(v) / bc2 + eps;
-    p -= ss * (m / denom);
-    data[i] = p;
-    grad[i] = 0.f;
-  }
-}
-RLVR_ISA_DISPATCH(void, adamw_range,
-                  (const AdamWArgs& a, float* __restrict data, float* __restrict grad, float* __restrict mom,
-                   float* __restrict var, int64_t n),
-                  (a, data, grad, mom, var, n))
-}  // namespace
 
 // AdamW exactly as torch.optim.AdamW (foreach=False): p *= 1 - lr*wd;
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
@@ -842,16 +542,12 @@ StepResult Model::optimizer_step(const AdamWOptions& o) {
   ++adam_step_;
   float clip = 1.0f;
   if (o.max_grad_norm > 0) clip = static_cast<float>(std::min(1.0, o.max_grad_norm / (res.grad_norm + 1e-6)));
-  const double bc1 = 1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(adam_step_));
-  const double bc2 = 1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(adam_step_));
-  const float step_size = static_cast<float>(o.lr / bc1);
-  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  const float decay = 1.0f - o.lr * o.weight_decay;
-  const int64_t n = static_cast<int64_t>(data_.size());
-  AdamWArgs args{clip, decay, o.beta1, o.beta2, step_size, bc2_sqrt, o.eps};
-  parallel_for(n, 1 << 15, [&](int64_t i0, int64_t i1, int) {
-    adamw_range(args, data_.data() + i0, grad_.data() + i0, adam_m_.data() + i0, adam_v_.data() + i0, i1 - i0);
-  });
+  ops::AdamWArgs a;
+  a.param = data_.data(); a.grad = grad_.data(); a.m = adam_m_.data(); a.v = adam_v_.data();
+  a.count = static_cast<int64_t>(data_.size());
+  a.lr = o.lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
+  a.clip = clip; a.step = adam_step_;
+  cpuops::adamw(a);
   params_changed();
   res.step = adam_step_;
   return res;

@@ -44,6 +44,8 @@ OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::
   const int64_t off = r.total;
   nparams_ = off;
   ws_.resize(kNumSlots);
+  prep_.resize(params_.size());
+  prep_fresh_.assign(params_.size(), 0);
   // Gradient ranges: the layers' weight matrices (one weight-gradient GEMM each per training
   // pass) and the rest; adjacent parameters of a kind merged into one range.
   std::vector<char> is_matrix(params_.size(), 0);
@@ -81,7 +83,7 @@ int OpsModel::find_param(const std::string& name) const {
 }
 
 Status OpsModel::set_parameters(const float* host) {
-  bf16_fresh_ = false;
+  params_changed();
   return be_.upload(data_.get(), host, nparams_ * 4);
 }
 
@@ -100,7 +102,7 @@ Status OpsModel::get_gradients(float* host) const {
 
 Status OpsModel::set_param(int i, const float* host) {
   const ParamInfo& p = params_[i];
-  bf16_fresh_ = false;
+  params_changed();
   return be_.upload(static_cast<float*>(data_.get()) + p.offset, host, p.numel * 4);
 }
 
@@ -196,6 +198,22 @@ const void* OpsModel::W(int idx) const {
   return static_cast<const float*>(data_.get()) + params_[idx].offset;
 }
 
+Status OpsModel::linear_fwd(int64_t M, int64_t N, int64_t K, const void* x, int idx, const float* bias, float* y,
+                            bool accumulate, bool bf16_out) {
+  ops::GemmArgs g = ops::linear_fwd(M, N, K, x, W(idx), bias, y, accumulate, gdt());
+  if (bf16_out) g = act_out(g);
+  if (!bf16_ && be_.prepare_b) {
+    BackendBuf& b = prep_[static_cast<size_t>(idx)];
+    if (!prep_fresh_[static_cast<size_t>(idx)] || !b.get()) {
+      RLVR_TRY(b.reserve(be_, be_.prepared_b_bytes(N, K)));
+      RLVR_TRY(be_.prepare_b(static_cast<const float*>(W(idx)), N, K, b.get()));
+      prep_fresh_[static_cast<size_t>(idx)] = 1;
+    }
+    g.bp = b.get();
+  }
+  return be_.gemm(g);
+}
+
 Status OpsModel::gin(const float* x, int64_t count, int slot, const void** out) {
   if (!bf16_) {
     *out = x;
@@ -249,14 +267,13 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   auto p = [&](int i) { return i < 0 ? nullptr : P + params_[i].offset; };
   const int64_t H = cfg_.hidden, hd = cfg_.head_dim, NH = cfg_.heads, NKV = cfg_.kv_heads, Q = NH * hd,
                 KV = NKV * hd, I = cfg_.inter;
-  const DType dt = gdt();
   RLVR_TRY(norm_fwd(x_in, p(w.ln1), a.xn1, a.inv1, n));  // xn1: the GEMM input form (Acts)
   // Qwen3: the projections go to qp / kp, then each head is RMS-normed (over head_dim) into q / k
   float* qo = cfg_.qk_norm ? a.qp : a.q;
   float* ko = cfg_.qk_norm ? a.kp : a.k;
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, Q, H, a.xn1, W(w.wq), p(w.bq), qo, false, dt)));
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wk), p(w.bk), ko, false, dt)));
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, KV, H, a.xn1, W(w.wv), p(w.bv), a.v, false, dt)));
+  RLVR_TRY(linear_fwd(n, Q, H, a.xn1, w.wq, p(w.bq), qo));
+  RLVR_TRY(linear_fwd(n, KV, H, a.xn1, w.wk, p(w.bk), ko));
+  RLVR_TRY(linear_fwd(n, KV, H, a.xn1, w.wv, p(w.bv), a.v));
   if (cfg_.qk_norm) {
     RLVR_TRY(be_.rmsnorm_fwd({qo, p(w.qn), a.q, a.qinv, n * NH, hd, cfg_.rms_eps}));
     RLVR_TRY(be_.rmsnorm_fwd({ko, p(w.kn), a.k, a.kinv, n * NKV, hd, cfg_.rms_eps}));
@@ -291,15 +308,15 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
   RLVR_TRY(be_.copy(a.x2, x_in, n * H * 4));
   if (bf16_) RLVR_TRY(be_.cast_bf16(a.att, a.attb, n * Q));  // kept for the backward's Wo GEMM
   const void* atti = bf16_ ? a.attb : a.att;
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, H, Q, atti, W(w.wo), nullptr, a.x2, true, dt)));
+  RLVR_TRY(linear_fwd(n, H, Q, atti, w.wo, nullptr, a.x2, true));
   RLVR_TRY(norm_fwd(a.x2, p(w.ln2), a.xn2, a.inv2, n));
   // bf16 mode: g, u written in bf16 by the GEMMs, h by SwiGLU (Acts)
-  RLVR_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wg), nullptr, a.g, false, dt))));
-  RLVR_TRY(be_.gemm(act_out(ops::linear_fwd(n, I, H, a.xn2, W(w.wu), nullptr, a.u, false, dt))));
+  RLVR_TRY(linear_fwd(n, I, H, a.xn2, w.wg, nullptr, a.g, false, true));
+  RLVR_TRY(linear_fwd(n, I, H, a.xn2, w.wu, nullptr, a.u, false, true));
   RLVR_TRY(bf16_ ? be_.swiglu_fwd_bf16(a.g, a.u, a.h, n * I) : be_.swiglu_fwd(a.g, a.u, a.h, n * I));
   // x_out = x2 + h @ Wd^T
   RLVR_TRY(be_.copy(x_out, a.x2, n * H * 4));
-  return be_.gemm(ops::linear_fwd(n, H, I, a.h, W(w.wd), nullptr, x_out, true, dt));
+  return linear_fwd(n, H, I, a.h, w.wd, nullptr, x_out, true);
 }
 
 // Given dres = dL/d(x_out), accumulates the layer's parameter gradients and
@@ -542,7 +559,7 @@ Status OpsModel::lm_logprob(const float* xf, const std::vector<int64_t>& rows, c
     RLVR_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));  // gather the chunk's rows
     const void* xi;
     RLVR_TRY(gin(xc, R * H, kCastA, &xi));
-    RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+    RLVR_TRY(linear_fwd(R, V, H, xi, lm_idx_, nullptr, logits));
     kernels::LogprobFwdArgs a;
     a.logits = logits; a.logits_dtype = DType::F32; a.n = R; a.v = V; a.targets = tg_d + c0;
     a.temperature = temperature; a.logp = lp; a.entropy = en; a.lse = lse;
@@ -590,7 +607,7 @@ Status OpsModel::logits(const Batch& x, float* out) {
     const int64_t R = std::min(chunk, n - c0);
     const void* xi;
     RLVR_TRY(gin(xf + c0 * H, R * H, kCastA, &xi));
-    RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, lg, false, gdt())));
+    RLVR_TRY(linear_fwd(R, V, H, xi, lm_idx_, nullptr, lg));
     RLVR_TRY(be_.download(out + c0 * V, lg, R * V * 4));
   }
   return Status::Ok();
@@ -695,7 +712,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
         RLVR_TRY(be_.embed_fwd(xf, rows_d + c0, R, H, xc));
         const void *xi, *dl;
         RLVR_TRY(gin(xc, R * H, kCastA, &xi));
-        RLVR_TRY(be_.gemm(ops::linear_fwd(R, V, H, xi, W(lm_idx_), nullptr, logits, false, gdt())));
+        RLVR_TRY(linear_fwd(R, V, H, xi, lm_idx_, nullptr, logits));
         kernels::PolicyLossArgs pa = policy_loss_args(o);
         pa.logits = logits; pa.logits_dtype = DType::F32; pa.n = R; pa.v = V; pa.targets = tg_d + c0;
         pa.old_logp = ol_d + c0; pa.ref_logp = rl_d + c0; pa.advantages = ad_d + c0; pa.weights = w_d + c0;
@@ -771,6 +788,7 @@ Status OpsModel::optimizer_step(const AdamWOptions& o, StepResult* res) {
   const bool twin = bf16_ && wbf16_.get() != nullptr;
   if (twin) a.param16 = wbf16_.get();
   RLVR_TRY(be_.adamw(a));
+  params_changed();
   bf16_fresh_ = twin;
   RLVR_TRY(zero_ranges(other_ranges_));
   grads_stale_ = true;
@@ -901,7 +919,7 @@ Status OpsModel::prefill(const Batch& x, int64_t capacity, float* out) {
   if (copies) RLVR_TRY(ws(kLogits, u * V, &ulg));
   const void* xi;
   RLVR_TRY(gin(xf, u * H, kCastA, &xi));
-  RLVR_TRY(be_.gemm(ops::linear_fwd(u, V, H, xi, W(lm_idx_), nullptr, copies ? ulg : logits, false, gdt())));
+  RLVR_TRY(linear_fwd(u, V, H, xi, lm_idx_, nullptr, copies ? ulg : logits));
   if (copies) RLVR_TRY(be_.embed_fwd(ulg, slot_d, x.b, V, logits));
   return out ? be_.download(out, logits, x.b * V * 4) : Status::Ok();
 }
@@ -955,8 +973,7 @@ Status OpsModel::step(const int32_t* tokens, float* out) {
   RLVR_TRY(dec_logits_.reserve(be_, n * V * 4));
   const void* xi;
   RLVR_TRY(gin(xf, n * H, kCastA, &xi));
-  RLVR_TRY(be_.gemm(ops::linear_fwd(n, V, H, xi, W(lm_idx_), nullptr, static_cast<float*>(dec_logits_.get()), false,
-                                   gdt())));
+  RLVR_TRY(linear_fwd(n, V, H, xi, lm_idx_, nullptr, static_cast<float*>(dec_logits_.get())));
   return out ? be_.download(out, dec_logits_.get(), n * V * 4) : Status::Ok();
 }
 

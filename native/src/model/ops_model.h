@@ -2,15 +2,17 @@
 // from the engine ops (native/src/ops/ops.h) and the fused LM-head kernels
 // (kernels.h: logprob_fwd, policy_loss), over a Backend that supplies memory
 // and one implementation of every op:
-//   cpu_backend():  host memory, the *_cpu references (ops/ref/ref_ops.cpp,
-//                   native/src/kernels/cpu) -- runs anywhere, checked against
-//                   engine::Model by rlvr_ops_model_cpu_check;
+//   cpu_backend():  host memory, the fast CPU ops (ops/cpu: multi-threaded, packed
+//                   GEMM panels as prepared weights) -- bitwise engine::Model's
+//                   results (rlvr_ops_model_cpu_check);
+//   ref_backend():  host memory, the *_cpu references (ops/ref/ref_ops.cpp,
+//                   native/src/kernels/cpu) -- runs anywhere, the ground truth;
 //   cuda_backend(): device memory (rlvr::cuda::malloc_device ...), the *_cuda
 //                   ops (ops/cuda/backend.cpp; linked into the CUDA harnesses,
 //                   and into the addon over stubs when it is built without nvcc).
 // This file and ops_model.cpp are host code only, so the same model code runs
-// on both backends and the CPU instance is the reference the CUDA one is
-// checked against (rlvr_cuda_ops_model_check).
+// on every backend and the reference instance is what the CUDA one is checked
+// against (rlvr_cuda_ops_model_check).
 //
 // Same math and API shape as engine::Model (Config, Batch, LossOptions,
 // AdamWOptions, StepResult, the parameter registry in Hugging Face order):
@@ -72,7 +74,7 @@ class OpsModel {
   // The flat parameter buffer in backend memory (e.g. a device-side random
   // init); call params_changed() after writing through it.
   float* parameter_data() { return static_cast<float*>(data_.get()); }
-  void params_changed() { bf16_fresh_ = false; }
+  void params_changed() { bf16_fresh_ = false; prep_fresh_.assign(prep_fresh_.size(), 0); }
 
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                float* entropy);
@@ -148,6 +150,10 @@ class OpsModel {
   Status ensure_bf16();
   const void* W(int idx) const;  // a weight as the GEMMs take it (fp32 or its bf16 copy)
   DType gdt() const { return bf16_ ? DType::BF16 : DType::F32; }
+  // x W(idx)^T as ops::linear_fwd with the backend's prepared form of the weight when it has one
+  // (Backend::prepare_b, fp32 mode; made on first use after a parameter change).
+  Status linear_fwd(int64_t M, int64_t N, int64_t K, const void* x, int idx, const float* bias, float* y,
+                    bool accumulate = false, bool bf16_out = false);
   Status gin(const float* x, int64_t count, int slot, const void** out);  // GEMM operand (cast in bf16 mode)
   template <class T>
   Status ws(int slot, int64_t count, T** out);  // workspace slot of >= count elements
@@ -187,6 +193,8 @@ class OpsModel {
   std::vector<int> layer_base_;
   BackendBuf data_, grad_, adam_m_, adam_v_, wbf16_, inv_freq_;
   bool grads_ready_ = false, bf16_fresh_ = false;
+  std::vector<BackendBuf> prep_;  // per parameter: its prepared form (linear_fwd), when stale: prep_fresh_ 0
+  std::vector<char> prep_fresh_;
   // After optimizer_step the layers' weight-matrix gradients are zero but not written as such:
   // the next training pass overwrites them (see optimizer_step); readers see zeros (settle_grads).
   bool grads_stale_ = false;

@@ -369,8 +369,9 @@ struct OpsModel::RolloutRun {
     sa.uniforms = static_cast<const float*>(u_d.get()); sa.tokens = tok_dev;
     int64_t bad_row = -1;
     sa.bad_row = &bad_row;
-    // The Backend has no sampling op: the host backend's memory is the CPU kernel's.
-    RLVR_TRY(&be == &cpu_backend() ? kernels::sample_cpu(sa) : kernels::sample_cuda(sa));
+    // The Backend has no sampling op: the host backends' memory is the CPU kernel's.
+    const bool host = &be == &cpu_backend() || &be == &ref_backend();
+    RLVR_TRY(host ? kernels::sample_cpu(sa) : kernels::sample_cuda(sa));
     if (bad_row >= 0) return bad_logits(slot[slots[bad_row]].row);
     kernels::LogprobFwdArgs la;
     la.logits = logits; la.n = b; la.v = V; la.targets = tok_dev; la.temperature = q.logprob_temperature;

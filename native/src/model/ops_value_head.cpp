@@ -32,7 +32,7 @@ Status OpsModel::value_rows(const float* xf, const int32_t* rows_d, int64_t R, f
   RLVR_TRY(be_.embed_fwd(xf, rows_d, R, H, *xc));
   RLVR_TRY(gin(*xc, R * H, kCastA, xin));
   const float* bias = static_cast<const float*>(data_.get()) + params_[score_b_idx_].offset;
-  return be_.gemm(ops::linear_fwd(R, 1, H, *xin, W(score_w_idx_), bias, *v, false, gdt()));
+  return linear_fwd(R, 1, H, *xin, score_w_idx_, bias, *v);
 }
 
 Status OpsModel::values(const Batch& x, const float* row_mask, float* out) {

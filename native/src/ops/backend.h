@@ -1,6 +1,7 @@
 // The ops' backends as the model sees them: a Backend is the memory and one implementation of
 // every op (ops.h) of one device, so the model is written once over it. Backends:
-//   cpu_backend():        host memory and the reference ops (ref/: the "ops-cpu" engine backend);
+//   cpu_backend():        host memory and the fast CPU ops (cpu/: the engine's "cpu" backend);
+//   ref_backend():        host memory and the reference ops (ref/: "ref", JS "ops-cpu" too);
 //   cuda_backend_for(d):  CUDA device d (cuda/backend.cpp).
 #pragma once
 #include <algorithm>
@@ -51,12 +52,18 @@ struct Backend {
   Status (*logprob_fwd)(const kernels::LogprobFwdArgs&);
   Status (*policy_loss)(const kernels::PolicyLossArgs&);
   Status (*value_loss)(const kernels::ValueLossArgs&);  // the critic's clipped value loss
+  // Optional (null: none): the backend's own layout of a weight W [n, k] as the B operand of
+  // linear_fwd (x W^T), made once per parameter change and passed as GemmArgs::bp (the CPU
+  // backend's packed GEMM panels). prepare_b writes prepared_b_bytes(n, k) bytes at out.
+  int64_t (*prepared_b_bytes)(int64_t n, int64_t k);
+  Status (*prepare_b)(const float* w, int64_t n, int64_t k, void* out);
   // Defaults: floats of logits per LM-head chunk; bytes of kept activations
   // before forward_backward switches to per-layer recompute.
   int64_t lm_chunk_floats;
   double act_budget_bytes;
 };
-const Backend& cpu_backend();
+const Backend& cpu_backend();  // cpu/backend.cpp
+const Backend& ref_backend();  // ref/backend.cpp
 // native/src/ops/cuda/backend.cpp. cuda_backend_for(d): memory on CUDA device d
 // (null outside [0, kMaxCudaBackends)); cuda_backend() is device 0. The ops run
 // on the calling thread's current device, so a caller using device d != 0 makes

@@ -50,6 +50,9 @@ struct GemmArgs {
   const float* bias = nullptr;  // [n] or null
   bool accumulate = false;
   void* c16 = nullptr;  // bf16 C (then c is null)
+  // b in the backend's prepared layout (Backend::prepare_b of the same matrix; trans_b, fp32):
+  // backends that prepare read it instead of b, the others ignore it.
+  const void* bp = nullptr;
 };
 // g with its result written as bf16 into c16 (same ldc).
 inline GemmArgs bf16_out(GemmArgs g, void* c16) {

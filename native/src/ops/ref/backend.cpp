@@ -1,5 +1,6 @@
 // The reference ops' Backend (backend.h): host memory and the *_cpu ops (ref_ops.cpp, the RL
-// kernels of kernels/cpu): the engine's "ops-cpu" backend.
+// kernels of kernels/cpu): the engine's "ref" backend (JS name "ops-cpu" too), the ground truth
+// the CUDA checks measure against.
 #include <cstdlib>
 #include <cstring>
 
@@ -7,10 +8,10 @@
 
 namespace rlvr::engine {
 
-const Backend& cpu_backend() {
+const Backend& ref_backend() {
   static const Backend b = [] {
     Backend k{};
-    k.name = "cpu";
+    k.name = "ref";
     k.alloc = [](int64_t bytes, void** p) -> Status {
       *p = bytes > 0 ? std::malloc(static_cast<size_t>(bytes)) : nullptr;
       if (bytes > 0 && !*p) return Status::Error(Code::Memory, "", "out of host memory");
