@@ -1,12 +1,18 @@
-// rlvr_ops_model_cpu_check: OpsModel on the CPU backend (the engine ops'
-// references, native/src/ops/ref/ref_ops.cpp) against the CPU engine
-// (native/src/model: engine::Model) on tiny random Qwen2 and Llama configs,
-// with the suite of native/test/model_suite.h. No CUDA needed: this is the
-// check that the ops are assembled into the same model as model.cpp.
-// Also, OpsModel alone: keep-vs-recompute gradients (bitwise); how far the
-// bf16 GEMM path moves the outputs (bf16 vs fp32, both on CPU); and the bf16
-// path's sensitivity to fp32-level noise, under the bounds the CUDA bf16 check
-// (rlvr_cuda_ops_model_check) uses. Tolerances: model_suite.h.
+// rlvr_ops_model_cpu_check: OpsModel against the CPU engine (native/src/model: engine::Model)
+// on tiny random Qwen2 / Qwen3 / Llama configs and a long-sequence run, with the suite of
+// native/test/model_suite.h. No CUDA needed.
+//  - OpsModel on the CPU backend (native/src/ops/cpu, the engine's "cpu"): bitwise equal to
+//    engine::Model in everything the suite compares (log-probs, entropies, loss stats, full
+//    logits, every gradient, the grad norm, parameters and AdamW moments after a step, prefill
+//    and decode logits, score_prefixed, packed sequences; the critic's values, loss and
+//    gradients), since both run the same op code in the same order;
+//  - OpsModel on the reference ops (native/src/ops/ref, "ref" / "ops-cpu"): within bounds
+//    (fp64 GEMM accumulation there), the check that the reference the CUDA ops are held to
+//    assembles into the same model;
+//  - OpsModel alone: keep-vs-recompute gradients (bitwise); how far the bf16 GEMM path moves
+//    the outputs (bf16 vs fp32, both on CPU); and the bf16 path's sensitivity to fp32-level
+//    noise, under the bounds the CUDA bf16 check (rlvr_cuda_ops_model_check) uses.
+// Tolerances: model_suite.h.
 //   usage: rlvr_ops_model_cpu_check      exit 0 all passed, 1 any FAIL
 #include "test/model_suite.h"
 #include "model/model.h"
@@ -51,6 +57,11 @@ struct ModelEngine : Engine {
     *r = m.optimizer_step(o);
     return Status::Ok();
   }
+  Status get_adam(int i, float* mo, float* v) override {
+    m.get_adam(i, mo, v);
+    return Status::Ok();
+  }
+  Status logits(const Batch& x, float* out) override { return m.logits(x, out); }
   Status prefill(const Batch& x, int64_t cap, float* out) override { return m.prefill(x, cap, out); }
   Status step(const int32_t* tokens, float* out) override { return m.step(tokens, out); }
   Status values(const Batch& x, const float* rm, float* out) override { return m.values(x, rm, out); }
@@ -66,7 +77,19 @@ int main() {
   Tally t;
   uint64_t seed = 11;
   for (const Case& c : tiny_cases()) {
-    std::printf("# %s: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
+    std::printf("# %s: OpsModel(cpu backend) vs engine::Model, bitwise\n", c.name.c_str());
+    {
+      auto test = make_ops(engine::cpu_backend(), c.cfg, false);
+      ModelEngine ref(c.cfg);
+      run_suite(t, c.name + ".bitwise", *test, ref, c.cfg, bitwise_tolerances(), seed);
+      Config critic = c.cfg;
+      critic.value_head = true;
+      auto ctest = make_ops(engine::cpu_backend(), critic, false);
+      ModelEngine cref(critic);
+      run_critic_suite(t, c.name + ".critic.bitwise", *ctest, cref, critic, bitwise_tolerances(), seed + 4);
+    }
+    check_recompute(t, c.name + ".cpu-backend.fp32", engine::cpu_backend(), c.cfg, false, seed + 2);
+    std::printf("# %s: OpsModel(ref, fp32) vs engine::Model\n", c.name.c_str());
     {
       auto test = make_ops(engine::ref_backend(), c.cfg, false);
       ModelEngine ref(c.cfg);
@@ -112,13 +135,25 @@ int main() {
   }
   {
     const Case c = tiny_cases().back();
-    std::printf("# %s, long sequences: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
+    std::printf("# %s, long sequences: OpsModel(cpu backend) vs engine::Model, bitwise\n", c.name.c_str());
+    {
+      auto test = make_ops(engine::cpu_backend(), c.cfg, false);
+      ModelEngine ref(c.cfg);
+      run_suite(t, c.name + ".long.bitwise", *test, ref, c.cfg, bitwise_tolerances(), seed, long_shapes());
+      Config critic = c.cfg;
+      critic.value_head = true;
+      auto ctest = make_ops(engine::cpu_backend(), critic, false);
+      ModelEngine cref(critic);
+      run_critic_suite(t, c.name + ".critic.long.bitwise", *ctest, cref, critic, bitwise_tolerances(), seed + 4,
+                       long_shapes());
+    }
+    std::printf("# %s, long sequences: OpsModel(ref, fp32) vs engine::Model\n", c.name.c_str());
     auto test = make_ops(engine::ref_backend(), c.cfg, false);
     ModelEngine ref(c.cfg);
     run_suite(t, c.name + ".long", *test, ref, c.cfg, cpu_vs_model_tolerances(), seed, long_shapes());
     Config critic = c.cfg;
     critic.value_head = true;
-    std::printf("# %s critic, long sequences: OpsModel(cpu, fp32) vs engine::Model\n", c.name.c_str());
+    std::printf("# %s critic, long sequences: OpsModel(ref, fp32) vs engine::Model\n", c.name.c_str());
     auto ctest = make_ops(engine::ref_backend(), critic, false);
     ModelEngine cref(critic);
     run_critic_suite(t, c.name + ".critic.long", *ctest, cref, critic, cpu_vs_model_tolerances(), seed + 4,
