@@ -1,7 +1,7 @@
 // Binding of the model engine. Methods take one options object of tensor
 // descriptors (cpu only: host memory whatever the backend; the "cuda" backend
 // copies to the device itself) and numbers, validate everything, call the
-// engine (EngineImpl: engine::Model or OpsModel) and return fresh typed arrays
+// engine (EngineImpl: OpsModel on the backend) and return fresh typed arrays
 // (never [tokens x vocab] logits, except the size-capped test-only logits()).
 // The long calls validate here, then run as an EngineCall (async_call.h) and
 // return a promise of what they used to return.
@@ -229,7 +229,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     }
     const bool bf16 = has(o, "bf16Gemm") ? bool_field(o, "bf16Gemm") : false;
     if (bf16 && backend == "cpu")
-      fail(Code::Value, "bf16Gemm", "bf16 GEMMs are an OpsModel feature: use backend \"ops-cpu\" or \"cuda\"");
+      fail(Code::Value, "bf16Gemm", "bf16 GEMMs run on backend \"ops-cpu\" (their reference math) or \"cuda\"");
     Napi::Value f = o.Get("invFreq");
     if (!f.IsTypedArray()) fail(Code::Value, "invFreq", "expected a Float32Array or Float64Array");
     Napi::TypedArray ta = f.As<Napi::TypedArray>();
@@ -247,11 +247,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     // for the backward (beyond it: per-layer recompute, the same gradients bit for bit).
     const double budget = number_arg(o, "activationBudgetBytes", -1);
     if (has(o, "activationBudgetBytes") && budget < 0) fail(Code::Value, "activationBudgetBytes", "must be >= 0");
-    if (backend == "cpu") {
-      model_ = make_cpu_engine(std::move(c));
-    } else {
-      check(make_ops_engine(backend, device, std::move(c), bf16, &model_));
-    }
+    check(make_ops_engine(backend, device, std::move(c), bf16, &model_));
     model_->set_act_budget_bytes(budget);
   } catch (const ArgError& e) {
     throw to_js_error(info.Env(), e);

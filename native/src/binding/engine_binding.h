@@ -1,6 +1,6 @@
-// Engine: the model engine as a JavaScript class, over one of three backends
-// (engine_impl.h): "cpu" (engine::Model, default), "ops-cpu" (OpsModel on the
-// CPU backend) or "cuda" (OpsModel on a CUDA device). Every argument is
+// Engine: the model engine as a JavaScript class, OpsModel over one of three backends
+// (engine_impl.h): "cpu" (the fast CPU ops, default), "ops-cpu" (the reference ops)
+// or "cuda" (a CUDA device). Every argument is
 // validated here (shapes, dtypes, token ids in [0, vocab), masks in {0, 1},
 // finite values, option ranges) whatever the backend; failures become typed
 // errors naming the argument, never aborts.

@@ -1,6 +1,5 @@
-// The two EngineImpl implementations (engine_impl.h): thin forwarding to
-// engine::Model and engine::OpsModel, with their differences in calling
-// convention (void / StepResult returns vs Status) smoothed over here.
+// The EngineImpl implementation (engine_impl.h): thin forwarding to engine::OpsModel on the
+// backend asked for, making the CUDA device current first where there is one.
 #include "binding/engine_impl.h"
 
 #include <algorithm>
@@ -18,96 +17,12 @@ int EngineImpl::find_param(const std::string& name) const {
 
 namespace {
 
-// ---- backend "cpu": engine::Model ------------------------------------------------
-
-class CpuEngine final : public EngineImpl {
- public:
-  explicit CpuEngine(engine::Config c) : m_(std::move(c)) {}
-
-  const char* backend() const override { return "cpu"; }
-  const engine::Config& config() const override { return m_.config(); }
-  const std::vector<engine::ParamInfo>& params() const override { return m_.params(); }
-  int64_t num_parameters() const override { return m_.num_parameters(); }
-
-  Status set_param(int i, const float* data) override {
-    std::copy(data, data + m_.params()[i].numel, m_.param(i));
-    m_.params_changed();
-    return Status::Ok();
-  }
-  Status get_param(int i, float* out) override {
-    const float* p = m_.param(i);
-    std::copy(p, p + m_.params()[i].numel, out);
-    return Status::Ok();
-  }
-  Status get_grad(int i, float* out) override {
-    const float* g = m_.grad(i);
-    std::copy(g, g + m_.params()[i].numel, out);
-    return Status::Ok();
-  }
-  Status get_adam(int i, float* m, float* v, int64_t* step) override {
-    m_.get_adam(i, m, v);
-    *step = m_.adam_step();
-    return Status::Ok();
-  }
-  Status set_adam(int64_t step, int i, const float* m, const float* v) override {
-    m_.set_adam(step, i, m, v);
-    return Status::Ok();
-  }
-  Status zero_grad() override {
-    m_.zero_grad();
-    return Status::Ok();
-  }
-  Status grad_norm(double* out) override {
-    *out = m_.grad_norm();
-    return Status::Ok();
-  }
-  Status score(const engine::Batch& x, const int32_t* t, const float* rm, float temp, float* lp,
-               float* en) override {
-    return m_.score(x, t, rm, temp, lp, en);
-  }
-  Status logits(const engine::Batch& x, float* out) override { return m_.logits(x, out); }
-  Status forward_backward(const engine::Batch& x, const int32_t* t, const float* ol, const float* rl,
-                          const float* ad, const float* w, const engine::LossOptions& o, float* lp, float* en,
-                          kernels::PolicyLossStats* st) override {
-    return m_.forward_backward(x, t, ol, rl, ad, w, o, lp, en, st);
-  }
-  Status optimizer_step(const engine::AdamWOptions& o, engine::StepResult* res) override {
-    *res = m_.optimizer_step(o);
-    return Status::Ok();
-  }
-  Status prefill(const engine::Batch& x, int64_t cap, float* out) override { return m_.prefill(x, cap, out); }
-  Status step(const int32_t* tokens, float* out) override { return m_.step(tokens, out); }
-  Status reset_cache() override {
-    m_.reset_cache();
-    return Status::Ok();
-  }
-  // engine::Model allocates its workspaces per call: nothing is kept between calls.
-  Status release_workspace() override { return Status::Ok(); }
-  int64_t cache_rows() const override { return m_.cache_rows(); }
-  void set_lm_chunk_rows(int64_t rows) override { m_.set_lm_chunk_rows(rows); }
-  void set_act_budget_bytes(double bytes) override { m_.set_act_budget_bytes(bytes); }
-  bool last_kept_activations() const override { return m_.last_kept_activations(); }
-
-  Status score_prefixed(const engine::Batch& pre, const engine::Batch& ext, const int32_t* g, const int32_t* t,
-                        const float* rm, float temp, float* lp, float* en) override {
-    return m_.score_prefixed(pre, ext, g, t, rm, temp, lp, en);
-  }
-  Status values(const engine::Batch& x, const float* rm, float* out) override { return m_.values(x, rm, out); }
-  Status value_forward_backward(const engine::Batch& x, const float* ov, const float* ret, const float* w, float clip,
-                                float* vo, kernels::ValueLossStats* st) override {
-    return m_.value_forward_backward(x, ov, ret, w, clip, vo, st);
-  }
-
- private:
-  engine::Model m_;
-};
-
-// ---- backends "ops-cpu" and "cuda": engine::OpsModel ------------------------------
+// ---- every backend: engine::OpsModel ---------------------------------------------------
 
 class OpsEngine final : public EngineImpl {
  public:
   // device: the CUDA ordinal, made current before every call (the CUDA ops run
-  // on the current device); -1 for the CPU backend.
+  // on the current device); -1 for the CPU backends.
   OpsEngine(const char* name, int device, std::unique_ptr<engine::OpsModel> m)
       : name_(name), device_(device), m_(std::move(m)) {}
 
@@ -222,13 +137,15 @@ class OpsEngine final : public EngineImpl {
 
 }  // namespace
 
-std::unique_ptr<EngineImpl> make_cpu_engine(engine::Config c) { return std::make_unique<CpuEngine>(std::move(c)); }
-
 Status make_ops_engine(const std::string& backend, int device, engine::Config c, bool bf16_gemm,
                        std::unique_ptr<EngineImpl>* out) {
   const engine::Backend* be = nullptr;
   const char* name = nullptr;
-  if (backend == "ops-cpu") {
+  if (backend == "cpu") {
+    be = &engine::cpu_backend();
+    name = "cpu";
+    device = -1;
+  } else if (backend == "ops-cpu") {
     be = &engine::ref_backend();
     name = "ops-cpu";
     device = -1;
@@ -236,7 +153,7 @@ Status make_ops_engine(const std::string& backend, int device, engine::Config c,
     if (!cuda::compiled())
       return Status::Error(Code::Device, "backend",
                            "backend \"cuda\": rlvr was built without CUDA (nvcc was not found at build time); rebuild "
-                           "with the CUDA toolkit, or use backend \"ops-cpu\" (the same model code on the CPU)");
+                           "with the CUDA toolkit, or use backend \"cpu\" (the same model code on the CPU)");
     RLVR_TRY(cuda::set_device(device));  // Code::Device naming "device" when it is absent
     be = engine::cuda_backend_for(device);
     if (!be)

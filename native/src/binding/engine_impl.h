@@ -1,13 +1,13 @@
-// The model behind a JavaScript Engine: one interface over the two model
-// implementations, so the binding (engine_binding.cpp: argument checking and
-// conversions) is written once and never branches on the backend.
-//   "cpu":     engine::Model (native/src/model), the default;
-//   "ops-cpu": engine::OpsModel over cpu_backend() (host memory, the *_cpu op
-//              references) -- the device code path, runnable without a GPU;
-//   "cuda":    engine::OpsModel over cuda_backend_for(device).
-// All pointers are host memory: the OpsModel implementations copy to and from
-// their backend inside. Both implement the whole interface: packed segments,
-// shared-prompt scoring and the value head (a critic). No Node-API here.
+// The model behind a JavaScript Engine: engine::OpsModel (native/src/model/ops_model.h) over
+// the backend asked for, so the binding (engine_binding.cpp: argument checking and conversions)
+// is written once and never branches on the backend.
+//   "cpu":     cpu_backend() (native/src/ops/cpu: the fast multi-threaded CPU ops), the default;
+//   "ops-cpu": ref_backend() (native/src/ops/ref: the reference ops, fp64 GEMM accumulation,
+//              single-threaded), the ground truth the CUDA ops are checked against;
+//   "cuda":    cuda_backend_for(device).
+// All pointers are host memory: OpsModel copies to and from its backend inside. The whole
+// interface on every backend: packed segments, shared-prompt scoring and the value head (a
+// critic). No Node-API here.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -79,9 +79,7 @@ class EngineImpl {
   }
 };
 
-// backend "cpu": engine::Model (config already validated).
-std::unique_ptr<EngineImpl> make_cpu_engine(engine::Config c);
-// backend "ops-cpu" (device ignored) or "cuda" (device: CUDA ordinal): OpsModel.
+// backend "cpu" or "ops-cpu" (device ignored), or "cuda" (device: CUDA ordinal).
 // Errors: Device when CUDA is not compiled in or the device is absent, Internal on
 // allocation failure.
 Status make_ops_engine(const std::string& backend, int device, engine::Config c, bool bf16_gemm,

@@ -23,11 +23,11 @@ export interface NativeEngineConfig {
   invFreq: Float32Array | Float64Array;
   /** A critic: score.weight / score.bias instead of the LM head (every backend). */
   valueHead?: boolean;
-  /** "cpu" (engine::Model, default), "ops-cpu" (OpsModel, CPU backend) or "cuda" (OpsModel on a device). */
+  /** OpsModel on "cpu" (the fast CPU ops, default), "ops-cpu" (the reference ops) or "cuda" (a device). */
   backend?: string;
   /** CUDA device ordinal (backend "cuda" only; default 0). */
   device?: number;
-  /** OpsModel backends: bf16 GEMM operands with fp32 accumulation (default false). */
+  /** "ops-cpu" and "cuda": bf16 GEMM operands with fp32 accumulation (default false). */
   bf16Gemm?: boolean;
 }
 

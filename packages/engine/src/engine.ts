@@ -1,4 +1,4 @@
-// @rlvr/engine: a typed front for the native model engine (CPU engine, or OpsModel on the CPU or a CUDA device).
+// @rlvr/engine: a typed front for the native model engine (OpsModel on the CPU backends or a CUDA device).
 import {
   expectedTensorShapes,
   checkTensorShapes,
@@ -100,10 +100,11 @@ export interface ValueForwardBackwardResult {
 
 /**
  * Which implementation runs the model (see the package README, "Backends"):
- *  - "cpu": the CPU engine (native/src/model), the default; every feature.
- *  - "ops-cpu": OpsModel (native/src/model/ops_model.h, the model written once over the ops
- *    interface) on its CPU backend: host memory and the ops' CPU references. The device
- *    code path, runnable and testable without a GPU; slow (single-threaded reference ops).
+ * OpsModel (native/src/model/ops_model.h, the model written once over the ops interface) on:
+ *  - "cpu": the CPU backend (native/src/ops/cpu: multi-threaded SIMD ops, packed GEMM
+ *    panels), the default; every feature.
+ *  - "ops-cpu": the reference ops ("ref", native/src/ops/ref: single-threaded, fp64 GEMM
+ *    accumulation), the ground truth the device ops are checked against; slow.
  *  - "cuda": OpsModel on a CUDA device (parameters, gradients, AdamW state, activations and
  *    the KV cache in device memory; inputs and outputs stay host typed arrays).
  * Every backend has the whole API: packed batches (segmentIds), shared-prompt scoring
@@ -128,10 +129,10 @@ export interface EngineOptions {
    */
   device?: number;
   /**
-   * OpsModel backends ("ops-cpu", "cuda") only: every linear-layer GEMM takes bf16 operands
+   * Backends "ops-cpu" and "cuda" only: every linear-layer GEMM takes bf16 operands
    * (a bf16 copy of the weights, activations cast before the GEMM) with fp32 accumulation;
    * master weights, gradients, AdamW, norms, attention and the loss stay fp32. Default false
-   * (fp32 GEMMs, comparable with the CPU engine to fp32 rounding). A ValueError with "cpu".
+   * (fp32 GEMMs, comparable with "cpu" to fp32 rounding). A ValueError with "cpu".
    */
   bf16Gemm?: boolean;
   /**

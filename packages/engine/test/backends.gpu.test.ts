@@ -2,7 +2,7 @@
  * Engine backend "cuda" (OpsModel on a CUDA device) through the public API on the golden
  * fixtures (backendCompare.ts), skipped with the reason printed where cudaAvailable() is false
  * (no device, or a build without nvcc):
- *  - "cuda" vs "cpu" (engine::Model), fp32 GEMMs: CUDA_FP32_VS_CPU;
+ *  - "cuda" vs "cpu" (OpsModel on the fast CPU ops), fp32 GEMMs: CUDA_FP32_VS_CPU;
  *  - "cuda" bf16Gemm vs "ops-cpu" bf16Gemm (the same bf16 math on both; the CPU reference of
  *    every op), smooth loss: CUDA_BF16_VS_OPS_CPU_BF16;
  *  - the critic (valueHead: true) "cuda" vs "cpu" on fixtures/qwen2_critic.safetensors

@@ -2,9 +2,9 @@
  * Engine backends (EngineOptions.backend) on this machine, no GPU needed (tolerance sets and
  * their reasons: backendCompare.ts):
  *
- * 1. "ops-cpu" (OpsModel, the model written once over the ops interface, on its CPU backend:
- *    the code path of the "cuda" backend with host memory and the ops' CPU references) vs
- *    "cpu" (engine::Model) through the public API on the golden fixtures: registry, score,
+ * 1. "ops-cpu" (OpsModel on the reference ops: the code path of the "cuda" backend with host
+ *    memory and the ops' CPU references) vs "cpu" (OpsModel on the fast CPU ops, bitwise the
+ *    former engine::Model) through the public API on the golden fixtures: registry, score,
  *    logits, forwardBackward (loss, every gradient), AdamW, optimizer state, decode logits
  *    packed sequences, shared-prompt scoring (OPS_CPU_VS_CPU: ~10x the measured fp32 differences).
  * 2. "ops-cpu" with bf16Gemm vs "cpu" (fp32): a smoke check of the bf16 path (BF16_VS_FP32),

@@ -1,9 +1,10 @@
 /**
- * OpsModel (native/src/model/ops_model.*: the model written once over the ops interface, with a CPU
- * and a CUDA backend) on its CPU backend against this package's CPU engine: runs native/test'
+ * OpsModel (native/src/model/ops_model.*: the model written once over the ops interface) against
+ * the former CPU engine (engine::Model, native/src/model/model.cpp): runs native/test's
  * rlvr_ops_model_cpu_check, which the addon's build step builds (native/scripts/build-checks.mjs),
  * and which compares score, forward_backward (loss and every gradient), AdamW and decode logits on
- * three tiny configurations with the tolerances stated in native/test/model_suite.h. The same
+ * four tiny configurations: bitwise on the "cpu" backend, and within the tolerances stated in
+ * native/test/model_suite.h on the reference ops ("ops-cpu"). The same
  * suite runs CUDA vs CPU on a device (rlvr_cuda_ops_model_check, bench/gpu/run_gpu_checks.sh).
  * The check runs as an asynchronous child process, so the worker's event loop stays free.
  */
@@ -20,7 +21,7 @@ const root = repoRoot();
 const check = join(root, "native", "build", "checks", "rlvr_ops_model_cpu_check");
 const run = promisify(execFile);
 
-describe("OpsModel (CPU backend) vs the CPU engine", () => {
+describe("OpsModel (cpu and reference backends) vs engine::Model", () => {
   it("rlvr_ops_model_cpu_check passes every comparison", async () => {
     expect(existsSync(check), `${check} is missing: run \`pnpm build\` (the addon's build step builds it)`).toBe(true);
     let stdout: string;

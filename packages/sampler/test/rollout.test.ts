@@ -169,12 +169,13 @@ describe("native rollout: bad input", () => {
     await expect(e.decode.rollout({ prompts: [Int32Array.from([1, 61])], maxNewTokens: 3 })).rejects.toMatchObject({ argument: "prompts" });
   });
 
-  it('is absent on the "cpu" backend: nativeRollout false, rollout rejects naming "backend", generate falls back', async () => {
+  it('is on the "cpu" backend too (OpsModel on the fast CPU ops), with the same tokens as "ops-cpu"', async () => {
     const c = smallEngine({}, "cpu");
-    expect(c.nativeRollout).toBe(false);
+    expect(c.nativeRollout).toBe(true);
     expect(e.nativeRollout).toBe(true);
-    expect(await field(c.decode.rollout({ prompts: ps, maxNewTokens: 3 }))).toBe("backend");
-    expect(engineStepModel(c, { maxNewTokens: 3 }).rollout).toBeUndefined();
+    expect(engineStepModel(c, { maxNewTokens: 3 }).rollout).toBeDefined();
+    const [a, b] = [await c.decode.rollout({ prompts: ps, maxNewTokens: 3 }), await e.decode.rollout({ prompts: ps, maxNewTokens: 3 })];
+    expect(JSON.stringify(a.tokens)).toBe(JSON.stringify(b.tokens));
   });
 });
 
