@@ -1,5 +1,5 @@
 // rlvr_cuda_ops_model_check: OpsModel on the CUDA backend against OpsModel on
-// the CPU backend (which rlvr_ops_model_cpu_check ties to engine::Model), with
+// the reference ops (ref_backend(); "cpu" in the labels), with
 // the suite of model_suite.h, on the tiny Qwen2 / Llama / head_dim-128
 // configs and a long-sequence run:
 //   - fp32 GEMMs: cuda_fp32_tolerances();

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "binding/errors.h"
-#include "model/model.h"
+#include "model/config.h"
 
 namespace rlvr::binding {
 

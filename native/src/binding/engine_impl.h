@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model.h"
+#include "model/config.h"
 #include "model/rollout.h"
 
 namespace rlvr::binding {
@@ -65,7 +65,7 @@ class EngineImpl {
                                         const float* weights, float clip, float* values_out,
                                         kernels::ValueLossStats* stats) = 0;
 
-  // Shared-prompt scoring (Model / OpsModel::score_prefixed).
+  // Shared-prompt scoring (OpsModel::score_prefixed).
   virtual Status score_prefixed(const engine::Batch& prefix, const engine::Batch& ext, const int32_t* group,
                                 const int32_t* targets, const float* row_mask, float temperature, float* logp,
                                 float* entropy) = 0;

@@ -1,7 +1,7 @@
-// validate_config (model.h): the one check of a model config, for every backend.
+// validate_config (config.h): the one check of a model config, for every backend.
 #include <cmath>
 
-#include "model/model.h"
+#include "model/config.h"
 
 namespace rlvr::engine {
 
@@ -21,7 +21,7 @@ Status validate_config(const Config& c) {
   const double total = static_cast<double>(c.vocab) * c.hidden * (c.tied || c.value_head ? 1 : 2) +
                        static_cast<double>(c.layers) *
                            (2.0 * c.hidden * (c.heads + c.kv_heads) * c.head_dim + 3.0 * c.hidden * c.inter + (c.qk_norm ? 2.0 * c.head_dim : 0));
-  if (total > 4.0e9) return bad("config", "more than 4e9 parameters is beyond the CPU engine");
+  if (total > 4.0e9) return bad("config", "more than 4e9 parameters is beyond the engine");
   return Status::Ok();
 }
 

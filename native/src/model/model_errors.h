@@ -1,5 +1,4 @@
-// The engine's model-level errors, one definition for engine::Model and OpsModel, so both
-// backends fail with the same argument and message (backends.test.ts compares them).
+// The engine's model-level errors, one definition, so every backend fails with the same argument and message (backends.test.ts compares them).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,7 +1,6 @@
-// OpsModel (ops_model.h): model.cpp's layer graph written once over a Backend.
+// OpsModel (ops_model.h): the decoder's layer graph written once over a Backend.
 // Host code only: every array operation is a Backend op, so this file is the
-// same for CPU and CUDA. Structure follows model.cpp so the two can be read
-// side by side (and compared op for op by rlvr_ops_model_cpu_check):
+// same for every backend:
 //  - forward keeps every layer input (the residual stream); all of a layer's
 //    activations are kept too when L layers fit the activation budget, else the
 //    backward re-runs one layer's forward right before its backward;
@@ -30,7 +29,7 @@
 namespace rlvr::engine {
 
 // ---------------------------------------------------------------------------
-// Parameters (model.cpp's registry, Hugging Face names and order)
+// Parameters (param_registry.h: Hugging Face names and order)
 
 OpsModel::OpsModel(const Backend& be, Config c, bool bf16) : be_(be), cfg_(std::move(c)), bf16_(bf16) {
   ParamRegistry r = build_param_registry(cfg_);
@@ -321,7 +320,7 @@ Status OpsModel::layer_forward(int l, const float* x_in, float* x_out, Acts& a, 
 
 // Given dres = dL/d(x_out), accumulates the layer's parameter gradients and
 // replaces dres by dL/d(x_in). `a` holds this layer's forward activations.
-// Same order of products and accumulations as model.cpp's layer_backward.
+// The order of products and accumulations is fixed, so results are bitwise reproducible.
 Status OpsModel::layer_backward(int l, const float* x_in, Acts& a, float* dres, int64_t n, int64_t bsz, int64_t tlen,
                                 const float* cs, const float* mask, const int32_t* first) {
   const LayerW w = layer(l);
@@ -475,7 +474,7 @@ Status OpsModel::norm_bwd(const float* x, const float* w, const float* inv, cons
 // ids, mask, HF position ids (ops positions) and the RoPE table of a batch, in backend memory.
 // Packed sequences (x.seg; only where `first` is given: not for prefill / decode): positions
 // restart at each segment and *first gets each token's segment start slot, both computed on the
-// host (engine/positions.h, shared with the CPU engine); *first is null for an unpacked batch.
+// host (model/positions.h); *first is null for an unpacked batch.
 Status OpsModel::upload_batch(const Batch& x, int32_t** ids, float** mask, float** cs, const int32_t** first) {
   if (x.seg && !first)
     return Status::Error(Code::Value, "segmentIds", "packed sequences are for score and training, not for decoding");
@@ -594,7 +593,7 @@ Status OpsModel::score(const Batch& x, const int32_t* targets, const float* row_
   return lm_logprob(xf, rows, targets, temperature, logp, entropy);
 }
 
-// Every row's logits (padding rows included, as Model::logits), in LM-head row chunks.
+// Every row's logits (padding rows included), in LM-head row chunks.
 Status OpsModel::logits(const Batch& x, float* out) {
   if (cfg_.value_head) return no_lm_head();
   const int64_t n = x.b * x.t, H = cfg_.hidden, V = cfg_.vocab;
@@ -614,7 +613,7 @@ Status OpsModel::logits(const Batch& x, float* out) {
 }
 
 // A training pass around a loss head (forward_backward's LM head + policy loss,
-// value_forward_backward's value head), as model.cpp's train_body.
+// value_forward_backward's value head).
 Status OpsModel::train_body(const Batch& x, const HeadFn& head) {
   const int64_t n = x.b * x.t, H = cfg_.hidden, L = cfg_.layers;
   RLVR_TRY(ensure_grads());
@@ -685,7 +684,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
     PolicyLossTotal total;
     if (N > 0) {
       const int64_t chunk = std::min(lm_chunk(), N);
-      // Per-row inputs gathered on the host (absent ones as zeros, as model.cpp), uploaded once.
+      // Per-row inputs gathered on the host (absent ones as zeros), uploaded once.
       std::vector<int32_t> r32(static_cast<size_t>(N)), tg(static_cast<size_t>(N));
       std::vector<float> w(static_cast<size_t>(N)), ol(static_cast<size_t>(N), 0.f), rl(static_cast<size_t>(N), 0.f),
           ad(static_cast<size_t>(N), 0.f);
@@ -754,7 +753,7 @@ Status OpsModel::forward_backward(const Batch& x, const int32_t* targets, const 
 }
 
 // ---------------------------------------------------------------------------
-// Optimizer (model.cpp's optimizer_step: global norm, clip, AdamW, zero grads)
+// Optimizer (global norm, clip, AdamW, zero grads)
 
 Status OpsModel::grad_norm(double* out) {
   *out = 0;

@@ -1,10 +1,10 @@
-// OpsModel: the Qwen2 / Llama decoder of native/src/model/model.h assembled
+// OpsModel: the Qwen2 / Qwen3 / Llama decoder (model/config.h) assembled
 // from the engine ops (native/src/ops/ops.h) and the fused LM-head kernels
 // (kernels.h: logprob_fwd, policy_loss), over a Backend that supplies memory
 // and one implementation of every op:
 //   cpu_backend():  host memory, the fast CPU ops (ops/cpu: multi-threaded, packed
-//                   GEMM panels as prepared weights) -- bitwise engine::Model's
-//                   results (rlvr_ops_model_cpu_check);
+//                   GEMM panels as prepared weights), the engine's "cpu" -- bitwise
+//                   the former engine::Model's results;
 //   ref_backend():  host memory, the *_cpu references (ops/ref/ref_ops.cpp,
 //                   native/src/kernels/cpu) -- runs anywhere, the ground truth;
 //   cuda_backend(): device memory (rlvr::cuda::malloc_device ...), the *_cuda
@@ -14,13 +14,12 @@
 // on every backend and the reference instance is what the CUDA one is checked
 // against (rlvr_cuda_ops_model_check).
 //
-// Same math and API shape as engine::Model (Config, Batch, LossOptions,
+// The API (Config, Batch, LossOptions,
 // AdamWOptions, StepResult, the parameter registry in Hugging Face order):
 // score, forward_backward (accumulates), optimizer_step (grad norm + AdamW,
 // zeroes the gradients), prefill / step (KV cache); with Config::value_head
 // (a critic, ops_value_head.cpp) values / value_forward_backward instead of
-// the LM-head paths, as model.h / value_head.cpp. Host pointers in and out,
-// as Model; parameters, gradients, optimizer state, activations and the KV
+// the LM-head paths. Host pointers in and out; parameters, gradients, optimizer state, activations and the KV
 // cache live in backend memory. Per-parameter access (set_param / get_param /
 // get_grad / get_adam / set_adam) and logits() serve the Node binding
 // (native/src/binding/engine_impl.cpp). Packed sequences (Batch::seg) in
@@ -41,7 +40,7 @@
 #include <vector>
 
 #include "ops/backend.h"
-#include "model/model.h"  // Config, ParamInfo, Batch, LossOptions, AdamWOptions, StepResult (declarations only)
+#include "model/config.h"  // Config, ParamInfo, Batch, LossOptions, AdamWOptions, StepResult (declarations only)
 #include "model/rollout.h"
 
 namespace rlvr::engine {
@@ -68,7 +67,7 @@ class OpsModel {
   Status get_param(int i, float* host) const;
   Status get_grad(int i, float* host) const;  // zeros before the first forward_backward
   // AdamW moments of one parameter (zeros before the first step) and, for
-  // set_adam, the step count (bias correction), as Model::get_adam / set_adam.
+  // set_adam, the step count (bias correction).
   Status get_adam(int i, float* m, float* v) const;
   Status set_adam(int64_t step, int i, const float* m, const float* v);
   // The flat parameter buffer in backend memory (e.g. a device-side random
@@ -78,17 +77,17 @@ class OpsModel {
 
   Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
                float* entropy);
-  // score() for sequences sharing prompts, as Model::score_prefixed (ops_score_prefix.cpp):
+  // score() for sequences sharing prompts (ops_score_prefix.cpp):
   // each prefix [g, P] runs once; row i of ext [r, E] continues prefix group[i]; outputs over
   // ext's rows. Equal to score() on the concatenations up to fp32 summation order.
   Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
                         const float* row_mask, float temperature, float* logp, float* entropy);
-  // Full logits [b*t, v] on the host, every row (tests and debugging, as Model::logits).
+  // Full logits [b*t, v] on the host, every row (tests and debugging).
   Status logits(const Batch& x, float* out);
   Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp, const float* ref_logp,
                           const float* advantages, const float* weights, const LossOptions& o, float* logp,
                           float* entropy, kernels::PolicyLossStats* stats);
-  // Critic (Config::value_head; ops_value_head.cpp), as Model::values /
+  // Critic (Config::value_head; ops_value_head.cpp): values /
   // value_forward_backward: v[r] = score.w . final_hidden[r] + score.b on rows with
   // row_mask != 0 (null: the mask), 0 elsewhere; the clipped value loss over rows
   // with weight != 0, accumulated into the gradients like forward_backward. A

@@ -1,5 +1,4 @@
-// OpsModel's critic value head (ops_model.h; the same math as
-// native/src/model/value_head.cpp): a scalar Linear(h, 1) on the final-normed
+// OpsModel's critic value head (ops_model.h): a scalar Linear(h, 1) on the final-normed
 // hidden state, HF *ForTokenClassification with num_labels = 1 (verl's critic).
 // Built from the existing ops only, so the CUDA backend needs no new kernel:
 //  - the rows that matter are gathered with embed_fwd (as the LM head);

@@ -1,10 +1,10 @@
 // The parameter registry of a Qwen2 / Llama decoder: Hugging Face names, shapes and offsets into
-// one flat fp32 buffer, in @rlvr/model's expectedTensorShapes order. Shared by the CPU engine
-// (engine::Model) and OpsModel (native/src/ops/), so both lay parameters out identically.
+// one flat fp32 buffer, in @rlvr/model's expectedTensorShapes order (OpsModel's
+// layout on every backend).
 #pragma once
 #include <vector>
 
-#include "model/model.h"
+#include "model/config.h"
 
 namespace rlvr::engine {
 

@@ -1,11 +1,10 @@
-// The LM head's fused policy loss runs over row chunks, in engine::Model and in
-// OpsModel alike: the kernel's loss options come from LossOptions, and each
+// The LM head's fused policy loss runs over row chunks (OpsModel): the kernel's loss options come from LossOptions, and each
 // chunk's statistics merge into the call's: the weighted sums add, and the
 // weighted means (clipfrac, dual_clipfrac, ppo_kl) are re-weighted by each
 // chunk's weight sum, so any chunking gives the statistics of one big call.
 #pragma once
 
-#include "model/model.h"
+#include "model/config.h"
 #include "kernels/kernels.h"
 
 namespace rlvr::engine {

@@ -1,12 +1,12 @@
-// Batch layout shared by the CPU engine (model.cpp, score_prefix.cpp) and OpsModel
-// (native/src/model/ops_model.cpp, ops_score_prefix.cpp), so both number and group tokens the same
+// Batch layout of OpsModel (native/src/model/ops_model.cpp, ops_score_prefix.cpp), host side, so
+// every backend numbers and groups tokens the same
 // way: position ids, packed-segment starts, continuation rows after shared prefixes, and rows
 // that repeat one another.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include "model/model.h"
+#include "model/config.h"
 
 namespace rlvr::engine {
 

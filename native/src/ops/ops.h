@@ -1,11 +1,11 @@
-// Building blocks of the model engine (native/src/model/model.cpp), one
-// interface with a CPU reference (native/src/ops/ref/ref_ops.cpp, written to match
-// model.cpp's math op for op) and a CUDA implementation (native/src/ops/cuda/*.cu).
+// Building blocks of the model engine, one interface with a CPU reference
+// (native/src/ops/ref/ref_ops.cpp), the fast CPU ops (native/src/ops/cpu, cpu_ops.h) and a
+// CUDA implementation (native/src/ops/cuda/*.cu).
 // OpsModel (ops_model.h) assembles them into the model over a CPU or CUDA
 // backend; it is built into the standalone harness (native/test:
 // rlvr_cuda_engine_check / _bench, rlvr_ops_model_cpu_check,
 // rlvr_cuda_ops_model_check / _bench) and into the addon (the Engine's
-// "ops-cpu" and "cuda" backends; the *_cuda ops are stubs returning
+// backends "cpu", "ops-cpu" and "cuda"; the *_cuda ops are stubs returning
 // Code::Device in a build without nvcc, native/src/kernels/cuda_stub.cpp).
 //
 // Conventions (as kernels/kernels.h):
@@ -137,7 +137,7 @@ Status positions_cpu(const float* mask, int64_t b, int64_t t, int32_t* pos);
 Status positions_cuda(const float* mask, int64_t b, int64_t t, int32_t* pos);
 
 // cs[r] = [cos(ang_0..half-1), sin(ang_0..half-1)], ang_i = float(pos[r]) * inv_freq[i]
-// (fp32 product, then cos/sin in double rounded to float, as model.cpp).
+// (fp32 product, then cos/sin in double rounded to float).
 Status rope_table_cpu(const int32_t* pos, int64_t n, const float* inv_freq, int64_t head_dim, float* cs);
 Status rope_table_cuda(const int32_t* pos, int64_t n, const float* inv_freq, int64_t head_dim, float* cs);
 
@@ -153,7 +153,7 @@ Status rope_apply_bf16_cuda(float* x, int64_t n, int64_t heads, int64_t head_dim
                             void* y16);
 
 // ---- attention -----------------------------------------------------------------
-// Causal GQA attention with a key padding mask, as model.cpp's attend_one:
+// Causal GQA attention with a key padding mask (the CPU backend's attend_one, cpu_ops.h):
 // query row r = s * tq + i (sequence s) sits at slot slot0 + i and attends to
 // key slots j <= slot with mask[s * mask_stride + j] != 0; key/value slot j of
 // sequence s is row (s * seq_stride + j) of k / v (row length kv_heads *
@@ -163,7 +163,7 @@ Status rope_apply_bf16_cuda(float* x, int64_t n, int64_t heads, int64_t head_dim
 //   prefill:   tq = t, slot0 = 0, k/v/mask = the cache (seq_stride = capacity)
 //   decode:    tq = 1, slot0 = current slot, k/v/mask = the cache
 // Packed sequences (first != null): query row r sees only key slots >= first[r]
-// (the first slot of its segment), as model.cpp's AttnSrc::first.
+// (the first slot of its segment).
 struct AttnFwdArgs {
   int64_t b = 0, tq = 0, slot0 = 0;
   int64_t heads = 0, kv_heads = 0, head_dim = 0;
@@ -264,7 +264,7 @@ Status embed_bwd_cuda(const int32_t* ids, const float* dx, int64_t n, int64_t h,
 Status grad_norm_cpu(const float* g, int64_t count, double* norm);
 Status grad_norm_cuda(const float* g, int64_t count, double* norm);
 
-// One AdamW step as Model::optimizer_step (torch.optim.AdamW, foreach=False),
+// One AdamW step (torch.optim.AdamW, foreach=False),
 // given the clip factor and the step number (>= 1, already incremented):
 //   g = grad * clip; p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 //   p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps); grad = 0 (when zero_grad).

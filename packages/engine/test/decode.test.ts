@@ -4,7 +4,7 @@
  * every decode logits row equals the corresponding row of a full forward over
  * [prompt, generated tokens], and that the log-prob of each generated token
  * computed from the decode logits (the fused logprob kernel) equals score()'s,
- * bit for bit. See native/src/model/model.cpp for why this holds.
+ * bit for bit. See native/src/ops/cpu/cpu_ops.h (and gemm.h) for why this holds.
  */
 import { describe, expect, it } from "vitest";
 

@@ -1,10 +1,9 @@
 /**
- * OpsModel (native/src/model/ops_model.*: the model written once over the ops interface) against
- * the former CPU engine (engine::Model, native/src/model/model.cpp): runs native/test's
+ * OpsModel (native/src/model/ops_model.*: the model written once over the ops interface) on the
+ * "cpu" backend against the reference ops ("ops-cpu"): runs native/test's
  * rlvr_ops_model_cpu_check, which the addon's build step builds (native/scripts/build-checks.mjs),
  * and which compares score, forward_backward (loss and every gradient), AdamW and decode logits on
- * four tiny configurations: bitwise on the "cpu" backend, and within the tolerances stated in
- * native/test/model_suite.h on the reference ops ("ops-cpu"). The same
+ * four tiny configurations within the tolerances stated in native/test/model_suite.h. The same
  * suite runs CUDA vs CPU on a device (rlvr_cuda_ops_model_check, bench/gpu/run_gpu_checks.sh).
  * The check runs as an asynchronous child process, so the worker's event loop stays free.
  */
@@ -21,7 +20,7 @@ const root = repoRoot();
 const check = join(root, "native", "build", "checks", "rlvr_ops_model_cpu_check");
 const run = promisify(execFile);
 
-describe("OpsModel (cpu and reference backends) vs engine::Model", () => {
+describe("OpsModel on the cpu backend vs the reference ops", () => {
   it("rlvr_ops_model_cpu_check passes every comparison", async () => {
     expect(existsSync(check), `${check} is missing: run \`pnpm build\` (the addon's build step builds it)`).toBe(true);
     let stdout: string;

@@ -1,4 +1,4 @@
-// The CPU backend's attention (cpu_ops.h): the CPU engine's per-query-head routine, one
+// The CPU backend's attention (cpu_ops.h): one per-query-head routine, one
 // function for training, scoring, prefill and decode, so a query's output depends only on its
 // own q and the keys/values it sees (decode == score bit for bit). Summation orders: a dot
 // product is 16 strided partial sums (lane j sums a[i + j] * b[i + j] over i = 0, 16, ...) added

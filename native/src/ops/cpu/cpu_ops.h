@@ -34,7 +34,7 @@ Status attention_bwd(const ops::AttnBwdArgs& a);
 Status grad_norm(const float* g, int64_t count, double* norm);
 Status adamw(const ops::AdamWArgs& a);
 
-// One query head against its visible keys (attention_fwd's unit, also engine::Model's): keys j =
+// One query head against its visible keys (attention_fwd's unit): keys j =
 // 0..slot with mask[j] != 0 at kbase + j * kv_stride (values likewise); p: scratch of slot + 1
 // floats, left holding the probabilities (0 where masked); out [hd]; lse (optional): the log of
 // the softmax denominator (+inf without a visible key). Returns false (out = 0) without one.

@@ -1,4 +1,4 @@
-// Deterministic, cache-blocked, vectorized fp32 GEMM for the CPU engine.
+// Deterministic, cache-blocked, vectorized fp32 GEMM of the CPU backend (cpu_ops.h).
 //
 //   C[i, j] (= | +=) sum_{p=0}^{K-1} A(i, p) * B[p * ldb + j]  (+ bias[j])
 //   A(i, p) = A[i * a_rs + p * a_cs]   (row-major A: a_rs = lda, a_cs = 1;

@@ -1,5 +1,4 @@
-// The CPU backend's optimizer ops (cpu_ops.h): the global gradient norm and AdamW, the CPU
-// engine's loops (vectorized per instruction-set path, kernels/cpu/isa.h; memory bound).
+// The CPU backend's optimizer ops (cpu_ops.h): the global gradient norm and AdamW (vectorized per instruction-set path, kernels/cpu/isa.h; memory bound).
 #include <cmath>
 #include <vector>
 

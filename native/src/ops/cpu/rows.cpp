@@ -1,4 +1,4 @@
-// The CPU backend's per-row and element-wise ops (cpu_ops.h), the CPU engine's loops: each
+// The CPU backend's per-row and element-wise ops (cpu_ops.h): each
 // row (or column, for the parameter-gradient sums) is one thread's, with a fixed loop order,
 // so results do not depend on the thread count. The bf16 twins run the reference math.
 #include <algorithm>

@@ -46,7 +46,7 @@ const Backend& ref_backend() {
     k.logprob_fwd = kernels::logprob_fwd_cpu;
     k.policy_loss = kernels::policy_loss_cpu;
     k.value_loss = kernels::value_loss_cpu;
-    k.lm_chunk_floats = int64_t{1} << 25;  // as model.cpp: ~128 MB of logits
+    k.lm_chunk_floats = int64_t{1} << 25;  // as the CPU backend: ~128 MB of logits
     k.act_budget_bytes = kDefaultActBudgetBytes;
     return k;
   }();

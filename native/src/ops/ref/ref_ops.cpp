@@ -1,5 +1,5 @@
 // CPU reference of the engine ops (native/src/ops/ops.h): single-threaded
-// transcriptions of native/src/model/model.cpp's per-op math (same formulas,
+// transcriptions of the CPU backend's per-op math (native/src/ops/cpu; same formulas,
 // same accumulation types and loop orders), so that the CUDA ops can be
 // checked without linking the engine (which is being optimized separately).
 // Only the GEMM differs in that it accumulates in fp64: it is the ground
@@ -167,7 +167,7 @@ Status rope_apply_cpu(float* x, int64_t n, int64_t heads, int64_t hd, const floa
 }
 
 namespace {
-// model.cpp's dot(): 16 strided partial sums, then a scalar tail.
+// The CPU backend's dot(): 16 strided partial sums, then a scalar tail.
 inline float dot16(const float* a, const float* b, int64_t n) {
   float part[16] = {0};
   int64_t i = 0;
@@ -179,7 +179,7 @@ inline float dot16(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-// model.cpp's attend_one, plus the log-sum-exp (for the CUDA backward's recompute).
+// The CPU backend's attend_one, plus the log-sum-exp (for the CUDA backward's recompute).
 bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t kv_stride, const float* mask,
                 int64_t slot, int64_t hd, float scale, float* p, float* out, float* lse) {
   float mx = -std::numeric_limits<float>::infinity();
@@ -215,7 +215,7 @@ bool attend_one(const float* q, const float* kbase, const float* vbase, int64_t 
 inline float default_scale(float s, int64_t hd) { return s != 0.f ? s : 1.0f / std::sqrt(static_cast<float>(hd)); }
 
 // ---- bf16 attention (ops.h, AttnFwdArgs::bf16) ----
-// The tensor-core kernels' math, not model.cpp's. Sums run in double and are
+// The tensor-core kernels' math, not the fp32 path's. Sums run in double and are
 // rounded to float where ops.h names an fp32 value (s, dp, D, the per-tile
 // softmax state, the gradients): the products of bf16 operands are exact in
 // fp32, so this is the correctly rounded value that any fp32 summation order
@@ -353,7 +353,7 @@ Status attention_fwd_cpu(const AttnFwdArgs& a) {
   return Status::Ok();
 }
 
-// model.cpp's layer_backward attention part (dq/dk/dv zeroed first, then accumulated).
+// The CPU backend's attention backward (dq/dk/dv zeroed first, then accumulated).
 Status attention_bwd_cpu(const AttnBwdArgs& a) {
   if (a.bf16 && a.t > 1) return attention_bwd_bf16_cpu(a);
   const int64_t hd = a.head_dim, NH = a.heads, NKV = a.kv_heads, Q = NH * hd, KV = NKV * hd, group = NH / NKV,
