@@ -298,8 +298,7 @@ struct OpsModel::RolloutRun {
     RLVR_TRY(be.rmsnorm_fwd({xl, P + m.params_[m.norm_idx_].offset, xf, nullptr, u, H, m.cfg_.rms_eps}));
     const void* xi;
     RLVR_TRY(m.gin(xf, u * H, kCastA, &xi));
-    RLVR_TRY(be.gemm(ops::linear_fwd(u, V, H, xi, m.W(m.lm_idx_), nullptr, static_cast<float*>(g->logits.get()), false,
-                                     m.gdt())));
+    RLVR_TRY(m.linear_fwd(u, V, H, xi, m.lm_idx_, nullptr, static_cast<float*>(g->logits.get())));
     for (int64_t i = 0; i < u; ++i) store[ps[i]] = PromptKV{g, i};
     return Status::Ok();
   }
@@ -348,7 +347,7 @@ struct OpsModel::RolloutRun {
     RLVR_TRY(be.rmsnorm_fwd({xa, P + m.params_[m.norm_idx_].offset, xf, nullptr, n, H, m.cfg_.rms_eps}));
     const void* xi;
     RLVR_TRY(m.gin(xf, n * H, kCastA, &xi));
-    return be.gemm(ops::linear_fwd(n, V, H, xi, m.W(m.lm_idx_), nullptr, static_cast<float*>(lg.get()), false, m.gdt()));
+    return m.linear_fwd(n, V, H, xi, m.lm_idx_, nullptr, static_cast<float*>(lg.get()));
   }
 
   // Samples the rows of `slots` (logits row i for slots[i]) and records token, log-prob and
