@@ -247,7 +247,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
     // for the backward (beyond it: per-layer recompute, the same gradients bit for bit).
     const double budget = number_arg(o, "activationBudgetBytes", -1);
     if (has(o, "activationBudgetBytes") && budget < 0) fail(Code::Value, "activationBudgetBytes", "must be >= 0");
-    check(make_ops_engine(backend, device, std::move(c), bf16, &model_));
+    check(EngineImpl::create(backend, device, std::move(c), bf16, &model_));
     model_->set_act_budget_bytes(budget);
   } catch (const ArgError& e) {
     throw to_js_error(info.Env(), e);

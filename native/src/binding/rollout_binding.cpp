@@ -12,6 +12,7 @@
 #include "binding/async_call.h"
 #include "binding/engine_binding.h"
 #include "binding/errors.h"
+#include "model/model_errors.h"
 
 namespace rlvr::binding {
 namespace {
@@ -54,7 +55,7 @@ struct Progress {
 Napi::Value EngineWrap::Rollout(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     EngineImpl& m = model();
-    if (!m.supports_rollout()) check(m.rollout({}, nullptr));  // its typed error
+    if (!m.supports_rollout()) check(engine::no_lm_head());  // a critic: the LM-head paths' typed error
     if (info.Length() < 1 || !info[0].IsObject()) fail(Code::Value, "options", "expected an options object");
     Napi::Object o = info[0].As<Napi::Object>();
     Napi::Int32Array ids = i32_array(o, "ids"), offs = i32_array(o, "offsets");

@@ -268,7 +268,7 @@ export class Engine {
   readonly valueHead: boolean;
   /** The implementation running the model (EngineOptions.backend). */
   readonly backend: EngineBackend;
-  /** Whether decode.rollout runs here (the OpsModel backends "ops-cpu" and "cuda", a policy). */
+  /** Whether decode.rollout runs here: every backend, for a policy (a critic has no LM head). */
   readonly nativeRollout: boolean;
   private readonly native: NativeEngine;
   private readonly names: string[];
@@ -556,8 +556,8 @@ export class Engine {
     /** Appends one token per row; returns the next-token logits [B*V]. */
     step: (tokens: Int32Array): Promise<Float32Array> => this.calls.run(async () => this.native.step({ tokens: Tensor.from(tokens) })),
     /**
-     * A whole rollout batch in one native call (nativeRollout backends; elsewhere it rejects with
-     * a ValueError naming "backend"): continuous batching over `slots` sequences, each distinct
+     * A whole rollout batch in one native call (every backend; a critic rejects with the LM-head
+     * paths' ValueError naming "engine"): continuous batching over `slots` sequences, each distinct
      * prompt prefilled once, sampling and log-probs in native code. Only the sampled tokens,
      * their log-probs and finish reasons come back. Independent of prefill / step.
      */

@@ -113,6 +113,9 @@ describe("critic engine", () => {
     const policy = Engine.fromWeights(config, actor);
     await expectErr(() => c.score(p), ValueError, "engine");
     await expectErr(() => c.decode.prefill({ ...p, capacity: 8 }), ValueError, "engine");
+    // no native rollout on a critic either: the same typed error, and the engine says so up front
+    expect([c.nativeRollout, policy.nativeRollout]).toEqual([false, true]);
+    await expectErr(() => c.decode.rollout({ prompts: [Int32Array.of(1, 2)], maxNewTokens: 2 }), ValueError, "engine");
     await expectErr(() => policy.values(p), ValueError, "engine");
     const ok = { ...p, weights: w, oldValues: new Float32Array(18), returns: new Float32Array(18) };
     await expectErr(() => c.valueForwardBackward({ ...ok, clip: 0 }), ValueError, "clip");
