@@ -48,7 +48,7 @@ export interface BackendTolerances {
 
 /**
  * "ops-cpu" vs "cpu", fp32. Same formulas in the same op order; they differ only in the GEMM's
- * accumulation (fp64 in the ops reference, fp32 fixed-order panels in model.cpp) and attention's
+ * accumulation (fp64 in the ops reference, fp32 fixed-order panels in the cpu backend's GEMM) and attention's
  * dot-product reduction order. Measured by rlvr_ops_model_cpu_check on its random models
  * (native/test/model_suite.h): logp 1.9e-5, entropy 9.2e-6, loss stats 9.0e-7, gradients
  * 9.0e-6 of each tensor's max, grad norm 4.3e-7 rel, logits 8.3e-7 of max; on these fixtures:
