@@ -48,7 +48,8 @@ int main() {
     const Config* cfgs[2] = {&c.cfg, &critic};
     for (const Config* cfg : cfgs) {
       const std::string label = c.name + (cfg->value_head ? ".critic" : "") + ".bf16-noise";
-      PerturbedOpsEngine test;
+      Engine test;
+      test.perturb = 1e-6;
       Status s = engine::OpsModel::create(ref, *cfg, true, &test.m);
       expect_ok(t, label + ".create", s);
       auto want = make_ops(ref, *cfg, true);

@@ -49,71 +49,33 @@ struct Rng {
   int64_t below(int64_t k) { return static_cast<int64_t>(next() % static_cast<uint64_t>(k)); }
 };
 
-// What the suite needs from an engine (an OpsModel, through this adapter).
+// The model under check: an OpsModel, whose parameters are set as given, or, with perturb > 0,
+// as w * (1 + perturb * N(0, 1)) (fixed seed): fp32-level noise, to measure how the bf16 path
+// reacts to it. The suite calls the model directly (m->score(...)); these helpers move whole
+// parameter / gradient vectors.
 struct Engine {
-  virtual ~Engine() = default;
-  virtual const std::vector<engine::ParamInfo>& params() const = 0;
-  virtual int64_t num_parameters() const = 0;
-  virtual Status set_parameters(const std::vector<float>& p) = 0;
-  virtual Status get_parameters(std::vector<float>* p) = 0;
-  virtual Status get_gradients(std::vector<float>* g) = 0;
-  virtual void set_lm_chunk_rows(int64_t rows) = 0;
-  virtual Status score(const Batch& x, const int32_t* targets, const float* row_mask, float temperature, float* logp,
-                       float* entropy) = 0;
-  virtual Status score_prefixed(const Batch& prefix, const Batch& ext, const int32_t* group, const int32_t* targets,
-                                const float* row_mask, float temperature, float* logp, float* entropy) = 0;
-  virtual Status forward_backward(const Batch& x, const int32_t* targets, const float* old_logp,
-                                  const float* ref_logp, const float* advantages, const float* weights,
-                                  const LossOptions& o, float* logp, float* entropy,
-                                  kernels::PolicyLossStats* stats) = 0;
-  virtual Status optimizer_step(const AdamWOptions& o, StepResult* r) = 0;
-  virtual Status prefill(const Batch& x, int64_t capacity, float* out) = 0;
-  virtual Status step(const int32_t* tokens, float* out) = 0;
-  // The critic (Config::value_head).
-  virtual Status values(const Batch& x, const float* row_mask, float* out) = 0;
-  virtual Status value_forward_backward(const Batch& x, const float* old_values, const float* returns,
-                                        const float* weights, float clip, float* values_out,
-                                        kernels::ValueLossStats* stats) = 0;
-};
-
-struct OpsEngine : Engine {
   std::unique_ptr<engine::OpsModel> m;
-  const std::vector<engine::ParamInfo>& params() const override { return m->params(); }
-  int64_t num_parameters() const override { return m->num_parameters(); }
-  Status set_parameters(const std::vector<float>& p) override { return m->set_parameters(p.data()); }
-  Status get_parameters(std::vector<float>* p) override {
+  double perturb = 0;
+  uint64_t perturb_seed = 5;
+  Status set_parameters(const std::vector<float>& p) {
+    if (perturb <= 0) return m->set_parameters(p.data());
+    std::vector<float> q = p;
+    Rng r(perturb_seed);
+    for (auto& x : q) x *= 1.f + static_cast<float>(perturb) * r.normal();
+    return m->set_parameters(q.data());
+  }
+  Status get_parameters(std::vector<float>* p) {
     p->resize(static_cast<size_t>(m->num_parameters()));
     return m->get_parameters(p->data());
   }
-  Status get_gradients(std::vector<float>* g) override {
+  Status get_gradients(std::vector<float>* g) {
     g->resize(static_cast<size_t>(m->num_parameters()));
     return m->get_gradients(g->data());
   }
-  void set_lm_chunk_rows(int64_t rows) override { m->set_lm_chunk_rows(rows); }
-  Status score(const Batch& x, const int32_t* t, const float* rm, float temp, float* lp, float* en) override {
-    return m->score(x, t, rm, temp, lp, en);
-  }
-  Status score_prefixed(const Batch& pre, const Batch& ext, const int32_t* g, const int32_t* t, const float* rm,
-                        float temp, float* lp, float* en) override {
-    return m->score_prefixed(pre, ext, g, t, rm, temp, lp, en);
-  }
-  Status forward_backward(const Batch& x, const int32_t* t, const float* ol, const float* rl, const float* ad,
-                          const float* w, const LossOptions& o, float* lp, float* en,
-                          kernels::PolicyLossStats* st) override {
-    return m->forward_backward(x, t, ol, rl, ad, w, o, lp, en, st);
-  }
-  Status optimizer_step(const AdamWOptions& o, StepResult* r) override { return m->optimizer_step(o, r); }
-  Status prefill(const Batch& x, int64_t cap, float* out) override { return m->prefill(x, cap, out); }
-  Status step(const int32_t* tokens, float* out) override { return m->step(tokens, out); }
-  Status values(const Batch& x, const float* rm, float* out) override { return m->values(x, rm, out); }
-  Status value_forward_backward(const Batch& x, const float* ov, const float* ret, const float* w, float clip,
-                                float* vo, kernels::ValueLossStats* st) override {
-    return m->value_forward_backward(x, ov, ret, w, clip, vo, st);
-  }
 };
 
-inline std::unique_ptr<OpsEngine> make_ops(const engine::Backend& be, const Config& c, bool bf16) {
-  auto e = std::make_unique<OpsEngine>();
+inline std::unique_ptr<Engine> make_ops(const engine::Backend& be, const Config& c, bool bf16) {
+  auto e = std::make_unique<Engine>();
   Status s = engine::OpsModel::create(be, c, bf16, &e->m);
   if (!s.ok()) {
     std::fprintf(stderr, "OpsModel::create(%s): %s: %s\n", be.name, s.argument.c_str(), s.message.c_str());
@@ -406,19 +368,6 @@ inline Tolerances bf16_vs_fp32_tolerances() {
   return t;
 }
 
-// An OpsModel whose parameters are set as w * (1 + rel * N(0, 1)) (fixed seed):
-// fp32-level noise, to measure how the bf16 path reacts to it.
-struct PerturbedOpsEngine : OpsEngine {
-  double rel = 1e-6;
-  uint64_t seed = 5;
-  Status set_parameters(const std::vector<float>& p) override {
-    std::vector<float> q = p;
-    Rng r(seed);
-    for (auto& x : q) x *= 1.f + static_cast<float>(rel) * r.normal();
-    return m->set_parameters(q.data());
-  }
-};
-
 // The params_vs_formula / params(delta/lr) / grads_zeroed checks of one AdamW step
 // (clipping active), given both engines' parameters and gradients before it.
 inline void check_adamw_step(Tally& t, const std::string& label, Engine& test, Engine& ref, const Tolerances& tol,
@@ -427,8 +376,8 @@ inline void check_adamw_step(Tally& t, const std::string& label, Engine& test, E
   AdamWOptions ao;
   ao.lr = 1e-3f; ao.weight_decay = 0.1f; ao.max_grad_norm = 0.5f;
   StepResult sr_t, sr_r;
-  expect_ok(t, label + ".optimizer_step(test)", test.optimizer_step(ao, &sr_t));
-  expect_ok(t, label + ".optimizer_step(ref)", ref.optimizer_step(ao, &sr_r));
+  expect_ok(t, label + ".optimizer_step(test)", test.m->optimizer_step(ao, &sr_t));
+  expect_ok(t, label + ".optimizer_step(ref)", ref.m->optimizer_step(ao, &sr_r));
   compare_scalar(t, label + ".adamw.grad_norm", sr_t.grad_norm, sr_r.grad_norm, tol.grad_norm);
   std::vector<float> p_t, z;
   expect_ok(t, label + ".get_parameters(test)", test.get_parameters(&p_t));
@@ -457,7 +406,7 @@ inline void check_adamw_step(Tally& t, const std::string& label, Engine& test, E
 
 // Both engines get the same random weights.
 inline void same_random_weights(Tally& t, const std::string& label, Engine& test, Engine& ref, uint64_t seed) {
-  std::vector<float> w0 = random_weights(ref.params(), ref.num_parameters(), seed);
+  std::vector<float> w0 = random_weights(ref.m->params(), ref.m->num_parameters(), seed);
   expect_ok(t, label + ".set_parameters(test)", test.set_parameters(w0));
   expect_ok(t, label + ".set_parameters(ref)", ref.set_parameters(w0));
 }
@@ -471,7 +420,7 @@ inline void check_grads_and_step(Tally& t, const std::string& label, Engine& tes
   expect_ok(t, label + ".get_parameters(ref, before step)", ref.get_parameters(&p0_r));
   expect_ok(t, label + ".get_gradients(test)", test.get_gradients(&g_t));
   expect_ok(t, label + ".get_gradients(ref)", ref.get_gradients(&g_r));
-  for (const auto& p : ref.params())
+  for (const auto& p : ref.m->params())
     compare(t, label + ".grad[" + p.name + "]", g_t.data() + p.offset, g_r.data() + p.offset,
             static_cast<size_t>(p.numel), tol.grad);
   check_adamw_step(t, label, test, ref, tol, p0_t, p0_r, g_t, g_r, &p_r);
@@ -485,15 +434,15 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   Rng rng(seed);
   same_random_weights(t, label, test, ref, seed + 1);
   // Small LM-head chunks on both, so the chunking (and partial last chunks) is exercised.
-  test.set_lm_chunk_rows(sh.lm_chunk);
-  ref.set_lm_chunk_rows(sh.lm_chunk);
+  test.m->set_lm_chunk_rows(sh.lm_chunk);
+  ref.m->set_lm_chunk_rows(sh.lm_chunk);
 
   // ---- score: b x t, left padding on row 0, right padding on row 1
   PaddedBatch big = padded_batch(sh.b, sh.t, sh.left, sh.right, V, rng);
   const size_t nb = big.ids.size();
   std::vector<float> lp_t(nb), en_t(nb), lp_r(nb), en_r(nb);
-  expect_ok(t, label + ".score(test)", test.score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_t.data(), en_t.data()));
-  expect_ok(t, label + ".score(ref)", ref.score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_r.data(), en_r.data()));
+  expect_ok(t, label + ".score(test)", test.m->score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_t.data(), en_t.data()));
+  expect_ok(t, label + ".score(ref)", ref.m->score(big.batch(), big.targets.data(), nullptr, 0.8f, lp_r.data(), en_r.data()));
   compare(t, label + ".score.logp", lp_t, lp_r, tol.logp);
   compare(t, label + ".score.entropy", en_t, en_r, tol.entropy);
 
@@ -510,9 +459,9 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     const int32_t group[5] = {0, 1, 2, 0, 1};
     const size_t ne = ext.ids.size();
     std::vector<float> sp_lt(ne), sp_et(ne), sp_lr(ne), sp_er(ne);
-    expect_ok(t, label + ".score_prefixed(test)", test.score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
+    expect_ok(t, label + ".score_prefixed(test)", test.m->score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
                                                                       nullptr, 0.8f, sp_lt.data(), sp_et.data()));
-    expect_ok(t, label + ".score_prefixed(ref)", ref.score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
+    expect_ok(t, label + ".score_prefixed(ref)", ref.m->score_prefixed(pre.batch(), ext.batch(), group, ext.targets.data(),
                                                                     nullptr, 0.8f, sp_lr.data(), sp_er.data()));
     compare(t, label + ".score_prefixed.logp", sp_lt, sp_lr, tol.logp);
     compare(t, label + ".score_prefixed.entropy", sp_et, sp_er, tol.entropy);
@@ -530,7 +479,7 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     // old / ref log-probs near the reference's own (ratios around 1, some clipped),
     // sequence-level advantages, token-mean weights with one real token excluded.
     std::vector<float> base(n), ent(n), old(n), refl(n), adv(n), wts(n);
-    expect_ok(t, label + ".fb.pre-score", ref.score(pb.batch(), pb.targets.data(), nullptr, o.temperature, base.data(), ent.data()));
+    expect_ok(t, label + ".fb.pre-score", ref.m->score(pb.batch(), pb.targets.data(), nullptr, o.temperature, base.data(), ent.data()));
     double msum = 0;
     for (float m : pb.mask) msum += m;
     for (int64_t b = 0; b < pb.b; ++b) {
@@ -547,9 +496,9 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     std::vector<float> flp_t(n), fen_t(n), flp_r(n), fen_r(n);
     kernels::PolicyLossStats st_t, st_r;
     const std::string c = label + ".fb" + std::to_string(call + 1);
-    expect_ok(t, c + "(test)", test.forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
+    expect_ok(t, c + "(test)", test.m->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
                                                      wts.data(), o, flp_t.data(), fen_t.data(), &st_t));
-    expect_ok(t, c + "(ref)", ref.forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
+    expect_ok(t, c + "(ref)", ref.m->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(), adv.data(),
                                                    wts.data(), o, flp_r.data(), fen_r.data(), &st_r));
     compare(t, c + ".logp", flp_t, flp_r, tol.logp);
     compare(t, c + ".entropy", fen_t, fen_r, tol.entropy);
@@ -565,8 +514,8 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   check_grads_and_step(t, label, test, ref, tol);
 
   // ---- score after the step (the updated weights are what both use)
-  expect_ok(t, label + ".score2(test)", test.score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_t.data(), en_t.data()));
-  expect_ok(t, label + ".score2(ref)", ref.score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_r.data(), en_r.data()));
+  expect_ok(t, label + ".score2(test)", test.m->score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_t.data(), en_t.data()));
+  expect_ok(t, label + ".score2(ref)", ref.m->score(big.batch(), big.targets.data(), big.mask.data(), 1.f, lp_r.data(), en_r.data()));
   compare(t, label + ".score_after_step.logp", lp_t, lp_r, tol.logp);
   compare(t, label + ".score_after_step.entropy", en_t, en_r, tol.entropy);
 
@@ -578,16 +527,16 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   }
   const int64_t steps = sh.steps, cap = pr.t + steps + 1;
   std::vector<float> lg_t(static_cast<size_t>(pr.b * V)), lg_r(lg_t.size());
-  expect_ok(t, label + ".prefill(test)", test.prefill(pr.batch(), cap, lg_t.data()));
-  expect_ok(t, label + ".prefill(ref)", ref.prefill(pr.batch(), cap, lg_r.data()));
+  expect_ok(t, label + ".prefill(test)", test.m->prefill(pr.batch(), cap, lg_t.data()));
+  expect_ok(t, label + ".prefill(ref)", ref.m->prefill(pr.batch(), cap, lg_r.data()));
   compare(t, label + ".prefill.logits", lg_t, lg_r, tol.logits);
   for (int64_t s = 0; s < steps; ++s) {
     std::vector<int32_t> tok(static_cast<size_t>(pr.b));
     for (int64_t b = 0; b < pr.b; ++b)  // the reference's greedy token (+ b, so repeated prompts diverge), fed to both
       tok[b] = static_cast<int32_t>((std::max_element(lg_r.begin() + b * V, lg_r.begin() + (b + 1) * V) -
                                      (lg_r.begin() + b * V) + b) % V);
-    expect_ok(t, label + ".step(test)", test.step(tok.data(), lg_t.data()));
-    expect_ok(t, label + ".step(ref)", ref.step(tok.data(), lg_r.data()));
+    expect_ok(t, label + ".step(test)", test.m->step(tok.data(), lg_t.data()));
+    expect_ok(t, label + ".step(ref)", ref.m->step(tok.data(), lg_r.data()));
     compare(t, label + ".decode_step" + std::to_string(s + 1) + ".logits", lg_t, lg_r, tol.logits);
   }
 
@@ -602,8 +551,8 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
   Batch xs = pk.batch();
   xs.seg = seg.data();
   std::vector<float> plp_t(np), pen_t(np), plp_r(np), pen_r(np);
-  expect_ok(t, label + ".packed.score(test)", test.score(xs, pk.targets.data(), nullptr, 0.8f, plp_t.data(), pen_t.data()));
-  expect_ok(t, label + ".packed.score(ref)", ref.score(xs, pk.targets.data(), nullptr, 0.8f, plp_r.data(), pen_r.data()));
+  expect_ok(t, label + ".packed.score(test)", test.m->score(xs, pk.targets.data(), nullptr, 0.8f, plp_t.data(), pen_t.data()));
+  expect_ok(t, label + ".packed.score(ref)", ref.m->score(xs, pk.targets.data(), nullptr, 0.8f, plp_r.data(), pen_r.data()));
   compare(t, label + ".packed.score.logp", plp_t, plp_r, tol.logp);
   compare(t, label + ".packed.score.entropy", pen_t, pen_r, tol.entropy);
   {
@@ -618,16 +567,16 @@ inline void run_suite(Tally& t, const std::string& label, Engine& test, Engine& 
     }
     kernels::PolicyLossStats st_t, st_r;
     std::vector<float> flp_t(np), fen_t(np), flp_r(np), fen_r(np);
-    expect_ok(t, label + ".packed.fb(test)", test.forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
+    expect_ok(t, label + ".packed.fb(test)", test.m->forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
                                                                    wts.data(), o, flp_t.data(), fen_t.data(), &st_t));
-    expect_ok(t, label + ".packed.fb(ref)", ref.forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
+    expect_ok(t, label + ".packed.fb(ref)", ref.m->forward_backward(xs, pk.targets.data(), old.data(), refl.data(), adv.data(),
                                                                  wts.data(), o, flp_r.data(), fen_r.data(), &st_r));
     compare(t, label + ".packed.fb.logp", flp_t, flp_r, tol.logp);
     compare_scalar(t, label + ".packed.fb.stats.total", st_t.total, st_r.total, tol.loss);
     std::vector<float> pg_t, pg_r;
     expect_ok(t, label + ".packed.get_gradients(test)", test.get_gradients(&pg_t));
     expect_ok(t, label + ".packed.get_gradients(ref)", ref.get_gradients(&pg_r));
-    for (const auto& p : ref.params())
+    for (const auto& p : ref.m->params())
       compare(t, label + ".packed.grad[" + p.name + "]", pg_t.data() + p.offset, pg_r.data() + p.offset,
               static_cast<size_t>(p.numel), tol.grad);
   }
@@ -647,8 +596,8 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
   same_random_weights(t, label, test, ref, seed + 1);
   PaddedBatch big = padded_batch(sh.b, sh.t, sh.left, sh.right, V, rng);
   std::vector<float> v_t(big.ids.size()), v_r(big.ids.size());
-  expect_ok(t, label + ".values(test)", test.values(big.batch(), nullptr, v_t.data()));
-  expect_ok(t, label + ".values(ref)", ref.values(big.batch(), nullptr, v_r.data()));
+  expect_ok(t, label + ".values(test)", test.m->values(big.batch(), nullptr, v_t.data()));
+  expect_ok(t, label + ".values(ref)", ref.m->values(big.batch(), nullptr, v_r.data()));
   compare(t, label + ".values", v_t, v_r, tol.logp);
 
   PaddedBatch small = padded_batch(sh.small_b, sh.small_t, 1, 1, V, rng);
@@ -657,7 +606,7 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
     const PaddedBatch& pb = call == 0 ? small : big;
     const size_t n = pb.ids.size();
     std::vector<float> base(n), old(n), ret(n), wts(n);
-    expect_ok(t, label + ".vfb.pre-values", ref.values(pb.batch(), nullptr, base.data()));
+    expect_ok(t, label + ".vfb.pre-values", ref.m->values(pb.batch(), nullptr, base.data()));
     double msum = 0;
     for (float m : pb.mask) msum += m;
     for (size_t i = 0; i < n; ++i) {
@@ -669,9 +618,9 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
     std::vector<float> vo_t(n), vo_r(n);
     kernels::ValueLossStats st_t, st_r;
     const std::string c = label + ".vfb" + std::to_string(call + 1);
-    expect_ok(t, c + "(test)", test.value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
+    expect_ok(t, c + "(test)", test.m->value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
                                                            vo_t.data(), &st_t));
-    expect_ok(t, c + "(ref)", ref.value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
+    expect_ok(t, c + "(ref)", ref.m->value_forward_backward(pb.batch(), old.data(), ret.data(), wts.data(), clip,
                                                          vo_r.data(), &st_r));
     compare(t, c + ".values", vo_t, vo_r, tol.logp);
     compare_scalar(t, c + ".stats.total", st_t.total, st_r.total, tol.loss);
@@ -685,8 +634,8 @@ inline void run_critic_suite(Tally& t, const std::string& label, Engine& test, E
     }
   }
   check_grads_and_step(t, label, test, ref, tol);
-  expect_ok(t, label + ".values2(test)", test.values(big.batch(), big.mask.data(), v_t.data()));
-  expect_ok(t, label + ".values2(ref)", ref.values(big.batch(), big.mask.data(), v_r.data()));
+  expect_ok(t, label + ".values2(test)", test.m->values(big.batch(), big.mask.data(), v_t.data()));
+  expect_ok(t, label + ".values2(ref)", ref.m->values(big.batch(), big.mask.data(), v_r.data()));
   compare(t, label + ".values_after_step", v_t, v_r, tol.logp);
 }
 
@@ -699,7 +648,7 @@ inline void check_recompute(Tally& t, const std::string& label, const engine::Ba
   keep->m->set_act_budget_bytes(1e12);
   rec->m->set_act_budget_bytes(0);
   Rng rng(seed);
-  std::vector<float> w0 = random_weights(keep->params(), keep->num_parameters(), seed + 1);
+  std::vector<float> w0 = random_weights(keep->m->params(), keep->m->num_parameters(), seed + 1);
   expect_ok(t, label + ".set_parameters", keep->set_parameters(w0));
   expect_ok(t, label + ".set_parameters", rec->set_parameters(w0));
   PaddedBatch pb = padded_batch(3, 7, 2, 1, cfg.vocab, rng);
@@ -715,9 +664,9 @@ inline void check_recompute(Tally& t, const std::string& label, const engine::Ba
   o.kl_coef = 0.05f;
   o.entropy_coeff = 0.01f;
   kernels::PolicyLossStats s1, s2;
-  expect_ok(t, label + ".fb(keep)", keep->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
+  expect_ok(t, label + ".fb(keep)", keep->m->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
                                                           adv.data(), wts.data(), o, nullptr, nullptr, &s1));
-  expect_ok(t, label + ".fb(recompute)", rec->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
+  expect_ok(t, label + ".fb(recompute)", rec->m->forward_backward(pb.batch(), pb.targets.data(), old.data(), refl.data(),
                                                               adv.data(), wts.data(), o, nullptr, nullptr, &s2));
   std::vector<float> g1, g2;
   expect_ok(t, label + ".grads", keep->get_gradients(&g1));
