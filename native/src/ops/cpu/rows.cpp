@@ -79,27 +79,11 @@ Status rmsnorm_bwd(const ops::RmsNormBwdArgs& a) {
 }
 
 // In place (rotate_half convention); cs holds per row [cos(hd/2), sin(hd/2)]; inverse: the
-// transpose rotation (the backward).
+// transpose rotation (the backward). Rows are independent: the reference op over row ranges in
+// parallel, so the bits are the reference's.
 Status rope_apply(float* x, int64_t n, int64_t heads, int64_t hd, const float* cs, bool inverse) {
-  const int64_t half = hd / 2;
   parallel_for(n, 16, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* c = cs + r * hd;
-      const float* s = c + half;
-      for (int64_t hh = 0; hh < heads; ++hh) {
-        float* v = x + (r * heads + hh) * hd;
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = v[i], b = v[i + half];
-          if (!inverse) {
-            v[i] = a * c[i] - b * s[i];
-            v[i + half] = b * c[i] + a * s[i];
-          } else {
-            v[i] = a * c[i] + b * s[i];
-            v[i + half] = b * c[i] - a * s[i];
-          }
-        }
-      }
-    }
+    (void)ops::rope_apply_cpu(x + r0 * heads * hd, r1 - r0, heads, hd, cs + r0 * hd, inverse);  // cannot fail
   });
   return Status::Ok();
 }
