@@ -24,6 +24,11 @@ export interface MemoryPlan {
   residentBytes: number;
   /** The rollout's (and evaluation's) KV cache and decode logits, freed when it ends. */
   kvCache: number;
+  /** Its sequences decoded at once, and the longest prompt + response each holds. */
+  kvSlots: number;
+  kvTokens: number;
+  /** Tokens of the largest training call (largestMicroBatchTokens). */
+  microBatchTokens: number;
   /** Kept between calls regardless of the activation budget: one layer's scratch and the LM-head chunk of a micro-batch. */
   workspace: number;
   /** What each training pass may keep of its activations (the engines' activationBudgetBytes). */
@@ -67,19 +72,19 @@ export function planDeviceMemory(m: ModelConfig, c: TrainConfig, freeBytes: numb
     resident.push({ name: "critic (fp32 weights, gradients, AdamW moments" + (bf16 ? ", bf16 copy)" : ")"), bytes: pc * (4 * F32 + bf16) });
   }
   const residentBytes = resident.reduce((a, r) => a + r.bytes, 0);
-  const rows = Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n);
-  const seq = c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens);
+  const kvSlots = Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n);
+  const kvTokens = c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens);
   // the native rollout's slot windows run an eighth past the longest sequence (at least 16
   // positions) so that they shift rarely (native/src/model/rollout.h, rollout_window)
-  const window = seq + Math.max(16, Math.floor(seq / 8));
-  const kvCache = rows * window * m.numLayers * 2 * m.numKvHeads * m.headDim * F32 + rows * m.vocabSize * F32;
+  const window = kvTokens + Math.max(16, Math.floor(kvTokens / 8));
+  const kvCache = kvSlots * window * m.numLayers * 2 * m.numKvHeads * m.headDim * F32 + kvSlots * m.vocabSize * F32;
   // Recomputing still keeps every layer's input (the residual stream), one layer's activations,
   // the final norm's input / output / gradient and an LM-head chunk of logits.
   const tokens = largestMicroBatchTokens(c);
   const workspace = tokens * F32 * m.hiddenSize * (m.numLayers + 3) + tokens * layerActivationBytesPerToken(m, c.model.bf16Gemm) + LM_CHUNK_BYTES;
   const budget = c.model.deviceMemoryFraction * freeBytes;
   const activationBudget = Math.max(0, budget - residentBytes - workspace);
-  return { budget, resident, residentBytes, kvCache, workspace, activationBudget };
+  return { budget, resident, residentBytes, kvCache, kvSlots, kvTokens, microBatchTokens: tokens, workspace, activationBudget };
 }
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
@@ -90,8 +95,8 @@ export function describePlan(plan: MemoryPlan, m: ModelConfig, c: TrainConfig): 
   return [
     `device memory plan: budget ${gib(plan.budget)} (model.deviceMemoryFraction ${c.model.deviceMemoryFraction} of the free memory)`,
     ...plan.resident.map((r) => `  ${r.name}: ${gib(r.bytes)}`),
-    `  rollout KV cache (rollout.maxBatch ${Math.min(c.rollout.maxBatch, c.data.trainBatchSize * c.rollout.n)} slots of ${c.data.maxPromptLength + Math.max(c.data.maxResponseLength, c.eval.maxNewTokens)} tokens + margin, fp32): ${gib(plan.kvCache)}`,
-    `  update workspace (${largestMicroBatchTokens(c)} tokens a micro-batch): ${gib(plan.workspace)}`,
+    `  rollout KV cache (rollout.maxBatch ${plan.kvSlots} slots of ${plan.kvTokens} tokens + margin, fp32): ${gib(plan.kvCache)}`,
+    `  update workspace (${plan.microBatchTokens} tokens a micro-batch): ${gib(plan.workspace)}`,
     `  kept activations: ${gib(plan.activationBudget)} of the ${gib(keepAll)} keeping every layer would take` +
       (plan.activationBudget >= keepAll ? " (all kept)" : " (so each layer is recomputed before its backward)"),
   ].join("\n");
